@@ -1,1 +1,1 @@
-"""model layer."""
+"""model layer: typed Kargo resources (camelCase on the wire, unknown fields refused)."""

@@ -1,0 +1,91 @@
+"""The kind registry: kind name → model class, plural path names, and parsing by kind."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from kargo.model.freight import Freight
+from kargo.model.project import Project, ProjectConfig
+from kargo.model.promotion import Promotion
+from kargo.model.stage import Stage
+from kargo.model.warehouse import Warehouse
+
+Parser = Callable[[dict[str, Any]], BaseModel]
+
+KINDS: dict[str, type[BaseModel]] = {
+    "Project": Project,
+    "ProjectConfig": ProjectConfig,
+    "Warehouse": Warehouse,
+    "Freight": Freight,
+    "Stage": Stage,
+    "Promotion": Promotion,
+}
+_PARSERS: dict[str, Parser] = {}
+PLURALS: dict[str, str] = {
+    "projects": "Project",
+    "projectconfigs": "ProjectConfig",
+    "warehouses": "Warehouse",
+    "freight": "Freight",
+    "freights": "Freight",
+    "stages": "Stage",
+    "promotions": "Promotion",
+    "analysistemplates": "AnalysisTemplate",
+    "analysisruns": "AnalysisRun",
+    "webhookconfigs": "WebhookConfig",
+}
+
+
+def _register_optional(module: str, names: tuple[str, ...]) -> None:
+    """Register kinds from a module owned by another component, when it exists."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return
+    for name in names:
+        cls = getattr(mod, name, None)
+        if isinstance(cls, type) and issubclass(cls, BaseModel):
+            KINDS[name] = cls
+    parse = getattr(mod, "parse_analysis_template", None)
+    if callable(parse):
+        _PARSERS["AnalysisTemplate"] = parse
+
+
+_register_optional("kargo.model.analysis", ("AnalysisTemplate", "AnalysisRun"))
+_register_optional("kargo.model.webhooks", ("WebhookConfig",))
+
+
+def kind_for_plural(plural: str) -> str | None:
+    """The kind a lower-case path segment names (`stages` → `Stage`), or None."""
+    lowered = plural.lower()
+    if lowered in PLURALS:
+        return PLURALS[lowered]
+    for kind in KINDS:
+        if kind.lower() == lowered or kind.lower() + "s" == lowered:
+            return kind
+    return None
+
+
+def model_for(kind: str) -> type[BaseModel] | None:
+    """The model class of a kind, or None when the kind is unknown."""
+    return KINDS.get(kind)
+
+
+def parse_resource(document: dict[str, Any]) -> BaseModel:
+    """Validate a serialised resource into its model (raises pydantic's ValidationError)."""
+    kind = str(document.get("kind", ""))
+    parser = _PARSERS.get(kind)
+    if parser is not None:
+        return parser(document)
+    cls = KINDS.get(kind)
+    if cls is None:
+        raise KeyError(kind)
+    return cls.model_validate(document)
+
+
+def known_kinds() -> list[str]:
+    """The names of all registered kinds."""
+    return sorted(KINDS)

@@ -1,0 +1,183 @@
+"""A unit of work: resource writes, events, audit records and logs committed together."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from kargo.model.base import utcnow
+from kargo.store import schema
+from kargo.store.documents import Change, ChangeType
+from kargo.store.errors import StoreConflict, StoreNotFound
+
+
+def identity(body: dict[str, Any]) -> tuple[str, str, str]:
+    """The (kind, project, name) key of a serialised resource."""
+    meta = body.get("metadata") or {}
+    return str(body["kind"]), str(meta.get("namespace") or ""), str(meta["name"])
+
+
+class Transaction:
+    """Writes inside one database transaction; watchers hear of them only after the commit."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.changes: list[Change] = []
+
+    def get(self, kind: str, project: str, name: str) -> dict[str, Any] | None:
+        """Read a resource inside the transaction."""
+        row = self.connection.execute(
+            sa.select(schema.resources.c.body, schema.resources.c.resource_version).where(
+                schema.resources.c.kind == kind,
+                schema.resources.c.project == project,
+                schema.resources.c.name == name,
+            )
+        ).first()
+        return _with_version(row[0], row[1]) if row is not None else None
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Insert a new resource at version 1; StoreConflict when it already exists."""
+        kind, project, name = identity(body)
+        now = utcnow()
+        stored = copy.deepcopy(body)
+        meta = stored.setdefault("metadata", {})
+        meta.setdefault("uid", str(uuid.uuid4()))
+        meta.setdefault("creationTimestamp", now.isoformat())
+        meta["generation"] = 1
+        meta.pop("resourceVersion", None)
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(
+                    schema.resources.insert().values(
+                        kind=kind,
+                        project=project,
+                        name=name,
+                        uid=meta["uid"],
+                        resource_version=1,
+                        body=stored,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError as exc:
+            raise StoreConflict(f"{kind} {project}/{name} already exists") from exc
+        result = _with_version(stored, 1)
+        self.changes.append(Change(ChangeType.ADDED, kind, project, name, result))
+        return result
+
+    def update(self, body: dict[str, Any], *, spec_changed: bool = False) -> dict[str, Any]:
+        """Replace a resource if its `metadata.resourceVersion` is still current, else conflict."""
+        kind, project, name = identity(body)
+        meta = body.get("metadata") or {}
+        expected = meta.get("resourceVersion")
+        if expected is None:
+            raise StoreConflict(f"{kind} {project}/{name}: an update needs resourceVersion")
+        stored = copy.deepcopy(body)
+        stored["metadata"].pop("resourceVersion", None)
+        if spec_changed:
+            stored["metadata"]["generation"] = int(stored["metadata"].get("generation") or 1) + 1
+        new_version = int(expected) + 1
+        c = schema.resources.c
+        result = self.connection.execute(
+            schema.resources.update()
+            .where(
+                c.kind == kind,
+                c.project == project,
+                c.name == name,
+                c.resource_version == int(expected),
+            )
+            .values(body=stored, resource_version=new_version, updated_at=utcnow())
+        )
+        if result.rowcount != 1:
+            if self.get(kind, project, name) is None:
+                raise StoreNotFound(f"{kind} {project}/{name} does not exist")
+            raise StoreConflict(
+                f"{kind} {project}/{name} changed since version {expected}; read it again"
+            )
+        updated = _with_version(stored, new_version)
+        self.changes.append(Change(ChangeType.MODIFIED, kind, project, name, updated))
+        return updated
+
+    def delete(self, kind: str, project: str, name: str) -> None:
+        """Delete a resource; StoreNotFound when it is absent."""
+        current = self.get(kind, project, name)
+        if current is None:
+            raise StoreNotFound(f"{kind} {project}/{name} does not exist")
+        c = schema.resources.c
+        self.connection.execute(
+            schema.resources.delete().where(c.kind == kind, c.project == project, c.name == name)
+        )
+        self.changes.append(Change(ChangeType.DELETED, kind, project, name, current))
+
+    def event(
+        self,
+        *,
+        project: str,
+        reason: str,
+        type: str,
+        involved_kind: str,
+        involved_name: str,
+        message: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an event row (the webhooks outbox reads these)."""
+        self.connection.execute(
+            schema.events.insert().values(
+                uid=str(uuid.uuid4()),
+                project=project,
+                reason=str(reason),
+                type=str(type),
+                involved_kind=involved_kind,
+                involved_name=involved_name,
+                message=message,
+                data=data or {},
+                created_at=utcnow(),
+            )
+        )
+
+    def audit(
+        self,
+        *,
+        project: str,
+        actor: str,
+        action: str,
+        resource: str,
+        source: str,
+        result: str,
+        phase_before: str | None = None,
+        phase_after: str | None = None,
+    ) -> None:
+        """Append an audit record."""
+        self.connection.execute(
+            schema.audit.insert().values(
+                project=project,
+                actor=actor,
+                action=action,
+                resource=resource,
+                phase_before=phase_before,
+                phase_after=phase_after,
+                source=source,
+                time=utcnow(),
+                result=result,
+            )
+        )
+
+    def log(self, project: str, promotion: str, line: str) -> None:
+        """Append a line to a promotion's step log."""
+        self.connection.execute(
+            schema.promotion_logs.insert().values(
+                project=project, promotion=promotion, line=line, created_at=utcnow()
+            )
+        )
+
+
+def _with_version(body: dict[str, Any], version: int) -> dict[str, Any]:
+    result = dict(body)
+    meta = dict(result.get("metadata") or {})
+    meta["resourceVersion"] = str(version)
+    result["metadata"] = meta
+    return result
