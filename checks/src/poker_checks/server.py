@@ -1,16 +1,102 @@
-"""The checks service: the suites behind HTTP endpoints."""
+"""The checks service: the suites behind HTTP endpoints, each behind its own semaphore.
+
+A suite answers 200 with its report whether it passed or not (the caller's conditions judge
+`passed`); a malformed body gets 422; a suite that stays busy longer than the queue timeout
+answers 429 with Retry-After.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from enum import StrEnum
+
+from fastapi import FastAPI, HTTPException
+
+from poker_checks import __version__
+from poker_checks.load import run_load
+from poker_checks.results import LoadReport, SecurityReport, SmokeReport
+from poker_checks.security import run_security
+from poker_checks.smoke import run_smoke
+from poker_checks.targets import LoadRequest, SecurityRequest, SmokeRequest
 
 
-def create_app() -> FastAPI:
+class Suite(StrEnum):
+    """The three suites the service runs."""
+
+    SMOKE = "smoke"
+    SECURITY = "security"
+    LOAD = "load"
+
+
+DEFAULT_LIMITS = {Suite.SMOKE: 4, Suite.SECURITY: 2, Suite.LOAD: 1}
+QUEUE_TIMEOUT_ENV = "POKER_CHECKS_QUEUE_TIMEOUT"
+
+
+def suite_limits() -> dict[Suite, int]:
+    """Concurrent runs allowed per suite; POKER_CHECKS_<SUITE>_CONCURRENCY overrides."""
+    limits = {}
+    for suite, default in DEFAULT_LIMITS.items():
+        raw = os.environ.get(f"POKER_CHECKS_{suite.value.upper()}_CONCURRENCY", "")
+        limits[suite] = max(1, int(raw)) if raw.isdigit() else default
+    return limits
+
+
+class Gate:
+    """A semaphore per suite; waiting longer than the queue timeout answers 429."""
+
+    def __init__(self, limits: dict[Suite, int], queue_timeout: float) -> None:
+        self.semaphores = {suite: asyncio.Semaphore(limit) for suite, limit in limits.items()}
+        self.queue_timeout = queue_timeout
+
+    @asynccontextmanager
+    async def slot(self, suite: Suite) -> AsyncIterator[None]:
+        """Hold one of the suite's slots for the duration of the block."""
+        semaphore = self.semaphores[suite]
+        try:
+            await asyncio.wait_for(semaphore.acquire(), self.queue_timeout)
+        except TimeoutError as exc:
+            raise HTTPException(
+                status_code=429,
+                detail=f"the {suite.value} suite is busy; retry later",
+                headers={"Retry-After": "30"},
+            ) from exc
+        try:
+            yield
+        finally:
+            semaphore.release()
+
+
+def create_app(
+    limits: dict[Suite, int] | None = None, queue_timeout: float | None = None
+) -> FastAPI:
     """Build the checks service."""
-    app = FastAPI(title="Planning Poker checks")
+    app = FastAPI(title="Planning Poker checks", version=__version__)
+    timeout = queue_timeout or float(os.environ.get(QUEUE_TIMEOUT_ENV, "600"))
+    gate = Gate(limits or suite_limits(), timeout)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.post("/smoke")
+    async def smoke(request: SmokeRequest) -> SmokeReport:
+        """API health, basic functionality and a user flow against request.url."""
+        async with gate.slot(Suite.SMOKE):
+            return await run_smoke(request)
+
+    @app.post("/security")
+    async def security(request: SecurityRequest) -> SecurityReport:
+        """Advisories, dependency checks, bandit and configuration validation."""
+        async with gate.slot(Suite.SECURITY):
+            return await asyncio.to_thread(run_security, request)
+
+    @app.post("/load")
+    async def load(request: LoadRequest) -> LoadReport:
+        """A short locust run against request.url."""
+        async with gate.slot(Suite.LOAD):
+            return await asyncio.to_thread(run_load, request)
 
     return app

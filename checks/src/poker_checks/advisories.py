@@ -1,0 +1,216 @@
+"""An offline OSV-format advisory database: loading, ageing and matching pinned versions.
+
+The database is a folder of OSV JSON files (one advisory each, or a list) plus `metadata.json`
+with `{"source": ..., "built_at": ISO-8601}`. Without metadata the newest file's mtime is the
+build date. Only the `PyPI` ecosystem is read; `ECOSYSTEM` ranges and `versions` lists both match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from poker_checks.cvss import base_score, severity_of_score
+from poker_checks.results import AdvisoryDatabaseInfo, DatabaseStatus, Finding, Severity
+
+DEFAULT_DATABASE = Path(__file__).resolve().parents[2] / "advisories"
+DATABASE_ENV = "POKER_CHECKS_ADVISORY_DB"
+_GITHUB_SEVERITIES = {
+    "CRITICAL": Severity.CRITICAL,
+    "HIGH": Severity.HIGH,
+    "MODERATE": Severity.MEDIUM,
+    "MEDIUM": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+}
+
+
+@dataclass(frozen=True)
+class Affected:
+    """One package an advisory affects: explicit versions and introduced/fixed intervals."""
+
+    package: str
+    versions: frozenset[str]
+    intervals: tuple[tuple[Version | None, Version | None], ...]
+
+    def matches(self, version: Version) -> bool:
+        """Whether the pinned version is affected."""
+        if str(version) in self.versions:
+            return True
+        for introduced, fixed in self.intervals:
+            if (introduced is None or version >= introduced) and (fixed is None or version < fixed):
+                return True
+        return False
+
+    def fixed_in(self, version: Version) -> str | None:
+        """The lowest fixed version above the pinned one, if the advisory names one."""
+        fixes = [fixed for _, fixed in self.intervals if fixed is not None and fixed > version]
+        return str(min(fixes)) if fixes else None
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """One OSV advisory, reduced to what the scan needs."""
+
+    id: str
+    summary: str
+    severity: Severity
+    affected: tuple[Affected, ...]
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class AdvisoryDatabase:
+    """The advisories of one folder and what is known about its age."""
+
+    source: str
+    advisories: list[Advisory] = field(default_factory=list)
+    built_at: datetime | None = None
+
+    def info(self, max_age_hours: float, now: datetime | None = None) -> AdvisoryDatabaseInfo:
+        """Age and status of the database, with a plain message when it cannot be trusted."""
+        if self.built_at is None:
+            return AdvisoryDatabaseInfo(
+                source=self.source,
+                age_hours=None,
+                status=DatabaseStatus.MISSING,
+                message=f"advisory database missing: no OSV advisories found in {self.source}",
+            )
+        age = max(0.0, ((now or datetime.now(UTC)) - self.built_at).total_seconds() / 3600.0)
+        info = AdvisoryDatabaseInfo(
+            source=self.source, age_hours=round(age, 2), advisories=len(self.advisories)
+        )
+        if age > max_age_hours:
+            info.status = DatabaseStatus.STALE
+            info.message = (
+                f"advisory database is stale: built {age:.0f} h ago, "
+                f"older than the allowed {max_age_hours:.0f} h"
+            )
+        return info
+
+    def scan(self, pins: dict[str, str]) -> list[Finding]:
+        """Findings for every pinned package version an advisory affects."""
+        findings: list[Finding] = []
+        for name, raw_version in sorted(pins.items()):
+            try:
+                version = Version(raw_version)
+            except InvalidVersion:
+                continue
+            for advisory in self.advisories:
+                for affected in advisory.affected:
+                    if affected.package == name and affected.matches(version):
+                        findings.append(
+                            Finding(
+                                id=advisory.id,
+                                package=name,
+                                version=raw_version,
+                                fixed_in=affected.fixed_in(version),
+                                severity=advisory.severity,
+                                summary=advisory.summary,
+                            )
+                        )
+                        break
+        return findings
+
+
+def _version(text: str | None) -> Version | None:
+    if text is None or text == "0":
+        return None
+    return Version(text)
+
+
+def _intervals(ranges: list[dict[str, Any]]) -> tuple[tuple[Version | None, Version | None], ...]:
+    """introduced/fixed pairs of every ECOSYSTEM (or SEMVER) range, in event order."""
+    pairs: list[tuple[Version | None, Version | None]] = []
+    for entry in ranges:
+        if entry.get("type") not in ("ECOSYSTEM", "SEMVER"):
+            continue
+        introduced: Version | None = None
+        open_range = False
+        for event in entry.get("events", []):
+            if "introduced" in event:
+                introduced, open_range = _version(event["introduced"]), True
+            elif "fixed" in event and open_range:
+                pairs.append((introduced, _version(event["fixed"])))
+                open_range = False
+            elif "last_affected" in event and open_range:
+                last = Version(event["last_affected"])
+                pairs.append((introduced, Version(f"{last.base_version}.post999999")))
+                open_range = False
+        if open_range:
+            pairs.append((introduced, None))
+    return tuple(pairs)
+
+
+def _severity(raw: dict[str, Any]) -> Severity:
+    """GitHub's database_specific rating when present, else the CVSS v3 score, else medium."""
+    rating = str(raw.get("database_specific", {}).get("severity", "")).upper()
+    if rating in _GITHUB_SEVERITIES:
+        return _GITHUB_SEVERITIES[rating]
+    for entry in raw.get("severity", []):
+        if str(entry.get("type", "")).startswith("CVSS_V3"):
+            try:
+                return severity_of_score(base_score(str(entry.get("score", ""))))
+            except ValueError:
+                continue
+    return Severity.MEDIUM
+
+
+def parse_advisory(raw: dict[str, Any]) -> Advisory:
+    """One OSV JSON object as an Advisory (only its PyPI packages)."""
+    affected = tuple(
+        Affected(
+            package=canonicalize_name(item["package"]["name"]),
+            versions=frozenset(str(v) for v in item.get("versions", [])),
+            intervals=_intervals(item.get("ranges", [])),
+        )
+        for item in raw.get("affected", [])
+        if item.get("package", {}).get("ecosystem") == "PyPI"
+    )
+    summary = raw.get("summary") or str(raw.get("details", "")).split("\n", 1)[0]
+    return Advisory(
+        id=str(raw["id"]),
+        summary=summary[:300],
+        severity=_severity(raw),
+        affected=affected,
+        aliases=tuple(raw.get("aliases", [])),
+    )
+
+
+def load_database(folder: str | Path | None = None) -> AdvisoryDatabase:
+    """Read every advisory in folder (default: $POKER_CHECKS_ADVISORY_DB or the bundled one)."""
+    root = Path(folder or os.environ.get(DATABASE_ENV) or DEFAULT_DATABASE)
+    database = AdvisoryDatabase(source=str(root))
+    if not root.is_dir():
+        return database
+    newest: float | None = None
+    for path in sorted(root.rglob("*.json")):
+        if path.name == "metadata.json":
+            continue
+        try:
+            document = json.loads(path.read_text())
+            items = document if isinstance(document, list) else [document]
+            database.advisories.extend(parse_advisory(item) for item in items)
+        except (OSError, ValueError, KeyError, TypeError, InvalidVersion):
+            continue
+        newest = max(newest or 0.0, path.stat().st_mtime)
+    if not database.advisories:
+        return database
+    database.built_at = _built_at(root / "metadata.json", newest)
+    return database
+
+
+def _built_at(metadata: Path, newest_mtime: float | None) -> datetime | None:
+    """The build date from metadata.json, else the newest advisory file's mtime."""
+    try:
+        document = json.loads(metadata.read_text())
+        built = datetime.fromisoformat(str(document["built_at"]).replace("Z", "+00:00"))
+        return built if built.tzinfo else built.replace(tzinfo=UTC)
+    except (OSError, ValueError, KeyError, TypeError):
+        return datetime.fromtimestamp(newest_mtime, UTC) if newest_mtime else None
