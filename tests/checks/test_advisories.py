@@ -1,0 +1,127 @@
+"""The offline OSV database: ranges, version lists, severities and the database's age."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from packaging.version import Version
+from poker_checks.advisories import DEFAULT_DATABASE, load_database, parse_advisory
+from poker_checks.cvss import base_score, severity_of_score
+from poker_checks.results import DatabaseStatus, Severity
+
+
+def _advisory(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {"id": "GHSA-test", "summary": "s", "affected": []}
+    return {**base, **fields}
+
+
+def test_ecosystem_ranges_match_between_introduced_and_fixed_only() -> None:
+    advisory = parse_advisory(
+        _advisory(
+            affected=[
+                {
+                    "package": {"ecosystem": "PyPI", "name": "Py_Dantic"},
+                    "ranges": [
+                        {
+                            "type": "ECOSYSTEM",
+                            "events": [
+                                {"introduced": "0"},
+                                {"fixed": "1.10.13"},
+                                {"introduced": "2.0"},
+                                {"fixed": "2.4.0"},
+                            ],
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    affected = advisory.affected[0]
+    assert affected.package == "py-dantic"
+    assert affected.matches(Version("1.10.12"))
+    assert not affected.matches(Version("1.10.13"))
+    assert not affected.matches(Version("1.99"))
+    assert affected.matches(Version("2.3.9"))
+    assert not affected.matches(Version("2.4.0"))
+    assert affected.fixed_in(Version("2.3.9")) == "2.4.0"
+
+
+def test_explicit_versions_and_last_affected_and_open_ranges_match() -> None:
+    advisory = parse_advisory(
+        _advisory(
+            affected=[
+                {
+                    "package": {"ecosystem": "PyPI", "name": "a"},
+                    "versions": ["0.5.1"],
+                    "ranges": [
+                        {
+                            "type": "ECOSYSTEM",
+                            "events": [{"introduced": "1.0"}, {"last_affected": "1.2"}],
+                        },
+                        {"type": "ECOSYSTEM", "events": [{"introduced": "3.0"}]},
+                        {"type": "GIT", "events": [{"introduced": "abc"}]},
+                    ],
+                }
+            ]
+        )
+    )
+    affected = advisory.affected[0]
+    assert affected.matches(Version("0.5.1")) and not affected.matches(Version("0.5.2"))
+    assert affected.matches(Version("1.2")) and not affected.matches(Version("1.2.1"))
+    assert affected.matches(Version("7.0")) and affected.fixed_in(Version("7.0")) is None
+
+
+def test_other_ecosystems_are_ignored() -> None:
+    advisory = parse_advisory(
+        _advisory(affected=[{"package": {"ecosystem": "npm", "name": "a"}, "versions": ["1"]}])
+    )
+    assert advisory.affected == ()
+
+
+def test_severity_comes_from_the_github_rating_or_else_the_cvss_vector() -> None:
+    rated = parse_advisory(_advisory(database_specific={"severity": "MODERATE"}))
+    vector = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+    scored = parse_advisory(_advisory(severity=[{"type": "CVSS_V3", "score": vector}]))
+    assert rated.severity is Severity.MEDIUM
+    assert scored.severity is Severity.CRITICAL
+    assert parse_advisory(_advisory()).severity is Severity.MEDIUM
+
+
+def test_cvss_scores_match_the_published_examples() -> None:
+    assert base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") == 9.8
+    assert base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H") == 10.0
+    assert base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H") == 7.5
+    assert base_score("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N") == 3.1
+    assert severity_of_score(7.5) is Severity.HIGH
+
+
+def test_the_bundled_database_loads_with_its_build_date() -> None:
+    database = load_database(DEFAULT_DATABASE)
+    assert len(database.advisories) >= 5
+    assert database.built_at is not None
+    info = database.info(max_age_hours=1e9)
+    assert info.status is DatabaseStatus.FRESH and info.age_hours is not None
+    findings = database.scan({"h11": "0.14.0", "starlette": "0.39.2", "websockets": "17.4"})
+    assert {(f.id, f.fixed_in) for f in findings} == {
+        ("GHSA-vqfr-h8mv-ghfj", "0.16.0"),
+        ("GHSA-f96h-pmfr-66vw", "0.40.0"),
+    }
+
+
+def test_a_missing_database_is_stated_plainly(tmp_path: Path) -> None:
+    info = load_database(tmp_path / "nowhere").info(max_age_hours=24)
+    assert info.status is DatabaseStatus.MISSING
+    assert info.age_hours is None
+    assert info.message is not None and "missing" in info.message
+
+
+def test_an_old_database_is_stale(tmp_path: Path) -> None:
+    (tmp_path / "A.json").write_text(json.dumps(_advisory(id="A")))
+    built = datetime.now(UTC) - timedelta(hours=50)
+    (tmp_path / "metadata.json").write_text(json.dumps({"built_at": built.isoformat()}))
+    info = load_database(tmp_path).info(max_age_hours=24)
+    assert info.status is DatabaseStatus.STALE
+    assert info.age_hours is not None and 49.9 < info.age_hours < 50.1
+    assert info.message is not None and "stale" in info.message
