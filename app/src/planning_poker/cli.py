@@ -1,18 +1,79 @@
-"""The planning-poker command: serve the app."""
+"""The planning-poker command: serve the app, or apply the database migrations."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from pathlib import Path
 
 import uvicorn
 
+from planning_poker.errors import StoreError
+from planning_poker.migrating import upgrade_to_head
+from planning_poker.settings import Settings, SettingsError, load_settings
+from planning_poker.store import make_engine
 from planning_poker.web import create_app
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 8000)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (env DATABASE_URL)")
+    parser.add_argument("--data-dir", type=Path, help="where the default SQLite file lives")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(
+            host=args.host, port=args.port, database_url=args.database_url, data_dir=args.data_dir
+        )
+    except SettingsError as exc:
+        sys.stderr.write(f"planning-poker: {exc}\n")
+        raise SystemExit(2) from exc
+
+
+def migrate(argv: list[str]) -> None:
+    """Apply pending database migrations and exit."""
+    settings = _settings(_parser("planning-poker migrate").parse_args(argv))
+    try:
+        upgrade_to_head(make_engine(settings.effective_database_url))
+    except StoreError as exc:
+        sys.stderr.write(f"planning-poker migrate: {exc}\n")
+        raise SystemExit(1) from exc
+    sys.stdout.write("database is at the latest migration\n")
+
+
+def serve(argv: list[str]) -> None:
+    """Start the server; SIGTERM drains connections and stops it."""
+    settings = _settings(_parser("planning-poker").parse_args(argv))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app(settings)
+    except StoreError as exc:
+        sys.stderr.write(f"planning-poker: {exc}\n")
+        raise SystemExit(1) from exc
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_max_size=1024 * 1024,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Start the server."""
-    parser = argparse.ArgumentParser(prog="planning-poker")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    args = parser.parse_args(argv)
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    """Dispatch: `planning-poker migrate ...` or `planning-poker [--port N ...]`."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["migrate"]:
+        migrate(args[1:])
+    elif args[:1] == ["serve"]:
+        serve(args[1:])
+    else:
+        serve(args)

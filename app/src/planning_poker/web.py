@@ -1,16 +1,99 @@
-"""The ASGI application."""
+"""The ASGI application: routes, static files, middleware, and the background work."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from planning_poker import __version__, api, pages, sockets
+from planning_poker.errors import StoreError
+from planning_poker.metrics import ROOMS_EXPIRED, RequestTimingMiddleware, render_metrics
+from planning_poker.migrating import upgrade_to_head
+from planning_poker.runtime import Services, build_services
+from planning_poker.security import SecurityHeadersMiddleware
+from planning_poker.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0
+EXPIRY_SWEEP_SECONDS = 3600.0
 
 
-def create_app() -> FastAPI:
-    """Build the Planning Poker application."""
-    app = FastAPI(title="Planning Poker")
+async def _background(running: Services) -> None:
+    """Timers, facilitator hand-over, and the expiry of idle rooms."""
+    next_sweep = 0.0
+    while True:
+        now = time.time()
+        await running.hub.tick(now)
+        if now >= next_sweep:
+            next_sweep = now + EXPIRY_SWEEP_SECONDS
+            idle = running.settings.room_expiry_days * 86400
+            try:
+                gone = await asyncio.to_thread(running.store.delete_expired, idle)
+            except StoreError as exc:
+                log.warning("cannot delete expired rooms: %s", exc)
+            else:
+                ROOMS_EXPIRED.inc(gone)
+        await asyncio.sleep(TICK_SECONDS)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
+def create_app(settings: Settings | None = None, migrate: bool = True) -> FastAPI:
+    """Build the Planning Poker application (settings from the environment by default)."""
+    settings = settings or load_settings()
+    running = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await asyncio.to_thread(upgrade_to_head, running.engine)
+        await running.fanout.start(running.hub.instance_id, running.hub.on_remote_change)
+        background = asyncio.create_task(_background(running))
+        try:
+            yield
+        finally:
+            running.hub.close_all()
+            background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
+            await running.fanout.stop(running.hub.instance_id)
+            running.engine.dispose()
+
+    app = FastAPI(title="Planning Poker", version=__version__, lifespan=lifespan)
+    app.state.services = running
+    app.include_router(api.router)
+    app.include_router(sockets.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def friendly_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and not request.url.path.startswith(("/api/", "/static/")):
+            return HTMLResponse((pages.STATIC_DIR / "404.html").read_text(), status_code=404)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        body = {"code": "invalid", "message": "the request is invalid", "problems": problems}
+        return JSONResponse(body, status_code=422)
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestTimingMiddleware)
     return app

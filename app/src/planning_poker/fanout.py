@@ -1,0 +1,117 @@
+"""Room change notices between instances over Redis pub/sub, and which instances are alive.
+
+Without REDIS_URL the instance works alone: nothing is published and only it is alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+CHANNEL = "planning-poker:rooms"
+INSTANCE_KEY = "planning-poker:instance:"
+HEARTBEAT_SECONDS = 5.0
+INSTANCE_TTL_SECONDS = 20
+
+OnChange = Callable[[str, int], Awaitable[None]]
+
+
+class Fanout:
+    """Publish room changes and deliver other instances' changes to a callback."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.enabled = redis_url is not None
+        self._client = aioredis.from_url(redis_url) if redis_url else None
+        self._alive: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def alive_instances(self) -> set[str]:
+        """Instances that sent a heartbeat recently (empty without Redis)."""
+        return set(self._alive)
+
+    async def publish(self, room_id: str, version: int, instance_id: str) -> None:
+        """Tell other instances that a room changed; a Redis outage is logged, not raised."""
+        if self._client is None:
+            return
+        notice = json.dumps({"room": room_id, "version": version, "instance": instance_id})
+        try:
+            await self._client.publish(CHANNEL, notice)
+        except (RedisError, OSError) as exc:
+            log.warning("cannot publish a room change to Redis: %s", exc)
+
+    async def start(self, instance_id: str, on_change: OnChange) -> None:
+        """Begin the heartbeat and the subscription (no-op without Redis)."""
+        if self._client is None:
+            return
+        await self._heartbeat_once(instance_id)
+        self._tasks = [
+            asyncio.create_task(self._heartbeat(instance_id)),
+            asyncio.create_task(self._listen(instance_id, on_change)),
+        ]
+
+    async def stop(self, instance_id: str) -> None:
+        """Stop the background work and say goodbye."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._client is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._client.delete(INSTANCE_KEY + instance_id)
+            await self._client.aclose()
+
+    async def _heartbeat_once(self, instance_id: str) -> None:
+        assert self._client is not None
+        try:
+            await self._client.set(INSTANCE_KEY + instance_id, "1", ex=INSTANCE_TTL_SECONDS)
+            keys = [key async for key in self._client.scan_iter(match=INSTANCE_KEY + "*")]
+            self._alive = {
+                (k.decode() if isinstance(k, bytes) else str(k)).removeprefix(INSTANCE_KEY)
+                for k in keys
+            }
+        except (RedisError, OSError) as exc:
+            log.warning("Redis heartbeat failed: %s", exc)
+
+    async def _heartbeat(self, instance_id: str) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await self._heartbeat_once(instance_id)
+
+    async def _listen(self, instance_id: str, on_change: OnChange) -> None:
+        assert self._client is not None
+        delay = 0.5
+        while True:
+            try:
+                async with self._client.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    delay = 0.5
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        await self._dispatch(message["data"], instance_id, on_change)
+            except (RedisError, OSError) as exc:
+                log.warning("Redis subscription lost (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    @staticmethod
+    async def _dispatch(data: bytes | str, instance_id: str, on_change: OnChange) -> None:
+        try:
+            notice = json.loads(data)
+            room_id, version, sender = notice["room"], int(notice["version"]), notice["instance"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring a malformed room change notice")
+            return
+        if sender != instance_id:
+            try:
+                await on_change(str(room_id), version)
+            except Exception:  # one bad room must not end the subscription
+                log.exception("handling a change of room %s failed", room_id)

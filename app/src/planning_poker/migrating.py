@@ -1,0 +1,50 @@
+"""Alembic migrations, configured in code so that no alembic.ini is needed at runtime."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from planning_poker.errors import StoreError
+
+SCRIPT_LOCATION = "planning_poker:migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration that runs on the given engine."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Apply every pending migration."""
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate the database: {type(exc).__name__}: {exc}") from exc
+
+
+def head_revisions(engine: Engine) -> set[str]:
+    """The revisions the code expects."""
+    return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    """The revisions the database is at."""
+    try:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads())
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database unreachable: {type(exc).__name__}") from exc
+
+
+def migrations_current(engine: Engine) -> bool:
+    """Whether the database schema is at the code's head revision."""
+    return current_revisions(engine) == head_revisions(engine)

@@ -1,0 +1,109 @@
+"""WebSocket messages from clients: what each type does to the room.
+
+See docs/app-protocol.md and docs/app.md for the wire format.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from planning_poker.errors import ErrorCode, RoomError
+from planning_poker.rooms import Room
+
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class MessageType(StrEnum):
+    """Client-to-server message types."""
+
+    PING = "ping"
+    VOTE = "vote"
+    UNVOTE = "unvote"
+    REVEAL = "reveal"
+    NEW_ROUND = "new_round"
+    NEXT_STORY = "next_story"
+    ADD_STORY = "add_story"
+    REMOVE_STORY = "remove_story"
+    REORDER_STORIES = "reorder_stories"
+    IMPORT_STORIES = "import_stories"
+    SELECT_STORY = "select_story"
+    SET_ESTIMATE = "set_estimate"
+    START_TIMER = "start_timer"
+    STOP_TIMER = "stop_timer"
+    UPDATE_SETTINGS = "update_settings"
+    MAKE_FACILITATOR = "make_facilitator"
+    REMOVE_PARTICIPANT = "remove_participant"
+    RENAME = "rename"
+    SET_ROLE = "set_role"
+
+
+Action = Callable[[Room], object]
+
+
+def parse_message(message: object) -> tuple[MessageType, dict[str, Any]]:
+    """The type and body of a decoded JSON message, or a bad-message error."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise RoomError(ErrorCode.BAD_MESSAGE, "a message is a JSON object with a string type")
+    try:
+        return MessageType(message["type"]), message
+    except ValueError:
+        raise RoomError(
+            ErrorCode.BAD_MESSAGE, f"unknown message type {message['type'][:40]!r}"
+        ) from None
+
+
+def action_for(kind: MessageType, body: dict[str, Any], actor: str) -> Action:
+    """The change a message asks for, done as the acting participant."""
+    get = body.get
+    actions: dict[MessageType, Action] = {
+        MessageType.VOTE: lambda room: room.vote(actor, get("card")),
+        MessageType.UNVOTE: lambda room: room.unvote(actor),
+        MessageType.REVEAL: lambda room: room.reveal(actor),
+        MessageType.NEW_ROUND: lambda room: room.new_round(actor),
+        MessageType.NEXT_STORY: lambda room: room.next_story(actor),
+        MessageType.ADD_STORY: lambda room: room.add_story(actor, get("title"), get("link")),
+        MessageType.REMOVE_STORY: lambda room: room.remove_story(actor, get("storyId")),
+        MessageType.REORDER_STORIES: lambda room: room.reorder_stories(actor, get("order")),
+        MessageType.IMPORT_STORIES: lambda room: room.import_stories(actor, get("csv")),
+        MessageType.SELECT_STORY: lambda room: room.select_story(actor, get("storyId")),
+        MessageType.SET_ESTIMATE: lambda room: room.set_estimate(
+            actor, get("estimate"), get("storyId")
+        ),
+        MessageType.START_TIMER: lambda room: room.start_timer(actor, get("seconds"), time.time()),
+        MessageType.STOP_TIMER: lambda room: room.stop_timer(actor),
+        MessageType.UPDATE_SETTINGS: lambda room: room.update_settings(actor, get("settings")),
+        MessageType.MAKE_FACILITATOR: lambda room: room.make_facilitator(
+            actor, get("participantId")
+        ),
+        MessageType.REMOVE_PARTICIPANT: lambda room: room.remove_participant(
+            actor, get("participantId")
+        ),
+        MessageType.RENAME: lambda room: room.rename(actor, get("name")),
+        MessageType.SET_ROLE: lambda room: room.set_own_role(actor, get("role")),
+    }
+    if kind not in actions:
+        raise RoomError(ErrorCode.BAD_MESSAGE, f"{kind.value} changes nothing")
+    return actions[kind]
+
+
+class RateLimiter:
+    """A token bucket: `rate` messages a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float = 20.0, burst: float = 40.0) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        """Whether one more message may pass now."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True

@@ -1,0 +1,32 @@
+"""What a running app holds: settings, database engine, store, hub, fan-out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from planning_poker.fanout import Fanout
+from planning_poker.hub import Hub
+from planning_poker.settings import Settings
+from planning_poker.store import RoomStore, make_engine
+
+
+@dataclass
+class Services:
+    """The long-lived parts of one app instance."""
+
+    settings: Settings
+    engine: Engine
+    store: RoomStore
+    fanout: Fanout
+    hub: Hub
+
+
+def build_services(settings: Settings) -> Services:
+    """Wire the parts together (nothing is connected yet)."""
+    engine = make_engine(settings.effective_database_url)
+    store = RoomStore(engine)
+    fanout = Fanout(settings.redis_url)
+    hub = Hub(store, fanout, settings.facilitator_grace_seconds)
+    return Services(settings, engine, store, fanout, hub)

@@ -1,0 +1,106 @@
+"""Settings from the environment (and CLI flags), validated at start."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-not-a-secret"
+PLACEHOLDER_SECRETS = frozenset(
+    {DEVELOPMENT_SECRET, "changeme", "change-me", "changethis", "secret", "secret-key", "xxx"}
+)
+MIN_SECRET_LENGTH = 16
+
+
+class Environment(StrEnum):
+    """Where the app runs; production demands a real secret."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """The settings cannot be used; the message names the variable and what is expected."""
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to know to start."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=_env("host", "HOST"))
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_env("port", "PORT"))
+    data_dir: Path = Field(Path("."), validation_alias=_env("data_dir", "PLANNING_POKER_DATA_DIR"))
+    database_url: str | None = Field(None, validation_alias=_env("database_url", "DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=_env("redis_url", "REDIS_URL"))
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("secret_key", "SECRET_KEY"))
+    environment: Environment = Field(
+        Environment.DEVELOPMENT, validation_alias=_env("environment", "PLANNING_POKER_ENV")
+    )
+    commit: str = Field("unknown", validation_alias=_env("commit", "PLANNING_POKER_COMMIT"))
+    room_expiry_days: float = Field(
+        30.0, gt=0, validation_alias=_env("room_expiry_days", "PLANNING_POKER_ROOM_EXPIRY_DAYS")
+    )
+    facilitator_grace_seconds: float = Field(
+        120.0,
+        ge=0,
+        validation_alias=_env(
+            "facilitator_grace_seconds", "PLANNING_POKER_FACILITATOR_GRACE_SECONDS"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.secret_key is None:
+                raise ValueError("SECRET_KEY is required when PLANNING_POKER_ENV=production")
+            value = self.secret_key.get_secret_value()
+            if value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "SECRET_KEY is a placeholder or shorter than 16 characters; "
+                    "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+                )
+        if self.database_url is not None and not self.database_url.startswith(
+            ("sqlite", "postgresql")
+        ):
+            raise ValueError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
+            raise ValueError("REDIS_URL must start with redis:// or rediss://")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """DATABASE_URL, or an SQLite file in the data directory."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            return url
+        return f"sqlite:///{(self.data_dir / 'planning-poker.db').resolve()}"
+
+    @property
+    def secret(self) -> bytes:
+        """The key that token hashes are made with."""
+        if self.secret_key is None:
+            return DEVELOPMENT_SECRET.encode()
+        return self.secret_key.get_secret_value().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment, apply overrides (CLI flags), or raise SettingsError."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,138 @@
+"""The room store: one JSON document per room with a version for optimistic concurrency.
+
+SQLite by default, PostgreSQL by URL. Every driver error is wrapped in StoreError here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from planning_poker.errors import StaleRoomError, StoreError
+from planning_poker.rooms import Room
+from planning_poker.views import room_from_doc, room_to_doc
+
+metadata = sa.MetaData()
+
+rooms_table = sa.Table(
+    "rooms",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_activity_at", sa.Float, nullable=False, index=True),
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout for SQLite."""
+    try:
+        if url.startswith("sqlite"):
+            engine = sa.create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=8
+            )
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return sa.create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise StoreError(f"cannot use database URL: {exc}") from exc
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class RoomStore:
+    """Load and save rooms."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except StaleRoomError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {type(exc).__name__}") from exc
+
+    def create(self, room: Room, now: float | None = None) -> None:
+        """Insert a new room at version 1."""
+        now = time.time() if now is None else now
+        room.version = 1
+        try:
+            with self._begin() as connection:
+                connection.execute(
+                    rooms_table.insert().values(
+                        id=room.id,
+                        name=room.name,
+                        document=room_to_doc(room),
+                        version=1,
+                        created_at=room.created_at,
+                        last_activity_at=now,
+                    )
+                )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                raise StaleRoomError(f"room {room.id} exists already") from exc
+            raise
+
+    def load(self, room_id: str) -> Room | None:
+        """The stored room, or None."""
+        with self._begin() as connection:
+            row = connection.execute(
+                sa.select(rooms_table.c.document, rooms_table.c.version).where(
+                    rooms_table.c.id == room_id
+                )
+            ).first()
+        if row is None:
+            return None
+        return room_from_doc(row.document, row.version)
+
+    def save(self, room: Room, now: float | None = None) -> None:
+        """Write the room if nobody else changed it since it was read; bump its version."""
+        now = time.time() if now is None else now
+        with self._begin() as connection:
+            result = connection.execute(
+                rooms_table.update()
+                .where(rooms_table.c.id == room.id, rooms_table.c.version == room.version)
+                .values(
+                    name=room.name,
+                    document=room_to_doc(room),
+                    version=room.version + 1,
+                    last_activity_at=now,
+                )
+            )
+            if result.rowcount != 1:
+                raise StaleRoomError(f"room {room.id} changed since version {room.version}")
+        room.version += 1
+
+    def delete_expired(self, idle_seconds: float, now: float | None = None) -> int:
+        """Delete rooms idle for longer than idle_seconds; how many went."""
+        now = time.time() if now is None else now
+        with self._begin() as connection:
+            result = connection.execute(
+                rooms_table.delete().where(rooms_table.c.last_activity_at < now - idle_seconds)
+            )
+        return int(result.rowcount)
+
+    def count(self) -> int:
+        """How many rooms are stored."""
+        with self._begin() as connection:
+            return int(
+                connection.execute(sa.select(sa.func.count()).select_from(rooms_table)).scalar_one()
+            )

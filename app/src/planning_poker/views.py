@@ -1,0 +1,107 @@
+"""How a room is stored and how each participant sees it.
+
+Before the reveal a view carries no card values except the receiving participant's own.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from planning_poker.decks import DeckKind
+from planning_poker.participants import Participant
+from planning_poker.rooms import Room, RoomSettings
+from planning_poker.stats import compute_stats
+from planning_poker.stories import Story
+
+
+def room_to_doc(room: Room) -> dict[str, Any]:
+    """The stored JSON document of a room (the version lives in its own column)."""
+    return {
+        "id": room.id,
+        "name": room.name,
+        "deckKind": room.deck_kind.value,
+        "cards": room.cards,
+        "createdAt": room.created_at,
+        "settings": room.settings.to_json(),
+        "participants": [p.to_doc() for p in room.participants.values()],
+        "stories": [s.to_json() for s in room.stories],
+        "currentStoryId": room.current_story_id,
+        "revealed": room.revealed,
+        "round": room.round,
+        "timerEndsAt": room.timer_ends_at,
+    }
+
+
+def room_from_doc(doc: dict[str, Any], version: int) -> Room:
+    """Rebuild a room from its stored document."""
+    participants = [Participant.from_doc(p) for p in doc.get("participants", [])]
+    return Room(
+        id=doc["id"],
+        name=doc["name"],
+        deck_kind=DeckKind(doc["deckKind"]),
+        cards=list(doc["cards"]),
+        created_at=doc["createdAt"],
+        settings=RoomSettings.from_json(doc.get("settings")),
+        participants={p.id: p for p in participants},
+        stories=[Story.from_doc(s) for s in doc.get("stories", [])],
+        current_story_id=doc.get("currentStoryId"),
+        revealed=bool(doc.get("revealed")),
+        round=int(doc.get("round", 1)),
+        timer_ends_at=doc.get("timerEndsAt"),
+        version=version,
+    )
+
+
+def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
+    """The room as seen by nobody in particular: no card values before the reveal."""
+    now = time.time() if now is None else now
+    story = room.current_story()
+    facilitator = room.facilitator()
+    timer = None
+    if room.timer_ends_at is not None:
+        timer = {
+            "endsAt": round(room.timer_ends_at * 1000),
+            "secondsLeft": max(0, round(room.timer_ends_at - now)),
+        }
+    return {
+        "id": room.id,
+        "name": room.name,
+        "deckKind": room.deck_kind.value,
+        "deck": list(room.cards),
+        "revealed": room.revealed,
+        "round": room.round,
+        "version": room.version,
+        "you": None,
+        "facilitatorId": facilitator.id if facilitator else None,
+        "participants": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "role": p.role.value,
+                "online": p.online,
+                "hasVoted": p.vote is not None,
+                "vote": p.vote if room.revealed else None,
+            }
+            for p in room.participants.values()
+        ],
+        "currentStory": story.to_json() if story else None,
+        "stories": [s.to_json() for s in room.stories],
+        "stats": compute_stats(room.cast_votes(), room.cards).to_json() if room.revealed else None,
+        "settings": room.settings.to_json(),
+        "timer": timer,
+        "allVoted": room.everyone_voted(),
+    }
+
+
+def personal_view(public: dict[str, Any], room: Room, participant_id: str) -> dict[str, Any]:
+    """A public view with the receiver's own id and own card filled in."""
+    view = dict(public)
+    view["you"] = participant_id
+    own = room.participants.get(participant_id)
+    if own is not None and own.vote is not None and not room.revealed:
+        view["participants"] = [
+            {**entry, "vote": own.vote} if entry["id"] == participant_id else entry
+            for entry in public["participants"]
+        ]
+    return view
