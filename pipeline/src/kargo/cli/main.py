@@ -1,23 +1,120 @@
-"""Entry point of the kargo command."""
+"""Entry point of the kargo command: root options, the command table, and exit codes.
+
+Exit codes: 0 success, 1 error, 2 usage error. Every error is one line on stderr.
+"""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from kargo import __version__
+from kargo.cli.cmd_admin import (
+    completion_command,
+    config_group,
+    server_command,
+    version_command,
+)
+from kargo.cli.cmd_get import describe_command, get_command
+from kargo.cli.cmd_ops import (
+    apply_command,
+    export_command,
+    logs_command,
+    redeliver_command,
+    test_group,
+)
+from kargo.cli.cmd_promote import (
+    approve_command,
+    promote_command,
+    refresh_group,
+    rollback_command,
+    verify_group,
+)
+from kargo.cli.session import Session, configure_logging
+from kargo.cli.settings import ConfigFileError
+from kargo.client import KargoClientError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group()
-def cli() -> None:
+@click.group(context_settings=CONTEXT)
+@click.option(
+    "--v",
+    "-v",
+    "verbosity",
+    type=click.IntRange(0, 10),
+    default=0,
+    help="Log level (klog style): 4 shows each API request and response with timing.",
+)
+@click.option("--server", envvar=None, help="API server URL (else KARGO_SERVER, config file).")
+@click.option("--token", envvar=None, help="Bearer token (else KARGO_TOKEN, config file).")
+@click.option("-p", "--project", help="Project (else `kargo config set-project`, or the only one).")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    verbosity: int,
+    server: str | None,
+    token: str | None,
+    project: str | None,
+) -> None:
     """Manage the promotion pipeline."""
+    ctx.obj = Session(verbosity, server, token, project)
+    configure_logging(verbosity)
 
 
-@cli.command()
-def version() -> None:
-    """Print the client version."""
-    click.echo(f"kargo {__version__}")
+for command in (
+    get_command,
+    describe_command,
+    promote_command,
+    rollback_command,
+    approve_command,
+    verify_group,
+    refresh_group,
+    logs_command,
+    export_command,
+    apply_command,
+    test_group,
+    redeliver_command,
+    version_command,
+    config_group,
+    completion_command,
+    server_command,
+):
+    cli.add_command(command)
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """A usage error as one line that says what to type instead."""
+    message = " ".join(exc.format_message().split())
+    path = exc.ctx.command_path if exc.ctx else "kargo"
+    return f"error: {message} (see `{path} --help`)"
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on argv and return the exit code, printing errors as one line."""
+    try:
+        result = cli.main(args=argv, prog_name="kargo", standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(_usage_line(exc), err=True)
+        return 2
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo("error: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        return exc.exit_code
+    except (KargoClientError, ConfigFileError) as exc:
+        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    return result if isinstance(result, int) else 0
 
 
 def main() -> None:
-    """Run the CLI."""
-    cli()
+    """Run the CLI (console script `kargo`)."""
+    sys.exit(run())

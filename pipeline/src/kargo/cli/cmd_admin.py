@@ -1,0 +1,127 @@
+"""Commands about the CLI itself: version, config, completion, and starting a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from click.shell_completion import get_completion_class
+
+from kargo import __version__
+from kargo.cli.printing import to_yaml
+from kargo.cli.session import session
+from kargo.cli.settings import ConfigFileError, redacted_view, save_config
+from kargo.client import KargoClientError
+
+
+@click.command("version")
+@click.option("--client", "client_only", is_flag=True, help="Only the client's version.")
+def version_command(client_only: bool) -> None:
+    """Print the client version, and the server's when it is reachable."""
+    click.echo(f"kargo {__version__}")
+    if client_only:
+        return
+    s = session()
+    try:
+        server = s.client.version()
+    except KargoClientError as exc:
+        click.echo(f"server: not reachable at {s.connection.server} ({_short(exc)})")
+        return
+    click.echo(
+        f"server: {server.get('version', '?')} (api {server.get('apiVersion', '?')}) "
+        f"at {s.connection.server}"
+    )
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).split(";")[0].split("(")[-1].rstrip(")") or type(exc).__name__
+
+
+@click.group("config")
+def config_group() -> None:
+    """Read and change the CLI config file (one entry per server)."""
+
+
+def _save() -> None:
+    try:
+        save_config(session().config)
+    except ConfigFileError as exc:
+        raise KargoClientError(str(exc)) from exc
+
+
+@config_group.command("set-project")
+@click.argument("name")
+def set_project_command(name: str) -> None:
+    """Make NAME the default project for the current server."""
+    s = session()
+    server = s.connection.server
+    s.config.ensure(server).project = name
+    _save()
+    click.echo(f"default project for {server} is now {name}")
+
+
+@config_group.command("set-server")
+@click.argument("url")
+@click.option("--token", help="The bearer token for this server.")
+@click.option("--project", help="The default project on this server.")
+def set_server_command(url: str, token: str | None, project: str | None) -> None:
+    """Use the server at URL from now on (and remember its token and project)."""
+    s = session()
+    url = url.rstrip("/")
+    if "://" not in url:
+        url = f"http://{url}"
+    entry = s.config.ensure(url)
+    if token:
+        entry.token = token
+    if project:
+        entry.project = project
+    s.config.current_server = url
+    _save()
+    click.echo(f"current server is now {url}")
+
+
+@config_group.command("view")
+def view_command() -> None:
+    """Print the config file, tokens redacted."""
+    s = session()
+    click.echo(f"# {s.config.path}")
+    click.echo(to_yaml(redacted_view(s.config)).rstrip("\n"))
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion_command(shell: str) -> None:
+    """Print the shell completion script: eval "$(kargo completion bash)"."""
+    root = click.get_current_context().find_root().command
+    completion_class = get_completion_class(shell)
+    if completion_class is None:
+        raise click.UsageError(f"no completion for {shell}; use bash, zsh or fish")
+    completion = completion_class(root, {}, "kargo", "_KARGO_COMPLETE")
+    click.echo(completion.source())
+
+
+@click.command("server")
+@click.option(
+    "--config",
+    "config_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Pipeline configuration folder to apply at start (e.g. kargo/).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".kargo"),
+    show_default=True,
+    help="Where the embedded database and runtime data live.",
+)
+@click.option("--database-url", help="PostgreSQL URL instead of the embedded SQLite.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+def server_command(
+    config_dir: Path | None, state_dir: Path, database_url: str | None, host: str, port: int
+) -> None:
+    """Run the engine and its API server."""
+    # The one place the CLI reaches below the client: the server runs in this process.
+    from kargo.api import serve  # type: ignore[attr-defined,unused-ignore]
+
+    serve(config_dir, state_dir, database_url, host, port)

@@ -1,0 +1,216 @@
+"""`kargo get` and `kargo describe`, for every kind, with -o, --no-headers and --watch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from click.shell_completion import CompletionItem
+
+from kargo.cli import fields as f
+from kargo.cli.columns import build_table, row_for
+from kargo.cli.describing import describe, describe_promotion, find_verification
+from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
+from kargo.cli.printing import OutputFormat, format_resources
+from kargo.cli.selectors import (
+    EVENT_FIELDS,
+    SelectorError,
+    format_field_selector,
+    parse_field_selector,
+    select,
+)
+from kargo.cli.session import Session, project_option, session
+from kargo.cli.tables import render_row, render_table
+from kargo.client import ApiError, KargoClientError
+
+Resource = dict[str, Any]
+GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
+
+
+def complete_kind(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion for the kind argument."""
+    return [CompletionItem(name) for name in all_spellings() if name.startswith(incomplete)]
+
+
+def kind_argument(text: str, kinds: tuple[Kind, ...] = KINDS) -> Kind:
+    """The kind typed, or a usage error with a suggestion."""
+    try:
+        return resolve_kind(text, kinds)
+    except UnknownKind as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def list_of(
+    s: Session,
+    project: str,
+    kind: Kind,
+    field_selector: str | None = None,
+    label_selector: str | None = None,
+    limit: int | None = None,
+    webhook: str | None = None,
+    failed: bool = False,
+) -> list[Resource]:
+    """Resources of one kind; field selectors are also applied here, so results are exact."""
+    if kind.kind == "Project":
+        return s.client.list_projects()
+    if kind.kind == "WebhookDelivery":
+        return s.client.webhook_deliveries(project, webhook, failed)
+    requirements = []
+    if field_selector:
+        allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
+        try:
+            requirements = parse_field_selector(field_selector, allowed)
+        except SelectorError as exc:
+            raise click.UsageError(str(exc)) from exc
+    server_selector = format_field_selector(requirements) if kind.kind == "Event" else None
+    resources = s.client.list_resources(
+        project, kind.plural, server_selector or None, label_selector, limit
+    )
+    return select(resources, requirements)
+
+
+def related_events(s: Session, project: str, kind: str, name: str) -> list[Resource]:
+    """The events about one object (empty when the server has none to give)."""
+    selector = f"involvedObject.kind={kind},involvedObject.name={name}"
+    try:
+        events = s.client.list_resources(project, "events", selector)
+    except KargoClientError:
+        return []
+    return [e for e in events if f.event_object(e) == (kind, name)]
+
+
+def _newest(resources: list[Resource]) -> Resource | None:
+    return max(resources, key=lambda r: str(f.created(r) or ""), default=None)
+
+
+@click.command("get")
+@click.argument("kind", shell_complete=complete_kind)
+@click.argument("name", required=False)
+@project_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice([o.value for o in OutputFormat if o is not OutputFormat.TABLE]),
+    help="Output format.",
+)
+@click.option("--no-headers", is_flag=True, help="Leave the header row out.")
+@click.option("-w", "--watch", is_flag=True, help="After listing, print changes as they happen.")
+@click.option("--field-selector", help="e.g. involvedObject.kind=Promotion,reason!=X")
+@click.option("-l", "--selector", "label_selector", help="Label selector, e.g. app=poker.")
+@click.option("--limit", type=int, help="At most this many resources.")
+@click.option("--webhook", help="webhook-deliveries: only those of this webhook.")
+@click.option("--failed", is_flag=True, help="webhook-deliveries: only failed ones.")
+def get_command(
+    kind: str,
+    name: str | None,
+    project: str | None,
+    output: str | None,
+    no_headers: bool,
+    watch: bool,
+    field_selector: str | None,
+    label_selector: str | None,
+    limit: int | None,
+    webhook: str | None,
+    failed: bool,
+) -> None:
+    """List resources, or show one: stage, freight, warehouse, promotion, analysisrun, ..."""
+    s = session()
+    chosen = kind_argument(kind)
+    fmt = OutputFormat(output) if output else OutputFormat.TABLE
+    if chosen.kind == "Project":
+        projects = s.client.list_projects()
+        if name:
+            projects = [p for p in projects if f.name(p) == name]
+            if not projects:
+                raise s.not_found_project(name)
+        click.echo(format_resources(chosen, projects, fmt, no_headers, s.colour, bool(name)))
+        return
+    target = s.target(name, project)
+    if target.name and chosen.kind not in {"Event", "WebhookDelivery"}:
+        resources = [s.get_named(target.project, chosen, target.name)]
+        single = True
+    else:
+        resources = list_of(
+            s, target.project, chosen, field_selector, label_selector, limit, webhook, failed
+        )
+        if target.name:
+            resources = [r for r in resources if f.name(r) == target.name]
+        single = False
+    if fmt is OutputFormat.TABLE and not resources and not watch:
+        click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
+        return
+    text = format_resources(chosen, resources, fmt, no_headers, s.colour, single)
+    if text:
+        click.echo(text)
+    if watch:
+        _watch(s, target.project, chosen, target.name, fmt, resources, no_headers)
+
+
+def _watch(
+    s: Session,
+    project: str,
+    kind: Kind,
+    name: str | None,
+    fmt: OutputFormat,
+    shown: list[Resource],
+    no_headers: bool,
+) -> None:
+    """Print each change of the watched kind (and name) until interrupted."""
+    if not kind.watchable:
+        raise click.UsageError(f"{kind.plural} cannot be watched; drop -w")
+    wide = fmt is OutputFormat.WIDE
+    layout = build_table(kind.kind, shown, wide)
+    if not shown and fmt in (OutputFormat.TABLE, OutputFormat.WIDE) and not no_headers:
+        click.echo(render_table(layout, colour=s.colour))
+    try:
+        for _, resource in s.client.watch(project, kind.plural):
+            if resource.get("kind") not in (None, kind.kind):
+                continue
+            if name and f.name(resource) != name:
+                continue
+            if fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
+                row = row_for(kind.kind, resource, wide, datetime.now(UTC))
+                click.echo(render_row(layout, row, layout, s.colour))
+            else:
+                click.echo(format_resources(kind, [resource], fmt, single=True))
+    except KeyboardInterrupt:
+        return
+
+
+@click.command("describe")
+@click.argument("kind", shell_complete=complete_kind)
+@click.argument("name", required=False)
+@project_option
+def describe_command(kind: str, name: str | None, project: str | None) -> None:
+    """Show resources in full, with their related events (promotion: the newest by default)."""
+    s = session()
+    chosen = kind_argument(kind, DESCRIBABLE)
+    target = s.target(name, project)
+    if target.name:
+        resources = [s.get_named(target.project, chosen, target.name)]
+    else:
+        resources = s.client.list_resources(target.project, chosen.plural)
+        if chosen.kind in {"Promotion", "AnalysisRun"}:
+            newest = _newest(resources)
+            resources = [newest] if newest else []
+    if not resources:
+        raise KargoClientError(
+            f"no {chosen.plural} in project {target.project} yet"
+            + ("; start one with `kargo promote --to STAGE`" if chosen.kind == "Promotion" else "")
+        )
+    now = datetime.now(UTC)
+    texts = []
+    for resource in resources:
+        events = related_events(s, target.project, chosen.kind, f.name(resource))
+        if chosen.kind == "Promotion":
+            try:
+                runs = s.client.list_resources(target.project, "analysisruns")
+            except ApiError:
+                runs = []
+            texts.append(
+                describe_promotion(resource, events, find_verification(resource, runs), now)
+            )
+        else:
+            texts.append(describe(chosen.kind, resource, events, now))
+    click.echo("\n\n".join(texts))

@@ -1,0 +1,137 @@
+"""Day-to-day commands: logs, export, apply, test webhook, redeliver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kargo.cli import fields as f
+from kargo.cli.applying import ApplySourceError, bundle
+from kargo.cli.cmd_get import kind_argument
+from kargo.cli.kinds import KINDS, resolve_kind
+from kargo.cli.session import project_option, session
+from kargo.client import ApiError, KargoClientError
+
+PROMOTION_ONLY = tuple(k for k in KINDS if k.kind == "Promotion")
+EXPORTABLE = tuple(k for k in KINDS if k.kind in {"Promotion", "Project"})
+
+
+@click.command("logs")
+@click.argument("kind", metavar="promotion")
+@click.argument("name", required=False)
+@project_option
+@click.option("-f", "--follow", is_flag=True, help="Keep printing until the promotion ends.")
+def logs_command(kind: str, name: str | None, project: str | None, follow: bool) -> None:
+    """Print a promotion's step logs (the project's newest promotion by default)."""
+    s = session()
+    kind_argument(kind, PROMOTION_ONLY)
+    target = s.target(name, project)
+    promotion = target.name
+    if promotion is None:
+        promotions = s.client.list_resources(target.project, "promotions")
+        if not promotions:
+            raise KargoClientError(f"no promotions in project {target.project} yet")
+        promotion = f.name(max(promotions, key=lambda p: str(f.created(p) or "")))
+    try:
+        for line in s.client.logs(target.project, promotion, follow):
+            click.echo(line)
+    except ApiError as exc:
+        if exc.not_found:
+            raise s.not_found(target.project, resolve_kind("promotion"), promotion) from exc
+        raise
+    except KeyboardInterrupt:
+        return
+
+
+@click.command("export")
+@click.argument("kind", metavar="promotion")
+@click.argument("project_name", required=False, metavar="[PROJECT]")
+@project_option
+def export_command(kind: str, project_name: str | None, project: str | None) -> None:
+    """Print the project's promotion configuration and recent promotions as YAML."""
+    s = session()
+    kind_argument(kind, EXPORTABLE)
+    target = s.target(project_name, project)
+    if target.name:
+        raise click.UsageError(
+            f"{target.name!r} is not a project; type `kargo export promotion PROJECT` "
+            f"with one of: {', '.join(s.project_names())}"
+        )
+    text = s.client.export(target.project)
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+@click.command("apply")
+@click.option(
+    "-f",
+    "--filename",
+    "paths",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A YAML file or a folder of them (repeatable).",
+)
+def apply_command(paths: tuple[Path, ...]) -> None:
+    """Create or update resources from YAML files."""
+    s = session()
+    try:
+        sent = bundle(list(paths))
+    except ApplySourceError as exc:
+        raise click.UsageError(str(exc)) from exc
+    try:
+        results = s.client.apply(sent.text)
+    except ApiError as exc:
+        raise KargoClientError(sent.explain(exc.one_line())) from exc
+    for result in results:
+        kind = f.text(result, "kind").lower()
+        click.echo(f"{kind}/{f.text(result, 'name')} {f.text(result, 'action', default='applied')}")
+
+
+@click.group("test")
+def test_group() -> None:
+    """Try something out."""
+
+
+@test_group.command("webhook")
+@click.argument("name")
+@project_option
+def test_webhook_command(name: str, project: str | None) -> None:
+    """Send a signed webhook.test to a webhook; exit 1 when it fails."""
+    s = session()
+    target_project = s.project(project)
+    try:
+        answer = s.client.test_webhook(target_project, name)
+    except ApiError as exc:
+        if exc.not_found:
+            raise s.not_found(target_project, resolve_kind("webhook-config"), name) from exc
+        raise
+    latency = answer.get("latencyMs")
+    shown = f"{float(latency):.0f}ms" if isinstance(latency, int | float) else "?"
+    ok = bool(answer.get("ok"))
+    click.echo(
+        f"webhook/{name}: {'ok' if ok else 'FAILED'} status={answer.get('status')} latency={shown}"
+    )
+    body = str(answer.get("body") or "").strip()
+    if body:
+        click.echo(body)
+    if not ok:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("redeliver")
+@click.argument("delivery_id", metavar="ID")
+@project_option
+def redeliver_command(delivery_id: str, project: str | None) -> None:
+    """Queue a webhook delivery again."""
+    s = session()
+    target_project = s.project(project)
+    try:
+        s.client.redeliver(target_project, delivery_id)
+    except ApiError as exc:
+        if exc.not_found:
+            raise s.not_found(
+                target_project, resolve_kind("webhook-deliveries"), delivery_id
+            ) from exc
+        raise
+    click.echo(f"webhook-delivery/{delivery_id} queued for redelivery")

@@ -1,0 +1,271 @@
+"""Commands that move freight: promote (--wait, --abort), rollback, approve, verify, refresh."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from kargo.cli import fields as f
+from kargo.cli.kinds import Kind, did_you_mean, resolve_kind
+from kargo.cli.printing import to_yaml
+from kargo.cli.progress import Outcome, make_view, wait_for_promotion
+from kargo.cli.session import Session, project_option, session
+from kargo.cli.timefmt import parse_duration
+from kargo.client import ApiError, KargoClientError
+
+Resource = dict[str, Any]
+
+
+def _timeout(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.UsageError(
+            f"--timeout {value!r} is not a duration; write e.g. 90s, 10m, 1h"
+        ) from exc
+
+
+def _project_only(s: Session, positional: str | None, project: str | None, command: str) -> str:
+    """The project, refusing a positional that is not one."""
+    target = s.target(positional, project)
+    if target.name:
+        raise click.UsageError(
+            f"{target.name!r} is not a project{did_you_mean(target.name, s.project_names())}; "
+            f"type `kargo {command} PROJECT …` with one of: {', '.join(s.project_names())}"
+        )
+    return target.project
+
+
+def _describe_created(promotion: Resource) -> str:
+    alias = f.promotion_alias(promotion)
+    freight = f.short_id(f.promotion_freight(promotion))
+    what = f"{alias} ({freight})" if alias and freight else alias or freight
+    kind = "rollback" if f.is_rollback(promotion) else "promotion"
+    stage = f.text(promotion, "spec.stage")
+    return f"promotion/{f.name(promotion)} created: {kind} of {what} to {stage}"
+
+
+def _finish(s: Session, project: str, promotion: Resource, timeout: float) -> None:
+    """Follow a promotion to its end; exit 1 when it or its verification fails."""
+    view = make_view(s.console, s.console.is_terminal)
+    outcome = wait_for_promotion(s.client, project, f.name(promotion), view, timeout)
+    click.echo(_summary(f.name(promotion), outcome))
+    if not outcome.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _summary(name: str, outcome: Outcome) -> str:
+    verification = f", verification {outcome.verification.value}" if outcome.verification else ""
+    reason = f": {outcome.message}" if outcome.message else ""
+    return f"promotion/{name} {outcome.promotion.value}{verification}{reason}"
+
+
+@click.command("promote")
+@click.argument("project_or_promotion", required=False, metavar="[PROJECT]")
+@project_option
+@click.option("--from", "from_stage", help="Promote the freight this stage runs now.")
+@click.option("--to", "--stage", "stage", help="The stage to promote to.")
+@click.option("--freight", help="The freight (name) to promote.")
+@click.option("--freight-alias", help="The freight (alias) to promote.")
+@click.option("--wait", is_flag=True, help="Follow steps and verification; exit 1 on failure.")
+@click.option("--timeout", default="30m", show_default=True, help="How long --wait waits.")
+@click.option("--abort", is_flag=True, help="Abort the running promotion of --stage (or named).")
+def promote_command(
+    project_or_promotion: str | None,
+    project: str | None,
+    from_stage: str | None,
+    stage: str | None,
+    freight: str | None,
+    freight_alias: str | None,
+    wait: bool,
+    timeout: str,
+    abort: bool,
+) -> None:
+    """Promote freight to a stage (the guide: kargo promote planning-poker --from A --to B)."""
+    s = session()
+    if abort:
+        _abort(s, project_or_promotion, project, stage)
+        return
+    target_project = _project_only(s, project_or_promotion, project, "promote")
+    if not stage:
+        raise click.UsageError(
+            "say which stage to promote to: `kargo promote PROJECT --from SOURCE --to STAGE` "
+            "or `--to STAGE --freight-alias ALIAS`"
+        )
+    if freight and freight_alias:
+        raise click.UsageError("give --freight or --freight-alias, not both")
+    answer = s.client.promote(target_project, stage, freight, freight_alias, from_stage)
+    if answer.get("unchanged"):
+        click.echo(answer.get("message") or f"{stage} already runs that freight; nothing to do")
+        return
+    click.echo(_describe_created(answer))
+    if wait:
+        _finish(s, target_project, answer, _timeout(timeout))
+
+
+def _abort(s: Session, positional: str | None, project: str | None, stage: str | None) -> None:
+    target = s.target(positional, project)
+    name = target.name
+    if name is None:
+        if not stage:
+            raise click.UsageError("say what to abort: `kargo promote --abort --stage STAGE`")
+        running = [
+            p
+            for p in s.client.list_resources(target.project, "promotions")
+            if f.text(p, "spec.stage") == stage and f.promotion_phase(p) in {"Running", "Pending"}
+        ]
+        if not running:
+            raise KargoClientError(f"no promotion of stage {stage} is running; nothing to abort")
+        name = f.name(max(running, key=lambda p: str(f.created(p) or "")))
+    s.client.abort_promotion(target.project, name)
+    click.echo(f"promotion/{name} aborted")
+
+
+def _rollback_promotions(answer: Any) -> list[Resource]:
+    if isinstance(answer, dict) and answer.get("kind") == "Promotion":
+        return [answer]
+    if isinstance(answer, dict):
+        for key in ("items", "promotions", "results"):
+            if isinstance(answer.get(key), list):
+                return [p for p in answer[key] if isinstance(p, dict)]
+    if isinstance(answer, list):
+        return [p for p in answer if isinstance(p, dict)]
+    return []
+
+
+@click.command("rollback")
+@click.argument("project_name", required=False, metavar="[PROJECT]")
+@project_option
+@click.option("--to", "to_stage", help="Undo the newest promotion out of this stage downstream.")
+@click.option("--stage", help="Return this stage to its previous (or a chosen) freight.")
+@click.option("--freight", help="Roll back to this freight (name).")
+@click.option("--freight-alias", help="Roll back to this freight (alias).")
+@click.option("--reason", help="Why; recorded with the rollback.")
+@click.option("--dry-run", is_flag=True, help="Print what would change and change nothing.")
+@click.option("--wait", is_flag=True, help="Follow the rollback; exit 1 when it fails.")
+@click.option("--timeout", default="30m", show_default=True, help="How long --wait waits.")
+def rollback_command(
+    project_name: str | None,
+    project: str | None,
+    to_stage: str | None,
+    stage: str | None,
+    freight: str | None,
+    freight_alias: str | None,
+    reason: str | None,
+    dry_run: bool,
+    wait: bool,
+    timeout: str,
+) -> None:
+    """Roll back (the guide: kargo rollback planning-poker --to development)."""
+    s = session()
+    target_project = _project_only(s, project_name, project, "rollback")
+    if not to_stage and not stage:
+        raise click.UsageError(
+            "say what to roll back: `kargo rollback PROJECT --to UPSTREAM_STAGE` or "
+            "`--stage STAGE [--freight-alias ALIAS]`"
+        )
+    answer = s.client.rollback(
+        target_project,
+        toStage=to_stage,
+        stage=stage,
+        freight=freight,
+        freightAlias=freight_alias,
+        reason=reason,
+        dryRun=dry_run,
+    )
+    promotions = _rollback_promotions(answer)
+    if dry_run or not promotions:
+        if isinstance(answer, dict) and answer.get("message") and len(answer) <= 2:
+            click.echo(str(answer["message"]))
+        else:
+            click.echo(to_yaml(answer).rstrip("\n"))
+        return
+    for promotion in promotions:
+        click.echo(_describe_created(promotion))
+    if wait:
+        for promotion in promotions:
+            _finish(s, target_project, promotion, _timeout(timeout))
+
+
+def resolve_freight(s: Session, project: str, wanted: str) -> Resource:
+    """A freight by name, alias or unique name prefix; a "did you mean" when none matches."""
+    try:
+        return s.client.get_resource(project, "freight", wanted)
+    except ApiError as exc:
+        if not exc.not_found:
+            raise
+    freight = s.client.list_resources(project, "freight")
+    matches = [
+        fr for fr in freight if f.freight_alias(fr) == wanted or f.name(fr).startswith(wanted)
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    known = [f.freight_alias(fr) for fr in freight if f.freight_alias(fr)]
+    if len(matches) > 1:
+        raise KargoClientError(f"{wanted!r} matches several freight; give more of its name")
+    raise KargoClientError(
+        f"freight {wanted!r} not found in project {project}{did_you_mean(wanted, known)} "
+        f"(list it with `kargo get freight -p {project}`)"
+    )
+
+
+@click.command("approve")
+@project_option
+@click.option("--freight", required=True, help="Freight name, alias or name prefix.")
+@click.option("--stage", required=True, help="The stage it may go to.")
+def approve_command(project: str | None, freight: str, stage: str) -> None:
+    """Approve freight for a stage, skipping upstream verification and soak."""
+    s = session()
+    target_project = s.project(project)
+    found = resolve_freight(s, target_project, freight)
+    s.client.approve(target_project, f.name(found), stage)
+    alias = f.freight_alias(found)
+    click.echo(f"freight/{f.name(found)} ({alias}) approved for {stage}")
+
+
+@click.group("verify")
+def verify_group() -> None:
+    """Rerun or abort verification."""
+
+
+@verify_group.command("stage")
+@click.argument("name")
+@project_option
+@click.option("--abort", is_flag=True, help="Stop the running verification.")
+def verify_stage_command(name: str, project: str | None, abort: bool) -> None:
+    """Rerun the stage's verification of its current freight (or --abort it)."""
+    s = session()
+    target_project = s.project(project)
+    try:
+        s.client.verify_stage(target_project, name, abort)
+    except ApiError as exc:
+        if exc.not_found and "stage" in exc.message.lower():
+            raise s.not_found(target_project, _kind("stage"), name) from exc
+        raise
+    click.echo(f"stage/{name} verification {'aborted' if abort else 'restarted'}")
+
+
+@click.group("refresh")
+def refresh_group() -> None:
+    """Ask for discovery now."""
+
+
+@refresh_group.command("warehouse")
+@click.argument("name")
+@project_option
+def refresh_warehouse_command(name: str, project: str | None) -> None:
+    """Make a warehouse look for new freight now."""
+    s = session()
+    target_project = s.project(project)
+    try:
+        s.client.refresh_warehouse(target_project, name)
+    except ApiError as exc:
+        if exc.not_found:
+            raise s.not_found(target_project, _kind("warehouse"), name) from exc
+        raise
+    click.echo(f"warehouse/{name} refresh requested")
+
+
+def _kind(name: str) -> Kind:
+    return resolve_kind(name)

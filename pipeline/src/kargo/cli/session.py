@@ -1,0 +1,146 @@
+"""What every command shares: connection, lazily made client, project and console."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from kargo.cli.kinds import Kind, did_you_mean
+from kargo.cli.projects import ProjectError, Target, resolve_target
+from kargo.cli.settings import ConfigFile, Connection, load_config, resolve_connection
+from kargo.client import ApiError, KargoClient, KargoClientError, Resource
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Session:
+    """Root options and the objects built from them, once per invocation."""
+
+    verbosity: int = 0
+    server_flag: str | None = None
+    token_flag: str | None = None
+    project_flag: str | None = None
+    _config: ConfigFile | None = None
+    _client: KargoClient | None = None
+    _projects: list[str] | None = None
+    console: Console = field(default_factory=Console)
+
+    @property
+    def config(self) -> ConfigFile:
+        """The config file, read once."""
+        if self._config is None:
+            self._config = load_config()
+        return self._config
+
+    @property
+    def connection(self) -> Connection:
+        """Server, token and default project after precedence."""
+        return resolve_connection(self.server_flag, self.token_flag, self.config)
+
+    @property
+    def client(self) -> KargoClient:
+        """The API client, made on first use and closed when the command ends."""
+        if self._client is None:
+            connection = self.connection
+            self._client = KargoClient(connection.server, connection.token, self.verbosity)
+            click.get_current_context().call_on_close(self._client.close)
+        return self._client
+
+    @property
+    def colour(self) -> bool:
+        """Colour only when stdout is a terminal that takes it (rich decides; NO_COLOR wins)."""
+        return self.console.is_terminal and self.console.color_system is not None
+
+    def project_names(self) -> list[str]:
+        """The server's project names, asked once."""
+        if self._projects is None:
+            self._projects = [
+                str((p.get("metadata") or {}).get("name") or p.get("name") or "")
+                for p in self.client.list_projects()
+            ]
+        return self._projects
+
+    def target(self, positional: str | None, project: str | None) -> Target:
+        """The project and resource name for a command's positional argument."""
+        try:
+            return resolve_target(
+                positional,
+                project or self.project_flag,
+                self.connection.project,
+                self.project_names,
+            )
+        except ProjectError as exc:
+            raise click.UsageError(str(exc)) from exc
+
+    def project(self, project: str | None) -> str:
+        """The project a command without a positional project acts on."""
+        return self.target(None, project).project
+
+    def get_named(self, project: str, kind: Kind, name: str) -> Resource:
+        """One resource; a missing one says what exists and what was probably meant."""
+        try:
+            return self.client.get_resource(project, kind.plural, name)
+        except ApiError as exc:
+            if not exc.not_found:
+                raise
+            raise self.not_found(project, kind, name) from exc
+
+    def not_found(self, project: str, kind: Kind, name: str) -> KargoClientError:
+        """The error for a missing resource, with a "did you mean" from the existing names."""
+        try:
+            existing = [
+                str((r.get("metadata") or {}).get("name", ""))
+                for r in self.client.list_resources(project, kind.plural)
+            ]
+        except KargoClientError:
+            existing = []
+        hint = did_you_mean(name, existing)
+        return KargoClientError(
+            f"{kind.singular} {name!r} not found in project {project}{hint} "
+            f"(list them with `kargo get {kind.plural} -p {project}`)"
+        )
+
+    def not_found_project(self, name: str) -> KargoClientError:
+        """The error for a missing project."""
+        hint = did_you_mean(name, self.project_names())
+        return KargoClientError(
+            f"project {name!r} not found{hint} (list them with `kargo get projects`)"
+        )
+
+
+def session() -> Session:
+    """The current invocation's session."""
+    return click.get_current_context().ensure_object(Session)
+
+
+def project_option(func: F) -> F:
+    """`--project/-p` on a subcommand (it may also come before the subcommand)."""
+    return click.option(
+        "-p", "--project", "project", default=None, help="The project (default: configured/only)."
+    )(func)
+
+
+class _StderrHandler(logging.Handler):
+    """Writes records to whatever stderr is now (click's test runner swaps it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+def configure_logging(verbosity: int) -> None:
+    """Send the client's request log to stderr at klog verbosity 4 and above."""
+    logger = logging.getLogger("kargo.client")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(
+            logging.Formatter("I%(asctime)s.%(msecs)03d %(name)s] %(message)s", "%m%d %H:%M:%S")
+        )
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(logging.INFO if verbosity >= 4 else logging.WARNING)

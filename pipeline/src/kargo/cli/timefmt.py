@@ -1,0 +1,66 @@
+"""Times as kubectl shows them: ages (5s, 3m, 2h, 4d, 1y) and step durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def parse_time(value: object) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime, or None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def short_duration(seconds: float) -> str:
+    """kubectl's short human duration: 5s, 3m, 2h (below 48h), 4d, 1y."""
+    if seconds < -1:
+        return "<invalid>"
+    total = max(int(seconds), 0)
+    if total < 60:
+        return f"{total}s"
+    minutes = total // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if days < 365:
+        return f"{days}d"
+    return f"{days // 365}y"
+
+
+def age(timestamp: object, now: datetime | None = None) -> str:
+    """How long ago timestamp was, as kubectl's AGE column shows it; `<unknown>` when absent."""
+    moment = parse_time(timestamp)
+    if moment is None:
+        return "<unknown>"
+    current = now or datetime.now(UTC)
+    return short_duration((current - moment).total_seconds())
+
+
+def elapsed(start: object, end: object, now: datetime | None = None) -> str:
+    """A step's duration, precise below a minute (1.2s), else short (3m); empty if not started."""
+    began = parse_time(start)
+    if began is None:
+        return ""
+    finished = parse_time(end) or now or datetime.now(UTC)
+    seconds = (finished - began).total_seconds()
+    if seconds < 60:
+        return f"{max(seconds, 0):.1f}s"
+    return short_duration(seconds)
+
+
+def parse_duration(value: str) -> float:
+    """`90s`, `5m`, `2h`, `1d` or plain seconds, as seconds; ValueError otherwise."""
+    text = value.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)

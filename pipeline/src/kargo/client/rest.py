@@ -1,0 +1,300 @@
+"""KargoClient: the engine's REST API (docs/api.md) as Python calls, errors wrapped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from kargo.client.errors import (
+    ApiError,
+    KargoClientError,
+    ProtocolError,
+    ServerTimeout,
+    ServerUnreachable,
+)
+from kargo.client.sse import parse_sse
+from kargo.client.tracing import RequestTracer
+
+Resource = dict[str, Any]
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+API = "/api/v1"
+
+
+def items_of(payload: Any) -> list[Resource]:
+    """The resources of a list answer, whether a bare list or a `{"items": [...]}` object."""
+    if isinstance(payload, list):
+        return [item for item in payload if isinstance(item, dict)]
+    if isinstance(payload, dict):
+        for key in ("items", "results"):
+            if isinstance(payload.get(key), list):
+                return [item for item in payload[key] if isinstance(item, dict)]
+    raise ProtocolError(f"expected a list of resources, the server sent {str(payload)[:80]!r}")
+
+
+class KargoClient:
+    """A synchronous client for one kargo server."""
+
+    def __init__(
+        self,
+        server: str = DEFAULT_SERVER,
+        token: str | None = None,
+        verbosity: int = 0,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.server = server.rstrip("/")
+        tracer = RequestTracer(verbosity)
+        headers = {"Accept": "application/json", "User-Agent": "kargo-cli"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=self.server,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            event_hooks={"request": [tracer.on_request], "response": [tracer.on_response]},
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> KargoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _wrapped(self) -> Iterator[None]:
+        """Turn httpx failures into KargoClientError subclasses."""
+        try:
+            yield
+        except httpx.ConnectError as exc:
+            raise ServerUnreachable(self.server, _reason(exc)) from exc
+        except httpx.TimeoutException as exc:
+            raise ServerTimeout(
+                f"the kargo server at {self.server} did not answer in time ({_reason(exc)}); "
+                "check that it is healthy (`kargo version`) and retry"
+            ) from exc
+        except httpx.InvalidURL as exc:
+            raise KargoClientError(
+                f"invalid server address {self.server!r}: {exc}; use e.g. {DEFAULT_SERVER}"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise KargoClientError(f"request to {self.server} failed: {_reason(exc)}") from exc
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        with self._wrapped():
+            response = self._http.request(method, path, **kwargs)
+        _raise_for_error(response)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ProtocolError(
+                f"{method} {path}: the server sent {response.headers.get('content-type')} "
+                "instead of JSON; is --server pointing at a kargo server?"
+            ) from exc
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def healthz(self) -> bool:
+        """Whether the server answers its liveness probe."""
+        return self._request("GET", "/healthz").status_code == 200
+
+    def version(self) -> dict[str, Any]:
+        """The server's `{"version", "apiVersion"}`."""
+        return dict(self._json("GET", f"{API}/version"))
+
+    def list_projects(self) -> list[Resource]:
+        """Every project."""
+        return items_of(self._json("GET", f"{API}/projects"))
+
+    def list_resources(
+        self,
+        project: str,
+        plural: str,
+        field_selector: str | None = None,
+        label_selector: str | None = None,
+        limit: int | None = None,
+        params: dict[str, str] | None = None,
+    ) -> list[Resource]:
+        """The resources of one kind in a project."""
+        query: dict[str, str] = dict(params or {})
+        if field_selector:
+            query["fieldSelector"] = field_selector
+        if label_selector:
+            query["labelSelector"] = label_selector
+        if limit:
+            query["limit"] = str(limit)
+        return items_of(self._json("GET", f"{API}/projects/{project}/{plural}", params=query))
+
+    def get_resource(self, project: str, plural: str, name: str) -> Resource:
+        """One resource by name."""
+        return dict(self._json("GET", f"{API}/projects/{project}/{plural}/{name}"))
+
+    def export(self, project: str) -> str:
+        """The project's effective configuration and recent promotions, as YAML."""
+        return self._request("GET", f"{API}/projects/{project}/export").text
+
+    def logs(self, project: str, promotion: str, follow: bool = False) -> Iterator[str]:
+        """The promotion's step log, line by line; with follow, until the promotion ends."""
+        path = f"{API}/projects/{project}/promotions/{promotion}/logs"
+        if not follow:
+            yield from self._request("GET", path).text.splitlines()
+            return
+        with self._wrapped():
+            with self._http.stream(
+                "GET", path, params={"follow": "true"}, timeout=httpx.Timeout(None, connect=5.0)
+            ) as response:
+                if response.is_error:
+                    response.read()
+                    _raise_for_error(response)
+                yield from response.iter_lines()
+
+    def watch(self, project: str, kind: str) -> Iterator[tuple[str, Resource]]:
+        """Changes to resources of one kind, as (ADDED|MODIFIED|DELETED, resource), forever."""
+        params = {"project": project, "kind": kind}
+        with self._wrapped():
+            with self._http.stream(
+                "GET",
+                f"{API}/watch",
+                params=params,
+                headers={"Accept": "text/event-stream"},
+                timeout=httpx.Timeout(None, connect=5.0),
+            ) as response:
+                if response.is_error:
+                    response.read()
+                    _raise_for_error(response)
+                for event in parse_sse(response.iter_lines()):
+                    try:
+                        resource = json.loads(event.data)
+                    except ValueError:
+                        continue
+                    if isinstance(resource, dict):
+                        yield event.event, resource
+
+    def webhook_deliveries(
+        self, project: str, webhook: str | None = None, failed: bool = False
+    ) -> list[Resource]:
+        """The delivery log, optionally of one webhook or only the failed ones."""
+        params: dict[str, str] = {}
+        if webhook:
+            params["webhook"] = webhook
+        if failed:
+            params["failed"] = "true"
+        return self.list_resources(project, "webhookdeliveries", params=params)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def apply(self, yaml_text: str) -> list[Resource]:
+        """Create or update the resources of a multi-document YAML text."""
+        payload = self._json(
+            "POST",
+            f"{API}/apply",
+            content=yaml_text.encode(),
+            headers={"Content-Type": "application/yaml"},
+        )
+        return items_of(payload)
+
+    def promote(
+        self,
+        project: str,
+        stage: str,
+        freight: str | None = None,
+        freight_alias: str | None = None,
+        from_stage: str | None = None,
+    ) -> Resource:
+        """Ask for a promotion; the new Promotion, or `{"unchanged": true, "message"}`."""
+        body: dict[str, str] = {"stage": stage}
+        if freight:
+            body["freight"] = freight
+        if freight_alias:
+            body["freightAlias"] = freight_alias
+        if from_stage:
+            body["fromStage"] = from_stage
+        return dict(self._json("POST", f"{API}/projects/{project}/promotions", json=body))
+
+    def abort_promotion(self, project: str, name: str) -> Resource:
+        """Abort a running promotion."""
+        return _as_dict(self._json("POST", f"{API}/projects/{project}/promotions/{name}/abort"))
+
+    def rollback(self, project: str, **fields: Any) -> Any:
+        """Ask for a rollback (toStage, stage, freight, freightAlias, reason, dryRun)."""
+        body = {k: v for k, v in fields.items() if v not in (None, False, "")}
+        return self._json("POST", f"{API}/projects/{project}/rollbacks", json=body)
+
+    def approve(self, project: str, freight: str, stage: str) -> Resource:
+        """Approve freight for a stage."""
+        body = {"freight": freight, "stage": stage}
+        return _as_dict(self._json("POST", f"{API}/projects/{project}/approvals", json=body))
+
+    def verify_stage(self, project: str, stage: str, abort: bool = False) -> Resource:
+        """Rerun (or abort) the stage's verification."""
+        path = f"{API}/projects/{project}/stages/{stage}/verify"
+        return _as_dict(self._json("POST", path, json={"abort": abort}))
+
+    def refresh_warehouse(self, project: str, warehouse: str) -> Resource:
+        """Make the warehouse discover now."""
+        path = f"{API}/projects/{project}/warehouses/{warehouse}/refresh"
+        return _as_dict(self._json("POST", path))
+
+    def test_webhook(self, project: str, name: str) -> Resource:
+        """Send a signed webhook.test; `{"status", "latencyMs", "body", "ok"}`."""
+        path = f"{API}/projects/{project}/webhookconfigs/{name}/test"
+        return _as_dict(self._json("POST", path))
+
+    def redeliver(self, project: str, delivery_id: str) -> Resource:
+        """Queue a webhook delivery again."""
+        path = f"{API}/projects/{project}/webhookdeliveries/{delivery_id}/redeliver"
+        return _as_dict(self._json("POST", path))
+
+
+def _as_dict(payload: Any) -> Resource:
+    return dict(payload) if isinstance(payload, dict) else {"result": payload}
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if "refused" in text.lower() or "errno 111" in text.lower():
+        return "connection refused"
+    return text.splitlines()[0]
+
+
+def _raise_for_error(response: httpx.Response) -> None:
+    """Raise ApiError for a non-2xx answer, using the `{"error": {...}}` body when present."""
+    if response.is_success:
+        return
+    code, message, details = "", "", []
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            code = str(error.get("code", ""))
+            message = str(error.get("message", ""))
+            raw_details = error.get("details")
+            details = raw_details if isinstance(raw_details, list) else []
+        elif isinstance(body.get("detail"), str):
+            message = body["detail"]
+        elif isinstance(body.get("detail"), list):
+            details = body["detail"]
+            message = "the server refused the request"
+    if not message:
+        text = response.text.strip().splitlines()
+        message = text[0][:200] if text else f"HTTP {response.status_code}"
+    if response.status_code == 401 and "token" not in message.lower():
+        message += "; pass a token with --token, KARGO_TOKEN or `kargo config set-server`"
+    raise ApiError(response.status_code, code or response.reason_phrase, message, details)
