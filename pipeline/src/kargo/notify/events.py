@@ -50,6 +50,7 @@ PROMOTION_REASONS: dict[str, EventType] = {
 ROLLBACK_REASONS: dict[str, EventType] = {
     "RollbackStarted": EventType.ROLLBACK_STARTED,
     "RollbackSucceeded": EventType.ROLLBACK_SUCCEEDED,
+    "FreightRolledBack": EventType.ROLLBACK_SUCCEEDED,
 }
 # A promotion that is a rollback also announces the rollback itself.
 ROLLBACK_PROMOTION_REASONS: dict[str, EventType] = {
@@ -91,6 +92,11 @@ class Notification:
     type: EventType
     data: dict[str, Any]
     timestamp: datetime
+    key: str | None = None
+
+    def dedupe_key(self, event_uid: str) -> str:
+        """What makes two notifications of one type the same one (usually the event)."""
+        return self.key or event_uid
 
 
 def _freight(data: dict[str, Any]) -> dict[str, Any]:
@@ -130,9 +136,16 @@ def _promotion_data(event: OutboxEvent) -> dict[str, Any]:
     return payload
 
 
-def _rollback_data(event: OutboxEvent) -> dict[str, Any]:
-    reason = event.data.get("rollbackReason") or event.data.get("reason") or event.message
-    return _promotion_data(event) | {"rollbackReason": reason}
+def _rollback(event: OutboxEvent, kind: EventType) -> Notification:
+    data = event.data
+    reason = data.get("rollbackReason") or data.get("reason") or event.message
+    payload = _promotion_data(event) | {"rollbackReason": reason}
+    cause = {key: data[key] for key in ("metric", "value", "condition") if key in data}
+    if cause:
+        payload["cause"] = cause
+    # A rollback can be announced by its promotion's events and by a rollback reason: one id.
+    key = f"rollback/{data['promotion']}" if data.get("promotion") else None
+    return Notification(kind, payload, event.created_at, key)
 
 
 def _verification_data(event: OutboxEvent) -> dict[str, Any]:
@@ -186,12 +199,10 @@ def notifications_for(event: OutboxEvent) -> list[Notification]:
     if reason in PROMOTION_REASONS:
         found = [Notification(PROMOTION_REASONS[reason], _promotion_data(event), at)]
         if event.data.get("rollback") and reason in ROLLBACK_PROMOTION_REASONS:
-            found.append(
-                Notification(ROLLBACK_PROMOTION_REASONS[reason], _rollback_data(event), at)
-            )
+            found.append(_rollback(event, ROLLBACK_PROMOTION_REASONS[reason]))
         return found
     if reason in ROLLBACK_REASONS:
-        return [Notification(ROLLBACK_REASONS[reason], _rollback_data(event), at)]
+        return [_rollback(event, ROLLBACK_REASONS[reason])]
     if reason in VERIFICATION_REASONS:
         verdict = Notification(VERIFICATION_REASONS[reason], _verification_data(event), at)
         return [verdict, *_template_notifications(event)]

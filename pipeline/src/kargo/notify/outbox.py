@@ -76,7 +76,9 @@ def delivery_row(
 ) -> dict[str, Any]:
     """The delivery-log row of one notification to one webhook, due now."""
     return {
-        "message_id": message_id(project, config.name, event_uid, notification.type.value),
+        "message_id": message_id(
+            project, config.name, notification.dedupe_key(event_uid), notification.type.value
+        ),
         "project": project,
         "webhook": config.name,
         "event_uid": event_uid,
@@ -189,7 +191,11 @@ class OutboxReader:
                 )
             )
             existing.update(found.scalars())
-        fresh = [row for row in new_rows if row["message_id"] not in existing]
+        fresh = []
+        for row in new_rows:
+            if row["message_id"] not in existing:
+                existing.add(row["message_id"])
+                fresh.append(row)
         if fresh:
             session.execute(webhook_deliveries.insert(), fresh)
 

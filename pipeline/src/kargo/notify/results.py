@@ -48,8 +48,9 @@ def _smoke(template: dict[str, Any]) -> dict[str, Any]:
                         "name": str(check.get("name", "")),
                         "passed": bool(check.get("passed")),
                     }
-                    if check.get("message") is not None:
-                        entry["message"] = str(check["message"])
+                    detail = check.get("message") or check.get("error")
+                    if detail is not None:
+                        entry["message"] = str(detail)
                     checks.append(entry)
         elif isinstance(result, dict) and "passed" in result:
             checks.append({"name": str(metric.get("name", "")), "passed": bool(result["passed"])})
@@ -83,8 +84,12 @@ def _security(template: dict[str, Any]) -> dict[str, Any]:
                 counts[severity] += int(value)
         listed = result.get("topFindings") or result.get("findings") or []
         findings.extend(item for item in listed if isinstance(item, dict))
-        for key in AGE_KEYS:
-            if (found := _number(result.get(key))) is not None:
+        database = result.get("advisory_db") or result.get("advisoryDb") or {}
+        ages = [result.get(key) for key in AGE_KEYS]
+        if isinstance(database, dict):
+            ages += [database.get("age_hours"), database.get("ageHours")]
+        for raw in ages:
+            if (found := _number(raw)) is not None:
                 age = found if age is None else max(age, found)
     rank = {severity: index for index, severity in enumerate(SEVERITIES)}
     findings.sort(key=lambda item: rank.get(str(item.get("severity", "")).lower(), len(rank)))
@@ -103,14 +108,16 @@ def _load(template: dict[str, Any]) -> dict[str, Any]:
         if isinstance(result, dict):
             for key, aliases in LOAD_KEYS.items():
                 for alias in aliases:
-                    if (value := _number(result.get(alias))) is not None:
+                    if figures[key] is None and (value := _number(result.get(alias))) is not None:
                         figures[key] = value
                         break
             continue
         value = _number(result)
         name = str(metric.get("name", "")).lower().replace("_", "").replace("-", "")
         for key, aliases in LOAD_KEYS.items():
-            if value is not None and any(a.lower().replace("_", "") in name for a in aliases):
+            if figures[key] is not None or value is None:
+                continue
+            if any(a.lower().replace("_", "") in name for a in aliases):
                 figures[key] = value
                 break
     return {"passed": template.get("phase") == SUCCESSFUL, **figures}
