@@ -38,11 +38,13 @@ def compile_condition(expression: str) -> Any:
         ast = _ENVIRONMENT.compile(expression)
         return _ENVIRONMENT.program(ast)
     except CELParseError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        detail = f"invalid CEL expression {expression!r}: {first}"
-        raise ConditionSyntaxError(
-            expression, detail, getattr(exc, "line", None), getattr(exc, "column", None)
-        ) from exc
+        line, column = getattr(exc, "line", None), getattr(exc, "column", None)
+        where = f" at line {line}, column {column}" if line is not None else ""
+        caret = str(exc).rstrip("\n")
+        detail = (
+            f"invalid CEL expression{where} (expected a boolean expression over result):\n{caret}"
+        )
+        raise ConditionSyntaxError(expression, detail, line, column) from exc
     except Exception as exc:  # cel-python raises assorted errors for unsupported syntax
         raise ConditionSyntaxError(
             expression, f"invalid CEL expression {expression!r}: {exc}", None, None

@@ -1,0 +1,147 @@
+"""The web, prometheus and job providers against real servers and real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import pytest
+from kargo.analysis.errors import MeasurementError, NoDataError
+from kargo.analysis.providers.jobs import JobFailed, measure_job
+from kargo.analysis.providers.prometheus import measure_prometheus
+from kargo.analysis.providers.web import measure_web
+from kargo.model.analysis import JobMetric, PrometheusMetric, WebHeader, WebMetric
+
+from tests.pipeline.analysis.conftest import JsonServer, PrometheusServer
+from tests.services import free_port
+
+
+def test_web_posts_the_json_body_with_headers_and_picks_the_json_path(
+    json_server: JsonServer,
+) -> None:
+    json_server.routes["/smoke"] = lambda request: (200, {"data": {"passed": True, "n": [1, 2]}})
+    web = WebMetric(
+        url=f"{json_server.url}/smoke",
+        method="POST",
+        headers=[WebHeader(key="Authorization", value="Bearer s3cret")],
+        json_body={"url": "http://stage"},
+        json_path="{$.data.n[1]}",
+    )
+    assert asyncio.run(measure_web(web)) == 2
+    request = json_server.requests[0]
+    assert request["method"] == "POST" and json.loads(request["body"]) == {"url": "http://stage"}
+    assert request["headers"]["Authorization"] == "Bearer s3cret"
+    assert request["headers"]["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        ((503, {"error": "busy"}), "answered HTTP 503"),
+        ((200, "not json"), "did not answer JSON"),
+    ],
+)
+def test_web_errors_are_measurement_errors_with_the_reason(
+    json_server: JsonServer, reply: tuple[int, Any], message: str
+) -> None:
+    json_server.routes["/x"] = lambda request: reply
+    with pytest.raises(MeasurementError, match=message):
+        asyncio.run(measure_web(WebMetric(url=f"{json_server.url}/x")))
+
+
+def test_web_timeouts_and_refused_connections_are_measurement_errors(
+    json_server: JsonServer,
+) -> None:
+    json_server.routes["/slow"] = lambda request: (200, {})
+    json_server.delay["/slow"] = 2.0
+    with pytest.raises(MeasurementError, match="timed out after 1s"):
+        asyncio.run(measure_web(WebMetric(url=f"{json_server.url}/slow", timeout_seconds=1)))
+    with pytest.raises(MeasurementError, match="failed"):
+        asyncio.run(measure_web(WebMetric(url=f"http://127.0.0.1:{free_port()}/")))
+
+
+def test_web_json_path_to_a_missing_field_is_a_measurement_error(json_server: JsonServer) -> None:
+    json_server.routes["/x"] = lambda request: (200, {"a": 1})
+    web = WebMetric(url=f"{json_server.url}/x", json_path="$.b")
+    with pytest.raises(MeasurementError, match=r"\$\.b is not in the answer"):
+        asyncio.run(measure_web(web))
+
+
+def test_job_stdout_json_is_the_result() -> None:
+    job = JobMetric(
+        command=[sys.executable, "-c"],
+        args=["import json, os; print(json.dumps({'passed': True, 'mode': os.environ['MODE']}))"],
+        env={"MODE": "quick"},
+    )
+    assert asyncio.run(measure_job(job)) == {"passed": True, "mode": "quick"}
+
+
+def test_a_job_exiting_non_zero_fails_with_its_output_and_stderr() -> None:
+    script = "import sys; print('{\"critical\": 2}'); sys.stderr.write('found 2'); sys.exit(3)"
+    job = JobMetric(command=[sys.executable, "-c", script])
+    with pytest.raises(JobFailed, match="exited with code 3: found 2") as caught:
+        asyncio.run(measure_job(job))
+    assert caught.value.value == {"critical": 2}
+
+
+def test_a_job_past_its_timeout_is_killed_and_errors() -> None:
+    job = JobMetric(
+        command=[sys.executable, "-c", "import time; time.sleep(30)"], timeout_seconds=1
+    )
+    with pytest.raises(MeasurementError, match="timed out after 1s"):
+        asyncio.run(measure_job(job))
+
+
+def test_a_job_that_cannot_start_errors() -> None:
+    with pytest.raises(MeasurementError, match="cannot start"):
+        asyncio.run(measure_job(JobMetric(command=["/nonexistent/check"])))
+
+
+@pytest.mark.prometheus
+def test_prometheus_single_sample_is_a_number_and_several_are_a_list(
+    prometheus: PrometheusServer,
+) -> None:
+    one = PrometheusMetric(address=prometheus.url, query="sum(demo_memory_bytes)")
+    several = PrometheusMetric(address=prometheus.url, query="demo_memory_bytes")
+    assert asyncio.run(measure_prometheus(one)) == 4000.0
+    assert sorted(asyncio.run(measure_prometheus(several))) == [1000.0, 3000.0]
+
+
+@pytest.mark.prometheus
+def test_prometheus_p95_from_a_histogram_is_measured_in_milliseconds(
+    prometheus: PrometheusServer,
+) -> None:
+    query = (
+        "histogram_quantile(0.95, sum by (le) "
+        '(rate(http_request_duration_seconds_bucket{stage="dev"}[1m]))) * 1000'
+    )
+    value = asyncio.run(measure_prometheus(PrometheusMetric(address=prometheus.url, query=query)))
+    assert value == pytest.approx(487.5)
+
+
+@pytest.mark.prometheus
+def test_prometheus_no_data_and_nan_give_a_clear_message(prometheus: PrometheusServer) -> None:
+    missing = PrometheusMetric(address=prometheus.url, query='up{job="nothing"}')
+    with pytest.raises(NoDataError, match="returned no data"):
+        asyncio.run(measure_prometheus(missing))
+    nan = PrometheusMetric(
+        address=prometheus.url,
+        query='histogram_quantile(0.95, rate(http_request_duration_seconds_bucket{le="x"}[1m]))',
+    )
+    with pytest.raises(NoDataError):
+        asyncio.run(measure_prometheus(nan))
+    with pytest.raises(NoDataError, match="NaN"):
+        asyncio.run(measure_prometheus(PrometheusMetric(address=prometheus.url, query="0/0")))
+
+
+@pytest.mark.prometheus
+def test_prometheus_bad_queries_and_unreachable_servers_are_errors(
+    prometheus: PrometheusServer,
+) -> None:
+    with pytest.raises(MeasurementError, match="parse error"):
+        asyncio.run(measure_prometheus(PrometheusMetric(address=prometheus.url, query="sum(")))
+    dead = PrometheusMetric(address=f"http://127.0.0.1:{free_port()}", query="up")
+    with pytest.raises(MeasurementError, match="failed"):
+        asyncio.run(measure_prometheus(dead))
