@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.checks.support import APP_COMMIT
 from tests.services import REPO_ROOT, VENV_BIN, free_port, running
-
-APP_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.fixture(scope="session")

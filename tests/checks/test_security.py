@@ -9,7 +9,7 @@ from poker_checks.results import SecurityReport
 from poker_checks.security import run_security
 from poker_checks.targets import SecurityRequest
 
-from tests.checks.osv_files import write_advisory
+from tests.checks.support import write_advisory
 
 SAFE_ENV = {"PLANNING_POKER_ENV": "production", "SECRET_KEY": "k" * 40}
 

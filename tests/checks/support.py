@@ -1,10 +1,12 @@
-"""Writes small OSV advisory databases for tests."""
+"""Helpers for the checks tests: the commit the test app reports, small OSV databases."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+
+APP_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def write_advisory(folder: Path, id: str, package: str, fixed: str, severity: str) -> Path:
