@@ -63,6 +63,16 @@ class Receiver:
         raise TimeoutError(f"{len(self.accepted())} of {count} deliveries arrived in {timeout}s")
 
 
+    def wait_for_status(self, status: int, count: int = 1, timeout: float = 20.0) -> None:
+        """Block until `count` requests were answered with `status`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(1 for r in self.all() if r.status == status) >= count:
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"fewer than {count} answers {status} in {timeout}s")
+
+
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
