@@ -1,0 +1,61 @@
+"""Smoke and load suites against a real Planning Poker process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from poker_checks.load import run_load
+from poker_checks.smoke import PLAN, run_smoke
+from poker_checks.targets import LoadRequest, SmokeRequest
+
+from tests.checks.support import APP_COMMIT
+
+LOAD_KEYS = {"passed", "requests", "failures", "error_rate", "rps", "p50_ms", "p95_ms", "p99_ms"}
+
+
+def test_every_smoke_check_passes_against_the_real_app(app_url: str) -> None:
+    report = asyncio.run(run_smoke(SmokeRequest(url=app_url, commit=APP_COMMIT)))
+    failed = [(c.name, c.error) for c in report.checks if not c.passed]
+    assert failed == []
+    assert report.passed and [c.name for c in report.checks] == [name for name, _, _ in PLAN]
+
+
+def test_a_commit_mismatch_fails_only_the_version_check(app_url: str) -> None:
+    report = asyncio.run(run_smoke(SmokeRequest(url=app_url, commit="not-the-running-commit")))
+    failed = [c for c in report.checks if not c.passed]
+    assert not report.passed
+    assert [c.name for c in failed] == ["api-version"]
+    assert "not-the-running-commit" in (failed[0].error or "")
+
+
+def test_a_short_locust_run_passes_and_counts_websocket_rounds(app_url: str) -> None:
+    request = LoadRequest(url=app_url, users=3, spawn_rate=3, duration_seconds=4, max_p95_ms=2000)
+    report = run_load(request)
+    assert report.error is None and report.passed
+    assert report.requests > 10 and report.failures == 0
+    assert 0 < report.p50_ms <= report.p95_ms <= report.p99_ms
+
+
+def test_a_p95_threshold_below_reality_fails_the_load_run(app_url: str) -> None:
+    request = LoadRequest(url=app_url, users=1, duration_seconds=2, max_p95_ms=0.001)
+    report = run_load(request)
+    assert not report.passed
+    assert report.error is not None and "p95" in report.error
+
+
+def test_smoke_over_http_passes_against_the_real_app(checks_url: str, app_url: str) -> None:
+    response = httpx.post(f"{checks_url}/smoke", json={"url": app_url}, timeout=60)
+    report = response.json()
+    assert response.status_code == 200
+    assert report["passed"] is True, [c for c in report["checks"] if not c["passed"]]
+    assert {"name", "passed", "duration_ms", "error"} <= set(report["checks"][0])
+
+
+def test_load_over_http_answers_the_issue_shape(checks_url: str, app_url: str) -> None:
+    body = {"url": app_url, "users": 2, "spawn_rate": 2, "duration_seconds": 3}
+    response = httpx.post(f"{checks_url}/load", json=body, timeout=60)
+    assert response.status_code == 200
+    report = response.json()
+    assert LOAD_KEYS <= set(report)
+    assert report["requests"] > 0
