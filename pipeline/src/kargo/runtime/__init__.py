@@ -1,1 +1,26 @@
-"""runtime layer."""
+"""The local runtime: app instances as processes behind HAProxy, and its promotion steps.
+
+Importing this package registers the step kinds `git-clone`, `build-venv` and `deploy`.
+"""
+
+from __future__ import annotations
+
+from kargo.runtime import steps
+from kargo.runtime.inspecting import (
+    InstanceInfo,
+    RouterInfo,
+    adopt,
+    describe_router,
+    describe_stage,
+    stop_all,
+)
+
+__all__ = [
+    "InstanceInfo",
+    "RouterInfo",
+    "adopt",
+    "describe_router",
+    "describe_stage",
+    "steps",
+    "stop_all",
+]

@@ -1,0 +1,155 @@
+"""The `deploy` step: run the freight's app on the local runtime behind the stage's stable port.
+
+Nothing about the app is hard-coded: `command` and `env` come from the config, with `${PORT}` (the
+instance's port, chosen by the runtime) and the other placeholders of `VARIABLES` filled in.
+`strategy` follows Argo Rollouts' shape (`blueGreen: {...}` or `canary: {steps: [...]}`) so that
+progressive delivery fits beside blue/green.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from kargo.model.base import StrictModel
+from kargo.runtime.deploying import DeploySpec, InstancesNotReady, deploy_blue_green
+from kargo.runtime.environments import environment_path
+from kargo.runtime.processes import ProcessStartError
+from kargo.runtime.routing import RouterError
+from kargo.runtime.steps.git_clone import GitError, freight_commit
+from kargo.runtime.substitution import UnknownPlaceholder
+from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
+
+VARIABLES = (
+    "PORT INSTANCE STAGE STAGE_DIR PROJECT FREIGHT FREIGHT_ALIAS COMMIT STATE_DIR WORK_DIR ENV_DIR "
+    "PROMOTION"
+)
+
+
+class BlueGreenStrategy(StrictModel):
+    """Start the new version beside the old, switch all traffic at once, stop the old."""
+
+    drain_timeout: float = Field(default=3.0, ge=0, description="seconds for open requests")
+    stop_timeout: float = Field(default=10.0, gt=0, description="SIGTERM to SIGKILL, seconds")
+
+
+class CanaryStep(StrictModel):
+    """One canary step, as in Argo Rollouts (setWeight, pause, analysis)."""
+
+    set_weight: int | None = Field(default=None, ge=0, le=100)
+    pause: dict[str, Any] | None = None
+    analysis: dict[str, Any] | None = None
+
+
+class CanaryStrategy(StrictModel):
+    """Shift traffic to the new version in steps (progressive delivery)."""
+
+    steps: list[CanaryStep] = Field(default_factory=list)
+
+
+class Strategy(StrictModel):
+    """Exactly one of blueGreen or canary."""
+
+    blue_green: BlueGreenStrategy | None = None
+    canary: CanaryStrategy | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> Strategy:
+        """Refuse both or neither."""
+        if (self.blue_green is None) == (self.canary is None):
+            raise ValueError("set exactly one of strategy.blueGreen or strategy.canary")
+        return self
+
+
+class DeployConfig(StrictModel):
+    """Config of `deploy`."""
+
+    port: int = Field(ge=1, le=65535, description="the stage's stable port on the router")
+    replicas: int = Field(default=1, ge=1, le=4)
+    command: list[str] = Field(min_length=1)
+    init_command: list[str] = Field(
+        default_factory=list, description="run once before the instances start (migrations)"
+    )
+    env: dict[str, str] = Field(default_factory=dict)
+    env_dir: str | None = Field(default=None, description="default: <state_dir>/envs/<commit>")
+    cwd: str | None = None
+    readiness_path: str = "/readyz"
+    health_path: str | None = Field(default=None, description="router check; default: readiness")
+    readiness_timeout: float = Field(default=60.0, gt=0)
+    strategy: Strategy = Field(default_factory=lambda: Strategy(blue_green=BlueGreenStrategy()))
+    commit: str | None = None
+    repo_url: str | None = Field(default=None, alias="repoURL")
+
+
+def deploy_spec(ctx: StepContext, config: DeployConfig) -> DeploySpec:
+    """The runtime's DeploySpec for this promotion."""
+    commit = config.commit or freight_commit(ctx, config.repo_url or "").id
+    env_dir = Path(config.env_dir) if config.env_dir else environment_path(ctx.state_dir, commit)
+    strategy = config.strategy.blue_green or BlueGreenStrategy()
+    variables = {
+        "STAGE": ctx.stage,
+        "PROJECT": ctx.project,
+        "FREIGHT": ctx.freight,
+        "FREIGHT_ALIAS": ctx.freight_alias,
+        "COMMIT": commit,
+        "STATE_DIR": str(Path(ctx.state_dir).resolve()),
+        "WORK_DIR": str(Path(ctx.work_dir).resolve()),
+        "ENV_DIR": str(env_dir),
+        "PROMOTION": ctx.promotion,
+    }
+    return DeploySpec(
+        stage=ctx.stage,
+        freight=ctx.freight,
+        commit=commit,
+        port=config.port,
+        replicas=config.replicas,
+        argv=list(config.command),
+        init_argv=list(config.init_command),
+        env=dict(config.env),
+        variables=variables,
+        env_dir=env_dir,
+        cwd=(Path(ctx.work_dir) / config.cwd).resolve() if config.cwd else None,
+        readiness_path=config.readiness_path,
+        health_path=config.health_path or config.readiness_path,
+        readiness_timeout=config.readiness_timeout,
+        drain_timeout=strategy.drain_timeout,
+        stop_timeout=strategy.stop_timeout,
+    )
+
+
+@register_step
+class DeployStep(Step[DeployConfig]):
+    """Blue/green deploy of the freight's app to the stage (adopts what already runs)."""
+
+    kind = "deploy"
+    config_model = DeployConfig
+
+    async def run(self, ctx: StepContext, config: DeployConfig) -> StepResult:
+        """Start, wait ready, switch, drain; or adopt a deploy that a crash interrupted."""
+        if config.strategy.canary is not None:
+            return StepResult(StepPhase.ERRORED, message="strategy canary is not available yet")
+        try:
+            spec = deploy_spec(ctx, config)
+            if not (spec.env_dir and spec.env_dir.exists()):
+                return StepResult(
+                    StepPhase.ERRORED,
+                    message=f"no environment at {spec.env_dir}: run build-venv before deploy",
+                )
+            instances = await deploy_blue_green(ctx.state_dir, spec, ctx.emit)
+        except InstancesNotReady as exc:
+            return StepResult(StepPhase.FAILED, message=str(exc))
+        except (RouterError, ProcessStartError, UnknownPlaceholder, GitError, OSError) as exc:
+            return StepResult(StepPhase.ERRORED, message=str(exc))
+        url = f"http://127.0.0.1:{config.port}"
+        return StepResult(
+            StepPhase.SUCCEEDED,
+            message=f"{len(instances)} instance(s) of {ctx.freight[:12]} serve {url}",
+            outputs={
+                "url": url,
+                "freight": ctx.freight,
+                "commit": spec.commit,
+                "instances": [{"pid": i.pid, "port": i.port, "id": i.id} for i in instances],
+            },
+        )
