@@ -207,7 +207,7 @@ def test_the_guides_bare_shorthand_metric_is_refused_asking_for_the_provider_set
 
 
 def test_shorthand_headers_may_be_a_mapping_and_unknown_settings_are_refused() -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "apiVersion": "kargo.akuity.io/v1alpha1",
         "kind": "AnalysisTemplate",
         "metadata": {"name": "t"},
