@@ -62,7 +62,6 @@ class Receiver:
             time.sleep(0.02)
         raise TimeoutError(f"{len(self.accepted())} of {count} deliveries arrived in {timeout}s")
 
-
     def wait_for_status(self, status: int, count: int = 1, timeout: float = 20.0) -> None:
         """Block until `count` requests were answered with `status`."""
         deadline = time.monotonic() + timeout

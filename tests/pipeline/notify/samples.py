@@ -182,7 +182,9 @@ PIPELINE_TYPES = {
 PIPELINE_NOTIFICATIONS = 18
 
 
-def emit(store: Store, reason: str, severity: str, kind: str, name: str, data: dict[str, Any]) -> None:
+def emit(
+    store: Store, reason: str, severity: str, kind: str, name: str, data: dict[str, Any]
+) -> None:
     """Write one event through the real store, as the engine does inside a state change."""
     with store.transaction() as tx:
         tx.event(
@@ -196,10 +198,12 @@ def emit(store: Store, reason: str, severity: str, kind: str, name: str, data: d
         )
 
 
-def emit_pipeline_run(store: Store) -> None:
-    """Every event of PIPELINE_RUN, one transaction each."""
+def emit_pipeline_run(store: Store, run: str = "") -> None:
+    """Every event of PIPELINE_RUN, one transaction each (`run` makes promotion names unique)."""
     for reason, severity, kind, name, data in PIPELINE_RUN:
-        emit(store, reason, severity, kind, name, data)
+        if "promotion" in data:
+            data = data | {"promotion": data["promotion"] + run}
+        emit(store, reason, severity, kind, name + run, data)
 
 
 def write_secret(folder: Path, name: str = "webhook.secret") -> tuple[str, Path]:

@@ -48,7 +48,11 @@ def run_with_dispatcher(
 
     async def main() -> None:
         dispatcher = WebhookDispatcher(
-            store.engine, lambda: list(configs), retry_schedule=schedule, poll_interval=0.05, **options
+            store.engine,
+            lambda: list(configs),
+            retry_schedule=schedule,
+            poll_interval=0.05,
+            **options,
         )
         await dispatcher.start()
         try:

@@ -108,7 +108,9 @@ def test_reasons_nobody_subscribes_to_give_no_notification() -> None:
     assert notifications_for(quiet) == []
 
 
-@pytest.mark.parametrize(("kind", "colour"), [("promotion.succeeded", GREEN), ("promotion.failed", RED)])
+@pytest.mark.parametrize(
+    ("kind", "colour"), [("promotion.succeeded", GREEN), ("promotion.failed", RED)]
+)
 def test_slack_messages_are_coloured_by_outcome_and_read_well(kind: str, colour: str) -> None:
     notification = next(
         n for e in outbox_events() for n in notifications_for(e) if n.type.value == kind
