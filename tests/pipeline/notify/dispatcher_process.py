@@ -1,4 +1,4 @@
-"""A dispatcher in its own process, for the crash test: `python dispatcher_process.py DB URL SECRET_FILE`."""
+"""A dispatcher in its own process for the crash test: `python dispatcher_process.py DB URL FILE`."""
 
 from __future__ import annotations
 
