@@ -1,4 +1,4 @@
-"""A dispatcher in its own process for the crash test: `python dispatcher_process.py DB URL FILE`."""
+"""A dispatcher in its own process, for the crash test: args DB URL SECRET_FILE."""
 
 from __future__ import annotations
 
