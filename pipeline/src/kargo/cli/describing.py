@@ -63,7 +63,7 @@ def _events(sheet: Sheet, events: list[Resource], now: datetime | None) -> None:
     table = build_table("Event", events, now=now)
     table.headers = [h for i, h in enumerate(table.headers) if i != 3]
     table.rows = [[c for i, c in enumerate(row) if i != 3] for row in table.rows]
-    sheet.block(render_table(table))
+    sheet.block(render_table(table, empty=""))
 
 
 def describe_generic(resource: Resource, events: list[Resource], now: datetime | None) -> str:
@@ -148,7 +148,7 @@ def describe_promotion(
                 error,
             )
         sheet.heading("Steps")
-        sheet.block(render_table(table))
+        sheet.block(render_table(table, empty=""))
     else:
         sheet.field("Steps", "<none>")
     if run is None:
@@ -158,7 +158,7 @@ def describe_promotion(
         sheet.field("AnalysisRun", f.name(run), 1)
         sheet.field("Phase", f.text(run, "status.phase", default="Pending"), 1)
         sheet.field("Message", f.text(run, "status.message"), 1)
-        sheet.block(render_table(_metrics_table(run, now)))
+        sheet.block(render_table(_metrics_table(run, now), empty=""))
     _events(sheet, events, now)
     return sheet.text()
 
@@ -210,7 +210,7 @@ def describe_analysis_run(
             )
         if table.rows:
             sheet.heading("Measurements", 1)
-            sheet.block(render_table(table), 2)
+            sheet.block(render_table(table, empty=""), 2)
     _events(sheet, events, now)
     return sheet.text()
 

@@ -40,10 +40,12 @@ def _colour(text: str, column: int, table: Table, padded: str) -> str:
     return click.style(text, fg=colour) + padded[len(text) :]
 
 
-def render_table(table: Table, no_headers: bool = False, colour: bool = False) -> str:
+def render_table(
+    table: Table, no_headers: bool = False, colour: bool = False, empty: str = "<none>"
+) -> str:
     """The table as text; empty cells show as <none> like kubectl; no trailing spaces."""
     lines = [] if no_headers else [table.headers]
-    lines += [[c if c else "<none>" for c in row] for row in table.rows]
+    lines += [[c if c else empty for c in row] for row in table.rows]
     if not lines:
         return ""
     widths = [max(len(line[i]) for line in lines) for i in range(len(table.headers))]

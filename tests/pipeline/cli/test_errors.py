@@ -1,0 +1,66 @@
+"""Exit codes 0/1/2 and one-line errors that say what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kargo.client import ApiError, KargoClient, ServerUnreachable
+
+from tests.pipeline.cli.conftest import kargo
+from tests.services import free_port
+
+
+def test_a_refused_connection_says_how_to_start_the_server(config_file: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with KargoClient(url) as client, pytest.raises(ServerUnreachable) as caught:
+        client.list_projects()
+    assert "connection refused" in str(caught.value)
+    assert "`kargo server --config kargo/` or `make demo`" in str(caught.value)
+
+
+def test_the_cli_prints_that_on_one_line_and_exits_1(config_file: Path) -> None:
+    ran = kargo("--server", f"http://127.0.0.1:{free_port()}", "get", "promotion")
+    assert ran.code == 1
+    assert ran.err.startswith("error: cannot reach the kargo server")
+    assert ran.err.count("\n") == 1
+
+
+def test_usage_errors_exit_2_and_say_what_to_type(config_file: Path) -> None:
+    unknown = kargo("get", "promotoin")
+    assert unknown.code == 2
+    assert "did you mean 'promotion'?" in unknown.err
+    assert unknown.err.count("\n") == 1
+    option = kargo("promote", "--frm", "development")
+    assert option.code == 2
+    assert "Did you mean '--from'?" in option.err
+    assert "(see `kargo promote --help`)" in option.err
+
+
+def test_a_bad_field_selector_is_a_usage_error(config_file: Path) -> None:
+    ran = kargo("-p", "planning-poker", "get", "events", "--field-selector", "kind=Promotion")
+    assert ran.code == 2
+    assert "involvedObject.kind" in ran.err
+
+
+def test_version_prints_the_client_even_when_the_server_is_down(config_file: Path) -> None:
+    ran = kargo("--server", f"http://127.0.0.1:{free_port()}", "version")
+    assert ran.code == 0
+    assert ran.out.startswith("kargo 0.1.0\nserver: not reachable at http://127.0.0.1:")
+
+
+def test_completion_scripts_are_printed_for_each_shell(config_file: Path) -> None:
+    for shell in ("bash", "zsh", "fish"):
+        ran = kargo("completion", shell)
+        assert ran.code == 0, ran
+        assert "_KARGO_COMPLETE" in ran.out
+
+
+def test_api_errors_fold_their_details_into_one_line() -> None:
+    error = ApiError(
+        422,
+        "Invalid",
+        "stage.yaml is invalid",
+        [{"file": "stage.yaml", "line": 7, "field": "spec.stepz", "message": "unknown field"}],
+    )
+    assert error.one_line() == "stage.yaml is invalid; stage.yaml 7 spec.stepz: unknown field"

@@ -1,0 +1,56 @@
+"""Ages like kubectl's AGE column, and step durations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from kargo.cli.timefmt import age, elapsed, parse_duration, short_duration
+
+from tests.pipeline.cli.conftest import NOW
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "0s"),
+        (5, "5s"),
+        (59, "59s"),
+        (60, "1m"),
+        (3 * 60 + 59, "3m"),
+        (59 * 60, "59m"),
+        (2 * 3600, "2h"),
+        (47 * 3600 + 59 * 60, "47h"),
+        (48 * 3600, "2d"),
+        (4 * 86400 + 3600, "4d"),
+        (364 * 86400, "364d"),
+        (800 * 86400, "2y"),
+        (-0.5, "0s"),
+        (-5, "<invalid>"),
+    ],
+)
+def test_ages_are_shortened_like_kubectl(seconds: float, shown: str) -> None:
+    assert short_duration(seconds) == shown
+
+
+def test_age_reads_rfc3339_timestamps_with_z_or_offsets() -> None:
+    assert age((NOW - timedelta(minutes=3)).isoformat().replace("+00:00", "Z"), NOW) == "3m"
+    assert age("2026-11-26T07:00:00+01:00", NOW) == "0s"
+    assert age(None, NOW) == "<unknown>"
+    assert age("yesterday", NOW) == "<unknown>"
+
+
+def test_step_durations_are_precise_under_a_minute() -> None:
+    assert elapsed("2026-11-26T05:50:01Z", "2026-11-26T05:50:02.400Z", NOW) == "1.4s"
+    assert elapsed("2026-11-26T05:00:00Z", "2026-11-26T05:03:00Z", NOW) == "3m"
+    assert elapsed("2026-11-26T05:59:58Z", None, NOW) == "2.0s"
+    assert elapsed(None, None, NOW) == ""
+
+
+def test_timeouts_take_units() -> None:
+    assert parse_duration("90s") == 90
+    assert parse_duration("10m") == 600
+    assert parse_duration("2h") == 7200
+    assert parse_duration("45") == 45
+    with pytest.raises(ValueError):
+        parse_duration("soon")
