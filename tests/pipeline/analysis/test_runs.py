@@ -294,7 +294,7 @@ def test_the_whole_run_timeout_errors_unfinished_metrics(json_server: JsonServer
     result = run.status.metric_results[0]
     assert run.status.phase is AnalysisPhase.ERROR
     assert "timed out after 0.6s" in (result.message or "")
-    assert 2 <= len(result.measurements) < 50
+    assert 1 <= len(result.measurements) < 50
 
 
 def test_the_per_measurement_timeout_errors_the_measurement(json_server: JsonServer) -> None:
