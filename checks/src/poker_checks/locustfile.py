@@ -12,12 +12,26 @@ import json
 import time
 from typing import Any
 
-from locust import HttpUser, between, task
+import gevent  # type: ignore[import-untyped]
+from locust import HttpUser, between, events, task
 from locust.exception import StopUser
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 TIMEOUT = 10.0
+
+
+def refresh_loop_clock(**_: Any) -> None:
+    """Refresh gevent's cached loop time so --run-time counts from now, not from import.
+
+    libev measures timers from the loop's cached "now", taken when the hub was created; on a
+    busy machine the imports before the run can take seconds, which a short --run-time would
+    otherwise swallow whole.
+    """
+    gevent.get_hub().loop.update_now()
+
+
+events.init.add_listener(refresh_loop_clock)  # type: ignore[no-untyped-call]
 
 
 class ScenarioError(Exception):
