@@ -188,6 +188,7 @@ def test_the_three_steps_deliver_a_commit_behind_the_stage_port(
             "command": ["tinyapp"],
             "env": {"PORT": "${PORT}", "APP_COMMIT": "${COMMIT}"},
             "readinessPath": "/readyz",
+            "source": "src",
         },
     )
 
@@ -195,6 +196,8 @@ def test_the_three_steps_deliver_a_commit_behind_the_stage_port(
     assert result.outputs["url"] == f"http://127.0.0.1:{stage_port}"
     answer = httpx.get(f"http://127.0.0.1:{stage_port}/version").json()
     assert answer == {"commit": commit}
+    published = state_dir / "stages" / "dev" / "source"
+    assert published.resolve() == (tmp_path / "work" / "src").resolve()
 
 
 def test_deploy_errors_on_a_placeholder_the_runtime_does_not_provide(

@@ -96,6 +96,16 @@ def stage_dir(paths: RuntimePaths, stage: str) -> Path:
     return paths.state_dir / "stages" / stage
 
 
+def publish_source(state_dir: Path, stage: str, source: Path) -> Path:
+    """Point `<state_dir>/stages/<stage>/source` at the checkout the stage now runs (atomically)."""
+    link = stage_dir(RuntimePaths(state_dir), stage) / "source"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temporary = link.with_name(f".source-{uuid.uuid4().hex[:8]}")
+    temporary.symlink_to(source.resolve(), target_is_directory=True)
+    os.replace(temporary, link)
+    return link
+
+
 def _variables(spec: DeploySpec, instance: InstanceRecord, paths: RuntimePaths) -> dict[str, str]:
     return {
         "STAGE_DIR": str(stage_dir(paths, spec.stage)),

@@ -14,7 +14,12 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from kargo.model.base import StrictModel
-from kargo.runtime.deploying import DeploySpec, InstancesNotReady, deploy_blue_green
+from kargo.runtime.deploying import (
+    DeploySpec,
+    InstancesNotReady,
+    deploy_blue_green,
+    publish_source,
+)
 from kargo.runtime.environments import environment_path
 from kargo.runtime.processes import ProcessStartError
 from kargo.runtime.routing import RouterError
@@ -75,6 +80,9 @@ class DeployConfig(StrictModel):
     env: dict[str, str] = Field(default_factory=dict)
     env_dir: str | None = Field(default=None, description="default: <state_dir>/envs/<commit>")
     cwd: str | None = None
+    source: str | None = Field(
+        default=None, description="checkout published as <state_dir>/stages/<stage>/source"
+    )
     readiness_path: str = "/readyz"
     health_path: str | None = Field(default=None, description="router check; default: readiness")
     readiness_timeout: float = Field(default=60.0, gt=0)
@@ -138,6 +146,9 @@ class DeployStep(Step[DeployConfig]):
                     message=f"no environment at {spec.env_dir}: run build-venv before deploy",
                 )
             instances = await deploy_blue_green(ctx.state_dir, spec, ctx.emit)
+            if config.source:
+                link = publish_source(ctx.state_dir, ctx.stage, Path(ctx.work_dir) / config.source)
+                await ctx.emit(f"deploy: {link} -> {link.resolve()}")
         except InstancesNotReady as exc:
             return StepResult(StepPhase.FAILED, message=str(exc))
         except (RouterError, ProcessStartError, UnknownPlaceholder, GitError, OSError) as exc:
