@@ -116,13 +116,16 @@ def _validate(
         return None
     data = _with_namespace(data, project)
     try:
-        return parse_resource(data)
+        return parse_resource(data, document.source, document.line)
     except ValidationError as exc:
         for error in exc.errors():
             issues.append(_issue(document, model, error))
         return None
-    except ValueError as exc:
-        issues.append(ConfigIssue(document.source, document.line, "", str(exc)))
+    except Exception as exc:  # a kind's own parser (e.g. analysis templates) reports its way
+        line = getattr(exc, "line", None) or document.line
+        path = str(getattr(exc, "field", "") or "")
+        message = str(getattr(exc, "expected", "") or exc)
+        issues.append(ConfigIssue(document.source, line, path, message))
         return None
 
 

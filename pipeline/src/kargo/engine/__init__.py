@@ -1,1 +1,1 @@
-"""engine layer."""
+"""engine layer: one reconciler per kind, and the operations the API offers."""

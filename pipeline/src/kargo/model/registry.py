@@ -14,7 +14,8 @@ from kargo.model.promotion import Promotion
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
 
-Parser = Callable[[dict[str, Any]], BaseModel]
+Parser = Callable[[dict[str, Any], str, int | None], BaseModel]
+"""A custom parser: (document, source file, first line) → model; raises ValueError-like errors."""
 
 KINDS: dict[str, type[BaseModel]] = {
     "Project": Project,
@@ -49,9 +50,6 @@ def _register_optional(module: str, names: tuple[str, ...]) -> None:
         cls = getattr(mod, name, None)
         if isinstance(cls, type) and issubclass(cls, BaseModel):
             KINDS[name] = cls
-    parse = getattr(mod, "parse_analysis_template", None)
-    if callable(parse):
-        _PARSERS["AnalysisTemplate"] = parse
 
 
 _register_optional("kargo.model.analysis", ("AnalysisTemplate", "AnalysisRun"))
@@ -74,12 +72,19 @@ def model_for(kind: str) -> type[BaseModel] | None:
     return KINDS.get(kind)
 
 
-def parse_resource(document: dict[str, Any]) -> BaseModel:
+def register_parser(kind: str, parser: Parser) -> None:
+    """Parse a kind with a function from a higher layer (the engine registers the analysis one)."""
+    _PARSERS[kind] = parser
+
+
+def parse_resource(
+    document: dict[str, Any], source: str = "<input>", line: int | None = None
+) -> BaseModel:
     """Validate a serialised resource into its model (raises pydantic's ValidationError)."""
     kind = str(document.get("kind", ""))
     parser = _PARSERS.get(kind)
     if parser is not None:
-        return parser(document)
+        return parser(document, source, line)
     cls = KINDS.get(kind)
     if cls is None:
         raise KeyError(kind)

@@ -1,0 +1,126 @@
+"""Apply: validate a set of resources as a whole, then create or update them in one transaction."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from kargo.config import ConfigError, LoadedResource, check_references
+from kargo.engine.writing import record_audit, transact
+from kargo.model.base import ObjectMeta
+from kargo.model.project import Project
+from kargo.model.registry import model_for
+from kargo.store import Store, Transaction, to_document
+
+_COMPARED = ("apiVersion", "spec", "alias", "origin", "commits")
+
+
+class ApplyAction(enum.StrEnum):
+    """What applying did to one resource (kubectl's words)."""
+
+    CREATED = "created"
+    CONFIGURED = "configured"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The outcome for one resource."""
+
+    kind: str
+    name: str
+    namespace: str
+    action: ApplyAction
+
+    def to_dict(self) -> dict[str, str]:
+        """The API's JSON form."""
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "action": self.action.value,
+        }
+
+
+def _existing(store: Store, projects: set[str]) -> list[BaseModel]:
+    found: list[BaseModel] = []
+    for kind in ("Stage", "Warehouse", "AnalysisTemplate"):
+        model = model_for(kind)
+        if model is None:
+            continue
+        for project in projects:
+            found.extend(model.model_validate(b) for b in store.list(kind, project))
+    return found
+
+
+def _same(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    if any(new.get(k) != old.get(k) for k in _COMPARED):
+        return False
+    new_meta, old_meta = new.get("metadata", {}), old.get("metadata", {})
+    return all(new_meta.get(k, {}) == old_meta.get(k, {}) for k in ("labels", "annotations"))
+
+
+def apply_resources(
+    store: Store, loaded: list[LoadedResource], actor: str = "unknown", source: str = "api"
+) -> list[ApplyResult]:
+    """Check references (with what is stored), then write everything or nothing."""
+    projects = {getattr(r.resource, "project", "") for r in loaded} - {""}
+    issues = check_references(loaded, _existing(store, projects))
+    if issues:
+        raise ConfigError(issues)
+    declared_projects = {r.resource.name for r in loaded if isinstance(r.resource, Project)}
+
+    def work(tx: Transaction) -> list[ApplyResult]:
+        results = []
+        for project in sorted(projects - declared_projects):
+            if tx.get("Project", "", project) is None:
+                tx.create(to_document(Project(metadata=ObjectMeta(name=project))))
+        for item in loaded:
+            results.append(_apply_one(tx, item, actor, source))
+        return results
+
+    return transact(store, work)
+
+
+def _apply_one(tx: Transaction, item: LoadedResource, actor: str, source: str) -> ApplyResult:
+    body = to_document(item.resource)
+    meta = body["metadata"]
+    kind, project, name = body["kind"], meta.get("namespace") or "", meta["name"]
+    existing = tx.get(kind, project, name)
+    if existing is None:
+        body.pop("status", None)
+        tx.create(body)
+        action = ApplyAction.CREATED
+    elif _same(body, existing):
+        action = ApplyAction.UNCHANGED
+    else:
+        updated = dict(existing)
+        for key in _COMPARED:
+            if key in body:
+                updated[key] = body[key]
+        updated["metadata"] = {
+            **existing["metadata"],
+            "labels": meta.get("labels", {}),
+            "annotations": {
+                **existing["metadata"].get("annotations", {}),
+                **meta.get("annotations", {}),
+            },
+        }
+        tx.update(updated, spec_changed=True)
+        action = ApplyAction.CONFIGURED
+    if action is not ApplyAction.UNCHANGED:
+        record_audit(
+            tx,
+            project=project,
+            actor=actor,
+            action=f"apply.{action.value}",
+            resource=f"{kind}/{name}",
+            source=source,
+        )
+    return ApplyResult(kind, name, project, action)
+
+
+__all__ = ["ApplyAction", "ApplyResult", "ConfigError", "apply_resources"]

@@ -1,0 +1,95 @@
+"""Auto-promotion: promote the newest eligible freight into stages whose policy allows it.
+
+Freight is eligible when it comes straight from the warehouse (`direct`), or is verified in an
+upstream stage for at least `requiredSoakTime`, or is approved for the stage. A stage with the
+hold annotation is skipped. Freight is never auto-promoted twice to the same stage, so a failed
+promotion (or a rollback away from it) is not retried in a loop.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from kargo.engine.promoting import AUTO_PROMOTION_ACTOR, create_promotion
+from kargo.model.base import utcnow
+from kargo.model.freight import Freight
+from kargo.model.project import ProjectConfig
+from kargo.model.stage import HOLD_ANNOTATION, FreightRequest, Stage
+from kargo.store import Store, get_model, list_models
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _eligible(freight: Freight, stage: Stage, request: FreightRequest, now: datetime) -> bool:
+    if freight.origin.name != request.origin.name:
+        return False
+    if stage.name in freight.status.approved_for or request.sources.direct:
+        return True
+    soak = timedelta(seconds=request.sources.soak_seconds())
+    for upstream in request.sources.stages:
+        verified = freight.status.verified_in.get(upstream)
+        if verified is None:
+            continue
+        if soak and (verified.verified_at is None or now - verified.verified_at < soak):
+            continue
+        if soak and upstream not in freight.status.currently_in:
+            continue  # soaking counts only while the freight is still there
+        return True
+    return False
+
+
+def candidate_freight(stage: Stage, freight: list[Freight], now: datetime) -> Freight | None:
+    """The newest freight the stage could take now, or None."""
+    eligible = [
+        f for f in freight if any(_eligible(f, stage, r, now) for r in stage.spec.requested_freight)
+    ]
+    if not eligible:
+        return None
+    return max(eligible, key=lambda f: (f.discovered_at or _EPOCH, f.name))
+
+
+def project_config(store: Store, project: str) -> ProjectConfig | None:
+    """The project's configuration (named after the project, or the only one)."""
+    config = get_model(store, ProjectConfig, project, project)
+    if config is None:
+        configs = list_models(store, ProjectConfig, project)
+        config = configs[0] if configs else None
+    return config
+
+
+def auto_promotion_enabled(config: ProjectConfig | None, stage: Stage) -> bool:
+    """Whether the project's policy turns auto-promotion on for the stage."""
+    if config is None:
+        return False
+    policy = config.spec.policy_for(stage.name, stage.metadata.labels)
+    return policy is not None and policy.auto_promotion_enabled
+
+
+def auto_promote(
+    store: Store, project: str, already_requested: set[tuple[str, str, str]]
+) -> list[str]:
+    """Create the promotions the policies ask for; returns their names."""
+    config = project_config(store, project)
+    if config is None or not any(p.auto_promotion_enabled for p in config.spec.promotion_policies):
+        return []
+    now = utcnow()
+    freight = list_models(store, Freight, project)
+    created = []
+    for stage in list_models(store, Stage, project):
+        if HOLD_ANNOTATION in stage.metadata.annotations:
+            continue
+        if not auto_promotion_enabled(config, stage):
+            continue
+        candidate = candidate_freight(stage, freight, now)
+        if candidate is None:
+            continue
+        current = stage.status.current_freight
+        if current is not None and current.name == candidate.name:
+            continue
+        key = (project, stage.name, candidate.name)
+        if key in already_requested:
+            continue
+        already_requested.add(key)
+        promotion = create_promotion(store, stage, candidate, AUTO_PROMOTION_ACTOR)
+        created.append(promotion.name)
+    return created

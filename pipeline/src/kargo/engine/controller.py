@@ -1,0 +1,215 @@
+"""The engine: reconcilers for every kind, run as asyncio tasks, woken by store changes.
+
+One promotion runs per stage at a time; others wait in name order (names are time-ordered,
+so the queue is FIFO). On start, promotions left Running by a crash are resumed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import logging
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from kargo.engine.autopromotion import auto_promote
+from kargo.engine.promotions import PromotionExecutor
+from kargo.engine.verification import Verifier, verification_pending
+from kargo.engine.warehouses import WarehouseReconciler, discovery_due
+from kargo.model.promotion import Promotion, PromotionPhase
+from kargo.model.stage import Stage
+from kargo.model.warehouse import Warehouse
+from kargo.steps import builtin  # noqa: F401  (registers the built-in step kinds)
+from kargo.store import Change, Store, list_models
+
+log = logging.getLogger(__name__)
+
+StageKey = tuple[str, str]
+AUTO_PROMOTION_RESYNC = 5.0
+
+
+def _load_optional_steps() -> None:
+    """Register the runtime's steps (git-clone, build, deploy) when that package provides them."""
+    try:
+        importlib.import_module("kargo.runtime.steps")
+    except ImportError:
+        log.debug("no runtime steps available")
+
+
+class Engine:
+    """Runs the reconcilers until stopped."""
+
+    def __init__(self, store: Store, state_dir: Path, resync_seconds: float = 1.0) -> None:
+        _load_optional_steps()
+        self.store = store
+        self.state_dir = state_dir
+        self.resync_seconds = resync_seconds
+        self.warehouses = WarehouseReconciler(store, state_dir / "cache")
+        self._lock = threading.Lock()
+        self._queued: dict[StageKey, dict[str, Promotion]] = defaultdict(dict)
+        self._requested: set[tuple[str, str, str]] = set()
+        self._dirty: set[str] = {"Stage", "Freight", "Warehouse", "ProjectConfig"}
+        self._executors: dict[StageKey, tuple[PromotionExecutor, asyncio.Task[Any]]] = {}
+        self._verifiers: dict[StageKey, tuple[Verifier, asyncio.Task[Any]]] = {}
+        self._discovering: dict[StageKey, asyncio.Task[Any]] = {}
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._last_auto = 0.0
+        self._unsubscribe = store.watch(self._on_changes)
+
+    # --- change tracking -------------------------------------------------------------------
+
+    def _index(self, promotion: Promotion) -> None:
+        key = (promotion.project, promotion.spec.stage)
+        self._requested.add((promotion.project, promotion.spec.stage, promotion.spec.freight))
+        if promotion.status.phase.is_terminal():
+            self._queued[key].pop(promotion.name, None)
+        else:
+            self._queued[key][promotion.name] = promotion
+
+    def _on_changes(self, changes: list[Change]) -> None:
+        with self._lock:
+            for change in changes:
+                self._dirty.add(change.kind)
+                if change.kind == "Promotion" and change.type.value != "DELETED":
+                    self._index(Promotion.model_validate(change.body))
+        self.wake()
+
+    def wake(self) -> None:
+        """Ask for a reconcile pass soon (safe from any thread)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == getattr(self, "_loop_thread", None):
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
+
+    # --- main loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Reconcile until `stop()`."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        with self._lock:
+            for promotion in list_models(self.store, Promotion):
+                self._index(promotion)
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    await self.reconcile_once()
+                except Exception:  # one bad pass must not stop the engine
+                    log.exception("reconcile pass failed")
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.resync_seconds)
+                except TimeoutError:
+                    with self._lock:
+                        self._dirty.add("Warehouse")
+        finally:
+            await self._cancel_all()
+
+    async def stop(self) -> None:
+        """Stop reconciling; running promotions stay Running and resume on the next start."""
+        self._stopping = True
+        self.wake()
+
+    async def _cancel_all(self) -> None:
+        tasks = [t for _, t in self._executors.values()] + [t for _, t in self._verifiers.values()]
+        tasks += list(self._discovering.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._unsubscribe()
+
+    async def reconcile_once(self) -> None:
+        """One pass over every kind that changed (and the periodic ones)."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+        if "Warehouse" in dirty:
+            self._reconcile_warehouses()
+        self._schedule_promotions()
+        if "Stage" in dirty:
+            self._reconcile_verifications()
+        now = time.monotonic()
+        periodic = now - self._last_auto > AUTO_PROMOTION_RESYNC
+        if dirty & {"Freight", "Stage", "ProjectConfig"} or periodic:
+            self._last_auto = now
+            for project in self.store.projects():
+                with self._lock:
+                    requested = set(self._requested)
+                created = auto_promote(self.store, project, requested)
+                if created:
+                    log.info("auto-promotion created %s", ", ".join(created))
+
+    def _reconcile_warehouses(self) -> None:
+        for warehouse in list_models(self.store, Warehouse):
+            key = (warehouse.project, warehouse.name)
+            if key in self._discovering or not discovery_due(warehouse):
+                continue
+            task = asyncio.create_task(self.warehouses.reconcile(warehouse))
+            self._discovering[key] = task
+            task.add_done_callback(functools.partial(self._done, self._discovering, key))
+
+    def _schedule_promotions(self) -> None:
+        with self._lock:
+            waiting = {key: list(queue.values()) for key, queue in self._queued.items() if queue}
+        for key, promotions in waiting.items():
+            if key in self._executors:
+                continue
+            running = [p for p in promotions if p.status.phase is PromotionPhase.RUNNING]
+            chosen = min(running or promotions, key=lambda p: p.name)
+            executor = PromotionExecutor(self.store, self.state_dir, chosen)
+            task = asyncio.create_task(executor.execute(), name=f"promotion {chosen.name}")
+            self._executors[key] = (executor, task)
+            task.add_done_callback(functools.partial(self._done, self._executors, key))
+
+    def _reconcile_verifications(self) -> None:
+        for stage in list_models(self.store, Stage):
+            key = (stage.project, stage.name)
+            if key in self._verifiers or not verification_pending(stage):
+                continue
+            if key in self._executors:
+                continue
+            verifier = Verifier(self.store, stage)
+            task = asyncio.create_task(verifier.verify(), name=f"verify {stage.name}")
+            self._verifiers[key] = (verifier, task)
+            task.add_done_callback(functools.partial(self._done, self._verifiers, key))
+
+    def _done(self, registry: dict[StageKey, Any], key: StageKey, task: asyncio.Task[Any]) -> None:
+        registry.pop(key, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+        with self._lock:
+            self._dirty.add("Stage")
+        self.wake()
+
+    # --- requests from the API (any thread) ------------------------------------------------
+
+    def abort_running(self, project: str, stage: str, promotion: str) -> bool:
+        """Cancel the running executor of a promotion; True when one was running."""
+        entry = self._executors.get((project, stage))
+        if entry is None or entry[0].promotion.name != promotion or self._loop is None:
+            return False
+        entry[0].abort_requested = True
+        self._loop.call_soon_threadsafe(entry[1].cancel)
+        return True
+
+    def abort_verification(self, project: str, stage: str) -> bool:
+        """Stop a running verification; True when one was running."""
+        entry = self._verifiers.get((project, stage))
+        if entry is None:
+            return False
+        entry[0].aborted = True
+        return True
+
+    def is_idle(self) -> bool:
+        """Whether nothing is queued or running (used by tests and the benchmark)."""
+        with self._lock:
+            queued = any(self._queued.values())
+        return not queued and not self._executors and not self._verifiers

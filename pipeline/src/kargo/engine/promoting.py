@@ -1,0 +1,160 @@
+"""Promotion requests: check the freight may enter the stage, then queue a Promotion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kargo.engine.errors import Invalid, NotFound
+from kargo.engine.naming import promotion_name
+from kargo.engine.writing import record_audit, record_event, transact
+from kargo.model.base import ObjectMeta
+from kargo.model.event import EventReason
+from kargo.model.freight import Freight
+from kargo.model.promotion import (
+    ACTOR_ANNOTATION,
+    ROLLBACK_ANNOTATION,
+    Promotion,
+    PromotionSpec,
+)
+from kargo.model.stage import Stage
+from kargo.store import Store, Transaction, get_model, list_models, save_model
+
+AUTO_PROMOTION_ACTOR = "kargo:auto-promotion"
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    """What a user (or the auto-promoter) asks for."""
+
+    project: str
+    stage: str
+    freight: str | None = None
+    freight_alias: str | None = None
+    from_stage: str | None = None
+    actor: str = "unknown"
+    rollback_reason: str | None = None
+
+
+def find_freight(store: Store, project: str, name: str | None, alias: str | None) -> Freight:
+    """Freight by name (or unique name prefix) or by alias."""
+    if name:
+        found = get_model(store, Freight, project, name)
+        if found is not None:
+            return found
+    candidates = list_models(store, Freight, project)
+    for freight in candidates:
+        if alias and freight.alias == alias:
+            return freight
+        if name and (freight.alias == name or freight.name.startswith(name)):
+            return freight
+    wanted = alias or name or "?"
+    raise NotFound(f"freight {wanted!r} not found in project {project!r}; see `kargo get freight`")
+
+
+def require_stage(store: Store, project: str, name: str) -> Stage:
+    """A stage, or NotFound naming how to list them."""
+    stage = get_model(store, Stage, project, name)
+    if stage is None:
+        raise NotFound(f"stage {name!r} not found in project {project!r}; see `kargo get stages`")
+    return stage
+
+
+def eligibility_problem(stage: Stage, freight: Freight) -> str | None:
+    """Why freight may not enter the stage, or None when it may."""
+    requests = [r for r in stage.spec.requested_freight if r.origin.name == freight.origin.name]
+    if not requests:
+        return f"stage {stage.name} does not take freight from warehouse {freight.origin.name}"
+    if freight.status.approved_for.get(stage.name) is not None:
+        return None
+    for request in requests:
+        if request.sources.direct:
+            return None
+        if any(freight.is_verified_in(s) for s in request.sources.stages):
+            return None
+    upstream = ", ".join(s for r in requests for s in r.sources.stages)
+    return (
+        f"freight {freight.alias or freight.name} is not verified in upstream stage(s) "
+        f"{upstream} nor approved for {stage.name}; "
+        f"approve it with `kargo approve --freight {freight.alias} --stage {stage.name}`"
+    )
+
+
+def request_promotion(store: Store, request: PromotionRequest) -> Promotion | None:
+    """Queue a promotion; None when the stage already runs that freight with nothing queued."""
+    stage = require_stage(store, request.project, request.stage)
+    name, alias = request.freight, request.freight_alias
+    if request.from_stage:
+        upstream = require_stage(store, request.project, request.from_stage)
+        current = upstream.status.current_freight
+        if current is None:
+            raise Invalid(f"stage {upstream.name} runs no freight yet; promote to it first")
+        name, alias = current.name, None
+    if not name and not alias:
+        raise Invalid("give the freight (name or alias) or the stage to take it from")
+    freight = find_freight(store, request.project, name, alias)
+    if request.rollback_reason is None:
+        problem = eligibility_problem(stage, freight)
+        if problem is not None:
+            raise Invalid(problem)
+    current_freight = stage.status.current_freight
+    if (
+        request.rollback_reason is None
+        and current_freight is not None
+        and current_freight.name == freight.name
+        and stage.status.current_promotion is None
+    ):
+        return None
+    return create_promotion(store, stage, freight, request.actor, request.rollback_reason)
+
+
+def create_promotion(
+    store: Store, stage: Stage, freight: Freight, actor: str, rollback_reason: str | None = None
+) -> Promotion:
+    """Write a Pending promotion with the stage's steps, its event and audit record."""
+    annotations = {ACTOR_ANNOTATION: actor}
+    if rollback_reason is not None:
+        annotations[ROLLBACK_ANNOTATION] = rollback_reason
+    promotion = Promotion(
+        metadata=ObjectMeta(
+            name=promotion_name(stage.name, freight.name),
+            namespace=stage.project,
+            annotations=annotations,
+            labels={"kargo.akuity.io/stage": stage.name},
+        ),
+        spec=PromotionSpec(
+            stage=stage.name, freight=freight.name, origin=freight.origin, steps=stage.steps()
+        ),
+    )
+
+    def work(tx: Transaction) -> Promotion:
+        saved = save_model(tx, promotion)
+        what = "Rollback" if rollback_reason is not None else "Promotion"
+        record_event(
+            tx,
+            project=stage.project,
+            reason=EventReason.PROMOTION_CREATED,
+            kind="Promotion",
+            name=saved.name,
+            message=f"{what} of freight {freight.alias} to stage {stage.name} created by {actor}",
+            data={
+                "stage": stage.name,
+                "freight": freight.name,
+                "freightAlias": freight.alias,
+                "commit": freight.commits[0].id if freight.commits else "",
+                "actor": actor,
+                "promotion": saved.name,
+                "rollback": rollback_reason is not None,
+            },
+        )
+        record_audit(
+            tx,
+            project=stage.project,
+            actor=actor,
+            action="rollback" if rollback_reason is not None else "promote",
+            resource=f"Promotion/{saved.name}",
+            source="engine" if actor == AUTO_PROMOTION_ACTOR else "api",
+            phase_after="Pending",
+        )
+        return saved
+
+    return transact(store, work)

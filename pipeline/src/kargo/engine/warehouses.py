@@ -1,0 +1,186 @@
+"""Warehouse reconciler: discover commits on the interval or on refresh, create freight."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from kargo.engine.gitdiscovery import DiscoveryError, discover_commits
+from kargo.engine.writing import record_event, transact, update_model
+from kargo.model.base import ObjectMeta, utcnow
+from kargo.model.common import Condition, ConditionStatus, FreightOrigin, set_condition
+from kargo.model.event import EventReason
+from kargo.model.freight import Freight, GitCommit, freight_alias, freight_name
+from kargo.model.warehouse import (
+    DiscoveredArtifacts,
+    FreightCreationPolicy,
+    GitDiscoveryResult,
+    Warehouse,
+)
+from kargo.store import Store, Transaction, list_models, save_model
+
+log = logging.getLogger(__name__)
+
+REFRESH_ANNOTATION = "kargo.akuity.io/refresh"
+"""Set to a new token to ask for discovery now (Kargo's refresh annotation)."""
+
+
+def discovery_due(warehouse: Warehouse) -> bool:
+    """Whether the warehouse needs discovery: a new refresh token, or its interval has passed."""
+    token = warehouse.metadata.annotations.get(REFRESH_ANNOTATION)
+    if token and token != warehouse.status.last_handled_refresh:
+        return True
+    if warehouse.status.observed_generation != warehouse.metadata.generation:
+        return True
+    found = warehouse.status.discovered_artifacts
+    if found is None or found.discovered_at is None:
+        return True
+    interval = timedelta(seconds=warehouse.spec.interval_seconds())
+    return utcnow() - found.discovered_at >= interval
+
+
+class WarehouseReconciler:
+    """Discovers artifacts for one warehouse at a time and turns the newest into freight."""
+
+    def __init__(self, store: Store, cache_dir: Path) -> None:
+        self.store = store
+        self.cache_dir = cache_dir
+
+    async def reconcile(self, warehouse: Warehouse) -> Freight | None:
+        """Discover if due; returns freight it created, if any."""
+        if not discovery_due(warehouse):
+            return None
+        token = warehouse.metadata.annotations.get(REFRESH_ANNOTATION)
+        try:
+            results = await asyncio.to_thread(self._discover, warehouse)
+        except DiscoveryError as exc:
+            self._record_failure(warehouse, str(exc), token)
+            return None
+        return transact(self.store, lambda tx: self._record(tx, warehouse, results, token))
+
+    def _discover(self, warehouse: Warehouse) -> list[GitDiscoveryResult]:
+        results = []
+        for sub in warehouse.spec.subscriptions:
+            commits = discover_commits(sub.git, self.cache_dir / "git")
+            results.append(GitDiscoveryResult(repoURL=sub.git.repo_url, commits=commits))
+        return results
+
+    def _record(
+        self,
+        tx: Transaction,
+        warehouse: Warehouse,
+        results: list[GitDiscoveryResult],
+        token: str | None,
+    ) -> Freight | None:
+        created: Freight | None = None
+        automatic = warehouse.spec.freight_creation_policy is FreightCreationPolicy.AUTOMATIC
+        if automatic and results and all(r.commits for r in results):
+            created = self._create_freight(tx, warehouse, results)
+
+        def mutate(current: Warehouse) -> None:
+            current.status.discovered_artifacts = DiscoveredArtifacts(
+                discovered_at=utcnow(), git=results
+            )
+            current.status.observed_generation = current.metadata.generation
+            if token:
+                current.status.last_handled_refresh = token
+            if created is not None:
+                current.status.last_freight_id = created.name
+            current.status.conditions = set_condition(
+                current.status.conditions,
+                Condition(
+                    type="Ready",
+                    status=ConditionStatus.TRUE,
+                    reason="DiscoverySucceeded",
+                    last_transition_time=utcnow(),
+                ),
+            )
+
+        update_model(tx, Warehouse, warehouse.project, warehouse.name, mutate)
+        return created
+
+    def _create_freight(
+        self, tx: Transaction, warehouse: Warehouse, results: list[GitDiscoveryResult]
+    ) -> Freight | None:
+        commits = [
+            GitCommit(
+                repoURL=r.repo_url,
+                id=r.commits[0].id,
+                branch=r.commits[0].branch,
+                tag=r.commits[0].tag,
+                message=r.commits[0].subject,
+                author=r.commits[0].author,
+            )
+            for r in results
+        ]
+        origin = FreightOrigin(name=warehouse.name)
+        name = freight_name(origin, commits)
+        if tx.get("Freight", warehouse.project, name) is not None:
+            return None
+        taken = {f.alias for f in list_models(self.store, Freight, warehouse.project)}
+        freight = Freight(
+            metadata=ObjectMeta(name=name, namespace=warehouse.project),
+            alias=freight_alias(name, taken),
+            origin=origin,
+            commits=commits,
+            discovered_at=utcnow(),
+        )
+        freight.metadata.labels["kargo.akuity.io/alias"] = freight.alias
+        saved = save_model(tx, freight)
+        head = commits[0]
+        record_event(
+            tx,
+            project=warehouse.project,
+            reason=EventReason.FREIGHT_CREATED,
+            kind="Freight",
+            name=name,
+            message=(
+                f"Freight {saved.alias} created by warehouse {warehouse.name} from commit "
+                f"{head.id[:7]} ({head.message})"
+            ),
+            data={
+                "freight": name,
+                "freightAlias": saved.alias,
+                "warehouse": warehouse.name,
+                "commit": head.id,
+                "commits": [c.model_dump(by_alias=True) for c in commits],
+            },
+        )
+        return saved
+
+    def _record_failure(self, warehouse: Warehouse, error: str, token: str | None) -> None:
+        log.warning("discovery for warehouse %s failed: %s", warehouse.name, error)
+
+        def work(tx: Transaction) -> None:
+            def mutate(current: Warehouse) -> None:
+                found = current.status.discovered_artifacts or DiscoveredArtifacts()
+                found.discovered_at = utcnow()
+                current.status.discovered_artifacts = found
+                current.status.observed_generation = current.metadata.generation
+                if token:
+                    current.status.last_handled_refresh = token
+                current.status.conditions = set_condition(
+                    current.status.conditions,
+                    Condition(
+                        type="Ready",
+                        status=ConditionStatus.FALSE,
+                        reason="DiscoveryFailed",
+                        message=error,
+                        last_transition_time=utcnow(),
+                    ),
+                )
+
+            update_model(tx, Warehouse, warehouse.project, warehouse.name, mutate)
+            record_event(
+                tx,
+                project=warehouse.project,
+                reason=EventReason.DISCOVERY_FAILED,
+                kind="Warehouse",
+                name=warehouse.name,
+                message=f"discovery failed: {error}",
+                data={"warehouse": warehouse.name, "error": error},
+            )
+
+        transact(self.store, work)

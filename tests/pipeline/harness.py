@@ -1,0 +1,97 @@
+"""Test harness: a real engine on a background thread, a temporary git repo, a loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from kargo.engine.controller import Engine
+from kargo.store import Store
+
+
+@contextmanager
+def running_engine(store: Store, state_dir: Path) -> Iterator[Engine]:
+    """Run the engine's reconcilers in a thread with its own event loop until the block ends."""
+    loop = asyncio.new_event_loop()
+    engine = Engine(store, state_dir, resync_seconds=0.2)
+    thread = threading.Thread(target=loop.run_until_complete, args=(engine.run(),), daemon=True)
+    thread.start()
+    try:
+        yield engine
+    finally:
+        asyncio.run_coroutine_threadsafe(engine.stop(), loop).result(timeout=10)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll until `check()` is truthy; fail with `what` after the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in a repository and return its output."""
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def make_repo(path: Path) -> Path:
+    """A git repository with one commit on main."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "dev@example.test")
+    git(path, "config", "user.name", "Dev")
+    commit(path, "app/main.py", "print('v1')\n", "first version")
+    return path
+
+
+def commit(repo: Path, file: str, text: str, message: str) -> str:
+    """Write a file, commit it, return the commit id."""
+    target = repo / file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    git(repo, "add", file)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        status = 500 if self.path.startswith("/broken") else 200
+        body = b'{"ok": %s}' % (b"false" if status == 500 else b"true")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@contextmanager
+def http_server() -> Iterator[str]:
+    """A loopback HTTP server: `/ok` answers 200 {"ok": true}, `/broken` answers 500."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
