@@ -32,7 +32,7 @@ def test_a_verification_run_is_not_matched_to_a_later_promotion() -> None:
 
 
 def test_an_analysis_run_lists_every_measurement_with_value_phase_time_and_message() -> None:
-    text = describe("AnalysisRun", load("analysisruns")[0], [], NOW)
+    text = describe("AnalysisRun", load("analysisruns")[0], [], NOW, load("analysistemplates"))
     assert "812.4 does not satisfy result < 500" in text
     assert "Condition:      result < 500" in text
     assert_golden("describe-analysisrun.txt", text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from kargo.cli.columns import build_table, url_host
+from kargo.cli.fields import stage_verified
 from kargo.cli.kinds import resolve_kind
 from kargo.cli.printing import OutputFormat, format_resources
 from kargo.cli.tables import Table, render_table
@@ -96,3 +97,14 @@ def test_output_name_json_and_yaml_follow_kubectl() -> None:
     assert '"kind": "List"' in listed
     one = format_resources(stage, stages[:1], OutputFormat.YAML, single=True)
     assert one.startswith("apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\n")
+
+
+def test_a_stage_shows_verified_from_its_newest_verification_or_none_needed() -> None:
+    development, production = load("stages")[1], load("stages")[0]
+    assert stage_verified(production) == "True"
+    production["status"]["freightHistory"][0]["verificationHistory"][0]["phase"] = "Failed"
+    assert stage_verified(production) == "Failed"
+    production["status"]["freightHistory"][0]["verificationHistory"] = []
+    assert stage_verified(production) == "False"
+    assert "verification" not in development["spec"]
+    assert stage_verified(development) == "True"

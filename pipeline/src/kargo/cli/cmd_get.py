@@ -211,6 +211,23 @@ def describe_command(kind: str, name: str | None, project: str | None) -> None:
             texts.append(
                 describe_promotion(resource, events, find_verification(resource, runs), now)
             )
+        elif chosen.kind == "AnalysisRun":
+            templates = _run_templates(s, target.project, resource)
+            texts.append(describe(chosen.kind, resource, events, now, templates))
         else:
             texts.append(describe(chosen.kind, resource, events, now))
     click.echo("\n\n".join(texts))
+
+
+def _run_templates(s: Session, project: str, run: Resource) -> list[Resource]:
+    """The analysis templates a run was made from, for their conditions (best effort)."""
+    names = {
+        f.text(t, "name", "templateName")
+        for t in f.dig(run, "spec.templates") or []
+        if isinstance(t, dict)
+    }
+    try:
+        templates = s.client.list_resources(project, "analysistemplates")
+    except KargoClientError:
+        return []
+    return [t for t in templates if f.name(t) in names]

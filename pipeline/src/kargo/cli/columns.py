@@ -85,7 +85,9 @@ def _warehouse(r: Resource, wide: bool, now: datetime | None) -> list[object]:
         f.name(r),
         f.text(git, "repoURL"),
         f.text(git, "branch"),
-        f.short_id(f.text(r, "status.lastFreight.name", "status.lastFreightName")),
+        f.short_id(
+            f.text(r, "status.lastFreightID", "status.lastFreight.name", "status.lastFreightName")
+        ),
         age(f.created(r), now),
     ]
     if wide:
@@ -148,19 +150,28 @@ def url_host(url: str) -> str:
 
 
 def _webhook_config(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    events = f.dig(r, "spec.events") or []
-    enabled = f.first(r, "spec.enabled")
+    events = f.first(r, "spec.events", "events") or []
+    enabled = f.first(r, "spec.enabled", "enabled")
     row: list[object] = [
         f.name(r),
-        url_host(f.text(r, "spec.url")),
+        f.text(r, "urlHost", "status.urlHost") or url_host(f.text(r, "spec.url")),
         ",".join(str(e) for e in events) if isinstance(events, list) else str(events),
         "False" if enabled is False else "True",
-        f.text(r, "status.lastDelivery.status", "status.lastDeliveryStatus", "status.lastStatus"),
-        f.text(r, "status.recentFailures", "status.failures", default="0"),
+        f.text(
+            r,
+            "status.lastDelivery.status",
+            "status.lastDeliveryStatus",
+            "lastDeliveryStatus",
+            "status.lastStatus",
+        ),
+        f.text(r, "status.recentFailures", "recentFailures", "status.failures", default="0"),
         age(f.created(r), now),
     ]
     if wide:
-        row += [f.text(r, "spec.format", default="standard"), f.text(r, "status.lastError")]
+        row += [
+            f.text(r, "spec.format", "format", default="standard"),
+            f.text(r, "status.lastError", "disabledReason", "status.disabledReason"),
+        ]
     return row
 
 

@@ -103,7 +103,7 @@ def _metrics_table(run: Resource, now: datetime | None) -> Table:
             table.add(
                 f.text(metric, "name"),
                 f.text(m, "phase"),
-                f.text(m, "value"),
+                f.show_value(m.get("value")),
                 age(f.first(m, "finishedAt", "startedAt"), now),
                 f.text(m, "message"),
             )
@@ -164,7 +164,10 @@ def describe_promotion(
 
 
 def describe_analysis_run(
-    run: Resource, events: list[Resource], now: datetime | None = None
+    run: Resource,
+    events: list[Resource],
+    now: datetime | None = None,
+    templates: list[Resource] | None = None,
 ) -> str:
     """An AnalysisRun: phase and reason, then every metric with its measurements."""
     sheet = Sheet()
@@ -175,10 +178,13 @@ def describe_analysis_run(
     sheet.field("Reason", f.text(run, "status.message", "status.reason"))
     sheet.field("Started", _when(f.first(run, "status.startedAt"), now))
     sheet.field("Finished", _when(f.first(run, "status.finishedAt", "status.completedAt"), now))
+    metric_specs = list(f.dig(run, "spec.metrics") or [])
+    for template in templates or []:
+        metric_specs += f.dig(template, "spec.metrics") or []
     conditions = {
         f.text(m, "name"): f.text(m, "successCondition")
-        for m in (f.dig(run, "spec.metrics") or [])
-        if isinstance(m, dict)
+        for m in metric_specs
+        if isinstance(m, dict) and f.text(m, "successCondition")
     }
     metrics = f.metric_results(run)
     if not metrics:
@@ -203,7 +209,7 @@ def describe_analysis_run(
         table = Table(["VALUE", "PHASE", "TIME", "MESSAGE"], status_columns=frozenset({1}))
         for m in f.dig(metric, "measurements") or []:
             table.add(
-                f.text(m, "value"),
+                f.show_value(m.get("value")),
                 f.text(m, "phase"),
                 _when(f.first(m, "finishedAt", "startedAt"), now),
                 f.text(m, "message"),
@@ -215,10 +221,16 @@ def describe_analysis_run(
     return sheet.text()
 
 
-def describe(kind: str, resource: Resource, events: list[Resource], now: datetime | None) -> str:
+def describe(
+    kind: str,
+    resource: Resource,
+    events: list[Resource],
+    now: datetime | None,
+    templates: list[Resource] | None = None,
+) -> str:
     """The describe text for any kind that has no richer view."""
     if kind == "AnalysisRun":
-        return describe_analysis_run(resource, events, now)
+        return describe_analysis_run(resource, events, now, templates)
     return describe_generic(resource, events, now)
 
 

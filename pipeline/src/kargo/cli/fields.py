@@ -6,6 +6,7 @@ The engine writes Kargo's field names; where Kargo and this engine may place a v
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,7 +125,7 @@ def is_rollback(resource: Resource) -> bool:
     flag = first(resource, "spec.rollback", "status.rollback", "spec.isRollback")
     if isinstance(flag, dict):
         return True
-    return bool(flag) or meta_value(resource, ("kargo.akuity.io/rollback",)) in {"true", "True"}
+    return bool(flag) or bool(meta_value(resource, ("kargo.akuity.io/rollback",)))
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,10 @@ def stage_health(resource: Resource) -> str:
 
 
 def stage_verified(resource: Resource) -> str:
-    """Whether the current freight is verified in the stage: True, False or the run's phase."""
+    """Whether the current freight is verified in the stage: True, False or the run's phase.
+
+    A stage without verification counts its freight as verified once promoted, as Kargo does.
+    """
     value = first(
         resource,
         "status.currentFreight.verified",
@@ -212,8 +216,12 @@ def stage_verified(resource: Resource) -> str:
     )
     if isinstance(value, bool):
         return "True" if value else "False"
+    if value == "Successful":
+        return "True"
     if value in (None, ""):
-        return "" if not stage_current_freight(resource)[0] else "False"
+        if not stage_current_freight(resource)[0]:
+            return ""
+        return "False" if first(resource, "spec.verification") else "True"
     return str(value)
 
 
@@ -247,6 +255,15 @@ def run_freight(resource: Resource) -> str:
     return text(resource, "spec.freight", "status.freight") or meta_value(
         resource, ("kargo.akuity.io/freight",)
     )
+
+
+def show_value(value: Any) -> str:
+    """A measured value as text: JSON for objects and lists, plain otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, separators=(", ", ": "))
+    return str(value)
 
 
 def metric_results(resource: Resource) -> list[Resource]:

@@ -89,7 +89,7 @@ class PlainProgress:
         if run is None:
             return
         for metric in f.metric_results(run):
-            values = [f.text(m, "value") for m in f.dig(metric, "measurements") or []]
+            values = [f.show_value(m.get("value")) for m in f.dig(metric, "measurements") or []]
             value = f" value={values[-1]}" if values and values[-1] else ""
             metric_phase = f.text(metric, "phase")
             self._say(
@@ -152,7 +152,7 @@ class LiveProgress:
             )
             metrics = RichTable("METRIC", "PHASE", "VALUE", "MESSAGE", box=None)
             for metric in f.metric_results(run):
-                values = [f.text(m, "value") for m in f.dig(metric, "measurements") or []]
+                values = [f.show_value(m.get("value")) for m in f.dig(metric, "measurements") or []]
                 metrics.add_row(
                     f.text(metric, "name"),
                     _styled(f.text(metric, "phase")),
