@@ -99,6 +99,10 @@ class _MetricsEndpoint:
             "# TYPE demo_memory_bytes gauge",
             'demo_memory_bytes{instance_name="a"} 1000',
             'demo_memory_bytes{instance_name="b"} 3000',
+            "# TYPE process_cpu_seconds_total counter",
+            f'process_cpu_seconds_total{{stage="dev"}} {self.scrapes * 0.2}',
+            "# TYPE process_resident_memory_bytes gauge",
+            'process_resident_memory_bytes{stage="dev"} 104857600',
         ]
         return "\n".join(lines) + "\n"
 

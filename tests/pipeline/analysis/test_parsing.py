@@ -277,3 +277,15 @@ def test_other_kinds_and_api_versions_are_refused() -> None:
     doc["kind"] = "ClusterAnalysisTemplate"
     with pytest.raises(AnalysisTemplateError, match="kind"):
         parse_analysis_template(doc, "native.yaml")
+
+
+def test_the_config_loader_may_pass_the_line_positionally_and_a_line_function() -> None:
+    doc = native()
+    doc["spec"]["metrics"][0]["successCondition"] = "result.ok =="
+    with pytest.raises(AnalysisTemplateError) as caught:
+        parse_analysis_template(doc, "native.yaml", 7)
+    assert caught.value.line == 7
+    lines = {"spec.metrics[0].successCondition": 21}
+    with pytest.raises(AnalysisTemplateError) as caught:
+        parse_analysis_template(doc, "native.yaml", 7, line_map=lines.get)
+    assert caught.value.line == 21

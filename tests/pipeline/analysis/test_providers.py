@@ -8,14 +8,24 @@ import sys
 from typing import Any
 
 import pytest
+from kargo.analysis.arguments import resolve_secret_from_environment
 from kargo.analysis.errors import MeasurementError, NoDataError
+from kargo.analysis.lines import load_analysis_templates
+from kargo.analysis.measuring import take_measurement
 from kargo.analysis.providers.jobs import JobFailed, measure_job
 from kargo.analysis.providers.prometheus import measure_prometheus
 from kargo.analysis.providers.web import measure_web
-from kargo.model.analysis import JobMetric, PrometheusMetric, WebHeader, WebMetric
+from kargo.model.analysis import (
+    AnalysisPhase,
+    Argument,
+    JobMetric,
+    PrometheusMetric,
+    WebHeader,
+    WebMetric,
+)
 
 from tests.pipeline.analysis.conftest import JsonServer, PrometheusServer
-from tests.services import free_port
+from tests.services import REPO_ROOT, free_port
 
 
 def test_web_posts_the_json_body_with_headers_and_picks_the_json_path(
@@ -145,3 +155,32 @@ def test_prometheus_bad_queries_and_unreachable_servers_are_errors(
     dead = PrometheusMetric(address=f"http://127.0.0.1:{free_port()}", query="up")
     with pytest.raises(MeasurementError, match="failed"):
         asyncio.run(measure_prometheus(dead))
+
+
+@pytest.mark.prometheus
+def test_the_load_test_templates_prometheus_metrics_measure_a_real_stage_series(
+    prometheus: PrometheusServer,
+) -> None:
+    (template,) = load_analysis_templates(REPO_ROOT / "kargo/analysis-templates/load-test.yaml")
+    args = [
+        Argument(name="prometheus-url", value=prometheus.url),
+        Argument(name="stage", value="dev"),
+    ]
+    metrics = {m.name: m for m in template.spec.metrics}
+    measured = {
+        name: asyncio.run(take_measurement(metrics[name], args, resolve_secret_from_environment))
+        for name in ("response-time", "error-rate", "cpu-usage", "memory-usage")
+    }
+    assert measured["response-time"].value == pytest.approx(487.5)
+    assert measured["error-rate"].value == 0.0  # no 5xx series: `or vector(0)`
+    assert 0 < measured["cpu-usage"].value < 0.2  # rate() over 1m of a few seconds of data
+    assert measured["memory-usage"].value == 100.0
+    for name, measurement in measured.items():
+        assert measurement.phase is AnalysisPhase.SUCCESSFUL, (name, measurement.message)
+
+    other_stage = [args[0], Argument(name="stage", value="production")]
+    missing = asyncio.run(
+        take_measurement(metrics["response-time"], other_stage, resolve_secret_from_environment)
+    )
+    assert missing.phase is AnalysisPhase.INCONCLUSIVE
+    assert missing.message is not None and "no data" in missing.message

@@ -8,7 +8,7 @@ naming the file, line, field and what was expected.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,22 +24,29 @@ from kargo.model.base import API_VERSION
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 API_VERSIONS = (API_VERSION, ARGO_API_VERSION)
+LineMap = Mapping[str, int] | Callable[[str], int | None]
 
 
 class _Locator:
     """Finds the line of a field path in a line map, falling back to its parents."""
 
-    def __init__(self, source: str, line: int | None, line_map: Mapping[str, int] | None):
+    def __init__(self, source: str, line: int | None, line_map: LineMap | None):
         self.source = source
         self.line = line
         self.line_map = line_map or {}
+
+    def _lookup(self, path: str) -> int | None:
+        if callable(self.line_map):
+            return self.line_map(path)
+        return self.line_map.get(path)
 
     def line_of(self, path: str) -> int | None:
         """The line of the field, of its nearest parent, or of the document."""
         candidate = path
         while candidate:
-            if candidate in self.line_map:
-                return self.line_map[candidate]
+            found = self._lookup(candidate)
+            if found is not None:
+                return found
             cut = max(candidate.rfind("."), candidate.rfind("["))
             candidate = candidate[:cut] if cut > 0 else ""
         return self.line
@@ -51,14 +58,15 @@ class _Locator:
 def parse_analysis_template(
     doc: Mapping[str, Any],
     source: str,
-    *,
     line: int | None = None,
-    line_map: Mapping[str, int] | None = None,
+    *,
+    line_map: LineMap | None = None,
 ) -> AnalysisTemplate:
     """An AnalysisTemplate from one YAML document of either form, or AnalysisTemplateError.
 
     `line` is the document's first line; `line_map` maps field paths such as
-    `spec.metrics[0].successCondition` to lines (see `kargo.analysis.lines.field_lines`).
+    `spec.metrics[0].successCondition` to lines (a mapping, see
+    `kargo.analysis.lines.field_lines`, or a function of the path returning a line or None).
     """
     refuse = _Locator(source, line, line_map)
     if not isinstance(doc, Mapping):
