@@ -1,0 +1,337 @@
+"""The guide's command lines, run verbatim against the real engine and API server.
+
+A temporary pipeline (project planning-poker, a warehouse on a temporary git repository, stages
+whose steps are `shell` and `http`) is served by `python -m kargo.api` on a free port. The tests
+run in file order against that one server, as a user follows the guide.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kargo.client import KargoClient
+
+from tests.pipeline.cli.conftest import Ran, kargo
+from tests.services import free_port, running
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("kargo.api.__main__") is None,
+    reason="the engine's API server (python -m kargo.api) has not landed yet",
+)
+
+PIPELINE = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata:
+  name: planning-poker
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: ProjectConfig
+metadata:
+  name: planning-poker
+  namespace: planning-poker
+spec:
+  promotionPolicies:
+  - stageSelector: {{name: "*"}}
+    autoPromotionEnabled: false
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata:
+  name: planning-poker
+  namespace: planning-poker
+spec:
+  interval: 1h
+  subscriptions:
+  - git:
+      repoURL: {repo}
+      branch: main
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata:
+  name: development
+  namespace: planning-poker
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: planning-poker}}
+    sources: {{direct: true}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: shell
+        as: build
+        config:
+          command: echo built ${{{{ ctx.freight }}}} for ${{{{ ctx.stage }}}}
+      - uses: http
+        as: health
+        config:
+          url: {base_url}/ok
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata:
+  name: production
+  namespace: planning-poker
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: planning-poker}}
+    sources: {{stages: [development]}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: shell
+        as: deploy
+        config: {{command: "echo deployed"}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata:
+  name: broken
+  namespace: planning-poker
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: planning-poker}}
+    sources: {{direct: true}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: http
+        as: health
+        config:
+          url: {base_url}/broken
+"""
+
+
+class _Checks(BaseHTTPRequestHandler):
+    """`/ok` answers 200, anything else 500: the target of the stages' http steps."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        ok = self.path.startswith("/ok")
+        body = json.dumps({"ok": ok}).encode()
+        self.send_response(200 if ok else 500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def _commit(repo: Path, text: str, message: str) -> str:
+    (repo / "app.txt").write_text(text)
+    _git(repo, "add", "app.txt")
+    _git(repo, "commit", "-q", "-m", message)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+@dataclass
+class Live:
+    """The running server and what the tests need to know about it."""
+
+    url: str
+    repo: Path
+    config_dir: Path
+    client: KargoClient
+
+    def cli(self, *args: str) -> Ran:
+        """Run `kargo ARGS` against this server (through KARGO_SERVER, so lines stay verbatim)."""
+        return kargo(*args, env={"KARGO_SERVER": self.url, "KARGO_TOKEN": None})
+
+    def wait_for(self, what: str, check: Any, timeout: float = 30.0) -> Any:
+        """Poll check() until it returns something truthy."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def freight_aliases(self) -> list[str]:
+        """The aliases of the discovered freight, newest first."""
+        freight = self.client.list_resources("planning-poker", "freight")
+        freight.sort(key=lambda f: str(f["metadata"].get("creationTimestamp")), reverse=True)
+        return [str(f.get("alias")) for f in freight]
+
+    def settled(self, stage: str) -> bool:
+        """Whether no promotion of the stage is pending or running."""
+        promotions = self.client.list_resources("planning-poker", "promotions")
+        return all(
+            p["status"].get("phase") not in ("Pending", "Running")
+            for p in promotions
+            if p["spec"]["stage"] == stage
+        )
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    root = tmp_path_factory.mktemp("live")
+    repo = root / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "dev@example.test")
+    _git(repo, "config", "user.name", "Dev")
+    _commit(repo, "v1\n", "first version")
+    checks = ThreadingHTTPServer(("127.0.0.1", 0), _Checks)
+    thread = threading.Thread(target=checks.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    config_dir = root / "config"
+    config_dir.mkdir()
+    base_url = f"http://127.0.0.1:{checks.server_address[1]}"
+    (config_dir / "pipeline.yaml").write_text(PIPELINE.format(repo=repo, base_url=base_url))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [
+        sys.executable, "-m", "kargo.api", "--config", str(config_dir),
+        "--state-dir", str(root / "state"), "--port", str(port),
+    ]  # fmt: skip
+    try:
+        with running(argv, f"{url}/healthz"), KargoClient(url) as client:
+            live = Live(url, repo, config_dir, client)
+            live.wait_for("the first freight", live.freight_aliases)
+            yield live
+    finally:
+        checks.shutdown()
+        checks.server_close()
+        thread.join(timeout=5)
+
+
+def test_get_promotion_planning_poker_says_there_are_none_yet(live: Live) -> None:
+    ran = live.cli("get", "promotion", "planning-poker")
+    assert (ran.code, ran.out) == (0, "")
+    assert "No promotions found in project planning-poker." in ran.err
+
+
+def test_promote_to_development_with_wait_follows_the_steps(live: Live) -> None:
+    alias = live.freight_aliases()[0]
+    ran = live.cli(
+        "promote", "planning-poker", "--to", "development", "--freight-alias", alias, "--wait"
+    )
+    assert ran.code == 0, ran
+    assert "step 1/2 build: Succeeded" in ran.out
+    assert "step 2/2 health: Succeeded" in ran.out
+    assert ran.out.splitlines()[-1].endswith("Succeeded: the stage has no verification")
+
+
+def test_get_promotion_planning_poker_lists_it(live: Live) -> None:
+    ran = live.cli("get", "promotion", "planning-poker")
+    assert ran.code == 0, ran
+    header, row = ran.out.splitlines()
+    assert header.split() == ["NAME", "STAGE", "FREIGHT", "PHASE", "AGE"]
+    assert row.split()[1:4] == ["development", live.freight_aliases()[0], "Succeeded"]
+
+
+def test_describe_promotion_planning_poker_shows_steps_and_events(live: Live) -> None:
+    ran = live.cli("describe", "promotion", "planning-poker")
+    assert ran.code == 0, ran
+    assert "Stage:          development" in ran.out
+    assert "first version" in ran.out
+    assert "build    shell    Succeeded" in ran.out
+    assert "PromotionSucceeded" in ran.out
+
+
+def test_get_stage_development_shows_its_freight_verified(live: Live) -> None:
+    ran = live.cli("get", "stage", "development")
+    assert ran.code == 0, ran
+    row = ran.out.splitlines()[1].split()
+    assert row[0] == "development"
+    assert row[2] == live.freight_aliases()[0]
+    assert row[4] == "True"
+
+
+def test_promote_planning_poker_from_development_to_production(live: Live) -> None:
+    ran = live.cli("promote", "planning-poker", "--from", "development", "--to", "production")
+    assert ran.code == 0, ran
+    assert "to production" in ran.out
+    live.wait_for("the production promotion", lambda: live.settled("production"))
+    again = live.cli("promote", "planning-poker", "--from", "development", "--to", "production")
+    assert again.code == 0, again
+    assert "already" in again.out
+
+
+def test_get_stage_production_shows_the_promoted_freight(live: Live) -> None:
+    ran = live.cli("get", "stage", "production")
+    assert ran.code == 0, ran
+    assert ran.out.splitlines()[1].split()[2] == live.freight_aliases()[0]
+
+
+def test_events_are_selected_by_involved_object_kind(live: Live) -> None:
+    ran = live.cli("get", "events", "--field-selector", "involvedObject.kind=Promotion")
+    assert ran.code == 0, ran
+    assert "PromotionSucceeded" in ran.out
+    assert "FreightCreated" not in ran.out
+
+
+def test_logs_promotion_planning_poker_prints_the_step_logs(live: Live) -> None:
+    ran = live.cli("logs", "promotion", "planning-poker")
+    assert ran.code == 0, ran
+    assert "deployed" in ran.out
+
+
+def test_a_failing_step_makes_promote_wait_exit_1_and_describe_names_it(live: Live) -> None:
+    alias = live.freight_aliases()[0]
+    ran = live.cli("promote", "--to", "broken", "--freight-alias", alias, "--wait")
+    assert ran.code == 1, ran
+    assert "step 1/1 health: Failed" in ran.out
+    described = live.cli("describe", "promotion", "planning-poker")
+    assert "Phase:          Failed" in described.out
+    assert "500" in described.out
+
+
+def test_get_analysisrun_and_webhook_config_answer(live: Live) -> None:
+    for kind in ("analysisrun", "webhook-config"):
+        ran = live.cli("get", kind)
+        assert ran.code == 0, ran
+
+
+def test_verbosity_4_logs_requests_with_timing(live: Live) -> None:
+    ran = live.cli("--v=4", "get", "promotion")
+    assert ran.code == 0, ran
+    assert "/api/v1/projects/planning-poker/promotions" in ran.err
+    assert "200 OK in" in ran.err
+
+
+def test_export_promotion_planning_poker_is_yaml_that_applies_back(live: Live) -> None:
+    ran = live.cli("export", "promotion", "planning-poker")
+    assert ran.code == 0, ran
+    documents = [d for d in yaml.safe_load_all(ran.out) if d]
+    assert documents
+    applied = live.cli("apply", "-f", str(live.config_dir))
+    assert applied.code == 0, applied
+    assert "stage/development" in applied.out
+
+
+def test_unknown_names_get_a_did_you_mean(live: Live) -> None:
+    ran = live.cli("get", "stage", "prodution")
+    assert ran.code == 1
+    assert "did you mean 'production'?" in ran.err
+
+
+def test_a_new_commit_is_found_by_refresh_warehouse(live: Live) -> None:
+    before = len(live.freight_aliases())
+    _commit(live.repo, "v2\n", "second version")
+    ran = live.cli("refresh", "warehouse", "planning-poker")
+    assert ran.code == 0, ran
+    live.wait_for("the second freight", lambda: len(live.freight_aliases()) > before)
+    listed = live.cli("get", "freight")
+    assert "second" not in listed.err
+    assert len(listed.out.splitlines()) == before + 2
