@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from kargo.model.webhooks import WebhookConfig
-from kargo.notify.deliveries import Sessions, as_utc, disable_endpoint, transaction
+from kargo.notify.deliveries import Sessions, as_utc, disable_endpoint, run
 from kargo.notify.metrics import (
     WEBHOOK_ATTEMPT_DURATION,
     WEBHOOK_DELIVERIES,
@@ -41,39 +42,45 @@ def record_attempt(
         "latency_ms": round(result.latency_ms, 2),
         "updated_at": now,
     }
-    with transaction(sessions) as session:
-        if result.outcome is AttemptOutcome.DELIVERED:
-            status = DeliveryStatus.SUCCEEDED
-            values |= {"status": status.value, "delivered_at": now, "next_attempt_at": None}
-            values["last_error"] = None
-            event_at = as_utc(row.event_created_at) or now
-            WEBHOOK_DELIVERY_LATENCY.labels(*labels).observe((now - event_at).total_seconds())
-            WEBHOOK_DELIVERIES.labels(*labels, "succeeded").inc()
-        elif result.outcome is AttemptOutcome.GONE:
-            status = DeliveryStatus.FAILED
-            error = result.error or "410 Gone"
-            values |= {"status": status.value, "last_error": error, "next_attempt_at": None}
-            failed_too = disable_endpoint(session, row.project, config, error, now)
-            log.warning(
-                "webhook %s answered 410 Gone: disabled, %d pending deliveries failed",
-                config.name,
-                failed_too,
-            )
-            WEBHOOK_DELIVERIES.labels(*labels, "gone").inc()
+    gone = result.outcome is AttemptOutcome.GONE
+    if result.outcome is AttemptOutcome.DELIVERED:
+        status, outcome = DeliveryStatus.SUCCEEDED, "succeeded"
+        values |= {"status": status.value, "delivered_at": now, "next_attempt_at": None}
+        values["last_error"] = None
+    elif gone:
+        status, outcome = DeliveryStatus.FAILED, "gone"
+        values |= {"status": status.value, "next_attempt_at": None}
+        values["last_error"] = result.error or "410 Gone"
+    else:
+        started = as_utc(row.cycle_started_at) or now
+        elapsed = (now - started).total_seconds()
+        delay = schedule.next_delay(row.cycle_attempts + 1, elapsed, result.retry_after)
+        values["last_error"] = result.error
+        if delay is None:
+            status, outcome = DeliveryStatus.FAILED, "failed"
+            values |= {"status": status.value, "next_attempt_at": None}
         else:
-            started = as_utc(row.cycle_started_at) or now
-            elapsed = (now - started).total_seconds()
-            delay = schedule.next_delay(row.cycle_attempts + 1, elapsed, result.retry_after)
-            values["last_error"] = result.error
-            if delay is None:
-                status = DeliveryStatus.FAILED
-                values |= {"status": status.value, "next_attempt_at": None}
-                WEBHOOK_DELIVERIES.labels(*labels, "failed").inc()
-            else:
-                status = DeliveryStatus.PENDING
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-                WEBHOOK_DELIVERIES.labels(*labels, "retrying").inc()
+            status, outcome = DeliveryStatus.PENDING, "retrying"
+            values["next_attempt_at"] = now + timedelta(seconds=delay)
+
+    def work(session: Session) -> int:
+        failed_too = 0
+        if gone:
+            failed_too = disable_endpoint(session, row.project, config, values["last_error"], now)
         session.execute(
             webhook_deliveries.update().where(webhook_deliveries.c.id == row.id).values(**values)
         )
+        return failed_too
+
+    failed_too = run(sessions, work)
+    if gone:
+        log.warning(
+            "webhook %s answered 410 Gone: disabled, %d pending deliveries failed",
+            config.name,
+            failed_too,
+        )
+    WEBHOOK_DELIVERIES.labels(*labels, outcome).inc()
+    if status is DeliveryStatus.SUCCEEDED:
+        event_at = as_utc(row.event_created_at) or now
+        WEBHOOK_DELIVERY_LATENCY.labels(*labels).observe((now - event_at).total_seconds())
     return status

@@ -6,13 +6,13 @@ wrapped in `DeliveryLogError` so that none reaches a user.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kargo.model.base import StrictModel
@@ -69,8 +69,10 @@ class WebhookSummary(StrictModel):
 
 
 def as_sessions(db: Database) -> Sessions:
-    """A sessionmaker for an Engine, or the sessionmaker itself."""
-    return sessionmaker(db, expire_on_commit=False) if isinstance(db, sa.Engine) else db
+    """A sessionmaker for an Engine (write transactions: BEGIN IMMEDIATE on the store's SQLite)."""
+    if isinstance(db, sa.Engine):
+        return sessionmaker(db.execution_options(kargo_write=True), expire_on_commit=False)
+    return db
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -80,20 +82,30 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-@contextmanager
-def transaction(sessions: Sessions) -> Iterator[Session]:
-    """One transaction; database errors become DeliveryLogError."""
-    try:
-        with sessions.begin() as session:
-            yield session
-    except SQLAlchemyError as exc:
-        raise DeliveryLogError(f"webhook delivery log: {type(exc).__name__}: {exc}") from exc
+def _describe(exc: SQLAlchemyError) -> str:
+    detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return f"webhook delivery log: {type(exc).__name__}: {detail}"
 
 
-def run(db: Database, work: Callable[[Session], T]) -> T:
-    """Run work in one transaction."""
-    with transaction(as_sessions(db)) as session:
-        return work(session)
+def _contended(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text or "serializ" in text or "deadlock" in text
+
+
+def run(db: Database, work: Callable[[Session], T], attempts: int = 6) -> T:
+    """Run work in one transaction, again when the database was busy; errors: DeliveryLogError."""
+    sessions = as_sessions(db)
+    for attempt in range(attempts):
+        try:
+            with sessions.begin() as session:
+                return work(session)
+        except OperationalError as exc:
+            if not _contended(exc) or attempt == attempts - 1:
+                raise DeliveryLogError(_describe(exc)) from exc
+            time.sleep(0.02 * 2**attempt)
+        except SQLAlchemyError as exc:
+            raise DeliveryLogError(_describe(exc)) from exc
+    raise AssertionError("unreachable")
 
 
 def _record(row: sa.Row[Any], with_body: bool = False) -> DeliveryRecord:

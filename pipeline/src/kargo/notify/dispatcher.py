@@ -26,7 +26,7 @@ from kargo.notify.deliveries import (
     DeliveryLogError,
     as_sessions,
     queue_depth,
-    transaction,
+    run,
 )
 from kargo.notify.metrics import WEBHOOK_EVENTS_BEHIND, WEBHOOK_QUEUE_DEPTH
 from kargo.notify.outbox import ConfigSource, OutboxReader
@@ -121,7 +121,9 @@ class WebhookDispatcher:
         while await asyncio.to_thread(self._outbox.ingest):
             pass
         configs = {(c.project, c.name): c for c in self._configs()}
-        due = await asyncio.to_thread(self._claim_due, configs)
+        due = await asyncio.to_thread(self._claim_due, configs, dict(self._inflight))
+        for row in due:
+            self._inflight[row.id] = (row.project, row.webhook)
         for row in due:
             self._spawn(row, configs)
         await self._update_gauges()
@@ -132,52 +134,61 @@ class WebhookDispatcher:
     ) -> WebhookConfig | None:
         return configs.get((project, name)) or configs.get(("", name))
 
-    def _claim_due(self, configs: dict[Endpoint, WebhookConfig]) -> list[sa.Row[Any]]:
-        room = self._max - len(self._inflight)
+    def _claim_due(
+        self, configs: dict[Endpoint, WebhookConfig], inflight: dict[int, Endpoint]
+    ) -> list[sa.Row[Any]]:
+        room = self._max - len(inflight)
         if room <= 0:
             return []
+        self._turn += 1
+        return run(self._sessions, lambda session: self._due(session, configs, inflight, room))
+
+    def _due(
+        self,
+        session: Session,
+        configs: dict[Endpoint, WebhookConfig],
+        inflight: dict[int, Endpoint],
+        room: int,
+    ) -> list[sa.Row[Any]]:
         table = webhook_deliveries
         now = datetime.now(UTC)
         pending = table.c.status == DeliveryStatus.PENDING.value
         claimed: list[sa.Row[Any]] = []
-        with transaction(self._sessions) as session:
-            endpoints = [
-                (row.project, row.webhook)
-                for row in session.execute(
-                    sa.select(table.c.project, table.c.webhook)
-                    .where(pending, table.c.next_attempt_at <= now)
-                    .distinct()
-                    .order_by(table.c.project, table.c.webhook)
+        endpoints = [
+            (row.project, row.webhook)
+            for row in session.execute(
+                sa.select(table.c.project, table.c.webhook)
+                .where(pending, table.c.next_attempt_at <= now)
+                .distinct()
+                .order_by(table.c.project, table.c.webhook)
+            )
+        ]
+        if not endpoints:
+            return []
+        turn = self._turn % len(endpoints)
+        for endpoint in endpoints[turn:] + endpoints[:turn]:
+            busy = [i for i, ep in inflight.items() if ep == endpoint]
+            slots = min(self._per_endpoint - len(busy), room - len(claimed))
+            if slots <= 0:
+                continue
+            if self._config_for(configs, *endpoint) is None:
+                self._fail_unconfigured(session, endpoint, now)
+                continue
+            rows = session.execute(
+                sa.select(table)
+                .where(
+                    pending,
+                    table.c.next_attempt_at <= now,
+                    table.c.project == endpoint[0],
+                    table.c.webhook == endpoint[1],
+                    table.c.id.not_in(busy) if busy else sa.true(),
                 )
-            ]
-            if not endpoints:
-                return []
-            self._turn = (self._turn + 1) % len(endpoints)
-            for endpoint in endpoints[self._turn :] + endpoints[: self._turn]:
-                busy = [i for i, ep in self._inflight.items() if ep == endpoint]
-                slots = min(self._per_endpoint - len(busy), room - len(claimed))
-                if slots <= 0:
-                    continue
-                if self._config_for(configs, *endpoint) is None:
-                    self._fail_unconfigured(session, endpoint, now)
-                    continue
-                rows = session.execute(
-                    sa.select(table)
-                    .where(
-                        pending,
-                        table.c.next_attempt_at <= now,
-                        table.c.project == endpoint[0],
-                        table.c.webhook == endpoint[1],
-                        table.c.id.not_in(busy) if busy else sa.true(),
-                    )
-                    .order_by(table.c.next_attempt_at, table.c.id)
-                    .limit(slots)
-                )
-                claimed.extend(rows)
-                if len(claimed) >= room:
-                    break
-        for row in claimed:
-            self._inflight[row.id] = (row.project, row.webhook)
+                .order_by(table.c.next_attempt_at, table.c.id)
+                .limit(slots)
+            )
+            claimed.extend(rows)
+            if len(claimed) >= room:
+                break
         return claimed
 
     @staticmethod
@@ -228,9 +239,7 @@ class WebhookDispatcher:
         self._last_gauge = now
 
         def read() -> tuple[int, int]:
-            with transaction(self._sessions) as session:
-                depth = queue_depth(session)
-            return depth, self._outbox.behind()
+            return run(self._sessions, queue_depth), self._outbox.behind()
 
         depth, behind = await asyncio.to_thread(read)
         WEBHOOK_QUEUE_DEPTH.set(depth)
@@ -248,11 +257,11 @@ class WebhookDispatcher:
     def _due_count(self) -> int:
         soon = datetime.now(UTC) + timedelta(seconds=1)
         table = webhook_deliveries
-        with transaction(self._sessions) as session:
-            query = sa.select(sa.func.count()).where(
-                table.c.status == DeliveryStatus.PENDING.value, table.c.next_attempt_at <= soon
-            )
-            return int(session.execute(query).scalar_one()) + self._outbox.behind()
+        query = sa.select(sa.func.count()).where(
+            table.c.status == DeliveryStatus.PENDING.value, table.c.next_attempt_at <= soon
+        )
+        due = run(self._sessions, lambda session: int(session.execute(query).scalar_one()))
+        return due + self._outbox.behind()
 
     async def test_webhook(self, name: str, project: str | None = None) -> WebhookTestResult:
         """Send a signed `webhook.test` to the named webhook now and log it."""

@@ -27,7 +27,7 @@ from kargo.notify.deliveries import (
     as_utc,
     disabled_endpoints,
     is_disabled,
-    transaction,
+    run,
 )
 from kargo.notify.events import Notification, OutboxEvent, notifications_for
 from kargo.notify.payloads import render_body
@@ -141,41 +141,41 @@ class OutboxReader:
     def ingest(self) -> int:
         """Turn the next batch of events into deliveries; how many events were consumed."""
         configs = list(self._configs())
-        with transaction(self._sessions) as session:
-            last = self._cursor(session)
-            query = (
-                sa.select(events)
-                .where(events.c.seq > last)
-                .order_by(events.c.seq)
-                .limit(self._batch_size)
-            )
-            rows = self._contiguous(last, list(session.execute(query)))
-            if not rows:
-                return 0
-            disabled = disabled_endpoints(session)
-            now = datetime.now(UTC)
-            new_rows: list[dict[str, Any]] = []
-            for row in rows:
-                event = _event(row)
-                for notification in notifications_for(event):
-                    for config in configs:
-                        wanted = subscribes(config, event.project, notification.type.value)
-                        if not wanted or not config.spec.enabled:
-                            continue
-                        if is_disabled(disabled, config, event.project):
-                            continue
+        return run(self._sessions, lambda session: self._ingest(session, configs))
+
+    def _ingest(self, session: Session, configs: list[WebhookConfig]) -> int:
+        last = self._cursor(session)
+        query = (
+            sa.select(events)
+            .where(events.c.seq > last)
+            .order_by(events.c.seq)
+            .limit(self._batch_size)
+        )
+        rows = self._contiguous(last, list(session.execute(query)))
+        if not rows:
+            return 0
+        disabled = disabled_endpoints(session)
+        now = datetime.now(UTC)
+        new_rows: list[dict[str, Any]] = []
+        for row in rows:
+            event = _event(row)
+            for notification in notifications_for(event):
+                for config in configs:
+                    if not config.spec.enabled or is_disabled(disabled, config, event.project):
+                        continue
+                    if subscribes(config, event.project, notification.type.value):
                         new_rows.append(
                             delivery_row(
                                 config, event.project, event.uid, event.seq, notification, now
                             )
                         )
-            self._insert_missing(session, new_rows)
-            session.execute(
-                webhook_cursor.update()
-                .where(webhook_cursor.c.name == CURSOR_NAME)
-                .values(last_seq=rows[-1].seq, updated_at=now)
-            )
-            return len(rows)
+        self._insert_missing(session, new_rows)
+        session.execute(
+            webhook_cursor.update()
+            .where(webhook_cursor.c.name == CURSOR_NAME)
+            .values(last_seq=rows[-1].seq, updated_at=now)
+        )
+        return len(rows)
 
     @staticmethod
     def _insert_missing(session: Session, new_rows: list[dict[str, Any]]) -> None:
@@ -201,7 +201,10 @@ class OutboxReader:
 
     def behind(self) -> int:
         """Events not yet consumed."""
-        with transaction(self._sessions) as session:
+
+        def work(session: Session) -> int:
             last = self._cursor(session)
             query = sa.select(sa.func.count()).where(events.c.seq > last)
             return int(session.execute(query).scalar_one())
+
+        return run(self._sessions, work)
