@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from poker_checks.load import run_load
+import pytest
+from poker_checks.load import judge_load, measure_load
 from poker_checks.smoke import PLAN, run_smoke
 from poker_checks.targets import LoadRequest, SmokeRequest
 
@@ -29,19 +30,30 @@ def test_a_commit_mismatch_fails_only_the_version_check(app_url: str) -> None:
     assert "not-the-running-commit" in (failed[0].error or "")
 
 
-def test_a_short_locust_run_passes_and_counts_websocket_rounds(app_url: str) -> None:
-    request = LoadRequest(url=app_url, users=3, spawn_rate=3, duration_seconds=4, max_p95_ms=2000)
-    report = run_load(request)
+@pytest.fixture(scope="module")
+def short_run(app_url: str) -> tuple[LoadRequest, dict[str, float]]:
+    """One short real locust run against the app, shared by the load tests below."""
+    request = LoadRequest(url=app_url, users=3, spawn_rate=3, duration_seconds=3, max_p95_ms=2000)
+    return request, measure_load(request)
+
+
+def test_a_short_locust_run_passes_and_counts_websocket_rounds(
+    short_run: tuple[LoadRequest, dict[str, float]],
+) -> None:
+    request, stats = short_run
+    report = judge_load(stats, request)
     assert report.error is None and report.passed
     assert report.requests > 10 and report.failures == 0
     assert 0 < report.p50_ms <= report.p95_ms <= report.p99_ms
 
 
-def test_a_p95_threshold_below_reality_fails_the_load_run(app_url: str) -> None:
-    request = LoadRequest(url=app_url, users=1, duration_seconds=2, max_p95_ms=0.001)
-    report = run_load(request)
+def test_a_p95_above_the_threshold_fails_the_load_run(
+    short_run: tuple[LoadRequest, dict[str, float]],
+) -> None:
+    request, stats = short_run
+    report = judge_load(stats, request.model_copy(update={"max_p95_ms": 0.001}))
     assert not report.passed
-    assert report.error is not None and "p95" in report.error
+    assert report.error is not None and "p95" in report.error and "0.001 ms" in report.error
 
 
 def test_smoke_over_http_passes_against_the_real_app(checks_url: str, app_url: str) -> None:
@@ -53,7 +65,7 @@ def test_smoke_over_http_passes_against_the_real_app(checks_url: str, app_url: s
 
 
 def test_load_over_http_answers_the_issue_shape(checks_url: str, app_url: str) -> None:
-    body = {"url": app_url, "users": 2, "spawn_rate": 2, "duration_seconds": 3}
+    body = {"url": app_url, "users": 2, "spawn_rate": 2, "duration_seconds": 2}
     response = httpx.post(f"{checks_url}/load", json=body, timeout=60)
     assert response.status_code == 200
     report = response.json()

@@ -30,8 +30,8 @@ def test_a_body_without_a_url_is_refused_with_422(checks_url: str) -> None:
 def test_a_second_load_run_waits_then_gets_429_while_the_only_slot_is_busy(
     checks_url: str,
 ) -> None:
-    # Nothing listens at this URL: locust still runs its full 3 s, holding the single slot.
-    body = {"url": f"http://127.0.0.1:{free_port()}", "users": 1, "duration_seconds": 3}
+    # Nothing listens at this URL: locust still runs its full 2 s, holding the single slot.
+    body = {"url": f"http://127.0.0.1:{free_port()}", "users": 1, "duration_seconds": 2}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(httpx.post, f"{checks_url}/load", json=body, timeout=60)
         second = pool.submit(httpx.post, f"{checks_url}/load", json=body, timeout=60)

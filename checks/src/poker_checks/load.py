@@ -76,8 +76,8 @@ def parse_stats(stats_csv: Path) -> dict[str, float]:
     }
 
 
-def run_load(request: LoadRequest) -> LoadReport:
-    """Drive load at request.url and judge it against the thresholds."""
+def measure_load(request: LoadRequest) -> dict[str, float]:
+    """Run locust against request.url; its aggregated stats, or LoadError."""
     with tempfile.TemporaryDirectory(prefix="poker-load-") as folder:
         prefix = Path(folder) / "run"
         try:
@@ -89,20 +89,24 @@ def run_load(request: LoadRequest) -> LoadReport:
                 cwd=folder,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return _failed(request, f"locust did not run: {exc}")
+            raise LoadError(f"locust did not run: {exc}") from exc
         try:
-            stats = parse_stats(Path(f"{prefix}_stats.csv"))
+            return parse_stats(Path(f"{prefix}_stats.csv"))
         except LoadError as exc:
-            return _failed(request, f"{exc}; locust said: {completed.stderr.strip()[-400:]}")
+            raise LoadError(f"{exc}; locust said: {completed.stderr.strip()[-400:]}") from exc
+
+
+def judge_load(stats: dict[str, float], request: LoadRequest) -> LoadReport:
+    """The report for measured stats under the request's thresholds."""
     requests, failures = int(stats["requests"]), int(stats["failures"])
     error_rate = failures / requests if requests else 1.0
     problems = []
     if requests == 0:
         problems.append("no request was made")
     if error_rate > request.max_error_rate:
-        problems.append(f"error rate {error_rate:.3f} above {request.max_error_rate}")
+        problems.append(f"error rate {error_rate:.3f} above {request.max_error_rate:g}")
     if stats["p95_ms"] > request.max_p95_ms:
-        problems.append(f"p95 {stats['p95_ms']:.0f} ms above {request.max_p95_ms:.0f} ms")
+        problems.append(f"p95 {stats['p95_ms']:g} ms above {request.max_p95_ms:g} ms")
     return LoadReport(
         passed=not problems,
         requests=requests,
@@ -116,6 +120,15 @@ def run_load(request: LoadRequest) -> LoadReport:
         duration_seconds=request.duration_seconds,
         error="; ".join(problems) or None,
     )
+
+
+def run_load(request: LoadRequest) -> LoadReport:
+    """Drive load at request.url and judge it against the thresholds."""
+    try:
+        stats = measure_load(request)
+    except LoadError as exc:
+        return _failed(request, str(exc))
+    return judge_load(stats, request)
 
 
 def _failed(request: LoadRequest, error: str) -> LoadReport:
