@@ -97,6 +97,7 @@ def test_native_web_prometheus_and_job_metrics_load_into_the_internal_model() ->
     assert web.count == 2 and web.failure_limit == 1
     assert web.provider.web.headers[0].value == "Bearer {{args.token}}"
     assert prom.provider.prometheus is not None and prom.provider.prometheus.query == "sum(up)"
+    assert prom.provider.prometheus.vector_as_list  # Argo's `result[0]` keeps working
     assert job.provider.job is not None
     assert job.provider.job.command == ["python", "-c"]
     assert job.provider.job.args == ["print('{}')"]
@@ -289,3 +290,21 @@ def test_the_config_loader_may_pass_the_line_positionally_and_a_line_function() 
     with pytest.raises(AnalysisTemplateError) as caught:
         parse_analysis_template(doc, "native.yaml", 7, line_map=lines.get)
     assert caught.value.line == 21
+
+
+def test_the_cluster_paths_native_templates_load_unchanged() -> None:
+    folder = REPO_ROOT / "deploy" / "kubernetes" / "analysis"
+    documents = [
+        (path, doc)
+        for path in sorted(folder.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if isinstance(doc, dict) and doc.get("kind") == "AnalysisTemplate"
+    ]
+    if not documents:
+        pytest.skip(f"no native AnalysisTemplates in {folder}")
+    schema = crd_schema()
+    for path, doc in documents:
+        assert doc["apiVersion"] == "argoproj.io/v1alpha1"
+        jsonschema.validate(doc, schema)
+        template = parse_analysis_template(doc, str(path))
+        assert template.spec.metrics

@@ -117,6 +117,14 @@ def test_prometheus_single_sample_is_a_number_and_several_are_a_list(
     several = PrometheusMetric(address=prometheus.url, query="demo_memory_bytes")
     assert asyncio.run(measure_prometheus(one)) == 4000.0
     assert sorted(asyncio.run(measure_prometheus(several))) == [1000.0, 3000.0]
+    as_argo = PrometheusMetric(
+        address=prometheus.url, query="sum(demo_memory_bytes)", vector_as_list=True
+    )
+    assert asyncio.run(measure_prometheus(as_argo)) == [4000.0]
+    scalar = PrometheusMetric(
+        address=prometheus.url, query="scalar(sum(demo_memory_bytes))", vector_as_list=True
+    )
+    assert asyncio.run(measure_prometheus(scalar)) == 4000.0
 
 
 @pytest.mark.prometheus

@@ -90,7 +90,8 @@ def _provider(provider: Any, path: str, refuse: Refuse) -> dict[str, Any]:
         return {"web": dict(settings)}
     if name == "prometheus":
         check_keys(settings, f"{path}.prometheus", _PROMETHEUS_KEYS, refuse)
-        return {"prometheus": dict(settings)}
+        # Argo Rollouts gives a vector as a list (`result[0] < 500`): keep that for native ones.
+        return {"prometheus": {**settings, "vectorAsList": True}}
     if name == "job":
         return {"job": job_from_kubernetes(settings, f"{path}.job", refuse)}
     raise refuse(

@@ -99,6 +99,7 @@ class PrometheusMetric(StrictModel):
     timeout: int = Field(default=10, gt=0)
     headers: list[WebHeader] = Field(default_factory=list)
     insecure: bool = False
+    vector_as_list: bool = False  # Argo Rollouts' shape: a vector is always a list (native form)
 
 
 class JobMetric(StrictModel):

@@ -39,10 +39,10 @@ async def measure_prometheus(prometheus: PrometheusMetric) -> Any:
         raise MeasurementError(
             f"Prometheus query {prometheus.query!r} failed (HTTP {response.status_code}): {error}"
         )
-    return _samples(body.get("data") or {}, prometheus.query)
+    return _samples(body.get("data") or {}, prometheus.query, prometheus.vector_as_list)
 
 
-def _samples(data: dict[str, Any], query: str) -> Any:
+def _samples(data: dict[str, Any], query: str, vector_as_list: bool) -> Any:
     """The query's value: a number for one sample or a scalar, a list for several."""
     result_type = data.get("resultType")
     result = data.get("result")
@@ -56,7 +56,9 @@ def _samples(data: dict[str, Any], query: str) -> Any:
         raise NoDataError(f"Prometheus query {query!r} returned no data")
     if all(math.isnan(v) for v in values):
         raise NoDataError(f"Prometheus query {query!r} returned NaN (no observations yet)")
-    return values[0] if len(values) == 1 else values
+    if len(values) == 1 and not (vector_as_list and result_type == "vector"):
+        return values[0]
+    return values
 
 
 def _number(text: Any) -> float:
