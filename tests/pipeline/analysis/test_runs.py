@@ -420,11 +420,27 @@ def test_a_run_is_built_from_several_templates_with_their_defaults() -> None:
     )
     values = {a.name: a.value for a in run.spec.args}
     assert values["checks-url"] == "http://127.0.0.1:8090" and values["commit"] == "abc"
+    assert values["freight"] == "f1"  # from the freight the run verifies
     assert [t.name for t in run.spec.templates] == ["smoke-tests", "security-scan", "load-test"]
     assert run.spec.timeout == "10m"
     assert len(run.status.metric_results) == 11
     assert all(r.phase is AnalysisPhase.PENDING for r in run.status.metric_results)
     assert AnalysisRun.model_validate(run.to_dict()) == run
+
+
+def test_stage_freight_and_commit_fill_declared_args_unless_the_stage_sets_them() -> None:
+    templates = [load_analysis_templates(REPO_ROOT / "kargo/analysis-templates/load-test.yaml")[0]]
+    run = build_analysis_run(
+        name="r",
+        templates=templates,
+        stage="development",
+        freight="f9",
+        commit="c0ffee",
+        args={"stage-url": "http://127.0.0.1:8101", "stage": "dev-label"},
+    )
+    values = {a.name: a.value for a in run.spec.args}
+    assert values["stage"] == "dev-label" and values["freight"] == "f9"
+    assert "commit" not in values  # load-test does not declare it
 
 
 def test_phases_say_whether_they_are_terminal() -> None:

@@ -54,12 +54,22 @@ def build_analysis_run(
     project: str | None = None,
     stage: str | None = None,
     freight: str | None = None,
+    commit: str | None = None,
     labels: Mapping[str, str] | None = None,
     timeout: str | None = None,
 ) -> AnalysisRun:
-    """A Pending run of these templates; raises AnalysisArgumentError for args without values."""
+    """A Pending run of these templates; raises AnalysisArgumentError for args without values.
+
+    Templates that declare `stage`, `freight` or `commit` get them from the keyword arguments
+    unless `args` (the stage's spec.verification.args) sets them.
+    """
     supplied = as_arguments(args)
     declared = [arg for template in templates for arg in template.spec.args]
+    given = {arg.name for arg in supplied if arg.value or arg.value_from}
+    names = {arg.name for arg in declared}
+    for name, value in (("stage", stage), ("freight", freight), ("commit", commit)):
+        if value and name in names and name not in given:
+            supplied.append(Argument(name=name, value=value))
     merged = merge_arguments(declared, supplied)
     if timeout is None:
         limits = [t.spec.timeout for t in templates if t.spec.timeout is not None]
