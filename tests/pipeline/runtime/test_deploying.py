@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kargo.runtime import adopt, describe_router, describe_stage, stop_all
+from kargo.runtime import abandon_deploy, adopt, describe_router, describe_stage, stop_all
 from kargo.runtime.deploying import DeploySpec, InstancesNotReady
 from kargo.runtime.processes import find_marked, is_alive
 from kargo.runtime.state import InstanceState, RuntimePaths, load_state
@@ -129,28 +129,33 @@ CRASHING_DEPLOY = textwrap.dedent(
 )
 
 
+def kill_deploy_once_started(state_dir: Path, stage_port: int) -> set[int | None]:
+    """Run a 2-replica deploy of freight-b in another process; SIGKILL it once both started."""
+    paths = RuntimePaths(state_dir)
+    engine = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_DEPLOY, str(state_dir), str(stage_port)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        started = [i for i in load_state(paths).instances if i.freight == "freight-b" and i.pid]
+        if len(started) == 2:
+            break
+        time.sleep(0.01)
+    engine.send_signal(signal.SIGKILL)
+    engine.wait()
+    return {i.pid for i in load_state(paths).instances if i.freight == "freight-b"}
+
+
 def test_a_deploy_killed_midway_converges_when_run_again_without_failing_requests(
     state_dir: Path, haproxy: str, stage_port: int
 ) -> None:
     deploy(state_dir, poker_spec("dev", "freight-a", stage_port, 2))
-    paths = RuntimePaths(state_dir)
 
     with Load(f"http://127.0.0.1:{stage_port}/healthz") as load:
-        engine = subprocess.Popen(
-            [sys.executable, "-c", CRASHING_DEPLOY, str(state_dir), str(stage_port)],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            started = [i for i in load_state(paths).instances if i.freight == "freight-b" and i.pid]
-            if len(started) == 2:
-                break
-            time.sleep(0.01)
-        engine.send_signal(signal.SIGKILL)
-        engine.wait()
+        half_started = kill_deploy_once_started(state_dir, stage_port)
         assert serving_freights(state_dir, "dev") == {"freight-a"}  # not switched yet
-        half_started = {i.pid for i in load_state(paths).instances if i.freight == "freight-b"}
 
         final = deploy(state_dir, poker_spec("dev", "freight-b", stage_port, 2))
 
@@ -158,6 +163,20 @@ def test_a_deploy_killed_midway_converges_when_run_again_without_failing_request
     assert {i.pid for i in final} == half_started  # adopted, not started twice
     assert all(i.state is InstanceState.SERVING and i.freight == "freight-b" for i in final)
     assert sorted(p.pid for p in find_marked(state_dir)) == sorted(i.pid or 0 for i in final)
+
+
+def test_an_abandoned_deploy_stops_what_it_started_and_leaves_the_stage_serving(
+    state_dir: Path, haproxy: str, stage_port: int
+) -> None:
+    deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
+    half_started = kill_deploy_once_started(state_dir, stage_port)
+
+    abandoned = abandon_deploy(state_dir, "dev")
+
+    assert abandoned == 2
+    assert not any(is_alive(pid, None) for pid in half_started)
+    assert serving_freights(state_dir, "dev") == {"freight-a"}
+    assert httpx.get(f"http://127.0.0.1:{stage_port}/readyz").status_code == 200
 
 
 def test_adopt_restarts_a_dead_router_and_marks_a_dead_instance_unhealthy(

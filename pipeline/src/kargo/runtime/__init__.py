@@ -9,6 +9,7 @@ from kargo.runtime import steps
 from kargo.runtime.inspecting import (
     InstanceInfo,
     RouterInfo,
+    abandon_deploy,
     adopt,
     describe_router,
     describe_stage,
@@ -18,6 +19,7 @@ from kargo.runtime.inspecting import (
 __all__ = [
     "InstanceInfo",
     "RouterInfo",
+    "abandon_deploy",
     "adopt",
     "describe_router",
     "describe_stage",

@@ -70,12 +70,18 @@ def adopt(state_dir: Path) -> dict[str, list[InstanceInfo]]:
     """Re-adopt what runs after an engine restart: restart a dead router, mark dead instances.
 
     A dead instance stays listed (unhealthy) and is taken out of its backend; its stage is repaired
-    by the next deploy. Returns every stage's instances.
+    by the next deploy. Instances a crashed deploy was retiring are stopped; instances it was
+    starting are left for the resumed deploy step to adopt (or for `abandon_deploy`). Returns
+    every stage's instances.
     """
     paths = RuntimePaths(state_dir)
     orphans: list[tuple[int, int]] = []
     with locked_state(paths) as state:
         orphans = reconcile_processes(paths, state)
+        for instance in [i for i in state.instances if i.state is InstanceState.DRAINING]:
+            if instance.pid is not None:
+                orphans.append((instance.pid, instance.pid_start_time or 0))
+            state.instances.remove(instance)
         routing.restart_if_dead(paths, state)
         for instance in state.instances:
             if not instance.healthy and instance.slot is not None and state.routes:
@@ -88,6 +94,25 @@ def adopt(state_dir: Path) -> dict[str, list[InstanceInfo]]:
     for pid, start in orphans:
         stop_process_blocking(pid, start, 10.0)
     return {stage: describe_stage(state_dir, stage) for stage in stages}
+
+
+def abandon_deploy(state_dir: Path, stage: str, timeout: float = 10.0) -> int:
+    """Stop a stage's instances that take no traffic (an aborted or failed deploy); how many."""
+    paths = RuntimePaths(state_dir)
+    with locked_state(paths) as state:
+        unrouted = [i for i in state.stage_instances(stage) if i.state is not InstanceState.SERVING]
+        for instance in unrouted:
+            if instance.slot is not None:
+                try:
+                    routing.disable(paths, stage, instance.slot)
+                except routing.RouterError:
+                    pass  # no router: nothing routes to it anyway
+            state.instances.remove(instance)
+        write_targets(paths, state)
+    for instance in unrouted:
+        if instance.pid is not None:
+            stop_process_blocking(instance.pid, instance.pid_start_time, timeout)
+    return len(unrouted)
 
 
 def stop_all(state_dir: Path, timeout: float = 10.0) -> int:
