@@ -33,6 +33,10 @@ PLURALS = {
 }
 
 
+class SSE(str):
+    """A text body served as text/event-stream."""
+
+
 @dataclass
 class Seen:
     """One request the fake received."""
@@ -67,6 +71,15 @@ def _answer(fake: FakeApi, method: str, path: str) -> tuple[int, Any]:
     parts = [p for p in path.split("/") if p]
     if path == "/api/v1/version":
         return 200, {"version": "0.1.0", "apiVersion": "kargo.akuity.io/v1alpha1"}
+    if path == "/api/v1/watch":
+        changed = dict(load("promotions")[1])
+        changed["status"] = {**changed["status"], "phase": "Failed"}
+        stage = load("stages")[0]
+        stream = "".join(
+            f"event: {kind}\ndata: {json.dumps(resource)}\n\n"
+            for kind, resource in (("MODIFIED", changed), ("MODIFIED", stage))
+        )
+        return 200, SSE(stream)
     if path == "/api/v1/projects":
         return 200, {
             "items": [
@@ -115,7 +128,10 @@ def fake_api(port: int) -> Iterator[FakeApi]:
             is_text = isinstance(payload, str)
             data = payload.encode() if is_text else json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "text/plain" if is_text else "application/json")
+            content_type = "text/plain" if is_text else "application/json"
+            if isinstance(payload, SSE):
+                content_type = "text/event-stream"
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -132,3 +132,15 @@ def test_verbosity_4_logs_each_request_with_timing_and_redacts_the_token(api: Fa
 def test_without_verbosity_nothing_is_logged(api: FakeApi) -> None:
     ran = kargo("get", "promotion")
     assert (ran.code, ran.err) == (0, "")
+
+
+def test_watch_prints_the_table_then_a_row_per_change_of_that_kind(api: FakeApi) -> None:
+    ran = kargo("get", "promotions", "-w")
+    assert ran.code == 0, ran
+    lines = ran.out.splitlines()
+    assert len(lines) == 5  # header, three promotions, one change (the stage change is skipped)
+    assert lines[4].startswith("development.01jdx6a1b2c3d4e5f6g7h8j9k0")
+    assert lines[4].split()[3] == "Failed"
+    assert lines[4][lines[0].index("PHASE") :].startswith("Failed")
+    (request,) = api.requests("GET", "/api/v1/watch")
+    assert request.query == {"project": ["planning-poker"], "kind": ["promotions"]}

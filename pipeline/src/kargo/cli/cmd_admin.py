@@ -122,6 +122,11 @@ def server_command(
 ) -> None:
     """Run the engine and its API server."""
     # The one place the CLI reaches below the client: the server runs in this process.
-    from kargo.api import serve  # type: ignore[attr-defined,unused-ignore]
+    from kargo.api import ServerError, serve  # type: ignore[attr-defined,unused-ignore]
 
-    serve(config_dir, state_dir, database_url, host, port)
+    try:
+        serve(config_dir, state_dir, database_url, host, port)
+    except ServerError as exc:
+        raise click.ClickException(f"kargo server: {exc}") from exc
+    except KeyboardInterrupt:
+        return

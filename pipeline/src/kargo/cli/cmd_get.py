@@ -163,9 +163,14 @@ def _watch(
     layout = build_table(kind.kind, shown, wide)
     if not shown and fmt in (OutputFormat.TABLE, OutputFormat.WIDE) and not no_headers:
         click.echo(render_table(layout, colour=s.colour))
+    # The server starts a watch with ADDED for everything that exists: skip what is shown.
+    shown_versions = {f.name(r): f.text(r, "metadata.resourceVersion") for r in shown}
     try:
-        for _, resource in s.client.watch(project, kind.plural):
+        for change, resource in s.client.watch(project, kind.plural):
             if resource.get("kind") not in (None, kind.kind):
+                continue
+            version = f.text(resource, "metadata.resourceVersion")
+            if change == "ADDED" and shown_versions.get(f.name(resource)) == version:
                 continue
             if name and f.name(resource) != name:
                 continue
