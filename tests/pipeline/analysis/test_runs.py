@@ -443,6 +443,30 @@ def test_stage_freight_and_commit_fill_declared_args_unless_the_stage_sets_them(
     assert "commit" not in values  # load-test does not declare it
 
 
+def test_a_resumed_run_keeps_its_measurements_and_takes_only_the_missing_ones(
+    json_server: JsonServer,
+) -> None:
+    json_server.routes["/ok"] = lambda r: (200, 1)
+    metric = web_metric(
+        "twice", f"{json_server.url}/ok", count=2, interval="1s", successCondition="result == 1"
+    )
+    templates = [template([metric])]
+    first = Recorder(lambda run: bool(run.status.metric_results[0].measurements))
+    interrupted, _ = execute(templates, recorder=first)
+    stored = first.saved[1]  # as the engine saved it after the first measurement
+    assert stored["status"]["phase"] == "Running"
+    assert interrupted.status.phase is AnalysisPhase.INCONCLUSIVE
+    resumed = AnalysisRun.model_validate(stored)
+    recorder = Recorder()
+    asyncio.run(
+        run_analysis(resumed, templates, save=recorder.save, is_terminated=recorder.is_terminated)
+    )
+    result = resumed.status.metric_results[0]
+    assert resumed.status.phase is AnalysisPhase.SUCCESSFUL
+    assert (result.count, len(result.measurements)) == (2, 2)
+    assert len(json_server.requests) == 2
+
+
 def test_phases_say_whether_they_are_terminal() -> None:
     assert not AnalysisPhase.PENDING.is_terminal() and not AnalysisPhase.RUNNING.is_terminal()
     assert all(

@@ -131,7 +131,9 @@ async def run_analysis(
     status.phase = AnalysisPhase.RUNNING
     await save(run)
     seconds = parse_duration(run.spec.timeout) if run.spec.timeout else DEFAULT_RUN_TIMEOUT_SECONDS
+    elapsed = (utcnow() - status.started_at).total_seconds()  # a resumed run keeps its deadline
     executor = _RunExecutor(run, metrics, args, save, is_terminated, resolve_secret, seconds)
+    executor.deadline -= max(elapsed, 0.0)
     await executor.execute()
     return run
 
