@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import secrets
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -12,9 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from websockets.sync.client import ClientConnection, connect
 
-from tests.services import VENV_BIN, free_port, running
+from tests.services import VENV_BIN, free_port, require_postgres, running
+
+GRACE_SECONDS = 1
 
 
 @dataclass
@@ -23,6 +28,7 @@ class Server:
 
     base: str
     port: int
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def ws_base(self) -> str:
@@ -40,14 +46,31 @@ def app_server(
     if database_url:
         argv += ["--database-url", database_url]
     base = f"http://127.0.0.1:{port}"
-    with running(argv, base + "/healthz", env=env):
-        yield Server(base, port)
+    with running(argv, base + "/healthz", env=env) as process:
+        yield Server(base, port, process)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database of our own, dropped afterwards (the server is shared)."""
+    admin_url = require_postgres()
+    name = f"test_app_{secrets.token_hex(4)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One shared server for the tests that each use their own rooms."""
-    with app_server(tmp_path_factory.mktemp("app")) as running_server:
+    """One shared server for the tests that each use their own rooms (facilitator grace 1 s)."""
+    env = {"PLANNING_POKER_FACILITATOR_GRACE_SECONDS": str(GRACE_SECONDS)}
+    with app_server(tmp_path_factory.mktemp("app"), env=env) as running_server:
         yield running_server
 
 

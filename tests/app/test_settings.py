@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from planning_poker.cli import main
 from planning_poker.settings import Environment, SettingsError, load_settings
-
-from tests.services import VENV_BIN
 
 
 def test_development_needs_no_secret_and_uses_sqlite_in_the_data_dir(
@@ -55,14 +53,13 @@ def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
 
 
-def test_the_server_refuses_to_start_with_bad_settings_in_one_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(VENV_BIN / "planning-poker"), "--port", "1", "--data-dir", str(tmp_path)],
-        env={"PLANNING_POKER_ENV": "production", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0
-    assert "SECRET_KEY is required" in result.stderr
+def test_the_server_refuses_to_start_with_bad_settings_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PLANNING_POKER_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "1", "--data-dir", str(tmp_path)])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "SECRET_KEY is required" in error

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from planning_poker.decks import DeckKind, cards_for
 from planning_poker.errors import StaleRoomError
 from planning_poker.migrating import migrations_current, upgrade_to_head
@@ -16,22 +15,7 @@ from planning_poker.participants import Role
 from planning_poker.rooms import Room
 from planning_poker.store import RoomStore, make_engine
 
-from tests.services import require_postgres
-
-
-def own_postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test, dropped afterwards."""
-    admin_url = require_postgres()
-    name = f"test_app_{secrets.token_hex(4)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.app.conftest import postgres_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -40,7 +24,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/store.db"
     else:
-        yield from own_postgres_database()
+        with postgres_database() as url:
+            yield url
 
 
 @pytest.fixture

@@ -199,3 +199,19 @@ def test_the_facilitator_hands_over_the_role_and_stories_are_managed(
     assert member(state, "Fay")["role"] == "voter"
     fay.send({"type": "new_round"})
     assert fay.until(lambda m: m["type"] == "error")["code"] == "not_allowed"
+
+
+def test_a_long_gone_facilitator_hands_the_role_to_the_longest_present(
+    server: Server, peers: OpenPeer
+) -> None:
+    room = create_room(server)
+    fay = peers(server, room["id"], room["token"])
+    ann = peers(server, room["id"], join(server, room["id"], "Ann")["token"])
+    bob = peers(server, room["id"], join(server, room["id"], "Bob")["token"])
+    ann.state(lambda r: member(r, "Bob").get("online") is True)
+    fay.close()
+    away = bob.state(lambda r: member(r, "Fay").get("online") is False)
+    assert member(away, "Fay")["role"] == "facilitator", "the role waits for the grace period"
+    state = bob.state(lambda r: member(r, "Ann").get("role") == "facilitator", timeout=8)
+    assert member(state, "Fay")["role"] == "voter"
+    assert member(state, "Bob")["role"] == "voter"

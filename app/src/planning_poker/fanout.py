@@ -32,9 +32,21 @@ class Fanout:
         self._alive: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
-    def alive_instances(self) -> set[str]:
-        """Instances that sent a heartbeat recently (empty without Redis)."""
-        return set(self._alive)
+    async def alive_among(self, instance_ids: set[str]) -> set[str]:
+        """Which of these instances are alive: seen lately, or with a heartbeat key now."""
+        known = instance_ids & self._alive
+        unknown = instance_ids - self._alive
+        if self._client is None or not unknown:
+            return known
+        try:
+            for instance_id in unknown:
+                if await self._client.exists(INSTANCE_KEY + instance_id):
+                    self._alive.add(instance_id)
+                    known.add(instance_id)
+        except (RedisError, OSError) as exc:
+            log.warning("cannot ask Redis which instances are alive: %s", exc)
+            return instance_ids  # forget nobody while Redis is out
+        return known
 
     async def publish(self, room_id: str, version: int, instance_id: str) -> None:
         """Tell other instances that a room changed; a Redis outage is logged, not raised."""
@@ -102,8 +114,7 @@ class Fanout:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    @staticmethod
-    async def _dispatch(data: bytes | str, instance_id: str, on_change: OnChange) -> None:
+    async def _dispatch(self, data: bytes | str, instance_id: str, on_change: OnChange) -> None:
         try:
             notice = json.loads(data)
             room_id, version, sender = notice["room"], int(notice["version"]), notice["instance"]
@@ -111,6 +122,7 @@ class Fanout:
             log.warning("ignoring a malformed room change notice")
             return
         if sender != instance_id:
+            self._alive.add(str(sender))
             try:
                 await on_change(str(room_id), version)
             except Exception:  # one bad room must not end the subscription

@@ -82,7 +82,8 @@ class Hub:
         if room is None:
             self._cache.pop(room_id, None)
             return None
-        alive = self.fanout.alive_instances() | {self.instance_id}
+        seen = {i for p in room.participants.values() for i in p.connections} - {self.instance_id}
+        alive = await self.fanout.alive_among(seen) | {self.instance_id}
         now = time.time()
         for participant in room.participants.values():
             participant.forget_instances(alive, now)

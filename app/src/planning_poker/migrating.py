@@ -6,12 +6,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from planning_poker.errors import StoreError
 
 SCRIPT_LOCATION = "planning_poker:migrations"
+MIGRATION_LOCK = 0x706F6B6572  # "poker": one key for every planning-poker database
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -24,9 +26,23 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration; instances starting together on PostgreSQL take turns."""
+    config = alembic_config(engine)
     try:
-        command.upgrade(alembic_config(engine), "head")
+        with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+                connection.commit()
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+            finally:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                    connection.commit()
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate the database: {type(exc).__name__}: {exc}") from exc
 

@@ -1,0 +1,78 @@
+"""Start, stop, restart and migrate: the app as the pipeline runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from planning_poker.cli import main
+from planning_poker.settings import load_settings
+from planning_poker.web import create_app
+
+from tests.app.conftest import Peer, Server, app_server, create_room, join, member
+
+OpenPeer = Callable[[Server, str, str], Peer]
+
+
+def readyz_in_process(database_url: str) -> httpx.Response:
+    """Ask /readyz of an app built in this process that did not migrate its database."""
+    app = create_app(load_settings(database_url=database_url), migrate=False)
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return await client.get("/readyz")
+
+    try:
+        return asyncio.run(ask())
+    finally:
+        app.state.services.engine.dispose()
+
+
+def test_a_restart_keeps_every_room_exactly_as_it_was(tmp_path: Path, peers: OpenPeer) -> None:
+    with app_server(tmp_path, env={"PLANNING_POKER_COMMIT": "0123abc"}) as first:
+        assert httpx.get(first.base + "/version").json()["commit"] == "0123abc"
+        room = create_room(first)
+        ann = join(first, room["id"], "Ann")
+        fay = peers(first, room["id"], room["token"])
+        fay.send({"type": "add_story", "title": "Login"})
+        fay.send({"type": "vote", "card": "8"})
+        fay.send({"type": "reveal"})
+        fay.send({"type": "set_estimate", "estimate": "8"})
+        fay.state(lambda r: r["currentStory"] and r["currentStory"]["estimate"] == "8")
+        before = httpx.get(f"{first.base}/api/rooms/{room['id']}").json()
+    # running() stopped it with SIGTERM while Fay's socket was open: uvicorn drains, then
+    # re-raises the signal so the exit status tells what stopped it
+    assert first.process is not None and first.process.returncode in (0, -signal.SIGTERM)
+    with app_server(tmp_path) as second:
+        after = httpx.get(f"{second.base}/api/rooms/{room['id']}").json()
+        ann_ws = peers(second, room["id"], ann["token"])
+        state = ann_ws.state(lambda r: True)
+    strip = {"version", "participants"}
+    assert {k: v for k, v in after.items() if k not in strip} == {
+        k: v for k, v in before.items() if k not in strip
+    }
+    assert [(p["id"], p["role"], p["vote"]) for p in after["participants"]] == [
+        (p["id"], p["role"], p["vote"]) for p in before["participants"]
+    ]
+    assert member(state, "Fay")["online"] is False, "nobody is connected after a restart"
+
+
+def test_migrate_applies_the_schema_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/m.db"
+    monkeypatch.chdir("/")
+    main(["migrate", "--database-url", url])
+    assert "latest migration" in capsys.readouterr().out
+    assert readyz_in_process(url).status_code == 200
+
+
+def test_readyz_reports_a_database_without_the_schema(tmp_path: Path) -> None:
+    answer = readyz_in_process(f"sqlite:///{tmp_path}/empty.db")
+    assert answer.status_code == 503
+    assert answer.json() == {"status": "not-ready", "reason": "database migrations are not current"}
