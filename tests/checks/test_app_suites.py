@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import httpx
 import pytest
@@ -64,10 +65,17 @@ def test_smoke_over_http_passes_against_the_real_app(checks_url: str, app_url: s
     assert {"name", "passed", "duration_ms", "error"} <= set(report["checks"][0])
 
 
-def test_load_over_http_answers_the_issue_shape(checks_url: str, app_url: str) -> None:
+def test_load_over_http_answers_the_issue_shape_and_a_concurrent_run_gets_429(
+    checks_url: str, app_url: str
+) -> None:
+    # The service under test allows one load run at a time and queues for 1 s at most.
     body = {"url": app_url, "users": 2, "spawn_rate": 2, "duration_seconds": 2}
-    response = httpx.post(f"{checks_url}/load", json=body, timeout=60)
-    assert response.status_code == 200
-    report = response.json()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(httpx.post, f"{checks_url}/load", json=body, timeout=60)]
+        futures.append(pool.submit(httpx.post, f"{checks_url}/load", json=body, timeout=60))
+        responses = sorted((f.result() for f in futures), key=lambda r: r.status_code)
+    assert [r.status_code for r in responses] == [200, 429]
+    report = responses[0].json()
     assert LOAD_KEYS <= set(report)
     assert report["requests"] > 0
+    assert responses[1].headers["retry-after"] == "30"

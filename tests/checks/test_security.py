@@ -19,7 +19,7 @@ def _failed_checks(report: SecurityReport) -> list[str]:
 
 
 def test_the_current_app_passes_against_the_bundled_database(app_source: Path) -> None:
-    report = run_security(SecurityRequest(source=str(app_source), env=SAFE_ENV))
+    report = run_security(SecurityRequest(source=str(app_source), env=SAFE_ENV, bandit=False))
     assert _failed_checks(report) == []
     assert report.passed and report.critical == 0
     assert report.advisory_db.advisories >= 5 and report.advisory_db.age_hours is not None
@@ -28,7 +28,6 @@ def test_the_current_app_passes_against_the_bundled_database(app_source: Path) -
         "lock-consistent",
         "lock-hashes",
         "licences",
-        "static-analysis",
         "production-settings",
     }
 
@@ -39,7 +38,9 @@ def test_a_locked_version_with_a_critical_advisory_fails_and_is_named(
     database = write_advisory(
         tmp_path / "db", "GHSA-test-crit-0001", "websockets", "99.0", "CRITICAL"
     )
-    report = run_security(SecurityRequest(source=str(app_source), advisory_db=str(database)))
+    report = run_security(
+        SecurityRequest(source=str(app_source), advisory_db=str(database), bandit=False)
+    )
     assert not report.passed
     assert report.critical == 1
     finding = next(f for f in report.findings if f.id == "GHSA-test-crit-0001")
@@ -89,6 +90,7 @@ def test_bandit_findings_are_mapped_from_real_source(app_source: Path) -> None:
     assert issue.kind == "bandit" and issue.severity == "high"
     assert issue.summary.startswith("planning_poker/danger.py:5:")
     assert report.high >= 1 and report.passed  # bandit counts, it does not fail by itself
+    assert _failed_checks(report) == [] and "static-analysis" in {c.name for c in report.checks}
 
 
 def test_unsafe_production_settings_fail(app_source: Path) -> None:
@@ -110,3 +112,25 @@ def test_a_broken_pipeline_yaml_fails_configuration_validation(
     )
     assert _failed_checks(report) == ["pipeline-config"]
     assert any(f.id == "CONFIG-YAML" and "stage.yaml" in f.summary for f in report.findings)
+
+
+def test_a_repository_checkout_finds_the_app_and_validates_the_production_stage_env(
+    app_source: Path, tmp_path: Path
+) -> None:
+    repository = tmp_path / "checkout"
+    repository.mkdir()
+    app_source.rename(repository / "app")
+    (repository / "kargo").mkdir()
+    (repository / "kargo" / "stage.yaml").write_text(
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Stage\nmetadata:\n  name: production\n"
+        "spec:\n  promotionTemplate:\n    spec:\n      steps:\n        - uses: deploy\n"
+        "          config:\n            env:\n              PORT: ${PORT}\n"
+        "              SECRET_KEY: changeme\n              PLANNING_POKER_ENV: production\n"
+        "  bogusField: 1\n"
+    )
+    report = run_security(SecurityRequest(source=str(repository), bandit=False))
+    assert {c.name for c in report.checks} >= {"lock-consistent", "licences"}
+    assert {"production-settings", "pipeline-config"} <= set(_failed_checks(report))
+    config = {f.id: f for f in report.findings if f.kind == "config"}
+    assert config["CONFIG-DEFAULT-SECRET"].severity == "critical"
+    assert any("stage.yaml" in f.summary for f in report.findings if f.id == "CONFIG-YAML")

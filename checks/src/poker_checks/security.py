@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from poker_checks.advisories import load_database
+from poker_checks.layout import resolve_layout
 from poker_checks.licences import DEFAULT_ALLOWED, check_licences
 from poker_checks.locks import LockFile, inconsistencies, parse_lock, unhashed
 from poker_checks.results import (
@@ -24,7 +25,12 @@ from poker_checks.results import (
     SecurityReport,
     Severity,
 )
-from poker_checks.settings_audit import read_env_file, unsafe_settings, yaml_errors
+from poker_checks.settings_audit import (
+    pipeline_config_issues,
+    read_env_file,
+    stage_settings,
+    unsafe_settings,
+)
 from poker_checks.static_analysis import StaticAnalysisError, run_bandit
 from poker_checks.targets import SecurityRequest
 
@@ -32,7 +38,7 @@ _CONFIG_SEVERITY = {
     "CONFIG-DEBUG": Severity.HIGH,
     "CONFIG-DEFAULT-SECRET": Severity.CRITICAL,
     "CONFIG-WEAK-SECRET": Severity.HIGH,
-    "CONFIG-MISSING-SECRET": Severity.CRITICAL,
+    "CONFIG-MISSING-SECRET": Severity.HIGH,
     "CONFIG-NOT-PRODUCTION": Severity.HIGH,
 }
 
@@ -66,23 +72,11 @@ class _Recorder:
         self.findings.append(Finding(id=id, severity=severity, summary=summary, kind=kind, **extra))
 
 
-def _paths(request: SecurityRequest) -> tuple[Path | None, Path | None, Path | None]:
-    """The lock file, pyproject.toml and source folder named by the request."""
-    source = Path(request.source) if request.source else None
-    lock = (
-        Path(request.lock) if request.lock else (source / "requirements.lock" if source else None)
-    )
-    pyproject = source / "pyproject.toml" if source else None
-    code = None
-    if source is not None:
-        code = source / "src" if (source / "src").is_dir() else source
-    return lock, pyproject, code
-
-
 def run_security(request: SecurityRequest) -> SecurityReport:
     """Run every security check the request asks for and summarise by severity."""
     record = _Recorder()
-    lock_path, pyproject, code = _paths(request)
+    layout = resolve_layout(request)
+    lock_path, pyproject, code = layout.lock, layout.pyproject, layout.code
     database = load_database(request.advisory_db)
     db_info = database.info(request.max_db_age_hours)
     lock: LockFile | None = None
@@ -191,11 +185,14 @@ def run_security(request: SecurityRequest) -> SecurityReport:
 
         record.check("static-analysis", bandit)
 
-    if request.env is not None or request.env_file:
+    stage_env = None
+    if request.env is None and not request.env_file and layout.config_dir is not None:
+        stage_env = stage_settings(layout.config_dir, request.stage)
+    if request.env is not None or request.env_file or stage_env is not None:
 
         def settings() -> str | None:
             env = dict(read_env_file(Path(request.env_file))) if request.env_file else {}
-            env.update(request.env or {})
+            env.update(request.env or stage_env or {})
             problems = unsafe_settings(env)
             for id, message in problems:
                 record.finding(id, _CONFIG_SEVERITY.get(id, Severity.HIGH), message, "config")
@@ -203,13 +200,13 @@ def run_security(request: SecurityRequest) -> SecurityReport:
 
         record.check("production-settings", settings)
 
-    if request.config_dir:
-        config_dir = Path(request.config_dir)
+    if layout.config_dir is not None:
+        config_dir = layout.config_dir
 
         def pipeline_config() -> str | None:
             if not config_dir.is_dir():
                 return f"{config_dir} is not a folder"
-            errors = yaml_errors(config_dir)
+            errors = pipeline_config_issues(config_dir)
             for error in errors:
                 record.finding("CONFIG-YAML", Severity.HIGH, error, "config")
             return "; ".join(errors) or None

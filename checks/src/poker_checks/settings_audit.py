@@ -3,12 +3,15 @@
 Settings come as an env mapping (and/or a dotenv file). A key whose name ends in DEBUG must
 not be truthy; a key naming a secret (SECRET, SECRET_KEY, TOKEN, PASSWORD) must not be empty,
 a known placeholder, or shorter than 16 characters; a SECRET_KEY must be set; a key named
-*_ENV or ENVIRONMENT must say production.
+*_ENV or ENVIRONMENT must say production. Values with `${...}` are filled in by the runtime and
+are not judged. Without an explicit env, the deploy step's env of the production Stage in the
+pipeline configuration is validated.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -58,6 +61,8 @@ def unsafe_settings(env: dict[str, str]) -> list[tuple[str, str]]:
         upper = key.upper()
         if upper.endswith("DEBUG") and value.strip().lower() in _TRUTHY:
             problems.append(("CONFIG-DEBUG", f"{key}={value}: debug is on in production"))
+        if "${" in value:
+            continue  # filled in by the runtime at deploy time; its value is not known here
         if any(marker in upper for marker in _SECRET_MARKERS) and not upper.endswith("_FILE"):
             lowered = value.strip().lower()
             if lowered in _PLACEHOLDERS or "change" in lowered or "placeholder" in lowered:
@@ -84,3 +89,51 @@ def yaml_errors(folder: Path) -> list[str]:
         except (OSError, yaml.YAMLError) as exc:
             errors.append(f"{path}: {exc}".replace("\n", " "))
     return errors
+
+
+def stage_settings(config_dir: Path, stage: str) -> dict[str, str] | None:
+    """The env of the deploy step of the named Stage in the pipeline configuration, if any."""
+    for path in sorted([*config_dir.glob("*.yaml"), *config_dir.glob("*.yml")]):
+        try:
+            documents = list(yaml.safe_load_all(path.read_text()))
+        except (OSError, yaml.YAMLError):
+            continue
+        for document in documents:
+            if not isinstance(document, dict) or document.get("kind") != "Stage":
+                continue
+            if (document.get("metadata") or {}).get("name") != stage:
+                continue
+            env = _deploy_env(document)
+            if env is not None:
+                return env
+    return None
+
+
+def _deploy_env(stage: dict[str, Any]) -> dict[str, str] | None:
+    template = ((stage.get("spec") or {}).get("promotionTemplate") or {}).get("spec") or {}
+    for step in template.get("steps") or []:
+        if isinstance(step, dict) and step.get("uses") == "deploy":
+            env = (step.get("config") or {}).get("env")
+            if isinstance(env, dict):
+                return {str(key): str(value) for key, value in env.items()}
+    return None
+
+
+def pipeline_config_issues(folder: Path) -> list[str]:
+    """Problems in the pipeline configuration: the engine's own loader when it is installed.
+
+    With the kargo package importable, every resource is validated as `kargo apply` would
+    (file, line, field path); otherwise only the YAML syntax is checked.
+    """
+    try:
+        from kargo.config.errors import ConfigError
+        from kargo.config.loading import load_path
+    except ImportError:
+        return yaml_errors(folder)
+    try:
+        load_path(folder)
+    except ConfigError as exc:
+        return [str(issue) for issue in exc.issues]
+    except (OSError, ValueError) as exc:
+        return [f"{folder}: {exc}"]
+    return []

@@ -41,6 +41,12 @@ class SecurityRequest(Target):
     env: dict[str, str] | None = Field(default=None, description="production settings to validate")
     env_file: str | None = None
     config_dir: str | None = Field(default=None, description="pipeline configuration to lint")
+    discover_config: bool = Field(
+        default=True, description="find kargo/ beside the app when config_dir is not given"
+    )
+    stage: str = Field(
+        default="production", description="the Stage whose deploy env is validated by default"
+    )
 
 
 class LoadRequest(Target):
