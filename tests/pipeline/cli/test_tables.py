@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kargo.cli.columns import build_table, url_host
+from kargo.cli.columns import build_table, url_host, with_delivery_summary
 from kargo.cli.fields import stage_verified
 from kargo.cli.kinds import resolve_kind
 from kargo.cli.printing import OutputFormat, format_resources
@@ -81,10 +81,9 @@ def test_colour_is_added_only_when_asked_and_keeps_alignment() -> None:
     assert strip.replace("\x1b[1m", "") == plain
 
 
-def test_webhook_urls_never_show_credentials_or_query_strings() -> None:
-    assert url_host("http://user:pass@127.0.0.1:8095/hooks?token=abc") == (
-        "http://127.0.0.1:8095/hooks"
-    )
+def test_webhook_urls_never_show_credentials_paths_or_query_strings() -> None:
+    assert url_host("http://user:pass@127.0.0.1:8095/hooks?token=abc") == "http://127.0.0.1:8095"
+    assert url_host("https://hooks.example.org/services/T000/B000") == "https://hooks.example.org"
 
 
 def test_output_name_json_and_yaml_follow_kubectl() -> None:
@@ -108,3 +107,12 @@ def test_a_stage_shows_verified_from_its_newest_verification_or_none_needed() ->
     assert stage_verified(production) == "False"
     assert "verification" not in development["spec"]
     assert stage_verified(development) == "True"
+
+
+def test_webhook_configs_show_their_last_delivery_and_recent_failures_from_the_log() -> None:
+    configs = with_delivery_summary(load("webhookconfigs"), load("webhookdeliveries"), NOW)
+    text = format_resources(resolve_kind("webhook-config"), configs, OutputFormat.TABLE, now=NOW)
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[1:]}
+    assert rows["local-receiver"][4:6] == ["Succeeded", "0"]
+    assert rows["slack"][4:6] == ["Failed", "1"]  # the failure of three days ago is not recent
+    assert_golden("get-webhookconfigs-with-deliveries.txt", text)

@@ -9,7 +9,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from kargo.cli import fields as f
-from kargo.cli.columns import build_table, row_for
+from kargo.cli.columns import build_table, row_for, with_delivery_summary
 from kargo.cli.describing import describe, describe_promotion, find_verification
 from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
 from kargo.cli.printing import OutputFormat, format_resources
@@ -137,6 +137,8 @@ def get_command(
         if target.name:
             resources = [r for r in resources if f.name(r) == target.name]
         single = False
+    if chosen.kind == "WebhookConfig" and fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
+        resources = _with_deliveries(s, target.project, resources)
     if fmt is OutputFormat.TABLE and not resources and not watch:
         click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
         return
@@ -236,3 +238,14 @@ def _run_templates(s: Session, project: str, run: Resource) -> list[Resource]:
     except KargoClientError:
         return []
     return [t for t in templates if f.name(t) in names]
+
+
+def _with_deliveries(s: Session, project: str, configs: list[Resource]) -> list[Resource]:
+    """Webhook configs with their delivery summary (best effort: the log may be unavailable)."""
+    if not configs:
+        return configs
+    try:
+        deliveries = s.client.webhook_deliveries(project)
+    except KargoClientError:
+        return configs
+    return with_delivery_summary(configs, deliveries)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -142,11 +142,12 @@ def _analysis_template(r: Resource, wide: bool, now: datetime | None) -> list[ob
 
 
 def url_host(url: str) -> str:
-    """Scheme, host and path of a URL: never its credentials or query string."""
+    """Scheme and host of a URL: never its credentials, path (Slack's carry a token) or query."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
+    if not parts.scheme or not parts.hostname:
+        return ""
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url.split("?")[0]
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 def _webhook_config(r: Resource, wide: bool, now: datetime | None) -> list[object]:
@@ -317,3 +318,34 @@ def row_for(kind: str, resource: Resource, wide: bool, now: datetime | None = No
     """One resource's cells (for --watch)."""
     single = build_table(kind, [resource], wide, now)
     return single.rows[0]
+
+
+RECENT_SECONDS = 24 * 3600
+
+
+def with_delivery_summary(
+    configs: list[Resource], deliveries: list[Resource], now: datetime | None = None
+) -> list[Resource]:
+    """Copies of webhook configs whose status carries the last delivery and recent failures.
+
+    The API keeps delivery state in the delivery log, not on the WebhookConfig, so the table's
+    LAST DELIVERY and RECENT FAILURES (last 24 hours) are read from the log.
+    """
+    moment = now or datetime.now(UTC)
+    out = []
+    for config in configs:
+        name = f.name(config)
+        mine = [d for d in deliveries if f.text(d, "webhook", "spec.webhook") == name]
+        mine.sort(key=lambda d: str(f.first(d, "createdAt") or ""), reverse=True)
+        failures = 0
+        for delivery in mine:
+            when = parse_time(f.first(delivery, "updatedAt", "createdAt"))
+            recent = when is not None and (moment - when).total_seconds() <= RECENT_SECONDS
+            if recent and (f.text(delivery, "lastError") or f.text(delivery, "status") == "Failed"):
+                failures += 1
+        status = dict(config.get("status") or {})
+        if mine:
+            status.setdefault("lastDeliveryStatus", f.text(mine[0], "status"))
+            status.setdefault("recentFailures", failures)
+        out.append({**config, "status": status})
+    return out
