@@ -128,7 +128,11 @@ async def dispatch(
     for index in range(args.count):
         emit(store, index)
     dispatcher = WebhookDispatcher(
-        store.engine, lambda: [config], max_concurrency=args.concurrency, poll_interval=0.05
+        store.engine,
+        lambda: [config],
+        max_concurrency=args.concurrency,
+        per_endpoint_concurrency=args.per_endpoint,
+        poll_interval=0.05,
     )
     already = len(log.refresh())
     started = time.perf_counter()
@@ -160,6 +164,7 @@ def main() -> int:
     parser.add_argument("--stream", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--per-endpoint", type=int, default=4, help="the dispatcher's default")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

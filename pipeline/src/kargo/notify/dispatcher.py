@@ -107,12 +107,12 @@ class WebhookDispatcher:
 
     async def _run(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # wakes during run_once (an attempt finished) run it again
             try:
                 await self.run_once()
             except DeliveryLogError as exc:
                 log.warning("webhook dispatcher: %s; retrying", exc)
                 await asyncio.sleep(min(5.0, self._poll * 10))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
