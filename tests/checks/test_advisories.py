@@ -125,3 +125,13 @@ def test_an_old_database_is_stale(tmp_path: Path) -> None:
     assert info.status is DatabaseStatus.STALE
     assert info.age_hours is not None and 49.9 < info.age_hours < 50.1
     assert info.message is not None and "stale" in info.message
+
+
+def test_an_unreadable_advisory_file_is_listed_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "A.json").write_text(json.dumps(_advisory(id="A")))
+    (tmp_path / "B.json").write_text("{not json")
+    (tmp_path / "C.json").write_text(json.dumps({"summary": "no id"}))
+    database = load_database(tmp_path)
+    assert [a.id for a in database.advisories] == ["A"]
+    info = database.info(max_age_hours=24)
+    assert [item.split(":")[0] for item in info.invalid] == ["B.json", "C.json"]

@@ -72,6 +72,7 @@ class AdvisoryDatabase:
     source: str
     advisories: list[Advisory] = field(default_factory=list)
     built_at: datetime | None = None
+    invalid: list[str] = field(default_factory=list)
 
     def info(self, max_age_hours: float, now: datetime | None = None) -> AdvisoryDatabaseInfo:
         """Age and status of the database, with a plain message when it cannot be trusted."""
@@ -84,7 +85,10 @@ class AdvisoryDatabase:
             )
         age = max(0.0, ((now or datetime.now(UTC)) - self.built_at).total_seconds() / 3600.0)
         info = AdvisoryDatabaseInfo(
-            source=self.source, age_hours=round(age, 2), advisories=len(self.advisories)
+            source=self.source,
+            age_hours=round(age, 2),
+            advisories=len(self.advisories),
+            invalid=self.invalid,
         )
         if age > max_age_hours:
             info.status = DatabaseStatus.STALE
@@ -197,7 +201,8 @@ def load_database(folder: str | Path | None = None) -> AdvisoryDatabase:
             document = json.loads(path.read_text())
             items = document if isinstance(document, list) else [document]
             database.advisories.extend(parse_advisory(item) for item in items)
-        except (OSError, ValueError, KeyError, TypeError, InvalidVersion):
+        except (OSError, ValueError, KeyError, TypeError, InvalidVersion) as exc:
+            database.invalid.append(f"{path.name}: {type(exc).__name__}: {exc}")
             continue
         newest = max(newest or 0.0, path.stat().st_mtime)
     if not database.advisories:

@@ -60,6 +60,7 @@ class AdvisoryDatabaseInfo(BaseModel):
     status: DatabaseStatus = DatabaseStatus.FRESH
     advisories: int = 0
     message: str | None = None
+    invalid: list[str] = Field(default_factory=list)
 
 
 class SecurityReport(BaseModel):
