@@ -109,7 +109,7 @@ class _MetricsEndpoint:
 
 @dataclass
 class PrometheusServer:
-    """A real Prometheus scraping a tiny metrics endpoint every second."""
+    """A real Prometheus scraping a tiny metrics endpoint twice a second."""
 
     url: str
 
@@ -139,7 +139,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     config = folder / "prometheus.yml"
     config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "global:\n  scrape_interval: 500ms\n  evaluation_interval: 1s\n"
         "scrape_configs:\n  - job_name: demo\n"
         f"    static_configs:\n      - targets: ['127.0.0.1:{metrics_port}']\n"
     )
