@@ -72,7 +72,7 @@ def schema_problems(manifest: Manifest, _: list[Manifest]) -> list[str]:
     found = crds.schema_errors(manifest.document)
     scoped = crds.is_cluster_scoped(manifest.api_version, manifest.kind)
     if scoped and "namespace" in manifest.metadata:
-        found.append("a cluster-scoped kind has no metadata.namespace")
+        found.append("a cluster-scoped kind must not set metadata.namespace")
     if manifest.api_version.startswith("kargo.akuity.io/") and not scoped:
         if manifest.metadata.get("namespace") != PROJECT:
             found.append(f"Kargo resources live in the Project namespace {PROJECT!r}")
