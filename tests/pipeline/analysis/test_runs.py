@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from kargo.analysis.errors import AnalysisArgumentError
+from kargo.analysis.errors import AnalysisArgumentError, AnalysisRunError
 from kargo.analysis.lines import load_analysis_templates
 from kargo.analysis.parsing import parse_analysis_template
 from kargo.analysis.runs import build_analysis_run, run_analysis
@@ -274,7 +274,7 @@ def test_an_aborted_run_stops_and_never_counts_as_successful(json_server: JsonSe
 
 def test_spec_terminate_aborts_before_the_first_measurement(json_server: JsonServer) -> None:
     json_server.routes["/ok"] = lambda r: (200, 1)
-    metric = web_metric("late", f"{json_server.url}/ok", initialDelay="10s")
+    metric = web_metric("now", f"{json_server.url}/ok")
     templates = [template([metric])]
     run = build_analysis_run(name="r", templates=templates)
     run.spec.terminate = True
@@ -465,6 +465,13 @@ def test_a_resumed_run_keeps_its_measurements_and_takes_only_the_missing_ones(
     assert resumed.status.phase is AnalysisPhase.SUCCESSFUL
     assert (result.count, len(result.measurements)) == (2, 2)
     assert len(json_server.requests) == 2
+
+
+def test_metric_names_must_be_unique_across_a_runs_templates() -> None:
+    one = template([web_metric("same", "http://127.0.0.1:1/")], name="one")
+    two = template([web_metric("same", "http://127.0.0.1:1/")], name="two")
+    with pytest.raises(AnalysisRunError, match="'same' is in both 'one' and 'two'"):
+        build_analysis_run(name="r", templates=[one, two])
 
 
 def test_phases_say_whether_they_are_terminal() -> None:

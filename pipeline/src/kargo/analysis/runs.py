@@ -64,6 +64,11 @@ def build_analysis_run(
     unless `args` (the stage's spec.verification.args) sets them.
     """
     supplied = as_arguments(args)
+    draft = AnalysisRun(
+        metadata=ObjectMeta(name=name),
+        spec=AnalysisRunSpec(templates=[TemplateRef(name=t.name) for t in templates]),
+    )
+    _template_metrics(draft, templates)  # unique metric names
     declared = [arg for template in templates for arg in template.spec.args]
     given = {arg.name for arg in supplied if arg.value or arg.value_from}
     names = {arg.name for arg in declared}
@@ -94,13 +99,28 @@ def build_analysis_run(
 
 def run_metrics(run: AnalysisRun, templates: Sequence[AnalysisTemplate]) -> list[Metric]:
     """The metrics of the run's templates, in order; AnalysisRunError if one is missing."""
+    return [metric for _, metric in _template_metrics(run, templates)]
+
+
+def _template_metrics(
+    run: AnalysisRun, templates: Sequence[AnalysisTemplate]
+) -> list[tuple[str, Metric]]:
+    """(template name, metric) for the run's templates; names must be unique across them."""
     by_name = {t.name: t for t in templates}
-    metrics: list[Metric] = []
+    pairs: list[tuple[str, Metric]] = []
+    seen: dict[str, str] = {}
     for ref in run.spec.templates:
         if ref.name not in by_name:
             raise AnalysisRunError(f"analysis run {run.name}: template {ref.name!r} not given")
-        metrics.extend(by_name[ref.name].spec.metrics)
-    return metrics
+        for metric in by_name[ref.name].spec.metrics:
+            if metric.name in seen:
+                raise AnalysisRunError(
+                    f"analysis run {run.name}: metric {metric.name!r} is in both "
+                    f"{seen[metric.name]!r} and {ref.name!r}; metric names must be unique"
+                )
+            seen[metric.name] = ref.name
+            pairs.append((ref.name, metric))
+    return pairs
 
 
 async def run_analysis(
@@ -114,13 +134,13 @@ async def run_analysis(
     """Execute the run to a terminal phase, saving after each measurement; returns the run."""
     if run.status.phase.is_terminal():
         return run
-    metrics = run_metrics(run, templates)
+    pairs = _template_metrics(run, templates)
+    metrics = [metric for _, metric in pairs]
     status = run.status
     status.started_at = status.started_at or utcnow()
-    for template in templates:
-        for metric in template.spec.metrics:
-            if status.metric(metric.name) is None:
-                status.metric_results.append(MetricResult(name=metric.name, template=template.name))
+    for template_name, metric in pairs:
+        if status.metric(metric.name) is None:
+            status.metric_results.append(MetricResult(name=metric.name, template=template_name))
     try:
         declared = [arg for t in templates for arg in t.spec.args]
         args = merge_arguments(declared, run.spec.args)
@@ -207,8 +227,10 @@ class _RunExecutor:
     async def execute(self) -> None:
         """Run the metrics, stop them when needed, and settle every phase."""
         todo = [m for m in self.metrics if not self.result(m).phase.is_terminal()]
-        pending = {asyncio.create_task(self.run_metric(m), name=m.name) for m in todo}
         aborted = timed_out = False
+        if todo and (self.run.spec.terminate or await self.is_terminated()):
+            aborted, todo = True, []  # aborted before it started
+        pending = {asyncio.create_task(self.run_metric(m), name=m.name) for m in todo}
         try:
             while pending:
                 _, pending = await asyncio.wait(pending, timeout=POLL_SECONDS)
