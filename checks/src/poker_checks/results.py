@@ -61,6 +61,7 @@ class AdvisoryDatabaseInfo(BaseModel):
     advisories: int = 0
     message: str | None = None
     invalid: list[str] = Field(default_factory=list)
+    online: str | None = None
 
 
 class SecurityReport(BaseModel):

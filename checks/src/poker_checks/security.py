@@ -18,6 +18,7 @@ from poker_checks.advisories import load_database
 from poker_checks.layout import resolve_layout
 from poker_checks.licences import DEFAULT_ALLOWED, check_licences
 from poker_checks.locks import LockFile, inconsistencies, parse_lock, unhashed
+from poker_checks.osv_online import OnlineScanError, osv_url, scan_online
 from poker_checks.results import (
     CheckResult,
     DatabaseStatus,
@@ -117,6 +118,24 @@ def run_security(request: SecurityRequest) -> SecurityReport:
         return "critical advisories: " + ", ".join(critical) if critical else None
 
     record.check("vulnerability-scan", vulnerabilities)
+
+    if request.online:
+
+        def online_scan() -> str | None:
+            if lock is None:
+                return "no lock file to scan"
+            known = {(f.id, f.package) for f in record.findings}
+            try:
+                found = scan_online(lock.pins(), osv_url(request.osv_url))
+            except OnlineScanError as exc:
+                db_info.online = f"unavailable: {exc}"
+                return str(exc) if request.require_online else None
+            db_info.online = f"{osv_url(request.osv_url)}: {len(found)} advisories"
+            record.findings.extend(f for f in found if (f.id, f.package) not in known)
+            critical = [f.id for f in found if f.severity is Severity.CRITICAL]
+            return "critical advisories: " + ", ".join(critical) if critical else None
+
+        record.check("online-vulnerability-scan", online_scan)
 
     def consistency() -> str | None:
         assert pyproject is not None

@@ -34,6 +34,9 @@ class SecurityRequest(Target):
     advisory_db: str | None = Field(default=None, description="folder of OSV JSON advisories")
     max_db_age_hours: float = Field(default=24.0 * 30, gt=0)
     fail_on_stale_db: bool = False
+    online: bool = Field(default=False, description="also ask the OSV service, if reachable")
+    osv_url: str | None = None
+    require_online: bool = Field(default=False, description="an unreachable service fails")
     venv: str | None = Field(default=None, description="environment built for the freight")
     licence_allow: list[str] | None = None
     fail_on_unknown_licence: bool = False
