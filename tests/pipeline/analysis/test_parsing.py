@@ -296,6 +296,7 @@ def test_the_config_loader_may_pass_the_line_positionally_and_a_line_function() 
     with pytest.raises(AnalysisTemplateError) as caught:
         parse_analysis_template(doc, "native.yaml", 7, line_map=lines.get)
     assert caught.value.line == 21
+    assert caught.value.path == ("spec", "metrics", 0, "successCondition")
 
 
 def test_the_cluster_paths_native_templates_load_unchanged() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
 
 class AnalysisTemplateError(ValueError):
     """A template is invalid: names the file, line, field and what was expected."""
@@ -13,6 +17,11 @@ class AnalysisTemplateError(ValueError):
         self.line = line
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {field}: {expected}")
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        """The field as a tuple (`("spec", "metrics", 0, "successCondition")`), for line lookups."""
+        return tuple(int(index) if index else key for key, index in _PART.findall(self.field))
 
 
 class AnalysisArgumentError(ValueError):
