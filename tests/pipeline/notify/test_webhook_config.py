@@ -28,7 +28,7 @@ def test_the_shipped_file_configures_the_local_receiver_with_a_secret_file() -> 
     [config] = [WebhookConfig.model_validate(d) for d in documents(WEBHOOKS_YAML.read_text())]
     assert config.name == "local" and config.spec.url == "http://127.0.0.1:8095/hooks"
     assert config.spec.secret_ref is not None
-    assert config.spec.secret_ref.file == ".kargo/webhook-receiver.secret"
+    assert config.spec.secret_ref.file == "webhook-receiver.secret"
     assert config.spec.timeout_seconds == 10 and config.spec.enabled
 
 
