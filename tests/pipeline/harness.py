@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,8 @@ from typing import Any
 
 from kargo.engine.controller import Engine
 from kargo.store import Store
+
+from tests.services import free_port, wait_for_http
 
 
 @contextmanager
@@ -95,3 +98,37 @@ def http_server() -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def api_server(
+    state_dir: Path, config_dir: Path | None = None, database_url: str | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run `python -m kargo.api` on a free loopback port; yield its base URL and process."""
+    port = free_port()
+    argv = [sys.executable, "-m", "kargo.api", "--state-dir", str(state_dir), "--port", str(port)]
+    if config_dir is not None:
+        argv += ["--config", str(config_dir)]
+    if database_url is not None:
+        argv += ["--database-url", database_url]
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "server.log", "ab") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_for_http(f"{base}/healthz", timeout=30)
+        except TimeoutError as exc:
+            process.kill()
+            process.wait()
+            text = (state_dir / "server.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the server did not start:\n{text}") from exc
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

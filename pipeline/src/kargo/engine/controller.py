@@ -18,6 +18,7 @@ from typing import Any
 
 from kargo.engine.autopromotion import auto_promote
 from kargo.engine.promotions import PromotionExecutor
+from kargo.engine.registration import register_higher_layer_parsers
 from kargo.engine.verification import Verifier, verification_pending
 from kargo.engine.warehouses import WarehouseReconciler, discovery_due
 from kargo.model.promotion import Promotion, PromotionPhase
@@ -45,6 +46,7 @@ class Engine:
 
     def __init__(self, store: Store, state_dir: Path, resync_seconds: float = 1.0) -> None:
         _load_optional_steps()
+        register_higher_layer_parsers()
         self.store = store
         self.state_dir = state_dir
         self.resync_seconds = resync_seconds

@@ -1,0 +1,35 @@
+"""The FastAPI app: routes of docs/api.md over one store and one engine."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from kargo import __version__
+from kargo.api import reading, watching, writing
+from kargo.api.errors import install_error_handlers
+from kargo.api.state import ServerState
+
+log = logging.getLogger(__name__)
+
+
+def create_app(state: ServerState) -> FastAPI:
+    """An app serving the engine's API; the caller runs the engine (see `kargo.api.server`)."""
+    app = FastAPI(
+        title="kargo",
+        version=__version__,
+        description="The pipeline engine's API (docs/api.md).",
+    )
+    app.state.kargo = state
+    install_error_handlers(app)
+    app.include_router(watching.router)
+    app.include_router(writing.router)
+    try:
+        from kargo.api import webhooks
+    except ImportError:  # the notify layer is optional
+        log.info("webhook routes unavailable")
+    else:
+        app.include_router(webhooks.router)
+    app.include_router(reading.router)
+    return app

@@ -1,0 +1,161 @@
+"""Read routes: version, lists, single resources, events, logs and export."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from kargo import __version__
+from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.selectors import matches_fields, matches_labels, parse_selector
+from kargo.api.state import ServerState, server_state
+from kargo.engine.operations import aggregated_events
+from kargo.model.base import API_VERSION
+from kargo.model.promotion import PromotionPhase
+from kargo.model.registry import kind_for_plural
+from kargo.store import Store
+
+router = APIRouter()
+State = Annotated[ServerState, Depends(server_state)]
+EXPORTED_KINDS = ("ProjectConfig", "Warehouse", "Stage", "AnalysisTemplate", "WebhookConfig")
+SECRET_WORDS = ("password", "token", "secret", "apikey", "api_key")
+
+
+def resolve_kind(plural: str) -> str:
+    """The kind a path segment names, or NotFound listing the known ones."""
+    kind = kind_for_plural(plural)
+    if kind is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"unknown resource type {plural!r}")
+    return kind
+
+
+def resource_list(kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Kubernetes-style list answer."""
+    return {"apiVersion": API_VERSION, "kind": f"{kind}List", "items": items}
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness."""
+    return {"status": "ok"}
+
+
+@router.get("/api/v1/version")
+def version() -> dict[str, str]:
+    """The server's version and API version."""
+    return {"version": __version__, "apiVersion": API_VERSION}
+
+
+@router.get("/api/v1/projects")
+def list_projects(state: State) -> dict[str, Any]:
+    """Every project."""
+    return resource_list("Project", state.store.list("Project", ""))
+
+
+@router.get("/api/v1/projects/{project}/events")
+def list_events(
+    project: str,
+    state: State,
+    field_selector: Annotated[str | None, Query(alias="fieldSelector")] = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Events, aggregated by object, reason and message."""
+    items = aggregated_events(state.store, project, parse_selector(field_selector), limit)
+    return {"apiVersion": "v1", "kind": "EventList", "items": items}
+
+
+@router.get("/api/v1/projects/{project}/export")
+def export(project: str, state: State) -> PlainTextResponse:
+    """The effective configuration and the recent promotions as YAML, secrets redacted."""
+    documents: list[dict[str, Any]] = []
+    for kind in EXPORTED_KINDS:
+        for body in state.store.list(kind, project):
+            documents.append(_redact({k: v for k, v in body.items() if k != "status"}))
+    promotions = sorted(state.store.list("Promotion", project), key=lambda p: p["metadata"]["name"])
+    documents.extend(_redact(p) for p in promotions[-20:])
+    text = yaml.safe_dump_all(documents, sort_keys=False)
+    return PlainTextResponse(text, media_type="application/yaml")
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: "<redacted>"
+            if isinstance(v, str) and any(w in k.lower() for w in SECRET_WORDS)
+            else _redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
+
+
+@router.get("/api/v1/projects/{project}/promotions/{name}/logs", response_model=None)
+def promotion_logs(
+    project: str, name: str, state: State, follow: bool = False
+) -> PlainTextResponse | StreamingResponse:
+    """A promotion's step log; with `follow=true`, streamed until the promotion ends."""
+    state.store.require("Promotion", project, name)
+    if not follow:
+        lines = [line for _, line in state.store.logs(project, name)]
+        return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""))
+    return StreamingResponse(_follow(state.store, project, name), media_type="text/plain")
+
+
+async def _follow(store: Store, project: str, name: str) -> AsyncIterator[str]:
+    last = 0
+    while True:
+        lines = await asyncio.to_thread(store.logs, project, name, last)
+        for ident, line in lines:
+            last = ident
+            yield line + "\n"
+        body = await asyncio.to_thread(store.get, "Promotion", project, name)
+        phase = PromotionPhase((body or {}).get("status", {}).get("phase", "Pending"))
+        if body is None or (phase.is_terminal() and not lines):
+            return
+        await asyncio.sleep(0.25)
+
+
+@router.get("/api/v1/projects/{project}/{plural}")
+def list_resources(
+    project: str,
+    plural: str,
+    state: State,
+    field_selector: Annotated[str | None, Query(alias="fieldSelector")] = None,
+    label_selector: Annotated[str | None, Query(alias="labelSelector")] = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Resources of one kind in a project."""
+    kind = resolve_kind(plural)
+    fields, labels = parse_selector(field_selector), parse_selector(label_selector)
+    items = [
+        body
+        for body in state.store.list(kind, project)
+        if matches_fields(body, fields) and matches_labels(body, labels)
+    ]
+    if kind == "Promotion":
+        items.sort(key=lambda b: b["metadata"].get("creationTimestamp", ""))
+    return resource_list(kind, items[-limit:] if limit else items)
+
+
+@router.get("/api/v1/projects/{project}/{plural}/{name}")
+def get_resource(project: str, plural: str, name: str, state: State) -> dict[str, Any]:
+    """One resource (freight also by alias)."""
+    kind = resolve_kind(plural)
+    body = state.store.get(kind, project, name)
+    if body is None and kind == "Freight":
+        body = next(
+            (f for f in state.store.list("Freight", project) if f.get("alias") == name), None
+        )
+    if body is None:
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            f"{kind} {name!r} not found in project {project!r}; list them with "
+            f"`kargo get {plural} --project {project}`",
+        )
+    return body

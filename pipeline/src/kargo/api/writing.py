@@ -1,0 +1,159 @@
+"""Write routes: apply, promote, abort, roll back, approve, verify, refresh."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+
+from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.state import ServerState, actor_of, server_state
+from kargo.config import load_text
+from kargo.engine.applying import apply_resources
+from kargo.engine.approvals import approve_freight
+from kargo.engine.operations import (
+    abort_promotion,
+    plan_rollback,
+    refresh_warehouse,
+    rerun_verification,
+    roll_back,
+)
+from kargo.engine.promoting import PromotionRequest, find_freight, request_promotion
+from kargo.model.base import StrictModel
+from kargo.store import to_document
+
+router = APIRouter(prefix="/api/v1")
+State = Annotated[ServerState, Depends(server_state)]
+MAX_APPLY_BYTES = 5_000_000
+
+
+class PromoteBody(StrictModel):
+    """A promotion request."""
+
+    stage: str
+    freight: str | None = None
+    freight_alias: str | None = None
+    from_stage: str | None = None
+
+
+class RollbackBody(StrictModel):
+    """A rollback request."""
+
+    to_stage: str | None = None
+    stage: str | None = None
+    freight: str | None = None
+    freight_alias: str | None = None
+    reason: str | None = None
+    dry_run: bool = False
+
+
+class ApprovalBody(StrictModel):
+    """Approve freight for a stage."""
+
+    freight: str
+    stage: str
+
+
+class VerifyBody(StrictModel):
+    """Rerun or abort a stage's verification."""
+
+    abort: bool = False
+
+
+class Unchanged(StrictModel):
+    """The stage already runs that freight."""
+
+    unchanged: bool = True
+    message: str = Field(default="")
+
+
+@router.post("/apply")
+async def apply(request: Request, state: State) -> dict[str, Any]:
+    """Create or update the resources of a multi-document YAML body."""
+    raw = await request.body()
+    if len(raw) > MAX_APPLY_BYTES:
+        raise ApiError(ErrorCode.BAD_REQUEST, "the configuration is larger than 5 MB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(ErrorCode.BAD_REQUEST, "the body must be UTF-8 YAML") from exc
+    actor = actor_of(request)
+
+    def work() -> list[dict[str, str]]:
+        loaded = load_text(text, "<request>")
+        return [r.to_dict() for r in apply_resources(state.store, loaded, actor=actor)]
+
+    return {"results": await run_in_threadpool(work)}
+
+
+@router.post("/projects/{project}/promotions", response_model=None)
+def promote(project: str, body: PromoteBody, request: Request, state: State) -> Any:
+    """Queue a promotion (201), or say the stage already runs that freight (200)."""
+    promotion = request_promotion(
+        state.store,
+        PromotionRequest(
+            project=project,
+            stage=body.stage,
+            freight=body.freight,
+            freight_alias=body.freight_alias,
+            from_stage=body.from_stage,
+            actor=actor_of(request),
+        ),
+    )
+    if promotion is None:
+        message = f"stage {body.stage} already runs that freight; nothing to do"
+        return Unchanged(message=message).to_dict()
+    return JSONResponse(to_document(promotion), status_code=201)
+
+
+@router.post("/projects/{project}/promotions/{name}/abort")
+def abort(project: str, name: str, request: Request, state: State) -> dict[str, Any]:
+    """Abort a promotion: a pending one ends at once, a running one is stopped."""
+    promotion = abort_promotion(state.store, project, name, actor_of(request))
+    state.engine.abort_running(project, promotion.spec.stage, name)
+    return to_document(promotion)
+
+
+@router.post("/projects/{project}/rollbacks", response_model=None)
+def rollback(project: str, body: RollbackBody, request: Request, state: State) -> Any:
+    """Roll a stage back to its last stable freight (or the given one); `dryRun` plans only."""
+    stage = body.stage or body.to_stage
+    if not stage:
+        raise ApiError(ErrorCode.BAD_REQUEST, "name the stage to roll back: `stage` or `toStage`")
+    wanted = body.freight or body.freight_alias
+    if wanted:
+        wanted = find_freight(state.store, project, wanted, wanted).name
+    plan = plan_rollback(state.store, project, stage, wanted)
+    if body.dry_run:
+        return {"dryRun": True, "plan": [plan.to_dict()]}
+    reason = body.reason or f"manual rollback by {actor_of(request)}"
+    promotion = roll_back(state.store, project, stage, plan.to_freight, reason, actor_of(request))
+    return JSONResponse({"items": [to_document(promotion)], "plan": [plan.to_dict()]}, 201)
+
+
+@router.post("/projects/{project}/approvals")
+def approve(project: str, body: ApprovalBody, request: Request, state: State) -> dict[str, Any]:
+    """Approve freight for a stage."""
+    freight = approve_freight(state.store, project, body.freight, body.stage, actor_of(request))
+    return to_document(freight)
+
+
+@router.post("/projects/{project}/stages/{name}/verify")
+def verify(
+    project: str, name: str, request: Request, state: State, body: VerifyBody | None = None
+) -> dict[str, Any]:
+    """Rerun the stage's verification, or abort the running one."""
+    if body is not None and body.abort:
+        if not state.engine.abort_verification(project, name):
+            raise ApiError(ErrorCode.CONFLICT, f"stage {name} has no verification running")
+        return state.store.require("Stage", project, name)
+    return to_document(rerun_verification(state.store, project, name, actor_of(request)))
+
+
+@router.post("/projects/{project}/warehouses/{name}/refresh")
+def refresh(project: str, name: str, request: Request, state: State) -> dict[str, Any]:
+    """Discover now."""
+    return to_document(refresh_warehouse(state.store, project, name, actor_of(request)))
