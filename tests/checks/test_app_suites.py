@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import shutil
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +15,7 @@ from poker_checks.smoke import PLAN, run_smoke
 from poker_checks.targets import LoadRequest, SmokeRequest
 
 from tests.checks.support import APP_COMMIT
+from tests.services import REPO_ROOT, free_port, running
 
 LOAD_KEYS = {"passed", "requests", "failures", "error_rate", "rps", "p50_ms", "p95_ms", "p99_ms"}
 
@@ -79,3 +83,30 @@ def test_load_over_http_answers_the_issue_shape_and_a_concurrent_run_gets_429(
     assert LOAD_KEYS <= set(report)
     assert report["requests"] > 0
     assert responses[1].headers["retry-after"] == "30"
+
+
+def test_a_commit_that_breaks_the_statistics_fails_the_stats_check(tmp_path: Path) -> None:
+    # A real app process from a copy of the source with one deliberate bug in the average.
+    source = tmp_path / "src"
+    shutil.copytree(REPO_ROOT / "app" / "src", source, ignore=shutil.ignore_patterns("__pycache__"))
+    stats = source / "planning_poker" / "stats.py"
+    original = stats.read_text()
+    broken = original.replace("statistics.fmean(numbers)", "statistics.fmean(numbers) + 1")
+    assert broken != original, "the deliberate bug no longer applies to app/src/.../stats.py"
+    stats.write_text(broken)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [
+        sys.executable,
+        "-c",
+        "from planning_poker.cli import main; main()",
+        "--port",
+        str(port),
+    ]
+    env = {"PYTHONPATH": str(source), "PLANNING_POKER_DATA_DIR": str(tmp_path)}
+    with running(argv, f"{url}/healthz", env=env):
+        report = asyncio.run(run_smoke(SmokeRequest(url=url)))
+    failed = {c.name: c.error for c in report.checks if not c.passed}
+    assert not report.passed
+    assert list(failed) == ["stats-correct"]
+    assert "average is 7.0" in (failed["stats-correct"] or "")
