@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,3 +106,18 @@ def test_successful_deliveries_are_counted_in_the_metrics(
     config = webhook("metrics", receiver.url, secret_file[1])
     run_with_dispatcher(sqlite_store, [config], scenario)
     assert counter._value.get() == before + 1
+
+
+def test_a_token_in_a_webhook_url_path_never_reaches_the_logs(
+    receiver: Receiver, secret_file: tuple[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = webhook("slack", receiver.url + "/T000/B000/s3cr3t-token", secret_file[1])
+
+    async def attempt() -> None:
+        async with new_client() as client:
+            await attempt_delivery(client, config, "msg_1", "{}")
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(attempt())
+    assert receiver.all() and any("HTTP Request" in r.getMessage() for r in caplog.records)
+    assert not any("s3cr3t-token" in record.getMessage() for record in caplog.records)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,6 +17,22 @@ from kargo.notify.retry import parse_retry_after
 from kargo.notify.signing import SecretUnavailable, request_headers
 
 RESPONSE_EXCERPT = 1024
+_SENDING: ContextVar[bool] = ContextVar("kargo_webhook_sending", default=False)
+
+
+class RedactWebhookUrls(logging.Filter):
+    """httpx logs each request's full URL; a webhook URL's path may be a token (Slack's is)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record, with webhook URLs cut to scheme and host."""
+        if _SENDING.get() and isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(RedactWebhookUrls())
 
 
 class AttemptOutcome(StrEnum):
@@ -63,6 +81,7 @@ async def attempt_delivery(
         headers = request_headers(config, message_id, moment, body, base_dir)
     except SecretUnavailable as exc:
         return AttemptResult(AttemptOutcome.BROKEN_CONFIG, None, 0.0, str(exc))
+    token = _SENDING.set(True)
     try:
         response = await client.post(
             config.spec.url,
@@ -78,6 +97,8 @@ async def attempt_delivery(
         latency = (time.perf_counter() - started) * 1000
         error = f"cannot reach {redact_url(config.spec.url)}: {type(exc).__name__}"
         return AttemptResult(AttemptOutcome.RETRY, None, latency, error)
+    finally:
+        _SENDING.reset(token)
     latency = (time.perf_counter() - started) * 1000
     text = response.text[:RESPONSE_EXCERPT]
     code = response.status_code
