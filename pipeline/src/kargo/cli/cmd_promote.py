@@ -37,8 +37,8 @@ def _project_only(s: Session, positional: str | None, project: str | None, comma
     return target.project
 
 
-def _describe_created(promotion: Resource) -> str:
-    alias = f.promotion_alias(promotion)
+def _describe_created(promotion: Resource, alias: str = "") -> str:
+    alias = f.promotion_alias(promotion) or alias
     freight = f.short_id(f.promotion_freight(promotion))
     what = f"{alias} ({freight})" if alias and freight else alias or freight
     kind = "rollback" if f.is_rollback(promotion) else "promotion"
@@ -99,7 +99,7 @@ def promote_command(
     if answer.get("unchanged"):
         click.echo(answer.get("message") or f"{stage} already runs that freight; nothing to do")
         return
-    click.echo(_describe_created(answer))
+    click.echo(_describe_created(answer, freight_alias or _alias_of(s, target_project, answer)))
     if wait:
         _finish(s, target_project, answer, _timeout(timeout))
 
@@ -182,7 +182,7 @@ def rollback_command(
             click.echo(to_yaml(answer).rstrip("\n"))
         return
     for promotion in promotions:
-        click.echo(_describe_created(promotion))
+        click.echo(_describe_created(promotion, _alias_of(s, target_project, promotion)))
     if wait:
         for promotion in promotions:
             _finish(s, target_project, promotion, _timeout(timeout))
@@ -269,3 +269,15 @@ def refresh_warehouse_command(name: str, project: str | None) -> None:
 
 def _kind(name: str) -> Kind:
     return resolve_kind(name)
+
+
+def _alias_of(s: Session, project: str, promotion: Resource) -> str:
+    """The alias of a promotion's freight, asked of the server when the promotion lacks it."""
+    if f.promotion_alias(promotion) or not f.promotion_freight(promotion):
+        return ""
+    try:
+        return f.freight_alias(
+            s.client.get_resource(project, "freight", f.promotion_freight(promotion))
+        )
+    except KargoClientError:
+        return ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kargo.cli import fields as f
@@ -43,7 +43,8 @@ def _when(value: object, now: datetime | None) -> str:
     moment = parse_time(value)
     if moment is None:
         return ""
-    return f"{moment.isoformat().replace('+00:00', 'Z')} ({age(value, now)} ago)"
+    shown = moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return f"{shown} ({age(value, now)} ago)"
 
 
 def _header(sheet: Sheet, resource: Resource, now: datetime | None) -> None:

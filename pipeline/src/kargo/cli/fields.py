@@ -150,6 +150,7 @@ def promotion_steps(resource: Resource) -> list[StepView]:
     progress = progress if isinstance(progress, list) else []
     current = first(resource, "status.currentStep")
     count = max(len(specs), len(progress))
+    overall = text(resource, "status.message")
     steps = []
     for index in range(count):
         spec = specs[index] if index < len(specs) and isinstance(specs[index], dict) else {}
@@ -171,10 +172,20 @@ def promotion_steps(resource: Resource) -> list[StepView]:
                 phase=phase,
                 started=first(done, "startedAt", "started"),
                 finished=first(done, "finishedAt", "finished"),
-                message=text(done, "message", "error"),
+                message=text(done, "message", "error") or _step_error(overall, phase, label),
             )
         )
     return steps
+
+
+def _step_error(overall: str, phase: str, label: str) -> str:
+    """A failed step's error from the promotion's message (`step 2 (health, http) failed: …`)."""
+    if phase not in {"Failed", "Errored"} or not overall:
+        return ""
+    if f"({label}," in overall or f"step {label} " in overall:
+        head, found, tail = overall.partition(" failed: ")
+        return tail if found else overall
+    return ""
 
 
 # -- stages --------------------------------------------------------------------------------------

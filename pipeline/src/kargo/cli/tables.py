@@ -9,7 +9,6 @@ import click
 from kargo.cli.phases import style_for
 
 GAP = "   "
-MAX_CELL = 80
 
 
 @dataclass
@@ -26,8 +25,7 @@ class Table:
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value).replace("\n", " ")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+    return "" if value is None else str(value).replace("\n", " ")
 
 
 def _colour(text: str, column: int, table: Table, padded: str) -> str:
@@ -68,4 +66,4 @@ def render_table(
 def render_row(table: Table, row: list[str], widths_from: Table, colour: bool = False) -> str:
     """One row (for --watch), aligned to the widths of a table already printed."""
     single = Table(widths_from.headers, [*widths_from.rows, row], widths_from.status_columns)
-    return render_table(single, no_headers=True, colour=colour).splitlines()[-1]
+    return render_table(single, colour=colour).splitlines()[-1]
