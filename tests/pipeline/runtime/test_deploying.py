@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 from kargo.runtime import abandon_deploy, adopt, describe_router, describe_stage, stop_all
-from kargo.runtime.deploying import DeploySpec, InstancesNotReady
+from kargo.runtime.deploying import DeploySpec, InstancesNotReady, run_init
 from kargo.runtime.processes import find_marked, is_alive
-from kargo.runtime.state import InstanceState, RuntimePaths, load_state
+from kargo.runtime.state import InstanceRecord, InstanceState, RuntimePaths, load_state
 
 from tests.pipeline.runtime.support import Load, deploy, poker_spec
 from tests.services import REPO_ROOT, free_port
@@ -52,6 +53,15 @@ def test_a_first_deploy_serves_the_app_on_the_stage_port_and_lists_its_targets(
     assert "haproxy_backend_active_servers" in exporter.text
 
 
+def test_deploying_the_running_freight_again_keeps_its_instances(
+    state_dir: Path, haproxy: str, stage_port: int
+) -> None:
+    first = deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
+    again = deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
+
+    assert [i.pid for i in again] == [i.pid for i in first]
+
+
 def test_a_blue_green_switch_under_load_fails_no_request_and_stops_the_old_version(
     state_dir: Path, haproxy: str, stage_port: int
 ) -> None:
@@ -81,15 +91,6 @@ def test_a_second_stage_gets_its_own_port_without_interrupting_the_first(
     assert load.report.failed == 0, load.report.errors[:5]
     assert httpx.get(f"http://127.0.0.1:{production_port}/healthz").status_code == 200
     assert describe_router(state_dir).stage_ports == {"dev": stage_port, "prod": production_port}
-
-
-def test_deploying_the_running_freight_again_keeps_its_instances(
-    state_dir: Path, haproxy: str, stage_port: int
-) -> None:
-    first = deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
-    again = deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
-
-    assert [i.pid for i in again] == [i.pid for i in first]
 
 
 def test_a_version_that_never_becomes_ready_fails_and_the_old_one_keeps_serving(
@@ -137,7 +138,7 @@ def kill_deploy_once_started(state_dir: Path, stage_port: int) -> set[int | None
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         started = [i for i in load_state(paths).instances if i.freight == "freight-b" and i.pid]
         if len(started) == 2:
@@ -211,3 +212,20 @@ def test_stop_all_stops_every_instance_and_the_router(
     assert describe_router(state_dir).pid is None
     assert describe_stage(state_dir, "dev") == []
     assert find_marked(state_dir) == []
+
+
+def test_the_init_command_is_not_mistaken_for_an_instance(state_dir: Path) -> None:
+    spec = poker_spec("dev", "freight-a", free_port())
+    spec.init_argv = [sys.executable, "-c", "import time; time.sleep(1)"]
+    record = InstanceRecord(id="dev-a-1", stage="dev", port=1, freight="a", commit="a")
+    seen: list[list[str]] = []
+
+    async def run_and_look() -> None:
+        task = asyncio.create_task(run_init(RuntimePaths(state_dir), spec, record))
+        await asyncio.sleep(0.5)
+        seen.append([p.instance_id for p in find_marked(state_dir)])
+        await task
+
+    asyncio.run(run_and_look())
+
+    assert seen == [[]]

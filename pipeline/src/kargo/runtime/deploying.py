@@ -195,6 +195,11 @@ def _start_missing(paths: RuntimePaths, spec: DeploySpec, wanted: list[InstanceR
                     record.pid, record.pid_start_time = pid, start
 
 
+def _unmarked(env: dict[str, str]) -> dict[str, str]:
+    """The environment without the instance markers: an init process is not an instance."""
+    return {k: v for k, v in env.items() if k not in (MARKER_STATE, MARKER_INSTANCE)}
+
+
 async def run_init(paths: RuntimePaths, spec: DeploySpec, first: InstanceRecord) -> None:
     """Run the one-off init command (e.g. database migrations) before any instance starts."""
     if not spec.init_argv:
@@ -204,7 +209,7 @@ async def run_init(paths: RuntimePaths, spec: DeploySpec, first: InstanceRecord)
     try:
         process = await asyncio.create_subprocess_exec(
             *_argv(spec, first, paths, spec.init_argv),
-            env=_instance_env(spec, first, paths),
+            env=_unmarked(_instance_env(spec, first, paths)),
             cwd=cwd,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
