@@ -44,202 +44,199 @@ _CONFIG_SEVERITY = {
 }
 
 
-class _Recorder:
-    """Collects checks and findings while the suite runs."""
+class SecurityRun:
+    """One run of the suite: each check is a method returning None or why it failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: SecurityRequest) -> None:
+        self.request = request
+        self.layout = resolve_layout(request)
+        self.database = load_database(request.advisory_db)
+        self.db_info = self.database.info(request.max_db_age_hours)
+        self.lock: LockFile | None = None
         self.checks: list[CheckResult] = []
         self.findings: list[Finding] = []
 
-    def check(self, name: str, body: Callable[[], str | None]) -> bool:
-        """Run body; it returns None when the check passes or the reason it failed."""
+    def check(self, name: str, body: Callable[[], str | None]) -> None:
+        """Run one check and record how it went and how long it took."""
         started = time.perf_counter()
         try:
             error = body()
         except (OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
+        duration = round((time.perf_counter() - started) * 1000, 1)
         self.checks.append(
-            CheckResult(
-                name=name,
-                passed=error is None,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-                error=error,
-            )
+            CheckResult(name=name, passed=error is None, duration_ms=duration, error=error)
         )
-        return error is None
 
     def finding(self, id: str, severity: Severity, summary: str, kind: str, **extra: str) -> None:
         """Record a finding that is not an advisory."""
         self.findings.append(Finding(id=id, severity=severity, summary=summary, kind=kind, **extra))
 
-
-def run_security(request: SecurityRequest) -> SecurityReport:
-    """Run every security check the request asks for and summarise by severity."""
-    record = _Recorder()
-    layout = resolve_layout(request)
-    lock_path, pyproject, code = layout.lock, layout.pyproject, layout.code
-    database = load_database(request.advisory_db)
-    db_info = database.info(request.max_db_age_hours)
-    lock: LockFile | None = None
-
-    def database_check() -> str | None:
-        if db_info.status is DatabaseStatus.FRESH:
+    def advisory_database(self) -> str | None:
+        """Fail on a missing or stale database only when the request says so."""
+        if self.db_info.status is DatabaseStatus.FRESH or not self.request.fail_on_stale_db:
             return None
-        return db_info.message if request.fail_on_stale_db else None
+        return self.db_info.message
 
-    record.check("advisory-database", database_check)
-
-    def lock_present() -> str | None:
-        nonlocal lock
-        if lock_path is None:
+    def lock_file(self) -> str | None:
+        """The lock exists and pins every entry with ==."""
+        path = self.layout.lock
+        if path is None:
             return "no source folder or lock file given"
-        if not lock_path.is_file():
-            record.finding(
-                "DEP-LOCK-MISSING", Severity.HIGH, f"{lock_path} is missing", "dependency"
-            )
-            return f"lock file {lock_path} is missing"
-        lock = parse_lock(lock_path)
-        if lock.unpinned:
-            for line in lock.unpinned:
-                record.finding("DEP-UNPINNED", Severity.HIGH, f"not pinned: {line}", "dependency")
-            return "not pinned with ==: " + ", ".join(lock.unpinned)
+        if not path.is_file():
+            self.finding("DEP-LOCK-MISSING", Severity.HIGH, f"{path} is missing", "dependency")
+            return f"lock file {path} is missing"
+        self.lock = parse_lock(path)
+        for line in self.lock.unpinned:
+            self.finding("DEP-UNPINNED", Severity.HIGH, f"not pinned: {line}", "dependency")
+        if self.lock.unpinned:
+            return "not pinned with ==: " + ", ".join(self.lock.unpinned)
         return None
 
-    record.check("lock-file", lock_present)
-
-    def vulnerabilities() -> str | None:
-        if lock is None:
+    def vulnerability_scan(self) -> str | None:
+        """Match every pin against the offline advisories; a critical one fails."""
+        if self.lock is None:
             return "no lock file to scan"
-        found = database.scan(lock.pins())
-        record.findings.extend(found)
-        critical = [
-            f"{f.id} ({f.package}=={f.version})" for f in found if f.severity is Severity.CRITICAL
-        ]
-        return "critical advisories: " + ", ".join(critical) if critical else None
+        found = self.database.scan(self.lock.pins())
+        self.findings.extend(found)
+        return _critical_message(found)
 
-    record.check("vulnerability-scan", vulnerabilities)
+    def online_vulnerability_scan(self) -> str | None:
+        """Ask the OSV service too; unreachable fails only when required."""
+        if self.lock is None:
+            return "no lock file to scan"
+        url = osv_url(self.request.osv_url)
+        try:
+            found = scan_online(self.lock.pins(), url)
+        except OnlineScanError as exc:
+            self.db_info.online = f"unavailable: {exc}"
+            return str(exc) if self.request.require_online else None
+        self.db_info.online = f"{url}: {len(found)} advisories"
+        known = {(f.id, f.package) for f in self.findings}
+        self.findings.extend(f for f in found if (f.id, f.package) not in known)
+        return _critical_message(found)
 
-    if request.online:
-
-        def online_scan() -> str | None:
-            if lock is None:
-                return "no lock file to scan"
-            known = {(f.id, f.package) for f in record.findings}
-            try:
-                found = scan_online(lock.pins(), osv_url(request.osv_url))
-            except OnlineScanError as exc:
-                db_info.online = f"unavailable: {exc}"
-                return str(exc) if request.require_online else None
-            db_info.online = f"{osv_url(request.osv_url)}: {len(found)} advisories"
-            record.findings.extend(f for f in found if (f.id, f.package) not in known)
-            critical = [f.id for f in found if f.severity is Severity.CRITICAL]
-            return "critical advisories: " + ", ".join(critical) if critical else None
-
-        record.check("online-vulnerability-scan", online_scan)
-
-    def consistency() -> str | None:
-        assert pyproject is not None
-        if not pyproject.is_file():
+    def lock_consistent(self) -> str | None:
+        """The lock satisfies the app's pyproject.toml dependencies."""
+        pyproject = self.layout.pyproject
+        if pyproject is None or not pyproject.is_file():
             return f"{pyproject} is missing"
-        if lock is None:
+        if self.lock is None:
             return "no lock file to compare with pyproject.toml"
-        problems = inconsistencies(lock, pyproject)
+        problems = inconsistencies(self.lock, pyproject)
         for problem in problems:
-            record.finding("DEP-LOCK-STALE", Severity.HIGH, problem, "dependency")
+            self.finding("DEP-LOCK-STALE", Severity.HIGH, problem, "dependency")
         return "; ".join(problems) or None
 
-    if pyproject is not None:
-        record.check("lock-consistent", consistency)
-
-    def hashes() -> str | None:
-        if lock is None:
+    def lock_hashes(self) -> str | None:
+        """Every pin carries at least one hash."""
+        if self.lock is None:
             return "no lock file"
-        missing = unhashed(lock)
+        missing = unhashed(self.lock)
         for item in missing:
-            record.finding(
+            self.finding(
                 "DEP-UNHASHED", Severity.HIGH, f"pinned without hash: {item}", "dependency"
             )
         return "pinned without hashes: " + ", ".join(missing) if missing else None
 
-    record.check("lock-hashes", hashes)
-
-    def licences() -> str | None:
-        if lock is None:
+    def licences(self) -> str | None:
+        """Every locked package has a licence on the allow-list."""
+        if self.lock is None:
             return "no lock file"
-        allowed = request.licence_allow or list(DEFAULT_ALLOWED)
-        venv = Path(request.venv) if request.venv else None
+        allowed = self.request.licence_allow or list(DEFAULT_ALLOWED)
+        venv = Path(self.request.venv) if self.request.venv else None
         refused: list[str] = []
-        for verdict in check_licences(lock.packages, allowed, venv):
+        for verdict in check_licences(self.lock.packages, allowed, venv):
+            name = verdict.package
             if verdict.licence is None:
-                record.finding(
-                    "DEP-LICENCE-UNKNOWN",
-                    Severity.LOW,
-                    f"{verdict.package}: no licence metadata (not installed or not declared)",
-                    "dependency",
-                    package=verdict.package,
+                summary = f"{name}: no licence metadata (not installed or not declared)"
+                self.finding(
+                    "DEP-LICENCE-UNKNOWN", Severity.LOW, summary, "dependency", package=name
                 )
-                if request.fail_on_unknown_licence:
-                    refused.append(f"{verdict.package} (unknown)")
+                if self.request.fail_on_unknown_licence:
+                    refused.append(f"{name} (unknown)")
             elif not verdict.allowed:
-                record.finding(
-                    "DEP-LICENCE",
-                    Severity.MEDIUM,
-                    f"{verdict.package}: licence {verdict.licence} is not on the allow-list",
-                    "dependency",
-                    package=verdict.package,
-                )
-                refused.append(f"{verdict.package} ({verdict.licence})")
+                summary = f"{name}: licence {verdict.licence} is not on the allow-list"
+                self.finding("DEP-LICENCE", Severity.MEDIUM, summary, "dependency", package=name)
+                refused.append(f"{name} ({verdict.licence})")
         return "licences not allowed: " + ", ".join(refused) if refused else None
 
-    record.check("licences", licences)
+    def static_analysis(self) -> str | None:
+        """Bandit on the app's code; its issues count, only failing to run fails."""
+        assert self.layout.code is not None
+        try:
+            self.findings.extend(run_bandit(self.layout.code))
+        except StaticAnalysisError as exc:
+            return str(exc)
+        return None
 
-    if request.bandit and code is not None:
-
-        def bandit() -> str | None:
-            try:
-                record.findings.extend(run_bandit(code))
-            except StaticAnalysisError as exc:
-                return str(exc)
+    def stage_env(self) -> dict[str, str] | None:
+        """The deploy env of the configured Stage, when the pipeline configuration has one."""
+        if self.layout.config_dir is None:
             return None
+        return stage_settings(self.layout.config_dir, self.request.stage)
 
-        record.check("static-analysis", bandit)
+    def production_settings(self) -> str | None:
+        """The production settings have no debug and a real secret."""
+        if self.request.env is None and not self.request.env_file:
+            env = self.stage_env() or {}
+        else:
+            from_file = read_env_file(Path(self.request.env_file)) if self.request.env_file else {}
+            env = {**from_file, **(self.request.env or {})}
+        problems = unsafe_settings(env)
+        for id, message in problems:
+            self.finding(id, _CONFIG_SEVERITY.get(id, Severity.HIGH), message, "config")
+        return "; ".join(message for _, message in problems) or None
 
-    stage_env = None
-    if request.env is None and not request.env_file and layout.config_dir is not None:
-        stage_env = stage_settings(layout.config_dir, request.stage)
-    if request.env is not None or request.env_file or stage_env is not None:
+    def pipeline_config(self) -> str | None:
+        """The pipeline configuration loads cleanly."""
+        config_dir = self.layout.config_dir
+        assert config_dir is not None
+        if not config_dir.is_dir():
+            return f"{config_dir} is not a folder"
+        errors = pipeline_config_issues(config_dir)
+        for error in errors:
+            self.finding("CONFIG-YAML", Severity.HIGH, error, "config")
+        return "; ".join(errors) or None
 
-        def settings() -> str | None:
-            env = dict(read_env_file(Path(request.env_file))) if request.env_file else {}
-            env.update(request.env or stage_env or {})
-            problems = unsafe_settings(env)
-            for id, message in problems:
-                record.finding(id, _CONFIG_SEVERITY.get(id, Severity.HIGH), message, "config")
-            return "; ".join(message for _, message in problems) or None
+    def run(self) -> SecurityReport:
+        """Every check the request calls for, in order, then the counts and the verdict."""
+        self.check("advisory-database", self.advisory_database)
+        self.check("lock-file", self.lock_file)
+        self.check("vulnerability-scan", self.vulnerability_scan)
+        if self.request.online:
+            self.check("online-vulnerability-scan", self.online_vulnerability_scan)
+        if self.layout.pyproject is not None:
+            self.check("lock-consistent", self.lock_consistent)
+        self.check("lock-hashes", self.lock_hashes)
+        self.check("licences", self.licences)
+        if self.request.bandit and self.layout.code is not None:
+            self.check("static-analysis", self.static_analysis)
+        explicit = self.request.env is not None or bool(self.request.env_file)
+        if explicit or self.stage_env() is not None:
+            self.check("production-settings", self.production_settings)
+        if self.layout.config_dir is not None:
+            self.check("pipeline-config", self.pipeline_config)
+        counts = Counter(finding.severity for finding in self.findings)
+        return SecurityReport(
+            passed=counts[Severity.CRITICAL] == 0 and all(c.passed for c in self.checks),
+            critical=counts[Severity.CRITICAL],
+            high=counts[Severity.HIGH],
+            medium=counts[Severity.MEDIUM],
+            low=counts[Severity.LOW],
+            findings=self.findings,
+            advisory_db=self.db_info,
+            checks=self.checks,
+        )
 
-        record.check("production-settings", settings)
 
-    if layout.config_dir is not None:
-        config_dir = layout.config_dir
+def _critical_message(found: list[Finding]) -> str | None:
+    critical = [
+        f"{f.id} ({f.package}=={f.version})" for f in found if f.severity is Severity.CRITICAL
+    ]
+    return "critical advisories: " + ", ".join(critical) if critical else None
 
-        def pipeline_config() -> str | None:
-            if not config_dir.is_dir():
-                return f"{config_dir} is not a folder"
-            errors = pipeline_config_issues(config_dir)
-            for error in errors:
-                record.finding("CONFIG-YAML", Severity.HIGH, error, "config")
-            return "; ".join(errors) or None
 
-        record.check("pipeline-config", pipeline_config)
-
-    counts = Counter(finding.severity for finding in record.findings)
-    return SecurityReport(
-        passed=counts[Severity.CRITICAL] == 0 and all(c.passed for c in record.checks),
-        critical=counts[Severity.CRITICAL],
-        high=counts[Severity.HIGH],
-        medium=counts[Severity.MEDIUM],
-        low=counts[Severity.LOW],
-        findings=record.findings,
-        advisory_db=db_info,
-        checks=record.checks,
-    )
+def run_security(request: SecurityRequest) -> SecurityReport:
+    """Run every security check the request asks for and summarise by severity."""
+    return SecurityRun(request).run()

@@ -60,14 +60,17 @@ class SmokeRun:
         self.sockets: dict[str, RoomSocket] = {}
 
     async def healthz(self) -> None:
+        """/healthz answers ok."""
         body = expect_json(await self.http.get("/healthz"), 200)
         _require(body.get("status") == "ok", f"/healthz said {body}")
 
     async def readyz(self) -> None:
+        """/readyz answers ready."""
         body = expect_json(await self.http.get("/readyz"), 200)
         _require(body.get("status") == "ready", f"/readyz said {body}")
 
     async def version(self) -> None:
+        """/version names a version and, when asked, the expected commit."""
         body = expect_json(await self.http.get("/version"), 200)
         _require(bool(body.get("version")), f"/version has no version: {body}")
         if self.request.commit:
@@ -78,14 +81,17 @@ class SmokeRun:
             )
 
     async def unknown_room(self) -> None:
+        """An unknown room is a friendly 404 page."""
         response = await self.http.get("/r/no-such-room-smoke")
         _require(response.status_code == 404, f"unknown room answered {response.status_code}")
         _require("html" in response.headers.get("content-type", ""), "the 404 is not a page")
 
     async def create_room(self) -> None:
+        """A facilitator creates a room."""
         self.seats["facilitator"] = await create_room(self.http, "smoke test", "Facilitator")
 
     async def join(self) -> None:
+        """Two voters and a spectator join with distinct ids."""
         room_id = self.seats["facilitator"].room_id
         for name, role in (("alice", "voter"), ("bob", "voter"), ("carol", "spectator")):
             seat, status = await join_room(self.http, room_id, name, role)
@@ -95,6 +101,7 @@ class SmokeRun:
         _require(len(ids) == 4, f"participant ids are not distinct: {ids}")
 
     async def connect(self) -> None:
+        """Everyone connects and sees themselves, the room and the right roles."""
         for name, seat in self.seats.items():
             socket = await RoomSocket.open(str(self.http.base_url), seat, self.timeout)
             self.stack.push_async_callback(socket.close)
@@ -116,12 +123,14 @@ class SmokeRun:
         )
 
     async def vote(self) -> None:
+        """Three votes arrive and everyone sees them cast."""
         for name, card in VOTES.items():
             await self.sockets[name].send({"type": "vote", "card": card})
         for socket in self.sockets.values():
             await socket.wait_for(self._all_voted, self.timeout)
 
     async def votes_hidden(self) -> None:
+        """Before the reveal nobody sees a vote but their own."""
         for viewer, socket in self.sockets.items():
             room = socket.room or {}
             _require(not room.get("revealed"), f"{viewer} sees the round revealed before reveal")
@@ -138,6 +147,7 @@ class SmokeRun:
         _require(not leaked, f"GET /api/rooms shows votes before reveal: {leaked}")
 
     async def reveal(self) -> None:
+        """After the reveal everyone sees every vote."""
         await self.sockets["facilitator"].send({"type": "reveal"})
         for socket in self.sockets.values():
             room = await socket.wait_for(lambda r: bool(r.get("revealed")), self.timeout)
@@ -146,6 +156,7 @@ class SmokeRun:
             _require(seen == card, f"after reveal {name}'s vote is {seen!r}, expected {card!r}")
 
     async def stats(self) -> None:
+        """The statistics of 5, 5, 8 are right."""
         stats = (self.sockets["carol"].room or {}).get("stats")
         _require(isinstance(stats, dict), f"no stats after reveal: {stats!r}")
         assert isinstance(stats, dict)
@@ -159,6 +170,7 @@ class SmokeRun:
         _require(stats.get("consensus") is False, f"consensus is {stats.get('consensus')!r}")
 
     async def reconnect(self) -> None:
+        """Resuming with a token gives back the same participant, not a new one."""
         alice = self.seats["alice"]
         await self.sockets["alice"].close()
         seat, status = await join_room(self.http, alice.room_id, "alice", "voter", alice.token)
