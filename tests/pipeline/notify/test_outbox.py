@@ -7,9 +7,10 @@ import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from kargo.notify import WEBHOOK_DELIVERIES, WebhookDispatcher, list_deliveries
+from kargo.notify import WEBHOOK_DELIVERIES, WebhookDispatcher, get_delivery, list_deliveries
 from kargo.notify.deliveries import as_sessions
 from kargo.notify.outbox import OutboxReader
 from kargo.notify.sending import AttemptOutcome, attempt_delivery, new_client
@@ -121,3 +122,47 @@ def test_a_token_in_a_webhook_url_path_never_reaches_the_logs(
         asyncio.run(attempt())
     assert receiver.all() and any("HTTP Request" in r.getMessage() for r in caplog.records)
     assert not any("s3cr3t-token" in record.getMessage() for record in caplog.records)
+
+
+def test_rollback_reasons_and_template_types_are_read_from_the_resources_when_data_omits_them(
+    store: Store, receiver: Receiver, secret_file: tuple[str, Path]
+) -> None:
+    rollback = {"kargo.akuity.io/rollback": "verification Failed in production"}
+    smoke_type = {"notifications.kargo.akuity.io/type": "smoke.completed"}
+    with store.transaction() as tx:
+        for kind, name, annotations in [
+            ("Promotion", "rb-1", rollback),
+            ("AnalysisTemplate", "smoke-tests", smoke_type),
+        ]:
+            meta = {"name": name, "namespace": PROJECT, "annotations": annotations}
+            tx.create({"kind": kind, "metadata": meta, "spec": {}})
+    # As the engine writes them: the final promotion event says nothing of the rollback, and
+    # verification templates carry no annotations.
+    emit(
+        store, "PromotionSucceeded", "Normal", "Promotion", "rb-1", promotion("production", "rb-1")
+    )
+    metric = {"name": "smoke", "phase": "Failed", "result": '{"passed": false, "checks": []}'}
+    template: dict[str, Any] = {"name": "smoke-tests", "phase": "Failed", "annotations": {}}
+    template["metrics"] = [metric]
+    data: dict[str, Any] = {
+        "stage": "production",
+        "freight": "f1",
+        "phase": "Failed",
+        "templates": [template],
+    }
+    emit(store, "FreightVerificationFailed", "Warning", "Freight", "f1", data)
+    config = webhook("local", receiver.url, secret_file[1])
+    reader = OutboxReader(as_sessions(store.engine), lambda: [config])
+    assert reader.ingest() == 2
+    types = sorted(d.event_type for d in list_deliveries(store.engine))
+    assert types == [
+        "promotion.succeeded",
+        "rollback.succeeded",
+        "smoke.completed",
+        "verification.failed",
+    ]
+    [rolled_back] = [
+        d for d in list_deliveries(store.engine) if d.event_type == "rollback.succeeded"
+    ]
+    body = get_delivery(store.engine, rolled_back.id).body or ""
+    assert "verification Failed in production" in body

@@ -29,6 +29,7 @@ from kargo.notify.deliveries import (
     is_disabled,
     run,
 )
+from kargo.notify.enrichment import enrich
 from kargo.notify.events import Notification, OutboxEvent, notifications_for
 from kargo.notify.payloads import render_body
 from kargo.notify.tables import DeliveryStatus, events, webhook_cursor, webhook_deliveries
@@ -158,7 +159,7 @@ class OutboxReader:
         now = datetime.now(UTC)
         new_rows: list[dict[str, Any]] = []
         for row in rows:
-            event = _event(row)
+            event = enrich(session, _event(row))
             for notification in notifications_for(event):
                 for config in configs:
                     if not config.spec.enabled or is_disabled(disabled, config, event.project):

@@ -6,6 +6,7 @@ provider (the checks service) or a number from Prometheus. Both shapes are read.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -33,8 +34,22 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _decoded(value: Any) -> Any:
+    """A result that arrived as JSON text, decoded (numbers and objects); else as it was."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _metrics(template: dict[str, Any]) -> list[dict[str, Any]]:
-    return [metric for metric in template.get("metrics") or [] if isinstance(metric, dict)]
+    return [
+        metric | {"result": _decoded(metric.get("result"))}
+        for metric in template.get("metrics") or []
+        if isinstance(metric, dict)
+    ]
 
 
 def _smoke(template: dict[str, Any]) -> dict[str, Any]:
