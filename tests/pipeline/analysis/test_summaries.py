@@ -16,6 +16,19 @@ def test_a_smoke_report_summary_names_the_failed_checks_and_their_errors() -> No
     assert summarise_result(report) == "passed=False | failed checks: vote: vote not recorded"
 
 
+def test_checks_not_run_because_of_an_earlier_failure_are_only_counted() -> None:
+    report = {
+        "passed": False,
+        "checks": [
+            {"name": "vote", "passed": False, "error": "vote not recorded"},
+            {"name": "reveal", "passed": False, "error": "not run: needs vote"},
+        ],
+    }
+    assert summarise_result(report) == (
+        "passed=False | failed checks: vote: vote not recorded (and 1 not run because of them)"
+    )
+
+
 def test_a_security_report_summary_lists_critical_findings_first() -> None:
     report = {
         "passed": False,

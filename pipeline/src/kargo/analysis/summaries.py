@@ -20,8 +20,13 @@ def summarise_result(value: Any, limit: int = LIMIT) -> str:
         checks = value.get("checks")
         if isinstance(checks, list):
             failed = [c for c in checks if isinstance(c, dict) and c.get("passed") is False]
+            skipped = [c for c in failed if str(c.get("error") or "").startswith("not run")]
+            causes = [c for c in failed if c not in skipped]
             if failed:
-                parts.append("failed checks: " + "; ".join(_check(c) for c in failed))
+                text = "failed checks: " + "; ".join(_check(c) for c in causes or skipped)
+                if causes and skipped:
+                    text += f" (and {len(skipped)} not run because of them)"
+                parts.append(text)
         findings = value.get("findings")
         if isinstance(findings, list) and findings:
             ranked = sorted(
