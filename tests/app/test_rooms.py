@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from planning_poker.decks import DeckKind, cards_for
 from planning_poker.errors import ErrorCode, RoomError
 from planning_poker.participants import Participant, Role, clean_name
 from planning_poker.rooms import Room
-from planning_poker.views import personal_view, public_view, room_from_doc, room_to_doc
+from planning_poker.views import (
+    personal_view,
+    public_view,
+    room_from_doc,
+    room_to_doc,
+    state_messages,
+)
 
 NOW = 1_700_000_000.0
 
@@ -215,3 +223,16 @@ def test_names_are_trimmed_cleaned_and_limited_to_forty_characters(raw: str, nam
 def test_an_empty_name_is_refused() -> None:
     with refused(ErrorCode.INVALID):
         clean_name("   ")
+
+
+def test_the_broadcast_renderer_gives_each_participant_their_personal_view() -> None:
+    room, fay, vic = make_room()
+    room.name = 'Tricky "you-0" name'
+    room.vote(vic.id, "8")
+    render = state_messages(room)
+    public = public_view(room)
+    for participant in (fay, vic):
+        message = json.loads(render(participant.id))
+        assert message["type"] == "state"
+        expected = personal_view(public, room, participant.id)
+        assert {**message["room"], "timer": None} == {**expected, "timer": None}

@@ -60,7 +60,8 @@ def test_a_saved_room_loads_back_with_a_new_version(store: RoomStore) -> None:
     fay = room.facilitator()
     assert fay is not None
     room.vote(fay.id, "M")
-    store.save(room)
+    room.version = 2
+    store.save(room, expected_version=1)
     loaded = store.load(room.id)
     assert loaded is not None and loaded.version == 2
     assert loaded.participants[fay.id].vote == "M"
@@ -72,9 +73,10 @@ def test_a_save_from_a_stale_copy_is_refused(store: RoomStore) -> None:
     store.create(room)
     first, second = store.load(room.id), store.load(room.id)
     assert first is not None and second is not None
-    store.save(first)
+    first.version = second.version = 2
+    store.save(first, expected_version=1)
     with pytest.raises(StaleRoomError):
-        store.save(second)
+        store.save(second, expected_version=1)
 
 
 def test_rooms_idle_longer_than_the_expiry_are_deleted(store: RoomStore) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Dialog,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from tests.app.conftest import Server, app_server
 from tests.services import require_binary
@@ -46,11 +54,15 @@ def person(browser: Browser) -> Iterator[OpenPage]:
     contexts: list[BrowserContext] = []
     dialogs: list[str] = []
 
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
     def open_page() -> Page:
         context = browser.new_context()
         contexts.append(context)
         page = context.new_page()
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("dialog", on_dialog)
         page.set_default_timeout(10_000)
         return page
 

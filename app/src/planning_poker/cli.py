@@ -52,6 +52,7 @@ def serve(argv: list[str]) -> None:
     """Start the server; SIGTERM drains connections and stops it."""
     settings = _settings(_parser("planning-poker").parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         app = create_app(settings)
     except StoreError as exc:
@@ -64,6 +65,7 @@ def serve(argv: list[str]) -> None:
         log_level="warning",
         ws="websockets-sansio",
         ws_max_size=1024 * 1024,
+        ws_per_message_deflate=False,  # state snapshots are small; compressing costs more CPU
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 

@@ -20,7 +20,7 @@ from planning_poker.fanout import Fanout
 from planning_poker.metrics import ACTIVE_ROOMS, MESSAGES_OUT, WEBSOCKET_CONNECTIONS
 from planning_poker.rooms import Room, new_id
 from planning_poker.store import RoomStore
-from planning_poker.views import personal_view, public_view
+from planning_poker.views import public_view, state_messages
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -116,8 +116,14 @@ class Hub:
             except RoomError:
                 self._cache.pop(room_id, None)  # the action may have half-changed it
                 raise
+            expected = room.version
+            room.version += 1
+            if not self.fanout.enabled:
+                # Alone, this instance's copy is the truth: tell people first, then persist
+                # (still under the room's lock, so saves keep their order).
+                self._broadcast(room)
             try:
-                await asyncio.to_thread(self.store.save, room)
+                await asyncio.to_thread(self.store.save, room, expected)
             except StaleRoomError:
                 self._cache.pop(room_id, None)
                 continue
@@ -131,30 +137,45 @@ class Hub:
         """Apply an action to a room, save it and tell everyone."""
         async with self._lock(room_id):
             room, result = await self._apply(room_id, action)
-            self._broadcast(room)
+            if self.fanout.enabled:
+                self._broadcast(room)
         await self.fanout.publish(room_id, room.version, self.instance_id)
         return result
 
     async def connect(self, room_id: str, token_hash: str) -> Connection:
         """Resume the participant holding the token on a new connection."""
+        opened: list[Connection] = []
 
-        def come_online(room: Room) -> str:
+        def come_online(room: Room) -> Connection:
             participant = room.by_token_hash(token_hash)
             if participant is None:
                 raise RoomError(ErrorCode.NOT_ALLOWED, "unknown participant token")
             participant.connect(self.instance_id)
-            return participant.id
+            if not opened:  # registered before the broadcast so that it gets the state too
+                opened.append(Connection(room_id, participant.id))
+                self._connections.setdefault(room_id, set()).add(opened[0])
+            return opened[0]
 
         async with self._lock(room_id):
-            room, participant_id = await self._apply(room_id, come_online)
-            connection = Connection(room_id, participant_id)
-            self._connections.setdefault(room_id, set()).add(connection)
+            try:
+                room, connection = await self._apply(room_id, come_online)
+            except (RoomError, StoreError):
+                self._forget(opened)
+                raise
             self._cache[room_id] = room
             WEBSOCKET_CONNECTIONS.inc()
             ACTIVE_ROOMS.set(len(self._connections))
-            self._broadcast(room)
+            if self.fanout.enabled:
+                self._broadcast(room)
         await self.fanout.publish(room_id, room.version, self.instance_id)
         return connection
+
+    def _forget(self, connections: list[Connection]) -> None:
+        for connection in connections:
+            local = self._connections.get(connection.room_id, set())
+            local.discard(connection)
+            if not local:
+                self._connections.pop(connection.room_id, None)
 
     async def disconnect(self, connection: Connection) -> None:
         """Forget a closed connection; the participant shows as away when it was the last."""
@@ -187,14 +208,13 @@ class Hub:
         connections = self._connections.get(room.id)
         if not connections:
             return
-        public = public_view(room)
+        render = state_messages(room)
         for connection in list(connections):
             if connection.participant_id not in room.participants:
                 connection.deliver(json.dumps({"type": "removed"}))
                 connection.close(CLOSE_REMOVED)
                 continue
-            view = personal_view(public, room, connection.participant_id)
-            connection.deliver(json.dumps({"type": "state", "room": view}, ensure_ascii=False))
+            connection.deliver(render(connection.participant_id))
             MESSAGES_OUT.inc()
 
     async def on_remote_change(self, room_id: str, version: int) -> None:

@@ -103,23 +103,22 @@ class RoomStore:
             return None
         return room_from_doc(row.document, row.version)
 
-    def save(self, room: Room, now: float | None = None) -> None:
-        """Write the room if nobody else changed it since it was read; bump its version."""
+    def save(self, room: Room, expected_version: int, now: float | None = None) -> None:
+        """Write the room (already at its new version) if it is still at expected_version."""
         now = time.time() if now is None else now
         with self._begin() as connection:
             result = connection.execute(
                 rooms_table.update()
-                .where(rooms_table.c.id == room.id, rooms_table.c.version == room.version)
+                .where(rooms_table.c.id == room.id, rooms_table.c.version == expected_version)
                 .values(
                     name=room.name,
                     document=room_to_doc(room),
-                    version=room.version + 1,
+                    version=room.version,
                     last_activity_at=now,
                 )
             )
             if result.rowcount != 1:
-                raise StaleRoomError(f"room {room.id} changed since version {room.version}")
-        room.version += 1
+                raise StaleRoomError(f"room {room.id} changed since version {expected_version}")
 
     def delete_expired(self, idle_seconds: float, now: float | None = None) -> int:
         """Delete rooms idle for longer than idle_seconds; how many went."""

@@ -5,7 +5,10 @@ Before the reveal a view carries no card values except the receiving participant
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from planning_poker.decks import DeckKind
@@ -105,3 +108,34 @@ def personal_view(public: dict[str, Any], room: Room, participant_id: str) -> di
             for entry in public["participants"]
         ]
     return view
+
+
+def state_messages(room: Room) -> Callable[[str], str]:
+    """A renderer of each participant's `state` message, serialising the shared part once.
+
+    Broadcasts send one message per connection; only `you` and the receiver's own vote differ,
+    so the JSON is cut around two unguessable placeholders and reassembled per receiver.
+    """
+    public = public_view(room)
+    nonce = secrets.token_hex(8)
+    you_mark, people_mark = f'"you-{nonce}"', f'"people-{nonce}"'
+    shell = {**public, "you": you_mark[1:-1], "participants": people_mark[1:-1]}
+    text = json.dumps({"type": "state", "room": shell}, ensure_ascii=False)
+    before_you, after_you = text.split(you_mark)
+    middle, tail = after_you.split(people_mark)
+    entries = public["participants"]
+    encoded = [json.dumps(entry, ensure_ascii=False) for entry in entries]
+    position = {entry["id"]: index for index, entry in enumerate(entries)}
+
+    def render(participant_id: str) -> str:
+        parts = encoded
+        own = room.participants.get(participant_id)
+        if own is not None and own.vote is not None and not room.revealed:
+            parts = list(encoded)
+            index = position[participant_id]
+            parts[index] = json.dumps({**entries[index], "vote": own.vote}, ensure_ascii=False)
+        return "".join(
+            (before_you, json.dumps(participant_id), middle, "[", ",".join(parts), "]", tail)
+        )
+
+    return render
