@@ -122,7 +122,7 @@ async def wait_for(log: ReceiverLog, count: int, timeout: float = 300.0) -> None
 
 
 async def dispatch(
-    store: Store, config: WebhookConfig, args: argparse.Namespace, log: ReceiverLog
+    store: Store, config: WebhookConfig, args: argparse.Namespace, log: ReceiverLog, base: float
 ) -> None:
     """Backlog throughput, then steady-stream latency, through the real dispatcher."""
     for index in range(args.count):
@@ -139,7 +139,11 @@ async def dispatch(
     await dispatcher.start()
     await wait_for(log, already + args.count)
     elapsed = time.perf_counter() - started
-    print(f"dispatcher backlog  : {args.count / elapsed:8.1f} deliveries/s ({args.count} events)")
+    rate = args.count / elapsed
+    print(
+        f"dispatcher backlog  : {rate:8.1f} deliveries/s ({args.count} events), "
+        f"{rate / base:.2f}× the baseline"
+    )
     already = len(log.refresh())
     for index in range(args.count, args.count + args.stream):
         emit(store, index)
@@ -194,7 +198,7 @@ def main() -> int:
             print(f"baseline (direct)   : {rate:8.1f} signed POSTs/s to the same receiver")
             store = Store.open(args.database_url, tmp / "state")
             try:
-                asyncio.run(dispatch(store, config, args, ReceiverLog(log_file)))
+                asyncio.run(dispatch(store, config, args, ReceiverLog(log_file), rate))
             finally:
                 store.close()
         finally:
