@@ -474,6 +474,44 @@ def test_metric_names_must_be_unique_across_a_runs_templates() -> None:
         build_analysis_run(name="r", templates=[one, two])
 
 
+def test_a_native_job_metric_runs_its_container_command_and_fails_on_its_exit_code() -> None:
+    script = "import json, sys; print(json.dumps({'critical': 1})); sys.exit(int(sys.argv[1]))"
+
+    def native_job(name: str, code: str) -> dict[str, Any]:
+        container = {
+            "name": "scan",
+            "image": "python:3.11",
+            "command": [sys.executable, "-c"],
+            "args": [script, code],
+        }
+        return {
+            "name": name,
+            "successCondition": "result.critical <= 1",
+            "provider": {
+                "job": {
+                    "spec": {
+                        "backoffLimit": 0,
+                        "template": {"spec": {"restartPolicy": "Never", "containers": [container]}},
+                    }
+                }
+            },
+        }
+
+    doc = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": "scan"},
+        "spec": {"metrics": [native_job("passes", "0"), native_job("exits", "2")]},
+    }
+    templates = [parse_analysis_template(doc, "scan.yaml")]
+    run, _ = execute(templates)
+    passes, exits = run.status.metric_results
+    assert passes.phase is AnalysisPhase.SUCCESSFUL
+    assert passes.measurements[0].value == {"critical": 1}
+    assert exits.phase is AnalysisPhase.FAILED and run.status.phase is AnalysisPhase.FAILED
+    assert "exited with code 2" in (exits.measurements[0].message or "")
+
+
 def test_phases_say_whether_they_are_terminal() -> None:
     assert not AnalysisPhase.PENDING.is_terminal() and not AnalysisPhase.RUNNING.is_terminal()
     assert all(
