@@ -38,7 +38,7 @@ from kargo.runtime.state import (
     Track,
     locked_state,
 )
-from kargo.runtime.substitution import expand
+from kargo.runtime.substitution import expand, stage_secret
 from kargo.runtime.targets import write_targets
 
 Emit = Callable[[str], Awaitable[None]]
@@ -115,6 +115,11 @@ def _variables(spec: DeploySpec, instance: InstanceRecord, paths: RuntimePaths) 
     }
 
 
+def _functions(spec: DeploySpec, paths: RuntimePaths) -> dict[str, Callable[[str], str]]:
+    secrets = stage_dir(paths, spec.stage) / "secrets"
+    return {"SECRET": lambda name: stage_secret(secrets, name)}
+
+
 def _instance_env(
     spec: DeploySpec, instance: InstanceRecord, paths: RuntimePaths
 ) -> dict[str, str]:
@@ -125,7 +130,8 @@ def _instance_env(
         env["VIRTUAL_ENV"] = str(spec.env_dir)
         path = f"{spec.env_dir / 'bin'}:{path}"
     env["PATH"] = path
-    env.update({key: expand(value, variables) for key, value in spec.env.items()})
+    functions = _functions(spec, paths)
+    env.update({key: expand(value, variables, functions) for key, value in spec.env.items()})
     env[MARKER_STATE] = str(paths.state_dir)
     env[MARKER_INSTANCE] = instance.id
     return env
@@ -135,7 +141,7 @@ def _argv(
     spec: DeploySpec, instance: InstanceRecord, paths: RuntimePaths, template: list[str]
 ) -> list[str]:
     variables = _variables(spec, instance, paths)
-    argv = [expand(part, variables) for part in template]
+    argv = [expand(part, variables, _functions(spec, paths)) for part in template]
     if spec.env_dir is not None and "/" not in argv[0]:
         candidate = spec.env_dir / "bin" / argv[0]
         if candidate.exists():
