@@ -75,6 +75,13 @@ def as_sessions(db: Database) -> Sessions:
     return db
 
 
+def as_read_sessions(db: Database) -> Sessions:
+    """A sessionmaker for reads that never take SQLite's write lock (a deferred BEGIN)."""
+    if isinstance(db, sa.Engine):
+        return sessionmaker(db, expire_on_commit=False)
+    return db
+
+
 def as_utc(moment: datetime | None) -> datetime | None:
     """A timezone-aware UTC datetime (SQLite hands back naive ones)."""
     if moment is None:

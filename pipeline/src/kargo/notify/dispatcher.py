@@ -24,6 +24,7 @@ from kargo.notify.attempts import record_attempt
 from kargo.notify.deliveries import (
     Database,
     DeliveryLogError,
+    as_read_sessions,
     as_sessions,
     queue_depth,
     run,
@@ -55,13 +56,16 @@ class WebhookDispatcher:
         base_dir: Path | None = None,
     ) -> None:
         self._sessions = as_sessions(db)
+        self._reads = as_read_sessions(db)
         self._configs = configs
         self._schedule = retry_schedule
         self._max = max_concurrency
         self._per_endpoint = max(1, min(per_endpoint_concurrency, max_concurrency))
         self._poll = poll_interval
         self._base_dir = base_dir
-        self._outbox = OutboxReader(self._sessions, configs, gap_timeout=gap_timeout)
+        self._outbox = OutboxReader(
+            self._sessions, configs, gap_timeout=gap_timeout, reads=self._reads
+        )
         self._inflight: dict[int, Endpoint] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -141,7 +145,17 @@ class WebhookDispatcher:
         if room <= 0:
             return []
         self._turn += 1
-        return run(self._sessions, lambda session: self._due(session, configs, inflight, room))
+        unconfigured: list[Endpoint] = []
+        due = run(
+            self._reads, lambda session: self._due(session, configs, inflight, room, unconfigured)
+        )
+        if unconfigured:
+            now = datetime.now(UTC)
+            run(
+                self._sessions,
+                lambda session: [self._fail_unconfigured(session, e, now) for e in unconfigured],
+            )
+        return due
 
     def _due(
         self,
@@ -149,7 +163,9 @@ class WebhookDispatcher:
         configs: dict[Endpoint, WebhookConfig],
         inflight: dict[int, Endpoint],
         room: int,
+        unconfigured: list[Endpoint],
     ) -> list[sa.Row[Any]]:
+        unconfigured.clear()  # this may be a retry of a busy transaction
         table = webhook_deliveries
         now = datetime.now(UTC)
         pending = table.c.status == DeliveryStatus.PENDING.value
@@ -172,7 +188,7 @@ class WebhookDispatcher:
             if slots <= 0:
                 continue
             if self._config_for(configs, *endpoint) is None:
-                self._fail_unconfigured(session, endpoint, now)
+                unconfigured.append(endpoint)
                 continue
             rows = session.execute(
                 sa.select(table)
@@ -239,7 +255,7 @@ class WebhookDispatcher:
         self._last_gauge = now
 
         def read() -> tuple[int, int]:
-            return run(self._sessions, queue_depth), self._outbox.behind()
+            return run(self._reads, queue_depth), self._outbox.behind()
 
         depth, behind = await asyncio.to_thread(read)
         WEBHOOK_QUEUE_DEPTH.set(depth)
@@ -260,7 +276,7 @@ class WebhookDispatcher:
         query = sa.select(sa.func.count()).where(
             table.c.status == DeliveryStatus.PENDING.value, table.c.next_attempt_at <= soon
         )
-        due = run(self._sessions, lambda session: int(session.execute(query).scalar_one()))
+        due = run(self._reads, lambda session: int(session.execute(query).scalar_one()))
         return due + self._outbox.behind()
 
     async def test_webhook(self, name: str, project: str | None = None) -> WebhookTestResult:

@@ -106,12 +106,15 @@ class OutboxReader:
         configs: ConfigSource,
         batch_size: int = 500,
         gap_timeout: float = 5.0,
+        reads: Sessions | None = None,
     ) -> None:
         self._sessions = sessions
         self._configs = configs
         self._batch_size = batch_size
         self._gap_timeout = gap_timeout
         self._gap: tuple[int, float] | None = None
+        self._reads = reads or sessions
+        self._last_seen: int | None = None
 
     def _cursor(self, session: Session) -> int:
         row = session.execute(
@@ -141,10 +144,17 @@ class OutboxReader:
 
     def ingest(self) -> int:
         """Turn the next batch of events into deliveries; how many events were consumed."""
+        if self._last_seen is not None and not run(self._reads, self._anything_after):
+            return 0  # nothing new: no write transaction (and no SQLite write lock) taken
         configs = list(self._configs())
-        return run(self._sessions, lambda session: self._ingest(session, configs))
+        consumed, self._last_seen = run(self._sessions, lambda s: self._ingest(s, configs))
+        return consumed
 
-    def _ingest(self, session: Session, configs: list[WebhookConfig]) -> int:
+    def _anything_after(self, session: Session) -> bool:
+        query = sa.select(events.c.seq).where(events.c.seq > self._last_seen).limit(1)
+        return session.execute(query).first() is not None
+
+    def _ingest(self, session: Session, configs: list[WebhookConfig]) -> tuple[int, int]:
         last = self._cursor(session)
         query = (
             sa.select(events)
@@ -154,7 +164,7 @@ class OutboxReader:
         )
         rows = self._contiguous(last, list(session.execute(query)))
         if not rows:
-            return 0
+            return 0, last
         disabled = disabled_endpoints(session)
         now = datetime.now(UTC)
         new_rows: list[dict[str, Any]] = []
@@ -176,7 +186,7 @@ class OutboxReader:
             .where(webhook_cursor.c.name == CURSOR_NAME)
             .values(last_seq=rows[-1].seq, updated_at=now)
         )
-        return len(rows)
+        return len(rows), rows[-1].seq
 
     @staticmethod
     def _insert_missing(session: Session, new_rows: list[dict[str, Any]]) -> None:
@@ -204,8 +214,10 @@ class OutboxReader:
         """Events not yet consumed."""
 
         def work(session: Session) -> int:
-            last = self._cursor(session)
-            query = sa.select(sa.func.count()).where(events.c.seq > last)
+            cursor = session.execute(
+                sa.select(webhook_cursor.c.last_seq).where(webhook_cursor.c.name == CURSOR_NAME)
+            ).scalar()
+            query = sa.select(sa.func.count()).where(events.c.seq > (cursor or 0))
             return int(session.execute(query).scalar_one())
 
-        return run(self._sessions, work)
+        return run(self._reads, work)
