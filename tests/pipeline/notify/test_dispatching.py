@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
 import sqlalchemy as sa
-from kargo.model.webhooks import WebhookConfig
 from kargo.notify import (
     DeliveryStatus,
     EventType,
@@ -24,6 +22,7 @@ from kargo.notify.schemas import schema_for
 from kargo.store import Store
 from standardwebhooks.webhooks import Webhook
 
+from tests.pipeline.notify.harness import run_with_dispatcher
 from tests.pipeline.notify.receiver import Receiver
 from tests.pipeline.notify.samples import (
     PIPELINE_NOTIFICATIONS,
@@ -33,34 +32,6 @@ from tests.pipeline.notify.samples import (
     promotion,
     webhook,
 )
-
-SHORT = RetrySchedule.of([0.2, 0.2, 0.2, 0.2])
-
-
-def run_with_dispatcher(
-    store: Store,
-    configs: Sequence[WebhookConfig],
-    scenario: Callable[[WebhookDispatcher], Awaitable[None]],
-    schedule: RetrySchedule = SHORT,
-    **options: Any,
-) -> None:
-    """Start a dispatcher on the store, run the scenario, stop the dispatcher."""
-
-    async def main() -> None:
-        dispatcher = WebhookDispatcher(
-            store.engine,
-            lambda: list(configs),
-            retry_schedule=schedule,
-            poll_interval=0.05,
-            **options,
-        )
-        await dispatcher.start()
-        try:
-            await scenario(dispatcher)
-        finally:
-            await dispatcher.stop()
-
-    asyncio.run(main())
 
 
 async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:

@@ -16,6 +16,7 @@ from kargo.notify.outbox import OutboxReader
 from kargo.notify.sending import AttemptOutcome, attempt_delivery, new_client
 from kargo.store import Store, schema
 
+from tests.pipeline.notify.harness import run_with_dispatcher
 from tests.pipeline.notify.receiver import Receiver
 from tests.pipeline.notify.samples import PROJECT, emit, promotion, webhook
 
@@ -94,8 +95,6 @@ def test_an_unreadable_secret_is_a_retryable_failure_that_names_the_variable_not
 def test_successful_deliveries_are_counted_in_the_metrics(
     sqlite_store: Store, receiver: Receiver, secret_file: tuple[str, Path]
 ) -> None:
-    from tests.pipeline.notify.test_dispatching import run_with_dispatcher
-
     counter = WEBHOOK_DELIVERIES.labels(PROJECT, "metrics", "succeeded")
     before = counter._value.get()
     emit(sqlite_store, "PromotionSucceeded", "Normal", "Promotion", "m", promotion("dev", "m"))
