@@ -33,7 +33,9 @@ def readyz_in_process(database_url: str) -> httpx.Response:
         app.state.services.engine.dispose()
 
 
-def test_a_restart_keeps_every_room_exactly_as_it_was(tmp_path: Path, peers: OpenPeer) -> None:
+def test_a_crash_and_restart_keep_every_room_exactly_as_it_was(
+    tmp_path: Path, peers: OpenPeer
+) -> None:
     with app_server(tmp_path, env={"PLANNING_POKER_COMMIT": "0123abc"}) as first:
         assert httpx.get(first.base + "/version").json()["commit"] == "0123abc"
         room = create_room(first)
@@ -45,13 +47,16 @@ def test_a_restart_keeps_every_room_exactly_as_it_was(tmp_path: Path, peers: Ope
         fay.send({"type": "set_estimate", "estimate": "8"})
         fay.state(lambda r: r["currentStory"] and r["currentStory"]["estimate"] == "8")
         before = httpx.get(f"{first.base}/api/rooms/{room['id']}").json()
-    # running() stopped it with SIGTERM while Fay's socket was open: uvicorn drains, then
-    # re-raises the signal so the exit status tells what stopped it
-    assert first.process is not None and first.process.returncode in (0, -signal.SIGTERM)
+        assert first.process is not None
+        first.process.kill()  # a crash: Fay's connection is never recorded as closed
+        first.process.wait()
     with app_server(tmp_path) as second:
         after = httpx.get(f"{second.base}/api/rooms/{room['id']}").json()
         ann_ws = peers(second, room["id"], ann["token"])
         state = ann_ws.state(lambda r: True)
+    # running() stopped the second with SIGTERM while Ann's socket was open: uvicorn drains,
+    # then re-raises the signal so that the exit status tells what stopped it
+    assert second.process is not None and second.process.returncode in (0, -signal.SIGTERM)
     strip = {"version", "participants"}
     assert {k: v for k, v in after.items() if k not in strip} == {
         k: v for k, v in before.items() if k not in strip
@@ -59,7 +64,9 @@ def test_a_restart_keeps_every_room_exactly_as_it_was(tmp_path: Path, peers: Ope
     assert [(p["id"], p["role"], p["vote"]) for p in after["participants"]] == [
         (p["id"], p["role"], p["vote"]) for p in before["participants"]
     ]
-    assert member(state, "Fay")["online"] is False, "nobody is connected after a restart"
+    assert member(after, "Fay")["online"] is False, "no ghost left online by the crash"
+    assert member(state, "Fay")["online"] is False
+    assert member(state, "Ann")["online"] is True
 
 
 def test_migrate_applies_the_schema_from_any_directory(

@@ -78,27 +78,34 @@ class Hub:
         cached = self._cache.get(room_id)
         if cached is not None and not self.fanout.enabled:
             return cached
-        room = await asyncio.to_thread(self.store.load, room_id)
+        room = await self._load_pruned(room_id)
         if room is None:
             self._cache.pop(room_id, None)
+            return None
+        if room_id in self._connections:
+            self._cache[room_id] = room
+        return room
+
+    async def _load_pruned(self, room_id: str) -> Room | None:
+        """The stored room, with connections of instances that are gone forgotten."""
+        room = await asyncio.to_thread(self.store.load, room_id)
+        if room is None:
             return None
         seen = {i for p in room.participants.values() for i in p.connections} - {self.instance_id}
         alive = await self.fanout.alive_among(seen) | {self.instance_id}
         now = time.time()
         for participant in room.participants.values():
             participant.forget_instances(alive, now)
-        if room_id in self._connections:
-            self._cache[room_id] = room
         return room
 
     async def view(self, room_id: str) -> dict[str, object] | None:
         """The public view of a room, or None when it does not exist."""
-        room = self._cache.get(room_id) or await asyncio.to_thread(self.store.load, room_id)
+        room = await self.load(room_id)
         return public_view(room) if room is not None else None
 
     async def load(self, room_id: str) -> Room | None:
         """A room to read (not to change)."""
-        return self._cache.get(room_id) or await asyncio.to_thread(self.store.load, room_id)
+        return self._cache.get(room_id) or await self._load_pruned(room_id)
 
     # -- changing ---------------------------------------------------------------------------
 
