@@ -11,6 +11,7 @@ development does not end up serving the freight.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -293,6 +294,19 @@ def version_of(url: str) -> str:
         return f"not answering ({type(exc).__name__})"
 
 
+def restore_stages() -> list[str]:
+    """Before the engine starts: bring back stages whose instances are gone (after make down)."""
+    from kargo.runtime import restore
+
+    try:
+        outcome = asyncio.run(restore(STATE))
+    except Exception as exc:  # report, never hide, whatever stopped the runtime
+        return [f"could not restore the stages: {exc}"]
+    for stage, what in outcome.items():
+        print(f"  {stage:17} {what}")
+    return [f"{stage}: {what}" for stage, what in outcome.items() if what.startswith("not")]
+
+
 def up() -> int:
     """Start everything and carry the newest freight through the pipeline."""
     STATE.mkdir(exist_ok=True)
@@ -300,6 +314,8 @@ def up() -> int:
     pids = load_pids()
     print("demo: starting services (logs in .kargo/logs/)")
     for service in services():
+        if service.name == "engine" and not healthy(service.health):
+            problems += restore_stages()
         try:
             print(f"  {service.name:17} {start(service, pids)}")
         except RuntimeError as exc:
@@ -386,7 +402,6 @@ def down() -> int:
         print(f"demo: stopped {name} (pid {pid})")
     PIDS.unlink(missing_ok=True)
     try:
-        sys.path.insert(0, str(ROOT / "pipeline" / "src"))
         from kargo.runtime import stop_all
 
         stopped = stop_all(STATE)

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kargo.runtime import abandon_deploy, adopt, describe_router, describe_stage, stop_all
+from kargo.runtime import (
+    abandon_deploy,
+    adopt,
+    describe_router,
+    describe_stage,
+    restore,
+    stages_to_restore,
+    stop_all,
+)
 from kargo.runtime.deploying import DeploySpec, InstancesNotReady, run_init
 from kargo.runtime.processes import find_marked, is_alive
 from kargo.runtime.state import InstanceRecord, InstanceState, RuntimePaths, load_state
@@ -212,6 +220,21 @@ def test_stop_all_stops_every_instance_and_the_router(
     assert describe_router(state_dir).pid is None
     assert describe_stage(state_dir, "dev") == []
     assert find_marked(state_dir) == []
+
+
+def test_restore_brings_a_stopped_stage_back_to_its_last_freight(
+    state_dir: Path, haproxy: str, stage_port: int
+) -> None:
+    deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
+    stop_all(state_dir)
+    assert stages_to_restore(state_dir) == ["dev"]
+
+    outcome = asyncio.run(restore(state_dir))
+
+    assert outcome == {"dev": f"restored freight-a on 127.0.0.1:{stage_port}"}
+    assert serving_freights(state_dir, "dev") == {"freight-a"}
+    assert httpx.get(f"http://127.0.0.1:{stage_port}/readyz").status_code == 200
+    assert asyncio.run(restore(state_dir)) == {}
 
 
 def test_the_init_command_is_not_mistaken_for_an_instance(state_dir: Path) -> None:

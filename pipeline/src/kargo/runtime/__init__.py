@@ -15,6 +15,7 @@ from kargo.runtime.inspecting import (
     describe_stage,
     stop_all,
 )
+from kargo.runtime.restoring import restore, stages_to_restore
 
 __all__ = [
     "InstanceInfo",
@@ -23,6 +24,8 @@ __all__ = [
     "adopt",
     "describe_router",
     "describe_stage",
+    "restore",
+    "stages_to_restore",
     "steps",
     "stop_all",
 ]

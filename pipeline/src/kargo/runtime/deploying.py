@@ -13,8 +13,9 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -69,6 +70,22 @@ class DeploySpec:
     readiness_timeout: float = 60.0
     drain_timeout: float = 3.0
     stop_timeout: float = 10.0
+
+
+def spec_to_dict(spec: DeploySpec) -> dict[str, Any]:
+    """The JSON form of a spec (kept in the state file to restore the stage later)."""
+    data = asdict(spec)
+    for key in ("env_dir", "cwd"):
+        data[key] = str(data[key]) if data[key] is not None else None
+    return data
+
+
+def spec_from_dict(data: dict[str, Any]) -> DeploySpec:
+    """Read the JSON form of a spec."""
+    values = dict(data)
+    for key in ("env_dir", "cwd"):
+        values[key] = Path(values[key]) if values.get(key) else None
+    return DeploySpec(**values)
 
 
 async def _quiet(_: str) -> None:
@@ -352,4 +369,5 @@ async def deploy_blue_green(
         await _retire(paths, spec, old)
     await emit(f"deploy: stage {spec.stage} serves {spec.freight[:12]} on 127.0.0.1:{spec.port}")
     with locked_state(paths) as state:
+        state.deployed[spec.stage] = spec_to_dict(spec)
         return state.stage_instances(spec.stage)

@@ -81,6 +81,7 @@ class RuntimeState:
     router_pid: int | None = None
     routes: dict[str, StageRoute] = field(default_factory=dict)
     instances: list[InstanceRecord] = field(default_factory=list)
+    deployed: dict[str, dict[str, Any]] = field(default_factory=dict)  # last good spec by stage
 
     def stage_instances(self, stage: str) -> list[InstanceRecord]:
         """The instances of one stage."""
@@ -93,6 +94,7 @@ class RuntimeState:
             "routerPid": self.router_pid,
             "routes": {name: asdict(route) for name, route in self.routes.items()},
             "instances": [asdict(instance) for instance in self.instances],
+            "deployed": self.deployed,
         }
 
     @classmethod
@@ -103,6 +105,7 @@ class RuntimeState:
             router_pid=data.get("routerPid"),
             routes={name: StageRoute(**route) for name, route in data.get("routes", {}).items()},
             instances=[InstanceRecord.from_dict(item) for item in data.get("instances", [])],
+            deployed=dict(data.get("deployed", {})),
         )
 
 

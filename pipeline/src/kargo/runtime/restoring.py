@@ -1,0 +1,62 @@
+"""Bring stages back after their processes went away (make down, a reboot): redeploy the last spec.
+
+Every successful deploy leaves its spec in the state file. `restore` redeploys each stage that
+has no healthy instance of its last freight, from the cached environment, so the freight a stage
+reports is the freight it serves again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kargo.runtime.deploying import Emit, InstancesNotReady, deploy_blue_green, spec_from_dict
+from kargo.runtime.processes import ProcessStartError, is_alive, port_accepts
+from kargo.runtime.routing import RouterError
+from kargo.runtime.state import InstanceState, RuntimePaths, load_state
+from kargo.runtime.substitution import UnknownPlaceholder
+
+
+async def _quiet(_: str) -> None:
+    return None
+
+
+def stages_to_restore(state_dir: Path) -> list[str]:
+    """Stages whose last deployed freight has no live, listening, routed instance."""
+    state = load_state(RuntimePaths(state_dir))
+    missing = []
+    for stage, data in sorted(state.deployed.items()):
+        serving = [
+            instance
+            for instance in state.stage_instances(stage)
+            if instance.freight == data.get("freight")
+            and instance.state is InstanceState.SERVING
+            and is_alive(instance.pid, instance.pid_start_time)
+            and port_accepts(instance.port)
+        ]
+        if not serving:
+            missing.append(stage)
+    return missing
+
+
+async def restore(state_dir: Path, emit: Emit = _quiet) -> dict[str, str]:
+    """Redeploy every stage that lost its instances; return what happened per stage."""
+    state = load_state(RuntimePaths(state_dir))
+    outcome: dict[str, str] = {}
+    for stage in stages_to_restore(state_dir):
+        spec = spec_from_dict(state.deployed[stage])
+        if spec.env_dir is not None and not spec.env_dir.exists():
+            outcome[stage] = f"not restored: environment {spec.env_dir} is gone"
+            continue
+        try:
+            await deploy_blue_green(state_dir, spec, emit)
+        except (
+            InstancesNotReady,
+            RouterError,
+            ProcessStartError,
+            UnknownPlaceholder,
+            OSError,
+        ) as exc:
+            outcome[stage] = f"not restored: {exc}"
+        else:
+            outcome[stage] = f"restored {spec.freight[:12]} on 127.0.0.1:{spec.port}"
+    return outcome
