@@ -16,6 +16,7 @@ from kargo.engine.applying import apply_resources
 from kargo.engine.approvals import approve_freight
 from kargo.engine.operations import (
     abort_promotion,
+    downstream_stages,
     plan_rollback,
     refresh_warehouse,
     rerun_verification,
@@ -119,19 +120,33 @@ def abort(project: str, name: str, request: Request, state: State) -> dict[str, 
 
 @router.post("/projects/{project}/rollbacks", response_model=None)
 def rollback(project: str, body: RollbackBody, request: Request, state: State) -> Any:
-    """Roll a stage back to its last stable freight (or the given one); `dryRun` plans only."""
-    stage = body.stage or body.to_stage
-    if not stage:
+    """Roll stages back to their last stable freight (or the given one); `dryRun` plans only.
+
+    `stage` rolls back that stage; `toStage` rolls back every stage downstream of it (the guide's
+    `kargo rollback planning-poker --to development` undoes what left development).
+    """
+    if body.stage:
+        stages = [body.stage]
+    elif body.to_stage:
+        stages = downstream_stages(state.store, project, body.to_stage)
+        if not stages:
+            return {"items": [], "message": f"no stage takes freight from {body.to_stage}"}
+    else:
         raise ApiError(ErrorCode.BAD_REQUEST, "name the stage to roll back: `stage` or `toStage`")
     wanted = body.freight or body.freight_alias
     if wanted:
         wanted = find_freight(state.store, project, wanted, wanted).name
-    plan = plan_rollback(state.store, project, stage, wanted)
+    plans = [plan_rollback(state.store, project, stage, wanted) for stage in stages]
     if body.dry_run:
-        return {"dryRun": True, "plan": [plan.to_dict()]}
-    reason = body.reason or f"manual rollback by {actor_of(request)}"
-    promotion = roll_back(state.store, project, stage, plan.to_freight, reason, actor_of(request))
-    return JSONResponse({"items": [to_document(promotion)], "plan": [plan.to_dict()]}, 201)
+        return {"dryRun": True, "plan": [plan.to_dict() for plan in plans]}
+    actor = actor_of(request)
+    reason = body.reason or f"manual rollback by {actor}"
+    promotions = [
+        roll_back(state.store, project, plan.stage, plan.to_freight, reason, actor)
+        for plan in plans
+    ]
+    items = [to_document(p) for p in promotions]
+    return JSONResponse({"items": items, "plan": [p.to_dict() for p in plans]}, 201)
 
 
 @router.post("/projects/{project}/approvals")

@@ -25,7 +25,7 @@ from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
 from kargo.steps import builtin  # noqa: F401  (registers the built-in step kinds)
-from kargo.store import Change, Store, list_models
+from kargo.store import Change, Store, get_model, list_models
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Engine:
         self.resync_seconds = resync_seconds
         self.warehouses = WarehouseReconciler(store, state_dir / "cache")
         self._lock = threading.Lock()
-        self._queued: dict[StageKey, dict[str, Promotion]] = defaultdict(dict)
+        self._queued: dict[StageKey, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._requested: set[tuple[str, str, str]] = set()
         self._dirty: set[str] = {"Stage", "Freight", "Warehouse", "ProjectConfig"}
         self._executors: dict[StageKey, tuple[PromotionExecutor, asyncio.Task[Any]]] = {}
@@ -62,24 +62,35 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._last_auto = 0.0
+        self._verify_candidates: set[StageKey] = set()
+        self._auto_projects: set[str] = set()
         self._unsubscribe = store.watch(self._on_changes)
 
     # --- change tracking -------------------------------------------------------------------
 
-    def _index(self, promotion: Promotion) -> None:
-        key = (promotion.project, promotion.spec.stage)
-        self._requested.add((promotion.project, promotion.spec.stage, promotion.spec.freight))
-        if promotion.status.phase.is_terminal():
-            self._queued[key].pop(promotion.name, None)
+    def _index(self, body: dict[str, Any]) -> None:
+        meta, spec = body["metadata"], body["spec"]
+        project, name = meta.get("namespace") or "", meta["name"]
+        key = (project, spec["stage"])
+        self._requested.add((project, spec["stage"], spec["freight"]))
+        phase = PromotionPhase((body.get("status") or {}).get("phase", "Pending"))
+        if phase.is_terminal():
+            self._queued[key].pop(name, None)
         else:
-            self._queued[key][promotion.name] = promotion
+            self._queued[key][name] = body
 
     def _on_changes(self, changes: list[Change]) -> None:
         with self._lock:
             for change in changes:
                 self._dirty.add(change.kind)
                 if change.kind == "Promotion" and change.type.value != "DELETED":
-                    self._index(Promotion.model_validate(change.body))
+                    self._index(change.body)
+                elif change.kind == "Stage" and _may_need_verification(change.body):
+                    self._verify_candidates.add((change.project, change.name))
+                elif change.kind == "ProjectConfig":
+                    self._auto_projects.discard(change.project)
+                    if _enables_auto_promotion(change.body):
+                        self._auto_projects.add(change.project)
         self.wake()
 
     def wake(self) -> None:
@@ -99,8 +110,15 @@ class Engine:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         with self._lock:
-            for promotion in list_models(self.store, Promotion):
-                self._index(promotion)
+            for body in self.store.list("Promotion"):
+                self._index(body)
+            for body in self.store.list("Stage"):
+                if _may_need_verification(body):
+                    self._verify_candidates.add((body["metadata"].get("namespace", ""),
+                                                 body["metadata"]["name"]))  # fmt: skip
+            for body in self.store.list("ProjectConfig"):
+                if _enables_auto_promotion(body):
+                    self._auto_projects.add(body["metadata"].get("namespace", ""))
         try:
             while not self._stopping:
                 self._wake.clear()
@@ -136,13 +154,13 @@ class Engine:
         if "Warehouse" in dirty:
             self._reconcile_warehouses()
         self._schedule_promotions()
-        if "Stage" in dirty:
+        if self._verify_candidates:
             self._reconcile_verifications()
         now = time.monotonic()
         periodic = now - self._last_auto > AUTO_PROMOTION_RESYNC
-        if dirty & {"Freight", "Stage", "ProjectConfig"} or periodic:
+        if self._auto_projects and (dirty & {"Freight", "Stage", "ProjectConfig"} or periodic):
             self._last_auto = now
-            for project in self.store.projects():
+            for project in sorted(self._auto_projects):
                 with self._lock:
                     requested = set(self._requested)
                 created = auto_promote(self.store, project, requested)
@@ -164,19 +182,23 @@ class Engine:
         for key, promotions in waiting.items():
             if key in self._executors:
                 continue
-            running = [p for p in promotions if p.status.phase is PromotionPhase.RUNNING]
-            chosen = min(running or promotions, key=lambda p: p.name)
+            running = [p for p in promotions if p.get("status", {}).get("phase") == "Running"]
+            body = min(running or promotions, key=lambda p: str(p["metadata"]["name"]))
+            chosen = Promotion.model_validate(body)
             executor = PromotionExecutor(self.store, self.state_dir, chosen)
             task = asyncio.create_task(executor.execute(), name=f"promotion {chosen.name}")
             self._executors[key] = (executor, task)
             task.add_done_callback(functools.partial(self._done, self._executors, key))
 
     def _reconcile_verifications(self) -> None:
-        for stage in list_models(self.store, Stage):
-            key = (stage.project, stage.name)
-            if key in self._verifiers or not verification_pending(stage):
+        with self._lock:
+            candidates, self._verify_candidates = self._verify_candidates, set()
+        for key in sorted(candidates):
+            if key in self._verifiers or key in self._executors:
+                self._verify_candidates.add(key)  # look again when those end
                 continue
-            if key in self._executors:
+            stage = get_model(self.store, Stage, *key)
+            if stage is None or not verification_pending(stage):
                 continue
             verifier = Verifier(self.store, stage)
             task = asyncio.create_task(verifier.verify(), name=f"verify {stage.name}")
@@ -215,3 +237,18 @@ class Engine:
         with self._lock:
             queued = any(self._queued.values())
         return not queued and not self._executors and not self._verifiers
+
+
+def _may_need_verification(body: dict[str, Any]) -> bool:
+    """Cheap check on a stored Stage: does its current freight wait for verification?"""
+    history = (body.get("status") or {}).get("freightHistory") or []
+    if not history:
+        return False
+    runs = history[0].get("verificationHistory") or []
+    return bool(runs) and runs[0].get("phase", "Pending") in ("Pending", "Running")
+
+
+def _enables_auto_promotion(body: dict[str, Any]) -> bool:
+    """Cheap check on a stored ProjectConfig: does any policy turn auto-promotion on?"""
+    policies = (body.get("spec") or {}).get("promotionPolicies") or []
+    return any(p.get("autoPromotionEnabled") for p in policies)

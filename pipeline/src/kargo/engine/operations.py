@@ -126,6 +126,17 @@ def plan_rollback(
     return RollbackPlan(stage_name, current.name, target.name, target.alias)
 
 
+def downstream_stages(store: Store, project: str, upstream: str) -> list[str]:
+    """Stages that take freight from `upstream` and run some freight now."""
+    require_stage(store, project, upstream)
+    found = []
+    for body in store.list("Stage", project):
+        stage = Stage.model_validate(body)
+        if upstream in stage.upstream_stages() and stage.status.current_freight is not None:
+            found.append(stage.name)
+    return found
+
+
 def roll_back(
     store: Store, project: str, stage_name: str, freight: str | None, reason: str, actor: str
 ) -> Promotion:
@@ -186,6 +197,7 @@ __all__ = [
     "VerificationPhase",
     "abort_promotion",
     "aggregated_events",
+    "downstream_stages",
     "plan_rollback",
     "refresh_warehouse",
     "rerun_verification",

@@ -34,13 +34,14 @@ from kargo.model.promotion import (
 from kargo.model.stage import PromotionStepSpec, Stage
 from kargo.steps.base import FreightCommit, StepContext, StepPhase, StepResult, step_kinds
 from kargo.steps.expressions import ExpressionError, context_variables, evaluate, render
-from kargo.store import Store, StoreError, Transaction, get_model, save_model
+from kargo.store import Store, StoreConflict, StoreError, Transaction, get_model, save_model
 
 log = logging.getLogger(__name__)
 
 MAX_RESUMES = 3
 DEFAULT_STEP_TIMEOUT = 300.0
 ERROR_RETRY_SECONDS = 1.0
+LOG_FLUSH_SECONDS = 0.2
 
 _FINAL_REASON = {
     PromotionPhase.SUCCEEDED: EventReason.PROMOTION_SUCCEEDED,
@@ -59,6 +60,8 @@ class PromotionExecutor:
         self.promotion = promotion
         self.abort_requested = False
         self._marked: set[str] = set()  # steps this executor started (others were interrupted)
+        self._pending_lines: list[str] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     @property
     def project(self) -> str:
@@ -66,14 +69,22 @@ class PromotionExecutor:
         return self.promotion.project
 
     def _save(self, extra: Callable[[Transaction, Promotion], None] | None = None) -> None:
+        """Write the promotion (and pending log lines, and `extra`) in one transaction."""
         promotion = self.promotion
+        lines, self._pending_lines = self._pending_lines, []
 
         def work(tx: Transaction) -> Promotion:
-            current = get_model(tx, Promotion, promotion.project, promotion.name)
-            if current is None:
-                raise LookupError(f"promotion {promotion.name} was deleted")
-            promotion.metadata = current.metadata  # keep annotations written meanwhile
-            saved = save_model(tx, promotion)
+            try:
+                saved = save_model(tx, promotion)
+            except StoreConflict:
+                # Someone else wrote it (an abort annotation): keep theirs, write ours.
+                current = get_model(tx, Promotion, promotion.project, promotion.name)
+                if current is None:
+                    raise LookupError(f"promotion {promotion.name} was deleted") from None
+                promotion.metadata = current.metadata
+                saved = save_model(tx, promotion)
+            for line in lines:
+                tx.log(promotion.project, promotion.name, line)
             if extra is not None:
                 extra(tx, saved)
             return saved
@@ -82,18 +93,36 @@ class PromotionExecutor:
         self.abort_requested |= ABORT_ANNOTATION in self.promotion.metadata.annotations
 
     async def _log(self, line: str) -> None:
-        def work(tx: Transaction) -> None:
-            tx.log(self.project, self.promotion.name, line)
+        """Buffer a log line; it is written with the next save, or within LOG_FLUSH_SECONDS."""
+        self._pending_lines.append(line)
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(LOG_FLUSH_SECONDS, self._flush_logs)
 
-        transact(self.store, work)
+    def _flush_logs(self) -> None:
+        self._flush_handle = None
+        lines, self._pending_lines = self._pending_lines, []
+        if not lines:
+            return
+        project, name = self.promotion.project, self.promotion.name
+
+        def work(tx: Transaction) -> None:
+            for line in lines:
+                tx.log(project, name, line)
+
+        try:
+            transact(self.store, work)
+        except StoreError:
+            log.warning("could not write %d log lines of %s", len(lines), name)
 
     async def execute(self) -> Promotion:
         """Run (or resume) the promotion until it ends; returns it in its final state."""
         promotion = self.promotion
         if promotion.status.phase.is_terminal():
             return promotion
-        stage = get_model(self.store, Stage, promotion.project, promotion.spec.stage)
-        freight = get_model(self.store, Freight, promotion.project, promotion.spec.freight)
+        with self.store.reading() as reader:
+            stage = get_model(reader, Stage, promotion.project, promotion.spec.stage)
+            freight = get_model(reader, Freight, promotion.project, promotion.spec.freight)
         if stage is None or freight is None:
             missing = "stage" if stage is None else "freight"
             return self._finish(PromotionPhase.ERRORED, f"the {missing} no longer exists")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from kargo.engine.writing import update_model
+from typing import Any
+
+from kargo.engine.writing import update_document, update_model
 from kargo.model.base import utcnow
-from kargo.model.freight import CurrentStage, Freight, VerifiedStage
 from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import (
     FreightReference,
@@ -88,17 +89,19 @@ def mark_promotion_finished(tx: Transaction, promotion: Promotion) -> Stage | No
     if not succeeded or stage is None:
         return stage
     verified = stage.spec.verification is None or not stage.spec.verification.analysis_templates
+    stage_name, since = stage.name, now.isoformat()
     for name in previous:
 
-        def leave(freight: Freight) -> None:
-            freight.status.currently_in.pop(stage.name, None)
+        def leave(freight: dict[str, Any]) -> None:
+            freight.setdefault("status", {}).setdefault("currentlyIn", {}).pop(stage_name, None)
 
-        update_model(tx, Freight, promotion.project, name, leave)
+        update_document(tx, "Freight", promotion.project, name, leave)
 
-    def enter(freight: Freight) -> None:
-        freight.status.currently_in[stage.name] = CurrentStage(since=now)
+    def enter(freight: dict[str, Any]) -> None:
+        status = freight.setdefault("status", {})
+        status.setdefault("currentlyIn", {})[stage_name] = {"since": since}
         if verified:
-            freight.status.verified_in[stage.name] = VerifiedStage(verified_at=now)
+            status.setdefault("verifiedIn", {})[stage_name] = {"verifiedAt": since}
 
-    update_model(tx, Freight, promotion.project, promotion.spec.freight, enter)
+    update_document(tx, "Freight", promotion.project, promotion.spec.freight, enter)
     return stage

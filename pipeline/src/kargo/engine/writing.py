@@ -38,6 +38,17 @@ def update_model(
     return save_model(tx, current)
 
 
+def update_document(
+    tx: Transaction, kind: str, project: str, name: str, mutate: Callable[[dict[str, Any]], None]
+) -> dict[str, Any] | None:
+    """Like update_model on the stored dict: for hot paths that touch a few status keys."""
+    current = tx.get(kind, project, name)
+    if current is None:
+        return None
+    mutate(current)
+    return tx.update(current)
+
+
 def record_event(
     tx: Transaction,
     *,

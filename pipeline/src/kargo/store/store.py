@@ -36,7 +36,8 @@ def sqlite_url(state_dir: Path) -> str:
 
 def _create_engine(url: str) -> sa.Engine:
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # No pre-ping (a round trip per checkout); recycle instead, and errors become StoreError.
+        return sa.create_engine(url, pool_recycle=300, pool_size=10, max_overflow=10)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @sa_event.listens_for(engine, "connect")
@@ -140,6 +141,12 @@ class Store:
                 yield connection
         except SQLAlchemyError as exc:
             raise StoreError(f"database error at {self._safe_url()}: {exc}") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """Several reads on one connection (a consistent snapshot); writes are not committed."""
+        with self._reading() as connection:
+            yield Transaction(connection)
 
     def get(self, kind: str, project: str, name: str) -> dict[str, Any] | None:
         """One resource, or None."""

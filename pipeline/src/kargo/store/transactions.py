@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from typing import Any
 
@@ -13,6 +12,30 @@ from kargo.model.base import utcnow
 from kargo.store import schema
 from kargo.store.documents import Change, ChangeType
 from kargo.store.errors import StoreConflict, StoreNotFound
+
+_c = schema.resources.c
+# Statements built once: SQLAlchemy memoizes their cache keys, so each call only binds values.
+_GET = sa.select(_c.body, _c.resource_version).where(
+    _c.kind == sa.bindparam("k"), _c.project == sa.bindparam("p"), _c.name == sa.bindparam("n")
+)
+_UPDATE = (
+    schema.resources.update()
+    .where(
+        _c.kind == sa.bindparam("k"),
+        _c.project == sa.bindparam("p"),
+        _c.name == sa.bindparam("n"),
+        _c.resource_version == sa.bindparam("expected"),
+    )
+    .values(
+        body=sa.bindparam("new_body", type_=sa.JSON),
+        resource_version=sa.bindparam("new_version"),
+        updated_at=sa.bindparam("now"),
+    )
+)
+_INSERT = schema.resources.insert()
+_EVENT = schema.events.insert()
+_AUDIT = schema.audit.insert()
+_LOG = schema.promotion_logs.insert()
 
 
 def identity(body: dict[str, Any]) -> tuple[str, str, str]:
@@ -30,21 +53,16 @@ class Transaction:
 
     def get(self, kind: str, project: str, name: str) -> dict[str, Any] | None:
         """Read a resource inside the transaction."""
-        row = self.connection.execute(
-            sa.select(schema.resources.c.body, schema.resources.c.resource_version).where(
-                schema.resources.c.kind == kind,
-                schema.resources.c.project == project,
-                schema.resources.c.name == name,
-            )
-        ).first()
+        row = self.connection.execute(_GET, {"k": kind, "p": project, "n": name}).first()
         return _with_version(row[0], row[1]) if row is not None else None
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """Insert a new resource at version 1; StoreConflict when it already exists."""
         kind, project, name = identity(body)
         now = utcnow()
-        stored = copy.deepcopy(body)
-        meta = stored.setdefault("metadata", {})
+        stored = dict(body)
+        meta = dict(stored.get("metadata") or {})
+        stored["metadata"] = meta
         meta.setdefault("uid", str(uuid.uuid4()))
         meta.setdefault("creationTimestamp", now.isoformat())
         meta["generation"] = 1
@@ -52,16 +70,17 @@ class Transaction:
         try:
             with self.connection.begin_nested():
                 self.connection.execute(
-                    schema.resources.insert().values(
-                        kind=kind,
-                        project=project,
-                        name=name,
-                        uid=meta["uid"],
-                        resource_version=1,
-                        body=stored,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                    _INSERT,
+                    {
+                        "kind": kind,
+                        "project": project,
+                        "name": name,
+                        "uid": meta["uid"],
+                        "resource_version": 1,
+                        "body": stored,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 )
         except IntegrityError as exc:
             raise StoreConflict(f"{kind} {project}/{name} already exists") from exc
@@ -76,21 +95,23 @@ class Transaction:
         expected = meta.get("resourceVersion")
         if expected is None:
             raise StoreConflict(f"{kind} {project}/{name}: an update needs resourceVersion")
-        stored = copy.deepcopy(body)
+        stored = dict(body)
+        stored["metadata"] = dict(stored["metadata"])
         stored["metadata"].pop("resourceVersion", None)
         if spec_changed:
             stored["metadata"]["generation"] = int(stored["metadata"].get("generation") or 1) + 1
         new_version = int(expected) + 1
-        c = schema.resources.c
         result = self.connection.execute(
-            schema.resources.update()
-            .where(
-                c.kind == kind,
-                c.project == project,
-                c.name == name,
-                c.resource_version == int(expected),
-            )
-            .values(body=stored, resource_version=new_version, updated_at=utcnow())
+            _UPDATE,
+            {
+                "k": kind,
+                "p": project,
+                "n": name,
+                "expected": int(expected),
+                "new_body": stored,
+                "new_version": new_version,
+                "now": utcnow(),
+            },
         )
         if result.rowcount != 1:
             if self.get(kind, project, name) is None:
@@ -126,17 +147,18 @@ class Transaction:
     ) -> None:
         """Append an event row (the webhooks outbox reads these)."""
         self.connection.execute(
-            schema.events.insert().values(
-                uid=str(uuid.uuid4()),
-                project=project,
-                reason=str(reason),
-                type=str(type),
-                involved_kind=involved_kind,
-                involved_name=involved_name,
-                message=message,
-                data=data or {},
-                created_at=utcnow(),
-            )
+            _EVENT,
+            {
+                "uid": str(uuid.uuid4()),
+                "project": project,
+                "reason": str(reason),
+                "type": str(type),
+                "involved_kind": involved_kind,
+                "involved_name": involved_name,
+                "message": message,
+                "data": data or {},
+                "created_at": utcnow(),
+            },
         )
 
     def audit(
@@ -153,25 +175,24 @@ class Transaction:
     ) -> None:
         """Append an audit record."""
         self.connection.execute(
-            schema.audit.insert().values(
-                project=project,
-                actor=actor,
-                action=action,
-                resource=resource,
-                phase_before=phase_before,
-                phase_after=phase_after,
-                source=source,
-                time=utcnow(),
-                result=result,
-            )
+            _AUDIT,
+            {
+                "project": project,
+                "actor": actor,
+                "action": action,
+                "resource": resource,
+                "phase_before": phase_before,
+                "phase_after": phase_after,
+                "source": source,
+                "time": utcnow(),
+                "result": result,
+            },
         )
 
     def log(self, project: str, promotion: str, line: str) -> None:
         """Append a line to a promotion's step log."""
         self.connection.execute(
-            schema.promotion_logs.insert().values(
-                project=project, promotion=promotion, line=line, created_at=utcnow()
-            )
+            _LOG, {"project": project, "promotion": promotion, "line": line, "created_at": utcnow()}
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -36,7 +37,22 @@ def save_model(tx: Any, model: M, *, spec_changed: bool = False) -> M:
         stored = tx.create(body)
     else:
         stored = tx.update(body, spec_changed=spec_changed)
-    return type(model).model_validate(stored)
+    saved = model.model_copy()
+    meta = stored["metadata"]
+    saved.metadata = model.metadata.model_copy(  # type: ignore[attr-defined]
+        update={
+            "resource_version": meta["resourceVersion"],
+            "generation": meta.get("generation"),
+            "uid": meta.get("uid"),
+            "creation_timestamp": model.metadata.creation_timestamp  # type: ignore[attr-defined]
+            or _parse_time(meta.get("creationTimestamp")),
+        }
+    )
+    return saved
+
+
+def _parse_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def list_models(store: Any, cls: type[M], project: str | None = None) -> list[M]:
