@@ -7,8 +7,10 @@ run in file order against that one server, as a user follows the guide.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -17,14 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
 from kargo.client import KargoClient
 
 from tests.pipeline.cli.conftest import Ran, kargo
-from tests.services import free_port, running
+from tests.services import VENV_BIN, free_port, running
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("kargo.api.__main__") is None,
@@ -95,6 +97,35 @@ spec:
       - uses: shell
         as: deploy
         config: {{command: "echo deployed"}}
+  verification:
+    analysisTemplates:
+    - name: smoke-tests
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: AnalysisTemplate
+metadata:
+  name: smoke-tests
+  namespace: planning-poker
+spec:
+  metrics:
+  - name: smoke-test-success
+    provider: webhook
+    webhook:
+      url: {base_url}/smoke
+      method: POST
+    successCondition: result.passed == true
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: WebhookConfig
+metadata:
+  name: receiver
+  namespace: planning-poker
+spec:
+  url: {base_url}/hooks
+  events: ["*"]
+  format: standard
+  secretRef:
+    env: KARGO_CLI_TEST_WEBHOOK_SECRET
 ---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Stage
@@ -122,6 +153,15 @@ class _Checks(BaseHTTPRequestHandler):
         ok = self.path.startswith("/ok")
         body = json.dumps({"ok": ok}).encode()
         self.send_response(200 if ok else 500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"passed": True} if self.path == "/smoke" else {}).encode()
+        self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -205,7 +245,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "--state-dir", str(root / "state"), "--port", str(port),
     ]  # fmt: skip
     try:
-        with running(argv, f"{url}/healthz"), KargoClient(url) as client:
+        secret = {"KARGO_CLI_TEST_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"k" * 24).decode()}
+        with running(argv, f"{url}/healthz", env=secret), KargoClient(url) as client:
             live = Live(url, repo, config_dir, client)
             live.wait_for("the first freight", live.freight_aliases)
             yield live
@@ -336,3 +377,100 @@ def test_a_new_commit_is_found_by_refresh_warehouse(live: Live) -> None:
     listed = live.cli("get", "freight")
     assert "second" not in listed.err
     assert len(listed.out.splitlines()) == before + 2
+
+
+def test_get_analysisrun_and_describe_analysisrun_show_the_production_verification(
+    live: Live,
+) -> None:
+    runs = live.wait_for(
+        "the production verification",
+        lambda: [
+            r
+            for r in live.client.list_resources("planning-poker", "analysisruns")
+            if r["status"].get("phase") == "Successful"
+        ],
+    )
+    listed = live.cli("get", "analysisrun")
+    assert listed.code == 0, listed
+    assert listed.out.splitlines()[1].split()[1:][:1] == ["production"]
+    described = live.cli("describe", "analysisrun", runs[0]["metadata"]["name"])
+    assert described.code == 0, described
+    assert "Name:           smoke-test-success" in described.out
+    assert "Condition:      result.passed == true" in described.out
+    assert '{"passed": true}' in described.out
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="engine bug outside the CLI: kargo.analysis.runs.build_analysis_run names every run "
+    "'commit' (its loop variable `name` shadows the parameter), so a stage's second "
+    "verification fails with StoreConflict and stays Pending",
+)
+def test_promote_wait_follows_the_verification_and_exits_0_when_it_succeeds(live: Live) -> None:
+    alias = live.freight_aliases()[0]  # the second freight, found by the refresh above
+    to_dev = live.cli("promote", "--to", "development", "--freight-alias", alias, "--wait")
+    assert to_dev.code == 0, to_dev
+    ran = live.cli(
+        "promote", "planning-poker", "--from", "development", "--to", "production", "--wait",
+        "--timeout", "30s",
+    )  # fmt: skip
+    assert ran.code == 0, ran
+    assert "verification smoke-test-success: Successful" in ran.out
+    assert ran.out.splitlines()[-1].endswith("Succeeded, verification Successful")
+
+
+def test_rollback_planning_poker_to_development_creates_a_rollback_promotion(live: Live) -> None:
+    ran = live.cli("rollback", "planning-poker", "--to", "development")
+    assert ran.code == 0, ran
+    assert "created: rollback of" in ran.out
+
+
+def test_webhook_config_is_listed_tested_and_its_deliveries_shown(live: Live) -> None:
+    listed = live.cli("get", "webhook-config")
+    assert listed.code == 0, listed
+    host = live.url.rsplit(":", 1)[0]
+    row = listed.out.splitlines()[1].split()
+    assert row[0] == "receiver" and row[1].startswith(host) and row[2] == "*"
+    tested = live.cli("test", "webhook", "receiver")
+    assert tested.code == 0, tested
+    assert tested.out.startswith("webhook/receiver: ok status=200 latency=")
+    deliveries = live.cli("get", "webhook-deliveries", "--webhook", "receiver")
+    assert deliveries.code == 0, deliveries
+    assert "webhook.test" in deliveries.out
+    missing = live.cli("test", "webhook", "reciever")
+    assert missing.code == 1
+    assert "did you mean 'receiver'?" in missing.err
+
+
+def test_get_watch_prints_a_row_when_a_stage_changes(live: Live) -> None:
+    env = {**os.environ, "KARGO_SERVER": live.url}
+    env.pop("KARGO_TOKEN", None)
+    lines: list[str] = []
+
+    def read(stream: IO[str]) -> None:
+        for line in iter(stream.readline, ""):
+            lines.append(line)
+
+    with subprocess.Popen(
+        [str(VENV_BIN / "kargo"), "get", "stages", "-w"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    ) as watcher:
+        assert watcher.stdout is not None
+        reader = threading.Thread(target=read, args=(watcher.stdout,))
+        reader.start()
+        try:
+            live.wait_for("the initial table", lambda: len(lines) >= 4)
+            initial = len(lines)
+            verified = live.cli("verify", "stage", "production")
+            assert verified.code == 0, verified
+            live.wait_for(
+                "a watched change",
+                lambda: any(line.startswith("production") for line in lines[initial:]),
+            )
+        finally:
+            watcher.terminate()
+            reader.join(timeout=10)
+    assert lines[0].split()[:2] == ["NAME", "FREIGHT"]

@@ -210,48 +210,60 @@ def _wait_for_verification(
     poll: float,
     sleep: Callable[[float], None],
 ) -> Outcome:
+    """Follow the stage's verification of the promoted freight until it ends."""
     stage_name = f.text(promotion, "spec.stage")
-    try:
-        stage = client.get_resource(project, "stages", stage_name)
-    except ApiError:
-        stage = {}
-    if not f.first(stage, "spec.verification"):
-        return Outcome(PromotionPhase.SUCCEEDED, None, "the stage has no verification")
     appear_by = time.monotonic() + VERIFICATION_APPEAR_SECONDS
     while True:
         try:
-            runs = client.list_resources(project, "analysisruns")
-        except KargoClientError:
-            runs = []
-        run = find_verification(promotion, runs)
+            stage = client.get_resource(project, "stages", stage_name)
+        except ApiError:
+            stage = {}
+        if not f.first(stage, "spec.verification"):
+            return Outcome(PromotionPhase.SUCCEEDED, None, "the stage has no verification")
+        record = verification_record(stage, promotion)
+        run = _run_for(client, project, promotion, record)
         if run is not None:
             view.show(promotion, run)
-            run_phase = AnalysisPhase.parse(f.text(run, "status.phase", default="Pending"))
-            if run_phase.is_terminal():
-                return Outcome(PromotionPhase.SUCCEEDED, run_phase, f.text(run, "status.message"))
-        else:
-            if _verified_in(client, project, promotion, stage_name):
-                return Outcome(PromotionPhase.SUCCEEDED, AnalysisPhase.SUCCESSFUL, "verified")
-            if time.monotonic() > appear_by:
-                return Outcome(
-                    PromotionPhase.SUCCEEDED,
-                    AnalysisPhase.UNKNOWN,
-                    f"no verification run appeared within {VERIFICATION_APPEAR_SECONDS:.0f}s; "
-                    "check `kargo get analysisrun`",
-                )
+        phase_text = f.text(record, "phase") or (f.text(run, "status.phase") if run else "")
+        phase = AnalysisPhase.parse(phase_text) if phase_text else None
+        if phase is not None and phase.is_terminal():
+            message = f.text(record, "message") or (f.text(run, "status.message") if run else "")
+            return Outcome(PromotionPhase.SUCCEEDED, phase, message)
+        if phase is None and run is None and time.monotonic() > appear_by:
+            return Outcome(
+                PromotionPhase.SUCCEEDED,
+                AnalysisPhase.UNKNOWN,
+                f"no verification started within {VERIFICATION_APPEAR_SECONDS:.0f}s; "
+                "check `kargo get analysisrun`",
+            )
         if time.monotonic() > deadline:
-            phase = AnalysisPhase.parse(f.text(run, "status.phase")) if run else None
             return Outcome(PromotionPhase.SUCCEEDED, phase, "gave up waiting for verification")
         sleep(poll)
 
 
-def _verified_in(client: KargoClient, project: str, promotion: Resource, stage: str) -> bool:
-    """Whether the promotion's freight is marked verified in the stage."""
-    freight = f.promotion_freight(promotion)
-    if not freight:
-        return False
+def verification_record(stage: Resource, promotion: Resource) -> Resource:
+    """The stage's newest verification of the freight this promotion brought, or {}."""
+    history = f.dig(stage, "status.freightHistory")
+    if not isinstance(history, list) or not history or not isinstance(history[0], dict):
+        return {}
+    entry = history[0]
+    brought = f.text(entry, "promotion") == f.name(promotion) or (
+        not f.text(entry, "promotion") and f.text(entry, "name") == f.promotion_freight(promotion)
+    )
+    records = entry.get("verificationHistory")
+    if not brought or not isinstance(records, list) or not records:
+        return {}
+    return records[0] if isinstance(records[0], dict) else {}
+
+
+def _run_for(
+    client: KargoClient, project: str, promotion: Resource, record: Resource
+) -> Resource | None:
+    """The AnalysisRun the record names, else the newest run matching the promotion."""
+    named = f.text(record, "analysisRun.name")
     try:
-        resource = client.get_resource(project, "freight", freight)
+        if named:
+            return client.get_resource(project, "analysisruns", named)
+        return find_verification(promotion, client.list_resources(project, "analysisruns"))
     except KargoClientError:
-        return False
-    return stage in f.names_in(f.dig(resource, "status.verifiedIn"))
+        return None
