@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import httpx
 
@@ -16,10 +17,11 @@ def test_kargo_version_prints_the_client_version() -> None:
     assert result.stdout.startswith("kargo 0.1.0")
 
 
-def test_planning_poker_serves_healthz_on_the_given_port() -> None:
+def test_planning_poker_serves_healthz_on_the_given_port(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
-    with running([str(VENV_BIN / "planning-poker"), "--port", str(port)], url):
+    argv = [str(VENV_BIN / "planning-poker"), "--port", str(port), "--data-dir", str(tmp_path)]
+    with running(argv, url):
         assert httpx.get(url).json()["status"] == "ok"
 
 
