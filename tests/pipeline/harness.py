@@ -75,7 +75,8 @@ def commit(repo: Path, file: str, text: str, message: str) -> str:
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         status = 500 if self.path.startswith("/broken") else 200
-        body = b'{"ok": %s}' % (b"false" if status == 500 else b"true")
+        healthy = self.path.startswith("/ok")
+        body = b'{"ok": %s}' % (b"true" if healthy else b"false")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -88,7 +89,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @contextmanager
 def http_server() -> Iterator[str]:
-    """A loopback HTTP server: `/ok` answers 200 {"ok": true}, `/broken` answers 500."""
+    """Loopback HTTP: `/ok` → 200 {"ok": true}, `/bad` → 200 {"ok": false}, `/broken` → 500."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -75,18 +75,22 @@ class Verifier:
             templates.append(template)
         run = self._existing_run()
         if run is None:
+            name = analysis_run_name(stage.name, current.name)
+            commit = current.commits[0].get("id") if current.commits else None
             try:
                 run = build_analysis_run(
-                    name=analysis_run_name(stage.name, current.name),
+                    name=name,
                     templates=templates,
                     args={a.name: a.value for a in stage.spec.verification.args},
                     project=stage.project,
                     stage=stage.name,
                     freight=current.name,
+                    commit=str(commit) if commit else None,
                     labels={"kargo.akuity.io/stage": stage.name},
                 )
             except AnalysisArgumentError as exc:
                 return self._finish(None, VerificationPhase.ERROR, str(exc))
+            run.metadata.name = name  # build_analysis_run may rename it (a shadowed variable)
             run = self._start(run)
         saved = [run]
 

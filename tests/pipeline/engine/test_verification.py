@@ -1,0 +1,145 @@
+"""Verification after a promotion, automatic rollback on failure, and manual rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kargo.config import load_text
+from kargo.engine.applying import apply_resources
+from kargo.engine.operations import plan_rollback, refresh_warehouse, roll_back
+from kargo.engine.promoting import PromotionRequest, request_promotion
+from kargo.engine.registration import register_higher_layer_parsers
+from kargo.model.freight import Freight
+from kargo.model.stage import Stage, VerificationPhase
+from kargo.store import EventFilter, Store, get_model, list_models
+
+from tests.pipeline.harness import commit, http_server, make_repo, running_engine, wait_until
+
+
+def pipeline(repo: Path, check_url: str, verify: bool = True) -> str:
+    verification = "  verification:\n    analysisTemplates: [{name: smoke}]\n" if verify else ""
+    return f"""\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {{name: shop}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: ProjectConfig
+metadata: {{name: shop}}
+spec:
+  promotionPolicies:
+  - stage: dev
+    autoRollback: {{onVerification: [Failed, Error]}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: app}}
+spec:
+  interval: 1h
+  subscriptions:
+  - git: {{repoURL: {repo}, branch: main}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {{name: smoke}}
+spec:
+  metrics:
+  - name: ok
+    provider:
+      web: {{url: "{check_url}", jsonPath: "{{$.ok}}"}}
+    successCondition: result == true
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {{name: dev}}
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: app}}
+    sources: {{direct: true}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: noop
+{verification}"""
+
+
+def current(store: Store) -> tuple[str | None, VerificationPhase | None]:
+    stage = get_model(store, Stage, "shop", "dev")
+    head = stage.status.current_freight if stage else None
+    if head is None:
+        return None, None
+    phase = head.verification_history[0].phase if head.verification_history else None
+    return head.name, phase
+
+
+def test_passing_verification_marks_freight_verified_in_the_stage(
+    store: Store, tmp_path: Path
+) -> None:
+    register_higher_layer_parsers()
+    repo = make_repo(tmp_path / "repo")
+    with http_server() as base, running_engine(store, tmp_path / "state"):
+        apply_resources(store, load_text(pipeline(repo, f"{base}/ok")))
+        freight = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
+        request_promotion(store, PromotionRequest("shop", "dev", freight.name, actor="bob"))
+        wait_until(
+            lambda: current(store) == (freight.name, VerificationPhase.SUCCESSFUL),
+            what="verification",
+        )
+    verified = get_model(store, Freight, "shop", freight.name)
+    assert verified is not None and "dev" in verified.status.verified_in
+    events = store.events(
+        "shop", where=EventFilter(equal={"reason": "FreightVerificationSucceeded"})
+    )
+    assert events[0].data["templates"][0]["name"] == "smoke"
+    assert events[0].data["templates"][0]["metrics"][0]["phase"] == "Successful"
+
+
+def test_failed_verification_rolls_the_stage_back_to_the_last_good_freight(
+    store: Store, tmp_path: Path
+) -> None:
+    register_higher_layer_parsers()
+    repo = make_repo(tmp_path / "repo")
+    with http_server() as base, running_engine(store, tmp_path / "state"):
+        apply_resources(store, load_text(pipeline(repo, f"{base}/ok")))
+        good = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
+        request_promotion(store, PromotionRequest("shop", "dev", good.name))
+        wait_until(lambda: current(store)[1] is VerificationPhase.SUCCESSFUL, what="first check")
+        # The next freight meets a failing check.
+        apply_resources(store, load_text(pipeline(repo, f"{base}/bad")))
+        commit(repo, "app/main.py", "print('v2')\n", "bad version")
+        refresh_warehouse(store, "shop", "app", actor="test")
+        bad = wait_until(
+            lambda: [f for f in list_models(store, Freight, "shop") if f.name != good.name],
+            what="second freight",
+        )[0]
+        request_promotion(store, PromotionRequest("shop", "dev", bad.name))
+        wait_until(lambda: current(store)[0] == bad.name, what="the bad promotion")
+        wait_until(lambda: current(store)[0] == good.name, what="the rollback")
+    reasons = [e.reason for e in store.events("shop")]
+    assert "FreightVerificationFailed" in reasons
+    rolled = [p for p in store.list("Promotion", "shop") if p["spec"]["freight"] == good.name]
+    assert any("kargo.akuity.io/rollback" in p["metadata"]["annotations"] for p in rolled)
+
+
+def test_a_manual_rollback_returns_the_stage_to_its_previous_freight(
+    store: Store, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    yaml = pipeline(repo, "http://127.0.0.1:9/unused", verify=False)
+    with running_engine(store, tmp_path / "state"):
+        apply_resources(store, load_text(yaml))
+        first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
+        request_promotion(store, PromotionRequest("shop", "dev", first.name))
+        wait_until(lambda: current(store)[0] == first.name, what="first promotion")
+        commit(repo, "app/main.py", "print('v2')\n", "second")
+        refresh_warehouse(store, "shop", "app", actor="test")
+        second = wait_until(
+            lambda: [f for f in list_models(store, Freight, "shop") if f.name != first.name],
+            what="second freight",
+        )[0]
+        request_promotion(store, PromotionRequest("shop", "dev", second.name))
+        wait_until(lambda: current(store)[0] == second.name, what="second promotion")
+        plan = plan_rollback(store, "shop", "dev")
+        assert plan.to_freight == first.name
+        roll_back(store, "shop", "dev", None, "testing", actor="carol")
+        wait_until(lambda: current(store)[0] == first.name, what="rollback")
