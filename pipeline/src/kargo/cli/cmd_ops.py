@@ -109,9 +109,10 @@ def test_webhook_command(name: str, project: str | None) -> None:
     latency = answer.get("latencyMs")
     shown = f"{float(latency):.0f}ms" if isinstance(latency, int | float) else "?"
     ok = bool(answer.get("ok"))
-    click.echo(
-        f"webhook/{name}: {'ok' if ok else 'FAILED'} status={answer.get('status')} latency={shown}"
-    )
+    status = answer.get("status")
+    line = f"webhook/{name}: {'ok' if ok else 'FAILED'} status={status} latency={shown}"
+    error = str(answer.get("error") or "").strip()
+    click.echo(f"{line}: {error}" if error and not ok else line)
     body = str(answer.get("body") or "").strip()
     if body:
         click.echo(body)
