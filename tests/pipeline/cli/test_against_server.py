@@ -379,6 +379,22 @@ def test_a_new_commit_is_found_by_refresh_warehouse(live: Live) -> None:
     assert len(listed.out.splitlines()) == before + 2
 
 
+def test_a_refused_promotion_prints_the_servers_reason_on_one_line(live: Live) -> None:
+    newest = live.freight_aliases()[0]  # found by the refresh above, not yet in development
+    ran = live.cli("promote", "--to", "production", "--freight-alias", newest)
+    assert (ran.code, ran.out) == (1, ""), ran
+    assert ran.err.startswith("error: ") and ran.err.count("\n") == 1
+    assert "not verified" in ran.err and "kargo approve" in ran.err
+
+
+def test_verbosity_4_redacts_the_token_it_sends(live: Live) -> None:
+    secret = "tok-3f9a-canary-secret"
+    ran = live.cli("--v=4", "--token", secret, "get", "promotion")
+    assert ran.code == 0, ran
+    assert "authorization='Bearer <redacted>'" in ran.err
+    assert secret not in ran.err + ran.out
+
+
 def test_get_analysisrun_and_describe_analysisrun_show_the_production_verification(
     live: Live,
 ) -> None:
