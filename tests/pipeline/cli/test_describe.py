@@ -43,3 +43,8 @@ def test_other_kinds_are_described_with_spec_status_and_events() -> None:
     text = describe("Stage", stage, [], NOW)
     assert "Events:         <none>" in text
     assert_golden("describe-stage.txt", text)
+
+
+def test_a_rollback_is_described_with_its_reason() -> None:
+    text = describe_promotion(load("promotions")[2], [], None, NOW)
+    assert "Rollback:       yes (verification of wise-otter failed in production)" in text

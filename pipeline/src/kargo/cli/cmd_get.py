@@ -80,6 +80,17 @@ def related_events(s: Session, project: str, kind: str, name: str) -> list[Resou
     return [e for e in events if f.event_object(e) == (kind, name)]
 
 
+def verification_events(s: Session, project: str, freight: str, run: str) -> list[Resource]:
+    """The freight's events about one verification run (they carry `data.analysisRun`)."""
+    if not freight or not run:
+        return []
+    return [
+        e
+        for e in related_events(s, project, "Freight", freight)
+        if f.text(e, "data.analysisRun") == run
+    ]
+
+
 def _newest(resources: list[Resource]) -> Resource | None:
     return max(resources, key=lambda r: str(f.created(r) or ""), default=None)
 
@@ -215,11 +226,16 @@ def describe_command(kind: str, name: str | None, project: str | None) -> None:
                 runs = s.client.list_resources(target.project, "analysisruns")
             except ApiError:
                 runs = []
-            texts.append(
-                describe_promotion(resource, events, find_verification(resource, runs), now)
-            )
+            run = find_verification(resource, runs)
+            if run is not None:
+                freight = f.promotion_freight(resource)
+                events += verification_events(s, target.project, freight, f.name(run))
+            texts.append(describe_promotion(resource, events, run, now))
         elif chosen.kind == "AnalysisRun":
             templates = _run_templates(s, target.project, resource)
+            events += verification_events(
+                s, target.project, f.run_freight(resource), f.name(resource)
+            )
             texts.append(describe(chosen.kind, resource, events, now, templates))
         else:
             texts.append(describe(chosen.kind, resource, events, now))

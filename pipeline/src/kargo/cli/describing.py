@@ -128,7 +128,11 @@ def describe_promotion(
     for commit in commits:
         sheet.field("Commit", _commit_line(commit))
     sheet.field("Actor", f.actor(promotion))
-    sheet.field("Rollback", "yes" if f.is_rollback(promotion) else "no")
+    reason = f.meta_value(promotion, ("kargo.akuity.io/rollback",))
+    rollback = "no"
+    if f.is_rollback(promotion):
+        rollback = f"yes ({reason})" if reason and reason.lower() != "true" else "yes"
+    sheet.field("Rollback", rollback)
     sheet.field("Phase", f.promotion_phase(promotion))
     sheet.field("Message", f.text(promotion, "status.message"))
     sheet.field("Started", _when(f.first(promotion, "status.startedAt"), now))
