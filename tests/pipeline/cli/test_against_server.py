@@ -130,6 +130,22 @@ spec:
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Stage
 metadata:
+  name: slow
+  namespace: planning-poker
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: planning-poker}}
+    sources: {{direct: true}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: shell
+        as: wait
+        config: {{command: "sleep 30"}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata:
   name: broken
   namespace: planning-poker
 spec:
@@ -327,6 +343,27 @@ def test_logs_promotion_planning_poker_prints_the_step_logs(live: Live) -> None:
     ran = live.cli("logs", "promotion", "planning-poker")
     assert ran.code == 0, ran
     assert "deployed" in ran.out
+    followed = live.cli("logs", "promotion", "planning-poker", "-f")  # ended: returns at once
+    assert (followed.code, followed.out) == (0, ran.out)
+
+
+def test_promote_abort_stops_the_running_promotion_of_a_stage(live: Live) -> None:
+    alias = live.freight_aliases()[0]
+    started = live.cli("promote", "--to", "slow", "--freight-alias", alias)
+    assert started.code == 0, started
+    name = started.out.split()[0].removeprefix("promotion/")
+    ran = live.cli("promote", "--abort", "--stage", "slow")
+    assert (ran.code, ran.out) == (0, f"promotion/{name} aborted\n")
+    live.wait_for(
+        "the aborted phase",
+        lambda: (
+            live.client.get_resource("planning-poker", "promotions", name)["status"]["phase"]
+            == "Aborted"
+        ),
+    )
+    again = live.cli("promote", "--abort", "--stage", "slow")
+    assert again.code == 1
+    assert "nothing to abort" in again.err
 
 
 def test_a_failing_step_makes_promote_wait_exit_1_and_describe_names_it(live: Live) -> None:
