@@ -21,7 +21,7 @@ from kargo.engine.promotions import PromotionExecutor
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.engine.verification import Verifier, verification_pending
 from kargo.engine.warehouses import WarehouseReconciler, discovery_due
-from kargo.model.promotion import Promotion, PromotionPhase
+from kargo.model.promotion import ABORT_ANNOTATION, Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
 from kargo.steps import builtin  # noqa: F401  (registers the built-in step kinds)
@@ -85,6 +85,9 @@ class Engine:
                 self._dirty.add(change.kind)
                 if change.kind == "Promotion" and change.type.value != "DELETED":
                     self._index(change.body)
+                    if ABORT_ANNOTATION in change.body["metadata"].get("annotations", {}):
+                        stage = change.body["spec"]["stage"]
+                        self.abort_running(change.project, stage, change.name)
                 elif change.kind == "Stage" and _may_need_verification(change.body):
                     self._verify_candidates.add((change.project, change.name))
                 elif change.kind == "ProjectConfig":
@@ -220,8 +223,11 @@ class Engine:
         entry = self._executors.get((project, stage))
         if entry is None or entry[0].promotion.name != promotion or self._loop is None:
             return False
-        entry[0].abort_requested = True
-        self._loop.call_soon_threadsafe(entry[1].cancel)
+        executor, task = entry
+        if executor.abort_requested:
+            return True
+        executor.abort_requested = True
+        self._loop.call_soon_threadsafe(task.cancel)
         return True
 
     def abort_verification(self, project: str, stage: str) -> bool:

@@ -59,6 +59,7 @@ class ShellStep(Step[ShellConfig]):
             await asyncio.wait_for(self._collect(process, output, ctx), timeout)
         except asyncio.CancelledError:
             _kill_group(process)
+            await process.wait()
             raise
         except TimeoutError:
             _kill_group(process)
