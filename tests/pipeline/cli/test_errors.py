@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from kargo.client import ApiError, KargoClient, ServerUnreachable
 
 from tests.pipeline.cli.conftest import kargo
-from tests.services import free_port
+from tests.services import VENV_BIN, free_port
 
 
 def test_a_refused_connection_says_how_to_start_the_server(config_file: Path) -> None:
@@ -64,3 +66,16 @@ def test_api_errors_fold_their_details_into_one_line() -> None:
         [{"file": "stage.yaml", "line": 7, "field": "spec.stepz", "message": "unknown field"}],
     )
     assert error.one_line() == "stage.yaml is invalid; stage.yaml 7 spec.stepz: unknown field"
+
+
+def test_shell_completion_offers_kinds_and_commands(config_file: Path) -> None:
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_KARGO_COMPLETE": "bash_complete", "COMP_WORDS": words}
+        env["COMP_CWORD"] = str(len(words.split()) - 1)
+        done = subprocess.run(
+            [str(VENV_BIN / "kargo")], env=env, capture_output=True, text=True, check=True
+        )
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+
+    assert complete("kargo get prom") == ["promotion", "promotions", "promo", "promos"]
+    assert complete("kargo pro") == ["promote"]

@@ -30,7 +30,8 @@ GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
 
 def complete_kind(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
     """Shell completion for the kind argument."""
-    return [CompletionItem(name) for name in all_spellings() if name.startswith(incomplete)]
+    names = dict.fromkeys(n for n in all_spellings() if n.startswith(incomplete.lower()))
+    return [CompletionItem(name) for name in names]
 
 
 def kind_argument(text: str, kinds: tuple[Kind, ...] = KINDS) -> Kind:
