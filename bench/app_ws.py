@@ -1,16 +1,23 @@
 """Benchmark: vote-to-broadcast latency and votes per second over WebSockets on loopback.
 
 Starts the real Planning Poker server (the repository's .venv, SQLite in a temporary directory)
-unless --url is given, creates --rooms rooms with --participants people each, connects every
-participant's WebSocket, and then:
+unless --url is given, creates --rooms rooms with --participants people each, and spreads the
+rooms over --workers client processes (one Python event loop cannot read 1,000 sockets fast
+enough). Every room lives in one worker, so a vote's send time and the other participants'
+receive times are read from the same monotonic clock. Then:
 
 1. paced phase: each room casts --rate votes a second (rotating voters); for every vote it
    measures the time until each of the other participants has received the new state;
 2. saturation phase: each room votes again as soon as the previous vote reached everybody,
    which gives the votes per second the server sustains.
 
+The same clients then run against a baseline: a bare `websockets` server in its own process
+that answers each vote by sending a message of the app's state size to everyone in the room
+(the same fan-out, no state, no database). The ratio app/baseline separates the app's cost from
+the machine's and the load generator's.
+
 Target on the 2-core machine: 1,000 concurrent participants with broadcast p95 under 50 ms.
-Rerun: `.venv/bin/python bench/app_ws.py` (about a minute); scale down with e.g.
+Rerun: `.venv/bin/python bench/app_ws.py` (under a minute); scale down with e.g.
 `--rooms 10 --participants 5 --duration 5 --saturate 3`.
 """
 
@@ -20,9 +27,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import random
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -30,16 +39,26 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 WAIT_SECONDS = 10.0
 STATE_PREFIX = '{"type": "state"'
 VERSION = re.compile(r'"version": (\d+)')
+BASELINE_DECK = ["1", "2", "3", "5", "8", "13"]
+
+
+@dataclass
+class RoomPlan:
+    """What a worker needs to join one room: its id, the cards, one token per participant."""
+
+    id: str
+    deck: list[str]
+    tokens: list[str]
 
 
 @dataclass
@@ -55,17 +74,20 @@ class Participant:
     async def read(self) -> None:
         """Note when each state version arrives."""
         assert self.socket is not None
-        async for raw in self.socket:
-            now = time.perf_counter()
-            # A regex instead of json.loads keeps the client's CPU for the sockets.
-            if not isinstance(raw, str) or not raw.startswith(STATE_PREFIX):
-                continue
-            found = VERSION.search(raw)
-            if found:
-                version = int(found.group(1))
-                self.arrivals[version] = now
-                self.latest = max(self.latest, version)
-                self.changed.set()
+        with contextlib.suppress(Exception):
+            async for raw in self.socket:
+                now = time.perf_counter()
+                # A regex instead of json.loads keeps the client's CPU for the sockets.
+                if not isinstance(raw, str) or not raw.startswith(STATE_PREFIX):
+                    continue
+                found = VERSION.search(raw)
+                if found:
+                    version = int(found.group(1))
+                    self.arrivals[version] = now
+                    if len(self.arrivals) > 64:
+                        self.arrivals.pop(next(iter(self.arrivals)))
+                    self.latest = max(self.latest, version)
+                    self.changed.set()
 
     async def wait_for(self, version: int) -> float | None:
         """When this participant received the given version, or None after a timeout."""
@@ -77,15 +99,14 @@ class Participant:
                 return None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
-        return self.arrivals.get(version, self.arrivals[self.latest])
+        return self.arrivals.get(version, self.arrivals.get(self.latest))
 
 
 @dataclass
 class Room:
     """A room and its participants; votes rotate through them."""
 
-    id: str
-    deck: list[str]
+    plan: RoomPlan
     people: list[Participant]
     turn: int = 0
 
@@ -94,7 +115,8 @@ class Room:
         voter = self.people[self.turn % len(self.people)]
         self.turn += 1
         target = max(p.latest for p in self.people) + 1
-        card = self.deck[self.turn % (len(self.deck) - 1)]
+        deck = self.plan.deck
+        card = deck[self.turn % (len(deck) - 1)]
         started = time.perf_counter()
         assert voter.socket is not None
         await voter.socket.send(json.dumps({"type": "vote", "card": card}))
@@ -107,81 +129,90 @@ class Room:
         return True
 
 
-async def make_rooms(base: str, rooms: int, participants: int) -> list[Room]:
-    """Create the rooms and join everybody through the HTTP API."""
-    limit = asyncio.Semaphore(32)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-
-        async def make_room(index: int) -> Room:
-            async with limit:
-                created = (
-                    await client.post(
-                        "/api/rooms", json={"name": f"Bench {index}", "facilitatorName": "F"}
-                    )
-                ).json()
-            people = [Participant(created["token"])]
-            for number in range(participants - 1):
-                async with limit:
-                    joined = await client.post(
-                        f"/api/rooms/{created['id']}/participants", json={"name": f"P{number}"}
-                    )
-                people.append(Participant(joined.json()["token"]))
-            state = (await client.get(f"/api/rooms/{created['id']}")).json()
-            return Room(created["id"], [c for c in state["deck"] if c != "?"], people)
-
-        return list(await asyncio.gather(*(make_room(i) for i in range(rooms))))
-
-
-async def connect_all(ws_base: str, rooms: list[Room]) -> list[asyncio.Task[None]]:
-    """Open every participant's WebSocket and start reading."""
-    limit = asyncio.Semaphore(50)
-    readers: list[asyncio.Task[None]] = []
-
-    async def open_one(room: Room, person: Participant) -> None:
-        async with limit:
-            person.socket = await connect(
-                f"{ws_base}/ws/rooms/{room.id}?token={person.token}", max_queue=None
-            )
-        readers.append(asyncio.create_task(person.read()))
-
-    await asyncio.gather(*(open_one(room, p) for room in rooms for p in room.people))
-    return readers
-
-
-async def run_phase(rooms: list[Room], seconds: float, rate: float | None) -> dict[str, float]:
-    """Vote in every room for a while, paced (rate per room) or as fast as possible (None)."""
+async def run_phase(rooms: list[Room], until: float, rate: float | None) -> dict[str, object]:
+    """Vote in every room until a monotonic deadline, paced (rate per room) or flat out."""
     latencies: list[float] = []
     counts = {"votes": 0, "lost": 0}
-    stop_at = time.perf_counter() + seconds
 
     async def room_loop(room: Room) -> None:
         if rate:
             await asyncio.sleep(random.uniform(0, 1 / rate))
-        while time.perf_counter() < stop_at:
+        while time.perf_counter() < until:
             tick = time.perf_counter()
             ok = await room.vote_once(latencies)
             counts["votes" if ok else "lost"] += 1
             if rate:
                 await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - tick)))
 
-    started = time.perf_counter()
     await asyncio.gather(*(room_loop(room) for room in rooms))
-    elapsed = time.perf_counter() - started
-    ordered = sorted(latencies) or [float("nan")]
+    return {"latencies": latencies, **counts}
 
-    def pct(q: float) -> float:
-        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
-    return {
-        "votes": counts["votes"],
-        "lost": counts["lost"],
-        "votes_per_s": counts["votes"] / elapsed,
-        "deliveries": len(latencies),
-        "p50_ms": pct(0.50),
-        "p95_ms": pct(0.95),
-        "p99_ms": pct(0.99),
-        "mean_ms": 1000 * statistics.fmean(latencies) if latencies else float("nan"),
-    }
+async def worker_main(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
+    """One client process: connect its rooms, then run each phase the parent asks for."""
+    limit = asyncio.Semaphore(50)
+    rooms = [Room(plan, [Participant(t) for t in plan.tokens]) for plan in plans]
+    readers: list[asyncio.Task[None]] = []
+
+    async def open_one(room: Room, person: Participant) -> None:
+        async with limit:
+            person.socket = await connect(
+                f"{ws_base}/ws/rooms/{room.plan.id}?token={person.token}",
+                max_queue=None,
+                compression=None,
+            )
+        readers.append(asyncio.create_task(person.read()))
+
+    await asyncio.gather(*(open_one(room, p) for room in rooms for p in room.people))
+    loop = asyncio.get_running_loop()
+    pipe.send("ready")
+    while True:
+        order = await loop.run_in_executor(None, pipe.recv)
+        if order is None:
+            break
+        until, rate = order
+        pipe.send(await run_phase(rooms, until, rate))
+    for room in rooms:
+        for person in room.people:
+            if person.socket is not None:
+                await person.socket.close()
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+
+
+def worker_entry(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
+    """Process entry point of a client worker."""
+    asyncio.run(worker_main(pipe, ws_base, plans))
+
+
+async def make_app_rooms(base: str, rooms: int, participants: int) -> list[RoomPlan]:
+    """Create the rooms and join everybody through the app's HTTP API."""
+    limit = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+
+        async def make_room(index: int) -> RoomPlan:
+            async with limit:
+                answer = await client.post(
+                    "/api/rooms", json={"name": f"Bench {index}", "facilitatorName": "F"}
+                )
+            created = answer.json()
+            tokens = [created["token"]]
+            for number in range(participants - 1):
+                async with limit:
+                    joined = await client.post(
+                        f"/api/rooms/{created['id']}/participants", json={"name": f"P{number}"}
+                    )
+                tokens.append(joined.json()["token"])
+            state = (await client.get(f"/api/rooms/{created['id']}")).json()
+            return RoomPlan(created["id"], [c for c in state["deck"] if c != "?"], tokens)
+
+        return list(await asyncio.gather(*(make_room(i) for i in range(rooms))))
+
+
+def baseline_rooms(rooms: int, participants: int) -> list[RoomPlan]:
+    """Room plans for the baseline server, which needs no setup."""
+    return [RoomPlan(f"r{i}", BASELINE_DECK, ["x"] * participants) for i in range(rooms)]
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -195,89 +226,132 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def measured_phase(
-    rooms: list[Room], seconds: float, rate: float | None, pid: int | None
-) -> dict[str, float]:
-    """Run a phase and add the server's CPU milliseconds per vote."""
-    before = cpu_seconds(pid)
-    figures = await run_phase(rooms, seconds, rate)
-    used = cpu_seconds(pid) - before
-    figures["server_cpu_ms_per_vote"] = 1000 * used / max(1, figures["votes"])
-    figures["server_cpu_share"] = used / seconds
-    return figures
+def summarise(parts: list[dict[str, object]], seconds: float, cpu: float) -> dict[str, float]:
+    """Merge the workers' results of one phase into percentiles and rates."""
+    latencies = sorted(x for p in parts for x in p["latencies"])  # type: ignore[attr-defined]
+    votes = sum(int(p["votes"]) for p in parts)  # type: ignore[call-overload]
+    ordered = latencies or [float("nan")]
+
+    def pct(q: float) -> float:
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "votes": votes,
+        "lost": sum(int(p["lost"]) for p in parts),  # type: ignore[call-overload]
+        "votes_per_s": votes / seconds,
+        "deliveries": len(latencies),
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "mean_ms": 1000 * statistics.fmean(latencies) if latencies else float("nan"),
+        "server_cpu_ms_per_vote": 1000 * cpu / max(1, votes),
+        "server_cpu_share": cpu / seconds,
+    }
 
 
-def report(title: str, figures: dict[str, float]) -> None:
+def report(name: str, title: str, figures: dict[str, float]) -> None:
     """Print one phase's figures."""
     print(  # noqa: T201 - a benchmark prints its figures
-        f"{title:<11} votes={figures['votes']:.0f} lost={figures['lost']:.0f} "
+        f"{name:<8} {title:<10} votes={figures['votes']:.0f} lost={figures['lost']:.0f} "
         f"votes/s={figures['votes_per_s']:.1f} deliveries={figures['deliveries']:.0f} "
         f"p50={figures['p50_ms']:.1f}ms p95={figures['p95_ms']:.1f}ms "
         f"p99={figures['p99_ms']:.1f}ms mean={figures['mean_ms']:.1f}ms"
         + (
             f" server-cpu={figures['server_cpu_ms_per_vote']:.2f}ms/vote"
             f" ({100 * figures['server_cpu_share']:.0f}% of a core)"
-            if figures.get("server_cpu_share")
+            if figures["server_cpu_share"]
             else ""
-        )
+        ),
+        flush=True,
     )
 
 
-async def bench(args: argparse.Namespace, base: str, pid: int | None = None) -> None:
-    """Set up, run both phases, report."""
+def drive(
+    name: str, args: argparse.Namespace, base: str, plans: list[RoomPlan], pid: int | None
+) -> dict[str, dict[str, float]]:
+    """Spread the rooms over worker processes, run both phases, report and return figures."""
     started = time.perf_counter()
-    rooms = await make_rooms(base, args.rooms, args.participants)
+    context = multiprocessing.get_context("spawn")
+    workers = max(1, min(args.workers, len(plans)))
+    pipes: list[Pipe] = []
+    processes = []
     ws_base = "ws" + base.removeprefix("http")
-    readers = await connect_all(ws_base, rooms)
-    await asyncio.sleep(1.0)  # let the join broadcasts settle
-    total = sum(len(r.people) for r in rooms)
-    print(  # noqa: T201
-        f"setup: {len(rooms)} rooms, {total} WebSockets open in "
-        f"{time.perf_counter() - started:.1f}s"
-    )
-    paced = await measured_phase(rooms, args.duration, args.rate, pid)
-    report(f"paced {args.rate:g}/s", paced)
-    if args.saturate > 0:
-        report("saturated", await measured_phase(rooms, args.saturate, None, pid))
-    for room in rooms:
-        for person in room.people:
-            if person.socket is not None:
-                await person.socket.close()
-    for reader in readers:
-        reader.cancel()
-    await asyncio.gather(*readers, return_exceptions=True)
+    for index in range(workers):
+        mine, theirs = context.Pipe()
+        process = context.Process(
+            target=worker_entry, args=(theirs, ws_base, plans[index::workers]), daemon=True
+        )
+        process.start()
+        pipes.append(mine)
+        processes.append(process)
+    try:
+        for pipe in pipes:
+            if not pipe.poll(120) or pipe.recv() != "ready":
+                raise SystemExit(f"{name}: a client worker did not connect in 120 s")
+        total = sum(len(p.tokens) for p in plans)
+        print(  # noqa: T201
+            f"{name:<8} setup: {len(plans)} rooms, {total} WebSockets in {workers} client "
+            f"processes, open in {time.perf_counter() - started:.1f}s",
+            flush=True,
+        )
+        time.sleep(1.0)  # let the join broadcasts settle
+        results: dict[str, dict[str, float]] = {}
+        phases = [("paced", args.duration, args.rate)]
+        if args.saturate > 0:
+            phases.append(("saturated", args.saturate, None))
+        for phase, seconds, rate in phases:
+            before = cpu_seconds(pid)
+            begun = time.perf_counter()
+            for pipe in pipes:
+                pipe.send((begun + 0.2 + seconds, rate))
+            parts = [pipe.recv() for pipe in pipes]
+            elapsed = time.perf_counter() - begun
+            results[phase] = summarise(parts, elapsed, cpu_seconds(pid) - before)
+            title = f"paced {rate:g}/s" if rate else phase
+            report(name, title, results[phase])
+        for pipe in pipes:
+            pipe.send(None)
+        for process in processes:
+            process.join(15)
+        return results
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+# -- the servers ----------------------------------------------------------------------------
 
 
 def free_port() -> int:
     """A free TCP port on loopback."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
-def app_process(data_dir: str) -> Iterator[tuple[str, int]]:
-    """The server in its own process (so the clients do not share its CPU time slices)."""
-    port = free_port()
+def server_process(argv: list[str], ready_url: str) -> Iterator[int]:
+    """A server in its own process until the block ends; yields its pid once it answers."""
     process = subprocess.Popen(
-        [str(VENV_BIN / "planning-poker"), "--port", str(port), "--data-dir", data_dir],
+        argv,
         env={**os.environ, "PLANNING_POKER_ENV": "development"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                if httpx.get(ready_url, timeout=1).status_code < 500:
                     break
+            if process.poll() is not None:
+                raise SystemExit(f"{argv[0]} exited with {process.returncode}")
             time.sleep(0.2)
         else:
-            raise SystemExit("the app did not become ready in 60 s; run planning-poker to see why")
-        yield base, process.pid
+            raise SystemExit(f"{argv[0]} did not become ready in 60 s")
+        yield process.pid
     finally:
         process.terminate()
         try:
@@ -287,21 +361,108 @@ def app_process(data_dir: str) -> Iterator[tuple[str, int]]:
             process.wait()
 
 
+async def serve_baseline(port: int, payload_bytes: int) -> None:
+    """The baseline: each message in a room is answered by a state-sized message to everyone."""
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+    from websockets.http11 import Request, Response
+
+    rooms: dict[str, set[ServerConnection]] = {}
+    versions: dict[str, int] = {}
+    padding = "x" * max(0, payload_bytes - 60)
+
+    def state(room_id: str) -> str:
+        return json.dumps({"type": "state", "room": {"version": versions[room_id], "p": padding}})
+
+    def health(connection: ServerConnection, request: Request) -> Response | None:
+        if request.path == "/healthz":
+            return connection.respond(200, "ok\n")
+        return None
+
+    async def handler(connection: ServerConnection) -> None:
+        room_id = (connection.request.path if connection.request else "/").split("?")[0]
+        members = rooms.setdefault(room_id, set())
+        versions.setdefault(room_id, 1)
+        members.add(connection)
+        await connection.send(state(room_id))
+        try:
+            async for _ in connection:
+                versions[room_id] += 1
+                broadcast(members, state(room_id))
+        finally:
+            members.discard(connection)
+
+    async with serve(
+        handler, "127.0.0.1", port, process_request=health, compression=None, max_queue=None
+    ):
+        await asyncio.Future()
+
+
+def app_state_bytes(base: str, plans: list[RoomPlan]) -> int:
+    """The size of one room's state message, so that the baseline sends as much."""
+    view = httpx.get(f"{base}/api/rooms/{plans[0].id}", timeout=10).json()
+    return len(json.dumps({"type": "state", "room": view}))
+
+
 def main() -> None:
-    """Parse flags and run."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    """Parse flags and run the app, then the baseline, with the same clients."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--participants", type=int, default=10)
     parser.add_argument("--rate", type=float, default=1.0, help="votes per room per second")
-    parser.add_argument("--duration", type=float, default=15.0, help="paced phase, seconds")
-    parser.add_argument("--saturate", type=float, default=8.0, help="saturated phase, seconds")
+    parser.add_argument("--duration", type=float, default=10.0, help="paced phase, seconds")
+    parser.add_argument("--saturate", type=float, default=5.0, help="saturated phase, seconds")
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--url", help="an already running app (default: start one)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline run")
+    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--payload-bytes", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.url:
-        asyncio.run(bench(args, args.url.rstrip("/")))
+    if args.serve_baseline:
+        asyncio.run(serve_baseline(args.serve_baseline, args.payload_bytes))
         return
-    with tempfile.TemporaryDirectory() as data_dir, app_process(data_dir) as (base, pid):
-        asyncio.run(bench(args, base, pid))
+    print(f"load average before: {os.getloadavg()}", flush=True)  # noqa: T201
+    with contextlib.ExitStack() as stack:
+        if args.url:
+            base, pid = args.url.rstrip("/"), None
+        else:
+            data_dir = stack.enter_context(tempfile.TemporaryDirectory())
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            argv = [str(VENV_BIN / "planning-poker"), "--port", str(port), "--data-dir", data_dir]
+            pid = stack.enter_context(server_process(argv, base + "/readyz"))
+        started = time.perf_counter()
+        plans = asyncio.run(make_app_rooms(base, args.rooms, args.participants))
+        print(  # noqa: T201
+            f"app      rooms and participants created over HTTP in "
+            f"{time.perf_counter() - started:.1f}s",
+            flush=True,
+        )
+        app = drive("app", args, base, plans, pid)
+        payload = app_state_bytes(base, plans)
+    if args.no_baseline:
+        return
+    port = free_port()
+    argv = [
+        sys.executable,
+        __file__,
+        "--serve-baseline",
+        str(port),
+        "--payload-bytes",
+        str(payload),
+    ]
+    with server_process(argv, f"http://127.0.0.1:{port}/healthz") as pid:
+        base = baseline_rooms(args.rooms, args.participants)
+        baseline = drive("baseline", args, f"http://127.0.0.1:{port}", base, pid)
+    for phase, figures in app.items():
+        other = baseline[phase]
+        print(  # noqa: T201
+            f"ratio    {phase:<10} app/baseline p50={figures['p50_ms'] / other['p50_ms']:.2f} "
+            f"p95={figures['p95_ms'] / other['p95_ms']:.2f} "
+            f"p99={figures['p99_ms'] / other['p99_ms']:.2f} "
+            f"votes/s={figures['votes_per_s'] / other['votes_per_s']:.2f} "
+            f"(state message {payload} bytes)"
+        )
+    print(f"load average after: {os.getloadavg()}")  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Live rooms on this instance: serialised changes, broadcasts, and Redis fan-out.
 
 Every change runs under the room's lock: load (from the cache when this instance is the only
-one, else from the database), apply, save with a version check, then tell every local
-connection and, through Redis, every other instance.
+one, else from the database), apply, save with a version check (group-committed with the
+saves of other rooms), then tell every local connection and, through Redis, every other
+instance.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from planning_poker.commits import GroupCommit
 from planning_poker.errors import ErrorCode, RoomError, StaleRoomError, StoreError
 from planning_poker.fanout import Fanout
 from planning_poker.metrics import ACTIVE_ROOMS, MESSAGES_OUT, WEBSOCKET_CONNECTIONS
@@ -61,6 +63,7 @@ class Hub:
 
     def __init__(self, store: RoomStore, fanout: Fanout, grace_seconds: float) -> None:
         self.store = store
+        self.commits = GroupCommit(store)
         self.fanout = fanout
         self.grace_seconds = grace_seconds
         self.instance_id = new_id(8)
@@ -125,12 +128,9 @@ class Hub:
                 raise
             expected = room.version
             room.version += 1
-            if not self.fanout.enabled:
-                # Alone, this instance's copy is the truth: tell people first, then persist
-                # (still under the room's lock, so saves keep their order).
-                self._broadcast(room)
             try:
-                await asyncio.to_thread(self.store.save, room, expected)
+                # Saved before anybody is told: a state a client has seen is in the database.
+                await self.commits.save(room, expected)
             except StaleRoomError:
                 self._cache.pop(room_id, None)
                 continue
@@ -144,8 +144,7 @@ class Hub:
         """Apply an action to a room, save it and tell everyone."""
         async with self._lock(room_id):
             room, result = await self._apply(room_id, action)
-            if self.fanout.enabled:
-                self._broadcast(room)
+            self._broadcast(room)
         await self.fanout.publish(room_id, room.version, self.instance_id)
         return result
 
@@ -172,8 +171,7 @@ class Hub:
             self._cache[room_id] = room
             WEBSOCKET_CONNECTIONS.inc()
             ACTIVE_ROOMS.set(len(self._connections))
-            if self.fanout.enabled:
-                self._broadcast(room)
+            self._broadcast(room)
         await self.fanout.publish(room_id, room.version, self.instance_id)
         return connection
 

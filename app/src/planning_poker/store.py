@@ -32,6 +32,21 @@ rooms_table = sa.Table(
 )
 
 
+_SAVE = (
+    rooms_table.update()
+    .where(
+        rooms_table.c.id == sa.bindparam("room_id"),
+        rooms_table.c.version == sa.bindparam("expected"),
+    )
+    .values(
+        name=sa.bindparam("name"),
+        document=sa.bindparam("document", type_=sa.JSON),
+        version=sa.bindparam("version"),
+        last_activity_at=sa.bindparam("last_activity_at"),
+    )
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout for SQLite."""
     try:
@@ -119,6 +134,36 @@ class RoomStore:
             )
             if result.rowcount != 1:
                 raise StaleRoomError(f"room {room.id} changed since version {expected_version}")
+
+    def save_many(
+        self, saves: list[tuple[Room, int]], now: float | None = None
+    ) -> list[StaleRoomError | None]:
+        """Write several rooms in one transaction (a group commit); per save, None or stale.
+
+        A stale room does not stop the others; a database error fails them all (StoreError).
+        """
+        now = time.time() if now is None else now
+        outcomes: list[StaleRoomError | None] = []
+        with self._begin() as connection:
+            for room, expected_version in saves:
+                result = connection.execute(
+                    _SAVE,
+                    {
+                        "room_id": room.id,
+                        "expected": expected_version,
+                        "name": room.name,
+                        "document": room_to_doc(room),
+                        "version": room.version,
+                        "last_activity_at": now,
+                    },
+                )
+                stale = result.rowcount != 1
+                outcomes.append(
+                    StaleRoomError(f"room {room.id} changed since version {expected_version}")
+                    if stale
+                    else None
+                )
+        return outcomes
 
     def delete_expired(self, idle_seconds: float, now: float | None = None) -> int:
         """Delete rooms idle for longer than idle_seconds; how many went."""
