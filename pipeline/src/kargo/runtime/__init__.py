@@ -6,6 +6,13 @@ Importing this package registers the step kinds `git-clone`, `build-venv` and `d
 from __future__ import annotations
 
 from kargo.runtime import steps
+from kargo.runtime.canarying import (
+    CanaryError,
+    abort_canary,
+    promote_canary,
+    set_canary_weight,
+    start_canary,
+)
 from kargo.runtime.inspecting import (
     InstanceInfo,
     RouterInfo,
@@ -18,6 +25,11 @@ from kargo.runtime.inspecting import (
 from kargo.runtime.restoring import restore, stages_to_restore
 
 __all__ = [
+    "CanaryError",
+    "abort_canary",
+    "promote_canary",
+    "set_canary_weight",
+    "start_canary",
     "InstanceInfo",
     "RouterInfo",
     "abandon_deploy",

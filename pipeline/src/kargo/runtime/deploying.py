@@ -166,7 +166,9 @@ def _argv(
     return argv
 
 
-def _plan_new_instances(paths: RuntimePaths, spec: DeploySpec) -> list[InstanceRecord]:
+def plan_instances(
+    paths: RuntimePaths, spec: DeploySpec, track: Track = Track.STABLE
+) -> list[InstanceRecord]:
     """Adopt what runs, record the instances still to start; return the wanted freight's ones."""
     orphans: list[tuple[int, int]] = []
     with locked_state(paths) as state:
@@ -189,7 +191,7 @@ def _plan_new_instances(paths: RuntimePaths, spec: DeploySpec) -> list[InstanceR
                 port=port,
                 freight=spec.freight,
                 commit=spec.commit,
-                track=Track.STABLE,
+                track=track,
                 log_file=str(paths.instance_log(spec.stage, "pending")),
                 started_at=time.time(),
             )
@@ -295,6 +297,12 @@ def _switch(paths: RuntimePaths, spec: DeploySpec, wanted_ids: set[str]) -> list
                 taken.add(slot)
                 routing.route_to(paths, spec.stage, slot, instance.port)
                 instance.slot, instance.state, instance.healthy = slot, InstanceState.SERVING, True
+            elif instance.id in wanted_ids and instance.slot is not None:
+                routing.set_weight(paths, spec.stage, instance.slot, 1)  # a promoted canary
+            if instance.id in wanted_ids:
+                instance.track, instance.weight = Track.STABLE, 1
+        state.canary_weights.pop(spec.stage, None)
+        state.canary_specs.pop(spec.stage, None)
         old = [instance for instance in stage if instance.id not in wanted_ids]
         for instance in old:
             if instance.slot is not None and instance.state is InstanceState.SERVING:
@@ -304,25 +312,29 @@ def _switch(paths: RuntimePaths, spec: DeploySpec, wanted_ids: set[str]) -> list
     return old
 
 
-async def _wait_drained(paths: RuntimePaths, spec: DeploySpec, old: list[InstanceRecord]) -> None:
-    """Give open requests on the old instances up to drain_timeout to finish."""
+async def wait_drained(
+    paths: RuntimePaths, stage: str, old: list[InstanceRecord], timeout: float
+) -> None:
+    """Give open requests on the old instances up to `timeout` seconds to finish."""
     slots = {instance.slot for instance in old if instance.slot is not None}
-    deadline = time.monotonic() + spec.drain_timeout
+    deadline = time.monotonic() + timeout
     while slots and time.monotonic() < deadline:
-        stats = routing.slot_stats(paths, spec.stage)
+        stats = routing.slot_stats(paths, stage)
         if all(stats.get(slot, {}).get("scur", "0") == "0" for slot in slots):
             return
         await asyncio.sleep(0.1)
 
 
-async def _retire(paths: RuntimePaths, spec: DeploySpec, old: list[InstanceRecord]) -> None:
+async def retire(
+    paths: RuntimePaths, stage: str, old: list[InstanceRecord], stop_timeout: float
+) -> None:
     """Take the old instances out of the router, stop them and forget them."""
     for instance in old:
         if instance.slot is not None:
-            routing.disable(paths, spec.stage, instance.slot)
+            routing.disable(paths, stage, instance.slot)
     await asyncio.gather(
         *(
-            stop_process(instance.pid, instance.pid_start_time, spec.stop_timeout)
+            stop_process(instance.pid, instance.pid_start_time, stop_timeout)
             for instance in old
             if instance.pid is not None
         )
@@ -335,15 +347,15 @@ async def _retire(paths: RuntimePaths, spec: DeploySpec, old: list[InstanceRecor
 
 async def _discard(paths: RuntimePaths, spec: DeploySpec, instances: list[InstanceRecord]) -> None:
     """Stop new instances that never received traffic."""
-    await _retire(paths, spec, [i for i in instances if i.state is not InstanceState.SERVING])
+    unrouted = [i for i in instances if i.state is not InstanceState.SERVING]
+    await retire(paths, spec.stage, unrouted, spec.stop_timeout)
 
 
-async def deploy_blue_green(
-    state_dir: Path, spec: DeploySpec, emit: Emit = _quiet
+async def start_ready_instances(
+    paths: RuntimePaths, spec: DeploySpec, track: Track, emit: Emit
 ) -> list[InstanceRecord]:
-    """Make the stage serve spec.freight from spec.replicas new instances; stop everything else."""
-    paths = RuntimePaths(state_dir)
-    wanted = _plan_new_instances(paths, spec)
+    """Start (or adopt) spec.replicas instances of spec.freight and wait until they are ready."""
+    wanted = plan_instances(paths, spec, track)
     stage_dir(paths, spec.stage).mkdir(parents=True, exist_ok=True)
     if any(instance.pid is None for instance in wanted):
         try:
@@ -353,7 +365,7 @@ async def deploy_blue_green(
             raise
     _start_missing(paths, spec, wanted)
     await emit(
-        f"deploy: {len(wanted)} instance(s) of {spec.freight[:12]} on ports "
+        f"deploy: {len(wanted)} {track} instance(s) of {spec.freight[:12]} on ports "
         + ", ".join(str(instance.port) for instance in wanted)
     )
     try:
@@ -361,12 +373,21 @@ async def deploy_blue_green(
     except InstancesNotReady:
         await _discard(paths, spec, wanted)
         raise
+    return wanted
+
+
+async def deploy_blue_green(
+    state_dir: Path, spec: DeploySpec, emit: Emit = _quiet
+) -> list[InstanceRecord]:
+    """Make the stage serve spec.freight from spec.replicas new instances; stop everything else."""
+    paths = RuntimePaths(state_dir)
+    wanted = await start_ready_instances(paths, spec, Track.STABLE, emit)
     await emit(f"deploy: ready on {spec.readiness_path}; switching 127.0.0.1:{spec.port}")
     old = _switch(paths, spec, {instance.id for instance in wanted})
     if old:
         await emit(f"deploy: draining {len(old)} old instance(s)")
-        await _wait_drained(paths, spec, old)
-        await _retire(paths, spec, old)
+        await wait_drained(paths, spec.stage, old, spec.drain_timeout)
+        await retire(paths, spec.stage, old, spec.stop_timeout)
     await emit(f"deploy: stage {spec.stage} serves {spec.freight[:12]} on 127.0.0.1:{spec.port}")
     with locked_state(paths) as state:
         state.deployed[spec.stage] = spec_to_dict(spec)

@@ -91,7 +91,8 @@ def render_config(paths: RuntimePaths, state: RuntimeState) -> str:
                 lines.append(f"    server {slot_name(slot)} {EMPTY_SLOT_ADDRESS} disabled")
             else:
                 flag = "" if instance.state is InstanceState.SERVING else " disabled"
-                lines.append(f"    server {slot_name(slot)} 127.0.0.1:{instance.port}{flag}")
+                address = f"127.0.0.1:{instance.port} weight {instance.weight}"
+                lines.append(f"    server {slot_name(slot)} {address}{flag}")
         parts.append(
             STAGE.format(
                 stage=stage,

@@ -144,12 +144,18 @@ def api(paths: RuntimePaths, command: str) -> str:
     return answer
 
 
-def route_to(paths: RuntimePaths, stage: str, slot: int, port: int) -> None:
-    """Point a backend slot at 127.0.0.1:port and let traffic in."""
+def route_to(paths: RuntimePaths, stage: str, slot: int, port: int, weight: int = 1) -> None:
+    """Point a backend slot at 127.0.0.1:port and let traffic in (at that weight)."""
     server = f"{backend_name(stage)}/{slot_name(slot)}"
     api(paths, f"set server {server} addr 127.0.0.1 port {port}")
+    api(paths, f"set server {server} weight {weight}")
     api(paths, f"set server {server} state ready")
     api(paths, f"set server {server} health up")
+
+
+def set_weight(paths: RuntimePaths, stage: str, slot: int, weight: int) -> None:
+    """Change a slot's share of the traffic (0 takes it out of the rotation, 256 at most)."""
+    api(paths, f"set server {backend_name(stage)}/{slot_name(slot)} weight {weight}")
 
 
 def drain(paths: RuntimePaths, stage: str, slot: int) -> None:

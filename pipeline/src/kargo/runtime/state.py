@@ -51,6 +51,7 @@ class InstanceRecord:
     pid: int | None = None
     pid_start_time: int | None = None
     slot: int | None = None
+    weight: int = 1  # HAProxy server weight (0-256); canary shares come from weights
     healthy: bool = True
     log_file: str = ""
     started_at: float = 0.0
@@ -82,6 +83,8 @@ class RuntimeState:
     routes: dict[str, StageRoute] = field(default_factory=dict)
     instances: list[InstanceRecord] = field(default_factory=list)
     deployed: dict[str, dict[str, Any]] = field(default_factory=dict)  # last good spec by stage
+    canary_weights: dict[str, int] = field(default_factory=dict)  # percent of traffic by stage
+    canary_specs: dict[str, dict[str, Any]] = field(default_factory=dict)  # running canary's spec
 
     def stage_instances(self, stage: str) -> list[InstanceRecord]:
         """The instances of one stage."""
@@ -95,6 +98,8 @@ class RuntimeState:
             "routes": {name: asdict(route) for name, route in self.routes.items()},
             "instances": [asdict(instance) for instance in self.instances],
             "deployed": self.deployed,
+            "canaryWeights": self.canary_weights,
+            "canarySpecs": self.canary_specs,
         }
 
     @classmethod
@@ -106,6 +111,8 @@ class RuntimeState:
             routes={name: StageRoute(**route) for name, route in data.get("routes", {}).items()},
             instances=[InstanceRecord.from_dict(item) for item in data.get("instances", [])],
             deployed=dict(data.get("deployed", {})),
+            canary_weights=dict(data.get("canaryWeights", {})),
+            canary_specs=dict(data.get("canarySpecs", {})),
         )
 
 

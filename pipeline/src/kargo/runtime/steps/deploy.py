@@ -2,18 +2,27 @@
 
 Nothing about the app is hard-coded: `command` and `env` come from the config, with `${PORT}` (the
 instance's port, chosen by the runtime) and the other placeholders of `VARIABLES` filled in.
-`strategy` follows Argo Rollouts' shape (`blueGreen: {...}` or `canary: {steps: [...]}`) so that
-progressive delivery fits beside blue/green.
+`strategy` follows Argo Rollouts' shape: `blueGreen: {...}`, or `canary: {steps: [...]}` with
+`setWeight` and timed `pause` steps (analysis steps are refused for now), ending in promotion.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, model_validator
 
 from kargo.model.base import StrictModel
+from kargo.model.common import parse_duration
+from kargo.runtime.canarying import (
+    CanaryError,
+    abort_canary,
+    promote_canary,
+    set_canary_weight,
+    start_canary,
+)
 from kargo.runtime.deploying import (
     DeploySpec,
     InstancesNotReady,
@@ -23,6 +32,7 @@ from kargo.runtime.deploying import (
 from kargo.runtime.environments import environment_path
 from kargo.runtime.processes import ProcessStartError
 from kargo.runtime.routing import RouterError
+from kargo.runtime.state import InstanceRecord
 from kargo.runtime.steps.git_clone import GitError, freight_commit
 from kargo.runtime.substitution import UnknownPlaceholder
 from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
@@ -91,6 +101,41 @@ class DeployConfig(StrictModel):
     repo_url: str | None = Field(default=None, alias="repoURL")
 
 
+def unsupported_canary_step(canary: CanaryStrategy) -> str | None:
+    """Why these canary steps cannot run here, or None."""
+    for number, step in enumerate(canary.steps, 1):
+        if step.analysis is not None:
+            return f"canary step {number}: analysis steps are not available yet; use verification"
+        if step.pause is not None:
+            if not step.pause.get("duration"):
+                return f"canary step {number}: a pause needs a duration (no manual resume yet)"
+            try:
+                parse_duration(str(step.pause["duration"]))
+            except ValueError as exc:
+                return f"canary step {number}: {exc}"
+    return None
+
+
+async def run_canary(
+    ctx: StepContext, spec: DeploySpec, canary: CanaryStrategy
+) -> list[InstanceRecord]:
+    """Start the canary, walk its steps (setWeight, pause), then promote it; abort on error."""
+    await start_canary(ctx.state_dir, spec, percent=0, emit=ctx.emit)
+    try:
+        for step in canary.steps:
+            if step.set_weight is not None:
+                set_canary_weight(ctx.state_dir, spec.stage, step.set_weight)
+                await ctx.emit(f"canary: weight {step.set_weight}%")
+            if step.pause is not None:
+                seconds = parse_duration(str(step.pause["duration"])).total_seconds()
+                await ctx.emit(f"canary: pause {seconds:.0f}s")
+                await asyncio.sleep(seconds)
+    except (RouterError, CanaryError, ValueError):
+        await abort_canary(ctx.state_dir, spec.stage, spec.drain_timeout, spec.stop_timeout)
+        raise
+    return await promote_canary(ctx.state_dir, spec.stage, spec.drain_timeout, spec.stop_timeout)
+
+
 def deploy_spec(ctx: StepContext, config: DeployConfig) -> DeploySpec:
     """The runtime's DeploySpec for this promotion."""
     commit = config.commit or freight_commit(ctx, config.repo_url or "").id
@@ -136,8 +181,9 @@ class DeployStep(Step[DeployConfig]):
 
     async def run(self, ctx: StepContext, config: DeployConfig) -> StepResult:
         """Start, wait ready, switch, drain; or adopt a deploy that a crash interrupted."""
-        if config.strategy.canary is not None:
-            return StepResult(StepPhase.ERRORED, message="strategy canary is not available yet")
+        canary = config.strategy.canary
+        if canary is not None and (problem := unsupported_canary_step(canary)):
+            return StepResult(StepPhase.ERRORED, message=problem)
         try:
             spec = deploy_spec(ctx, config)
             if not (spec.env_dir and spec.env_dir.exists()):
@@ -145,13 +191,24 @@ class DeployStep(Step[DeployConfig]):
                     StepPhase.ERRORED,
                     message=f"no environment at {spec.env_dir}: run build-venv before deploy",
                 )
-            instances = await deploy_blue_green(ctx.state_dir, spec, ctx.emit)
+            if canary is not None:
+                instances = await run_canary(ctx, spec, canary)
+            else:
+                instances = await deploy_blue_green(ctx.state_dir, spec, ctx.emit)
             if config.source:
                 link = publish_source(ctx.state_dir, ctx.stage, Path(ctx.work_dir) / config.source)
                 await ctx.emit(f"deploy: {link} -> {link.resolve()}")
         except InstancesNotReady as exc:
             return StepResult(StepPhase.FAILED, message=str(exc))
-        except (RouterError, ProcessStartError, UnknownPlaceholder, GitError, OSError) as exc:
+        except (
+            RouterError,
+            ProcessStartError,
+            UnknownPlaceholder,
+            GitError,
+            CanaryError,
+            ValueError,
+            OSError,
+        ) as exc:
             return StepResult(StepPhase.ERRORED, message=str(exc))
         url = f"http://127.0.0.1:{config.port}"
         return StepResult(
