@@ -234,7 +234,12 @@ def test_restore_brings_a_stopped_stage_back_to_its_last_freight(
     assert outcome == {"dev": f"restored freight-a on 127.0.0.1:{stage_port}"}
     assert serving_freights(state_dir, "dev") == {"freight-a"}
     assert httpx.get(f"http://127.0.0.1:{stage_port}/readyz").status_code == 200
-    assert asyncio.run(restore(state_dir)) == {}
+    router = describe_router(state_dir).pid
+    assert router is not None
+    os.kill(router, signal.SIGKILL)
+    time.sleep(0.2)
+    assert asyncio.run(restore(state_dir)) == {}  # instances alive: only the router restarts
+    assert httpx.get(f"http://127.0.0.1:{stage_port}/readyz").status_code == 200
 
 
 def test_the_init_command_is_not_mistaken_for_an_instance(state_dir: Path) -> None:

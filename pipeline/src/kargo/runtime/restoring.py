@@ -1,6 +1,7 @@
 """Bring stages back after their processes went away (make down, a reboot): redeploy the last spec.
 
-Every successful deploy leaves its spec in the state file. `restore` redeploys each stage that
+Every successful deploy leaves its spec in the state file. `restore` first adopts what runs
+(a dead HAProxy is started again, dead instances are marked), then redeploys each stage that
 has no healthy instance of its last freight, from the cached environment, so the freight a stage
 reports is the freight it serves again.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kargo.runtime.deploying import Emit, InstancesNotReady, deploy_blue_green, spec_from_dict
+from kargo.runtime.inspecting import adopt
 from kargo.runtime.processes import ProcessStartError, is_alive, port_accepts
 from kargo.runtime.routing import RouterError
 from kargo.runtime.state import InstanceState, RuntimePaths, load_state
@@ -39,7 +41,8 @@ def stages_to_restore(state_dir: Path) -> list[str]:
 
 
 async def restore(state_dir: Path, emit: Emit = _quiet) -> dict[str, str]:
-    """Redeploy every stage that lost its instances; return what happened per stage."""
+    """Adopt what runs, then redeploy every stage that lost its instances; say what happened."""
+    adopt(state_dir)
     state = load_state(RuntimePaths(state_dir))
     outcome: dict[str, str] = {}
     for stage in stages_to_restore(state_dir):
