@@ -311,6 +311,11 @@ def build_table(
     table = Table(all_headers, status_columns=status)
     for resource in sort_rows(kind, resources):
         table.add(*builder(resource, wide, now))
+    if kind == "Stage" and not wide and any(f.stage_hold(r) for r in resources):
+        # A rolled-back stage holds freight back from auto-promotion: show it without -o wide.
+        table.headers.append("HOLD")
+        for row, resource in zip(table.rows, sort_rows(kind, resources), strict=True):
+            row.append(f.stage_hold(resource))
     return table
 
 

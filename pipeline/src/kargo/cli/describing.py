@@ -54,6 +54,8 @@ def _header(sheet: Sheet, resource: Resource, now: datetime | None) -> None:
     sheet.field("Created", _when(f.created(resource), now))
     labels = f.dig(resource, "metadata.labels") or {}
     sheet.field("Labels", ", ".join(f"{k}={v}" for k, v in labels.items()))
+    annotations = f.dig(resource, "metadata.annotations") or {}
+    sheet.field("Annotations", ", ".join(f"{k}={v}" for k, v in annotations.items()))
 
 
 def _events(sheet: Sheet, events: list[Resource], now: datetime | None) -> None:

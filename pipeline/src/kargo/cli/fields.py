@@ -13,6 +13,7 @@ from typing import Any
 Resource = dict[str, Any]
 
 ALIAS_KEYS = ("kargo.akuity.io/alias", "kargo.akuity.io/freight-alias")
+HOLD_KEY = "kargo.akuity.io/auto-promotion-hold"
 ACTOR_KEYS = ("kargo.akuity.io/create-actor", "kargo.akuity.io/actor", "actor")
 
 
@@ -243,6 +244,9 @@ def stage_last_promotion_phase(resource: Resource) -> str:
 
 def stage_hold(resource: Resource) -> str:
     """The freight held back from auto-promotion on this stage, if any."""
+    annotated = meta_value(resource, (HOLD_KEY,))
+    if annotated:
+        return annotated
     hold = first(resource, "status.autoPromotionHold", "status.hold", "status.holds")
     if isinstance(hold, dict):
         return text(hold, "freightAlias", "alias", "freight", "name") or "yes"
