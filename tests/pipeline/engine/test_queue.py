@@ -35,7 +35,7 @@ spec:
     spec:
       steps:
       - uses: shell
-        config: {{command: "{command}"}}
+        config: {{command: "echo started; {command}"}}
 """
 
 

@@ -42,8 +42,8 @@ class ShellStep(Step[ShellConfig]):
         cwd = ctx.work_dir / config.work_dir if config.work_dir else ctx.work_dir
         cwd.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **config.env, "KARGO_STAGE": ctx.stage, "KARGO_FREIGHT": ctx.freight}
-        try:
-            process = await asyncio.create_subprocess_exec(
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *argv,
                 cwd=cwd,
                 env=env,
@@ -51,6 +51,16 @@ class ShellStep(Step[ShellConfig]):
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
             )
+        )
+        try:
+            process = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            # Cancelled while starting: let the start finish, then stop what was started.
+            with contextlib.suppress(OSError):
+                started = await spawn
+                _kill_group(started)
+                await started.wait()
+            raise
         except OSError as exc:
             return StepResult(StepPhase.ERRORED, f"shell: cannot start {argv[0]!r}: {exc}")
         output: list[str] = []
