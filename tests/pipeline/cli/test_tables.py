@@ -90,7 +90,7 @@ def test_output_name_json_and_yaml_follow_kubectl() -> None:
     stage = resolve_kind("stages")
     stages = load("stages")
     assert format_resources(stage, stages, OutputFormat.NAME) == (
-        "stage/production\nstage/development\nstage/qa"
+        "stage/development\nstage/production\nstage/qa"
     )
     listed = format_resources(stage, stages, OutputFormat.JSON)
     assert '"kind": "List"' in listed

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from kargo.cli.columns import build_table
+from kargo.cli.columns import build_table, sort_rows
 from kargo.cli.kinds import Kind
 from kargo.cli.tables import render_table
 
@@ -59,6 +59,6 @@ def format_resources(
         data = resources[0] if single and resources else as_list(resources)
         return to_yaml(data).rstrip("\n")
     if output is OutputFormat.NAME:
-        return "\n".join(resource_name_line(kind, r) for r in resources)
+        return "\n".join(resource_name_line(kind, r) for r in sort_rows(kind.kind, resources))
     table = build_table(kind.kind, resources, wide=output is OutputFormat.WIDE, now=now)
     return render_table(table, no_headers=no_headers, colour=colour)
