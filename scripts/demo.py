@@ -342,7 +342,7 @@ def up() -> int:
         elif engine.get("stages", "development")["spec"].get("verification"):
             print("demo: verifying development (smoke tests, security scan, load test)")
             verdict = wait_verification(engine, "development", name, 900)
-            print(f"  verification: {verdict}")
+            print(f"  verification: {shorten(verdict)}")
             if not verdict.startswith("Successful"):
                 problems.append(f"verification of development: {verdict}")
             else:
@@ -366,6 +366,12 @@ def httpx_ok(url: str) -> bool:
     return healthy(url)
 
 
+def shorten(text: str, limit: int = 240) -> str:
+    """One line of at most `limit` characters (verification messages carry whole results)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def summary(engine: Engine, problems: list[str]) -> None:
     """Print where things are and what failed."""
     print("\nPlanning Poker:")
@@ -381,7 +387,7 @@ def summary(engine: Engine, problems: list[str]) -> None:
     if problems:
         print("\nWhat did not work:")
         for problem in problems:
-            print(f"  - {problem}")
+            print(f"  - {shorten(problem)}")
     print("\nStop everything with: make down")
 
 
