@@ -17,6 +17,10 @@ from planning_poker.rooms import Room, RoomSettings
 from planning_poker.stats import compute_stats
 from planning_poker.stories import Story
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+_NONCE = secrets.token_hex(16)
+_YOU_MARK, _PEOPLE_MARK = f'"you-{_NONCE}"', f'"people-{_NONCE}"'
+
 
 def room_to_doc(room: Room) -> dict[str, Any]:
     """The stored JSON document of a room (the version lives in its own column)."""
@@ -114,28 +118,28 @@ def state_messages(room: Room) -> Callable[[str], str]:
     """A renderer of each participant's `state` message, serialising the shared part once.
 
     Broadcasts send one message per connection; only `you` and the receiver's own vote differ,
-    so the JSON is cut around two unguessable placeholders and reassembled per receiver.
+    so the JSON is cut around two placeholders and reassembled per receiver. The placeholders
+    hold a per-process secret that never leaves the process, so no content can contain them.
     """
     public = public_view(room)
-    nonce = secrets.token_hex(8)
-    you_mark, people_mark = f'"you-{nonce}"', f'"people-{nonce}"'
-    shell = {**public, "you": you_mark[1:-1], "participants": people_mark[1:-1]}
-    text = json.dumps({"type": "state", "room": shell}, ensure_ascii=False)
-    before_you, after_you = text.split(you_mark)
-    middle, tail = after_you.split(people_mark)
+    shell = {**public, "you": _YOU_MARK[1:-1], "participants": _PEOPLE_MARK[1:-1]}
+    text = _encode({"type": "state", "room": shell})
+    before_you, after_you = text.split(_YOU_MARK)
+    middle, tail = after_you.split(_PEOPLE_MARK)
     entries = public["participants"]
-    encoded = [json.dumps(entry, ensure_ascii=False) for entry in entries]
+    encoded = [_encode(entry) for entry in entries]
+    shared = "[" + ",".join(encoded) + "]"
     position = {entry["id"]: index for index, entry in enumerate(entries)}
+    revealed = room.revealed
 
     def render(participant_id: str) -> str:
-        parts = encoded
+        people = shared
         own = room.participants.get(participant_id)
-        if own is not None and own.vote is not None and not room.revealed:
+        if own is not None and own.vote is not None and not revealed:
             parts = list(encoded)
             index = position[participant_id]
-            parts[index] = json.dumps({**entries[index], "vote": own.vote}, ensure_ascii=False)
-        return "".join(
-            (before_you, json.dumps(participant_id), middle, "[", ",".join(parts), "]", tail)
-        )
+            parts[index] = _encode({**entries[index], "vote": own.vote})
+            people = "[" + ",".join(parts) + "]"
+        return "".join((before_you, _encode(participant_id), middle, people, tail))
 
     return render
