@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kargo.engine.writing import update_document, update_model
+from kargo.engine.writing import update_document
 from kargo.model.base import utcnow
 from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import (
@@ -12,7 +12,6 @@ from kargo.model.stage import (
     Health,
     HealthState,
     PromotionReference,
-    Stage,
     VerificationInfo,
     VerificationPhase,
 )
@@ -35,38 +34,43 @@ def promotion_reference(promotion: Promotion) -> PromotionReference:
 
 
 def mark_promotion_started(tx: Transaction, promotion: Promotion) -> None:
-    """Point the stage at its running promotion."""
+    """Point the stage at its running promotion (a few status keys, written as a document)."""
+    reference = promotion_reference(promotion).to_dict()
 
-    def mutate(stage: Stage) -> None:
-        stage.status.current_promotion = promotion_reference(promotion)
-        stage.status.health = Health(status=HealthState.PROGRESSING)
+    def mutate(stage: dict[str, Any]) -> None:
+        status = stage.setdefault("status", {})
+        status["currentPromotion"] = reference
+        status["health"] = {"status": HealthState.PROGRESSING.value, "issues": []}
 
-    update_model(tx, Stage, promotion.project, promotion.spec.stage, mutate)
+    update_document(tx, "Stage", promotion.project, promotion.spec.stage, mutate)
 
 
-def mark_promotion_finished(tx: Transaction, promotion: Promotion) -> Stage | None:
-    """Record the outcome; only a success changes the stage's current freight."""
+def mark_promotion_finished(tx: Transaction, promotion: Promotion) -> dict[str, Any] | None:
+    """Record the outcome; only a success changes the stage's current freight.
+
+    Works on the stored documents (no model round trip): this runs once per promotion.
+    """
     succeeded = promotion.status.phase is PromotionPhase.SUCCEEDED
     now = utcnow()
     previous: list[str] = []
+    verifying = [False]
 
-    def mutate(stage: Stage) -> None:
-        stage.status.current_promotion = None
-        stage.status.last_promotion = promotion_reference(promotion)
+    def mutate(stage: dict[str, Any]) -> None:
+        status = stage.setdefault("status", {})
+        status.pop("currentPromotion", None)
+        status["lastPromotion"] = promotion_reference(promotion).to_dict()
+        history: list[dict[str, Any]] = status.get("freightHistory") or []
+        current = history[0] if history else None
         if not succeeded:
-            current = stage.status.current_freight
-            stage.status.health = Health(
-                status=HealthState.HEALTHY if current else HealthState.UNKNOWN,
-                issues=[f"promotion {promotion.name} {promotion.status.phase.value}"],
-            )
+            state = HealthState.HEALTHY if current else HealthState.UNKNOWN
+            issue = f"promotion {promotion.name} {promotion.status.phase.value}"
+            status["health"] = Health(status=state, issues=[issue]).to_dict()
             return
-        current = stage.status.current_freight
-        if current is not None and current.name != promotion.spec.freight:
-            previous.append(current.name)
+        if current is not None and current.get("name") != promotion.spec.freight:
+            previous.append(str(current["name"]))
+        verification = (stage.get("spec") or {}).get("verification") or {}
+        verifying[0] = bool(verification.get("analysisTemplates"))
         freight = promotion.status.freight
-        verifying = stage.spec.verification is not None and bool(
-            stage.spec.verification.analysis_templates
-        )
         reference = FreightReference(
             name=promotion.spec.freight,
             alias=freight.alias if freight else "",
@@ -75,21 +79,18 @@ def mark_promotion_finished(tx: Transaction, promotion: Promotion) -> Stage | No
             promoted_at=now,
             promotion=promotion.name,
             verification_history=[VerificationInfo(phase=VerificationPhase.PENDING)]
-            if verifying
+            if verifying[0]
             else [],
         )
-        history = [reference, *stage.status.freight_history]
-        stage.status.freight_history = history[:HISTORY_LIMIT]
-        stage.status.freight_summary = reference.alias or reference.name[:7]
-        stage.status.health = Health(
-            status=HealthState.PROGRESSING if verifying else HealthState.HEALTHY
-        )
+        status["freightHistory"] = [reference.to_dict(), *history][:HISTORY_LIMIT]
+        status["freightSummary"] = reference.alias or reference.name[:7]
+        health = HealthState.PROGRESSING if verifying[0] else HealthState.HEALTHY
+        status["health"] = Health(status=health).to_dict()
 
-    stage = update_model(tx, Stage, promotion.project, promotion.spec.stage, mutate)
+    stage = update_document(tx, "Stage", promotion.project, promotion.spec.stage, mutate)
     if not succeeded or stage is None:
         return stage
-    verified = stage.spec.verification is None or not stage.spec.verification.analysis_templates
-    stage_name, since = stage.name, now.isoformat()
+    stage_name, since = promotion.spec.stage, now.isoformat()
     for name in previous:
 
         def leave(freight: dict[str, Any]) -> None:
@@ -100,7 +101,7 @@ def mark_promotion_finished(tx: Transaction, promotion: Promotion) -> Stage | No
     def enter(freight: dict[str, Any]) -> None:
         status = freight.setdefault("status", {})
         status.setdefault("currentlyIn", {})[stage_name] = {"since": since}
-        if verified:
+        if not verifying[0]:
             status.setdefault("verifiedIn", {})[stage_name] = {"verifiedAt": since}
 
     update_document(tx, "Freight", promotion.project, promotion.spec.freight, enter)
