@@ -61,6 +61,7 @@ class Verifier:
         self.store = store
         self.stage = stage
         self.aborted = False
+        self.annotations: dict[str, dict[str, str]] = {}
 
     async def verify(self) -> VerificationPhase:
         """Create (or resume) the AnalysisRun and wait for its outcome."""
@@ -73,6 +74,7 @@ class Verifier:
             if template is None:
                 return self._finish(None, VerificationPhase.ERROR, f"template {ref.name} missing")
             templates.append(template)
+            self.annotations[template.name] = dict(template.metadata.annotations)
         run = self._existing_run()
         if run is None:
             name = analysis_run_name(stage.name, current.name)
@@ -167,7 +169,9 @@ class Verifier:
                 name=current.name,
                 message=f"Verification of freight {current.alias} in stage {stage.name} "
                 f"{phase.value.lower()}" + (f": {message}" if message else ""),
-                data=_event_data(stage.name, current.name, current.alias, run, phase),
+                data=_event_data(
+                    stage.name, current.name, current.alias, run, phase, self.annotations
+                ),
             )
 
         transact(self.store, work)
@@ -209,7 +213,12 @@ def last_stable_freight(stage: Stage) -> str | None:
 
 
 def _event_data(
-    stage: str, freight: str, alias: str, run: AnalysisRun | None, phase: VerificationPhase
+    stage: str,
+    freight: str,
+    alias: str,
+    run: AnalysisRun | None,
+    phase: VerificationPhase,
+    annotations: dict[str, dict[str, str]],
 ) -> dict[str, Any]:
     templates: dict[str, dict[str, Any]] = {}
     if run is not None:
@@ -217,7 +226,7 @@ def _event_data(
             templates[ref.name] = {
                 "name": ref.name,
                 "phase": AnalysisPhase.SUCCESSFUL.value,
-                "annotations": {},
+                "annotations": annotations.get(ref.name, {}),
                 "metrics": [],
             }
         for result in run.status.metric_results:
