@@ -185,17 +185,17 @@ def plan_instances(
         while len(wanted) < spec.replicas:
             port = free_port(exclude=used)
             used.add(port)
+            instance_id = f"{spec.stage}-{spec.freight[:12]}-{uuid.uuid4().hex[:6]}"
             record = InstanceRecord(
-                id=f"{spec.stage}-{spec.freight[:12]}-{uuid.uuid4().hex[:6]}",
+                id=instance_id,
                 stage=spec.stage,
                 port=port,
                 freight=spec.freight,
                 commit=spec.commit,
                 track=track,
-                log_file=str(paths.instance_log(spec.stage, "pending")),
+                log_file=str(paths.instance_log(spec.stage, instance_id)),
                 started_at=time.time(),
             )
-            record.log_file = str(paths.instance_log(spec.stage, record.id))
             state.instances.append(record)
             wanted.append(record)
     for pid, start in orphans:
