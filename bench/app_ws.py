@@ -61,18 +61,17 @@ class RoomPlan:
     tokens: list[str]
 
 
-@dataclass
+@dataclass(eq=False)
 class Participant:
-    """One WebSocket and the room versions it has received, with their arrival times."""
+    """One WebSocket and the latest room version it has received."""
 
     token: str
     socket: ClientConnection | None = None
-    arrivals: dict[int, float] = field(default_factory=dict)
     latest: int = 0
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    counted: bool = True
 
-    async def read(self) -> None:
-        """Note when each state version arrives."""
+    async def read(self, room: Room) -> None:
+        """Tell the room when each state version arrives."""
         assert self.socket is not None
         with contextlib.suppress(Exception):
             async for raw in self.socket:
@@ -83,49 +82,58 @@ class Participant:
                 found = VERSION.search(raw)
                 if found:
                     version = int(found.group(1))
-                    self.arrivals[version] = now
-                    if len(self.arrivals) > 64:
-                        self.arrivals.pop(next(iter(self.arrivals)))
                     self.latest = max(self.latest, version)
-                    self.changed.set()
-
-    async def wait_for(self, version: int) -> float | None:
-        """When this participant received the given version, or None after a timeout."""
-        deadline = time.perf_counter() + WAIT_SECONDS
-        while self.latest < version:
-            self.changed.clear()
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                return None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), left)
-        return self.arrivals.get(version, self.arrivals.get(self.latest))
+                    room.arrived(self, version, now)
 
 
-@dataclass
+@dataclass(eq=False)
 class Room:
-    """A room and its participants; votes rotate through them."""
+    """A room and its participants; votes rotate through them, one vote in flight at a time."""
 
     plan: RoomPlan
     people: list[Participant]
     turn: int = 0
+    latest: int = 0
+    target: int = 0
+    started: float = 0.0
+    missing: int = 0
+    done: asyncio.Future[None] | None = None
+    pending: list[float] = field(default_factory=list)
+
+    def arrived(self, person: Participant, version: int, now: float) -> None:
+        """A participant got a state: count it if it carries the vote in flight."""
+        self.latest = max(self.latest, version)
+        if self.done is None or person.counted or version < self.target:
+            return
+        person.counted = True
+        self.pending.append(now - self.started)
+        self.missing -= 1
+        if self.missing == 0 and not self.done.done():
+            self.done.set_result(None)
 
     async def vote_once(self, latencies: list[float]) -> bool:
         """Cast one vote and record how long each other participant took to see it."""
         voter = self.people[self.turn % len(self.people)]
         self.turn += 1
-        target = max(p.latest for p in self.people) + 1
         deck = self.plan.deck
         card = deck[self.turn % (len(deck) - 1)]
-        started = time.perf_counter()
+        for person in self.people:
+            person.counted = person is voter
+        self.target = self.latest + 1
+        self.missing = len(self.people) - 1
+        self.pending = []
+        self.done = asyncio.get_running_loop().create_future()
+        self.started = time.perf_counter()
         assert voter.socket is not None
         await voter.socket.send(json.dumps({"type": "vote", "card": card}))
-        arrivals = await asyncio.gather(
-            *(p.wait_for(target) for p in self.people if p is not voter)
-        )
-        if any(a is None for a in arrivals):
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                await self.done
+        except TimeoutError:
             return False
-        latencies.extend(a - started for a in arrivals if a is not None)
+        finally:
+            self.done = None
+        latencies.extend(self.pending)
         return True
 
 
@@ -161,7 +169,7 @@ async def worker_main(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
                 max_queue=None,
                 compression=None,
             )
-        readers.append(asyncio.create_task(person.read()))
+        readers.append(asyncio.create_task(person.read(room)))
 
     await asyncio.gather(*(open_one(room, p) for room in rooms for p in room.people))
     loop = asyncio.get_running_loop()
