@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import os
 import subprocess
 import sys
 import threading
@@ -101,6 +102,16 @@ def http_server() -> Iterator[str]:
         thread.join(timeout=5)
 
 
+def admin_token(state_dir: Path) -> str:
+    """The admin token a server wrote into its state folder on its first start."""
+    return (state_dir / "admin.token").read_text().strip()
+
+
+def admin_headers(state_dir: Path) -> dict[str, str]:
+    """An Authorization header carrying the server's admin token."""
+    return {"Authorization": f"Bearer {admin_token(state_dir)}"}
+
+
 @contextmanager
 def api_server(
     state_dir: Path, config_dir: Path | None = None, database_url: str | None = None
@@ -113,8 +124,10 @@ def api_server(
     if database_url is not None:
         argv += ["--database-url", database_url]
     state_dir.mkdir(parents=True, exist_ok=True)
+    # The server saves its first admin token in the CLI config: keep that one private to the test.
+    env = {**os.environ, "KARGO_CONFIG": str(state_dir / "cli-config.yaml")}
     with open(state_dir / "server.log", "ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=log)
+        process = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         try:

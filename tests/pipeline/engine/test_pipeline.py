@@ -126,7 +126,7 @@ def test_a_commit_flows_from_manual_dev_promotion_to_prod_automatically(
     assert all(p.status.phase is PromotionPhase.SUCCEEDED for p in promotions)
     by_stage = {p.spec.stage: p for p in promotions}
     assert by_stage["dev"].actor == "alice"
-    assert by_stage["prod"].actor == "kargo:auto-promotion"
+    assert by_stage["prod"].actor == "system"
     assert by_stage["prod"].status.state["step-1"]["stdout"] == "200"
     final = get_model(store, Freight, "shop", freight.name)
     assert final is not None and set(final.status.verified_in) == {"dev", "staging", "prod"}

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from kargo.api.binding import Tls
 from kargo.api.server import ServerError, serve
 
 
@@ -18,10 +19,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--rbac", type=Path, default=None, help="access policy (rbac.yaml)")
+    parser.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate")
+    parser.add_argument("--tls-key", type=Path, default=None, help="PEM private key")
+    parser.add_argument(
+        "--insecure-bind-all",
+        action="store_true",
+        help="allow a non-loopback address without TLS (tokens travel in clear)",
+    )
+    parser.add_argument("--v", dest="verbosity", type=int, default=0, help="4+: debug logs")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    level = logging.DEBUG if args.verbosity >= 4 else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        sys.stderr.write("kargo server: give both --tls-cert and --tls-key\n")
+        return 2
+    tls = Tls(args.tls_cert, args.tls_key) if args.tls_cert and args.tls_key else None
     try:
-        serve(args.config, args.state_dir, args.database_url, args.host, args.port)
+        serve(
+            args.config,
+            args.state_dir,
+            args.database_url,
+            args.host,
+            args.port,
+            tls=tls,
+            insecure_bind_all=args.insecure_bind_all,
+            rbac=args.rbac,
+        )
     except ServerError as exc:
         sys.stderr.write(f"kargo server: {exc}\n")
         return 2

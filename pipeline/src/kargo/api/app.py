@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from kargo import __version__
-from kargo.api import reading, watching, writing
+from kargo.api import access, reading, watching, writing
 from kargo.api.errors import install_error_handlers
+from kargo.api.security import guard
 from kargo.api.state import ServerState
 
 log = logging.getLogger(__name__)
@@ -19,10 +20,16 @@ def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(
         title="kargo",
         version=__version__,
-        description="The pipeline engine's API (docs/api.md).",
+        description="The pipeline engine's API (docs/api.md); bearer tokens (docs/security.md).",
+        dependencies=[Depends(guard)],
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.kargo = state
     install_error_handlers(app)
+    app.include_router(access.root)
+    app.include_router(access.router)
     app.include_router(watching.router)
     app.include_router(writing.router)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,9 +12,12 @@ from typing import Any
 import uvicorn
 
 from kargo.api.app import create_app
+from kargo.api.binding import BindingError, Tls, check_binding, first_start_token, server_url
 from kargo.api.errors import config_error_message
 from kargo.api.state import ServerState
-from kargo.config import ConfigError, load_path
+from kargo.auth import Policy, PolicyError, default_policy, load_policy
+from kargo.config import ConfigError, load_texts
+from kargo.config.loading import config_files
 from kargo.engine.applying import apply_resources
 from kargo.engine.controller import Engine
 from kargo.engine.registration import register_higher_layer_parsers
@@ -28,17 +30,41 @@ class ServerError(Exception):
     """The server cannot start; the message says why and what to do."""
 
 
-def check_loopback(host: str) -> None:
-    """Refuse to listen beyond this machine until access control exists."""
+RBAC_FILE = "rbac.yaml"
+
+
+def read_policy(config_dir: Path | None, rbac: Path | None) -> Policy:
+    """`--rbac FILE`, else `rbac.yaml` in the configuration folder, else the built-in policy."""
+    path = rbac
+    if path is None and config_dir is not None and (config_dir / RBAC_FILE).is_file():
+        path = config_dir / RBAC_FILE
     try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ServerError(f"refusing to listen on {host}: only loopback addresses (127.0.0.1)")
+        return load_policy(path) if path is not None else default_policy()
+    except PolicyError as exc:
+        raise ServerError(str(exc)) from exc
 
 
-def open_state(config_dir: Path | None, state_dir: Path, database_url: str | None) -> ServerState:
+def _load_config(config_dir: Path) -> list[Any]:
+    """The folder's resources; the access policy file is not a resource and is skipped."""
+    if not config_dir.exists():
+        raise ServerError(f"{config_dir}: no such file or folder")
+    texts = []
+    for file in config_files(config_dir):
+        if file.name == RBAC_FILE and config_dir.is_dir():
+            continue
+        try:
+            texts.append((file.read_text(encoding="utf-8"), str(file)))
+        except OSError as exc:
+            raise ServerError(f"{file}: cannot read: {exc}") from exc
+    return load_texts(texts)
+
+
+def open_state(
+    config_dir: Path | None,
+    state_dir: Path,
+    database_url: str | None,
+    policy: Policy | None = None,
+) -> ServerState:
     """Open and migrate the store and apply the configuration (all or nothing)."""
     register_higher_layer_parsers()
     try:
@@ -47,13 +73,23 @@ def open_state(config_dir: Path | None, state_dir: Path, database_url: str | Non
         raise ServerError(str(exc)) from exc
     if config_dir is not None:
         try:
-            results = apply_resources(store, load_path(config_dir), actor="server", source="config")
+            results = apply_resources(
+                store, _load_config(config_dir), actor="system", source="config"
+            )
+        except ServerError:
+            store.close()
+            raise
         except ConfigError as exc:
             store.close()
             raise ServerError(f"{config_dir}: {config_error_message(exc)}") from exc
         changed = [r for r in results if r.action.value != "unchanged"]
         log.info("applied %s: %d resources, %d changed", config_dir, len(results), len(changed))
-    return ServerState(store=store, engine=Engine(store, state_dir), state_dir=state_dir)
+    return ServerState(
+        store=store,
+        engine=Engine(store, state_dir),
+        state_dir=state_dir,
+        policy=policy or default_policy(),
+    )
 
 
 def _dispatcher(state: ServerState) -> Any:
@@ -93,10 +129,19 @@ def serve(
     database_url: str | None,
     host: str,
     port: int,
+    *,
+    tls: Tls | None = None,
+    insecure_bind_all: bool = False,
+    rbac: Path | None = None,
 ) -> None:
     """Run the engine and its API server until interrupted."""
-    check_loopback(host)
-    state = open_state(config_dir, state_dir, database_url)
+    try:
+        check_binding(host, tls, insecure_bind_all)
+    except BindingError as exc:
+        raise ServerError(str(exc)) from exc
+    state = open_state(config_dir, state_dir, database_url, read_policy(config_dir, rbac))
+    first_start_token(state.store, state_dir, server_url(host, port, tls))
+    log.info("access policy: %s", state.policy.source)
     app = create_app(state)
 
     @contextlib.asynccontextmanager
@@ -105,7 +150,15 @@ def serve(
             yield
 
     app.router.lifespan_context = lifespan
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        lifespan="on",
+        ssl_certfile=str(tls.cert) if tls else None,
+        ssl_keyfile=str(tls.key) if tls else None,
+    )
     try:
         uvicorn.Server(config).run()
     finally:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 
+from kargo.auth import Policy, Principal, default_policy
 from kargo.engine.controller import Engine
 from kargo.store import Store
-
-LOCAL_ACTOR = "local-user"
 
 
 @dataclass
@@ -22,6 +21,7 @@ class ServerState:
     engine: Engine
     state_dir: Path
     dispatcher: Any = None
+    policy: Policy = field(default_factory=default_policy)
 
 
 def server_state(request: Request) -> ServerState:
@@ -32,5 +32,8 @@ def server_state(request: Request) -> ServerState:
 
 
 def actor_of(request: Request) -> str:
-    """Who is asking: the `X-Kargo-Actor` header, or the local user (loopback only for now)."""
-    return request.headers.get("x-kargo-actor") or LOCAL_ACTOR
+    """Who is asking: the subject of the request's bearer token (set by `security.guard`)."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise RuntimeError("actor_of called on a request that was not authenticated")
+    return principal.subject

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.reading import resource_list
-from kargo.api.state import ServerState, server_state
+from kargo.api.security import client_address
+from kargo.api.state import ServerState, actor_of, server_state
 from kargo.model.webhooks import WebhookConfig
 from kargo.notify.deliveries import DeliveryNotFound, list_deliveries, redeliver
 from kargo.notify.probing import test_webhook
@@ -18,8 +19,21 @@ router = APIRouter(prefix="/api/v1")
 State = Annotated[ServerState, Depends(server_state)]
 
 
+def _audit(request: Request, state: ServerState, project: str, action: str, resource: str) -> None:
+    with state.store.transaction() as tx:
+        tx.audit(
+            project=project,
+            actor=actor_of(request),
+            action=action,
+            resource=resource,
+            source="api",
+            result="ok",
+            address=client_address(request),
+        )
+
+
 @router.post("/projects/{project}/webhookconfigs/{name}/test")
-async def send_test(project: str, name: str, state: State) -> dict[str, Any]:
+async def send_test(project: str, name: str, request: Request, state: State) -> dict[str, Any]:
     """Send a signed `webhook.test` to one webhook."""
     configs = list_models(state.store, WebhookConfig, project)
     if not any(c.name == name for c in configs):
@@ -27,6 +41,7 @@ async def send_test(project: str, name: str, state: State) -> dict[str, Any]:
     result = await test_webhook(
         name, configs, db=state.store.engine, project=project, base_dir=state.state_dir
     )
+    _audit(request, state, project, "webhook.test", f"WebhookConfig/{name}")
     return result.to_dict()
 
 
@@ -40,12 +55,13 @@ def deliveries(
 
 
 @router.post("/projects/{project}/webhookdeliveries/{delivery_id}/redeliver")
-def queue_again(project: str, delivery_id: int, state: State) -> dict[str, Any]:
+def queue_again(project: str, delivery_id: int, request: Request, state: State) -> dict[str, Any]:
     """Queue a delivery again."""
     try:
         record = redeliver(state.store.engine, delivery_id)
     except DeliveryNotFound as exc:
         raise ApiError(ErrorCode.NOT_FOUND, str(exc)) from exc
+    _audit(request, state, project, "webhook.redeliver", f"WebhookDelivery/{delivery_id}")
     if state.dispatcher is not None:
         state.dispatcher.wake()
     return record.to_dict()

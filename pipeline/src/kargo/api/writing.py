@@ -10,7 +10,9 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.security import authorize, client_address
 from kargo.api.state import ServerState, actor_of, server_state
+from kargo.auth import Permission
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
 from kargo.engine.approvals import approve_freight
@@ -93,6 +95,7 @@ async def apply(request: Request, state: State) -> dict[str, Any]:
 @router.post("/projects/{project}/promotions", response_model=None)
 def promote(project: str, body: PromoteBody, request: Request, state: State) -> Any:
     """Queue a promotion (201), or say the stage already runs that freight (200)."""
+    authorize(request, Permission("promote", "stages", project, body.stage))
     promotion = request_promotion(
         state.store,
         PromotionRequest(
@@ -113,6 +116,8 @@ def promote(project: str, body: PromoteBody, request: Request, state: State) -> 
 @router.post("/projects/{project}/promotions/{name}/abort")
 def abort(project: str, name: str, request: Request, state: State) -> dict[str, Any]:
     """Abort a promotion: a pending one ends at once, a running one is stopped."""
+    stage = state.store.require("Promotion", project, name).get("spec", {}).get("stage", "")
+    authorize(request, Permission("abort", "stages", project, str(stage)))
     promotion = abort_promotion(state.store, project, name, actor_of(request))
     state.engine.abort_running(project, promotion.spec.stage, name)
     return to_document(promotion)
@@ -133,6 +138,8 @@ def rollback(project: str, body: RollbackBody, request: Request, state: State) -
             return {"items": [], "message": f"no stage takes freight from {body.to_stage}"}
     else:
         raise ApiError(ErrorCode.BAD_REQUEST, "name the stage to roll back: `stage` or `toStage`")
+    for stage in stages:
+        authorize(request, Permission("rollback", "stages", project, stage))
     wanted = body.freight or body.freight_alias
     if wanted:
         wanted = find_freight(state.store, project, wanted, wanted).name
@@ -152,6 +159,7 @@ def rollback(project: str, body: RollbackBody, request: Request, state: State) -
 @router.post("/projects/{project}/approvals")
 def approve(project: str, body: ApprovalBody, request: Request, state: State) -> dict[str, Any]:
     """Approve freight for a stage."""
+    authorize(request, Permission("approve", "stages", project, body.stage))
     freight = approve_freight(state.store, project, body.freight, body.stage, actor_of(request))
     return to_document(freight)
 
@@ -161,11 +169,24 @@ def verify(
     project: str, name: str, request: Request, state: State, body: VerifyBody | None = None
 ) -> dict[str, Any]:
     """Rerun the stage's verification, or abort the running one."""
-    if body is not None and body.abort:
+    abort = body is not None and body.abort
+    if abort:
         if not state.engine.abort_verification(project, name):
             raise ApiError(ErrorCode.CONFLICT, f"stage {name} has no verification running")
-        return state.store.require("Stage", project, name)
-    return to_document(rerun_verification(state.store, project, name, actor_of(request)))
+        result = state.store.require("Stage", project, name)
+    else:
+        result = to_document(rerun_verification(state.store, project, name, actor_of(request)))
+    with state.store.transaction() as tx:  # the engine's verification writes no record itself
+        tx.audit(
+            project=project,
+            actor=actor_of(request),
+            action="verification.abort" if abort else "verification.rerun",
+            resource=f"Stage/{name}",
+            source="api",
+            result="ok",
+            address=client_address(request),
+        )
+    return result
 
 
 @router.post("/projects/{project}/warehouses/{name}/refresh")

@@ -19,7 +19,7 @@ from kargo.model.promotion import (
 from kargo.model.stage import Stage
 from kargo.store import Store, Transaction, get_model, list_models, save_model
 
-AUTO_PROMOTION_ACTOR = "kargo:auto-promotion"
+AUTO_PROMOTION_ACTOR = "system"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ _REASONS = {
     VerificationPhase.INCONCLUSIVE: EventReason.FREIGHT_VERIFICATION_INCONCLUSIVE,
     VerificationPhase.ABORTED: EventReason.FREIGHT_VERIFICATION_ABORTED,
 }
-ROLLBACK_ACTOR = "kargo:auto-rollback"
+ROLLBACK_ACTOR = "system"
 
 
 def verification_pending(stage: Stage) -> bool:

@@ -1,5 +1,6 @@
 """The durable store: resource documents with resourceVersion, events, audit and step logs."""
 
+from kargo.store.auditchain import GENESIS, record_hash, source_address
 from kargo.store.documents import AuditRecord, Change, ChangeType, EventFilter, StoredEvent
 from kargo.store.errors import StoreConflict, StoreError, StoreNotFound
 from kargo.store.store import Store, sqlite_url
@@ -11,6 +12,7 @@ __all__ = [
     "Change",
     "ChangeType",
     "EventFilter",
+    "GENESIS",
     "Store",
     "StoreConflict",
     "StoreError",
@@ -21,7 +23,9 @@ __all__ = [
     "identity",
     "kind_of",
     "list_models",
+    "record_hash",
     "save_model",
+    "source_address",
     "sqlite_url",
     "to_document",
 ]

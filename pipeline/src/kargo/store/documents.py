@@ -56,6 +56,10 @@ class AuditRecord:
     source: str
     time: datetime
     result: str
+    address: str | None = None
+    id: int = 0
+    prev_hash: str | None = None
+    hash: str | None = None
 
 
 @dataclass

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -222,12 +223,22 @@ class Store:
             result = [e for e in result if where.matches(e)]
         return result[-limit:] if limit else result
 
-    def audit_records(self, project: str | None = None) -> builtins.list[AuditRecord]:
-        """The audit trail, oldest first."""
+    def audit_records(
+        self,
+        project: str | None = None,
+        *,
+        actor: str | None = None,
+        since: datetime | None = None,
+    ) -> builtins.list[AuditRecord]:
+        """The audit trail, oldest first; optionally one project's, one actor's, or recent."""
         c = schema.audit.c
         query = sa.select(schema.audit).order_by(c.id)
         if project is not None:
             query = query.where(c.project == project)
+        if actor is not None:
+            query = query.where(c.actor == actor)
+        if since is not None:
+            query = query.where(c.time >= since)
         with self._reading() as connection:
             rows = connection.execute(query).mappings().all()
         return [
@@ -241,9 +252,20 @@ class Store:
                 source=r["source"],
                 time=as_utc(r["time"]),
                 result=r["result"],
+                address=r["address"],
+                id=r["id"],
+                prev_hash=r["prev_hash"],
+                hash=r["hash"],
             )
             for r in rows
         ]
+
+    def audit_head(self) -> tuple[str, int] | None:
+        """The newest chained hash and the number of chained records, if any were written."""
+        c = schema.audit_head.c
+        with self._reading() as connection:
+            row = connection.execute(sa.select(c.last_hash, c.count).where(c.id == 1)).first()
+        return (str(row[0]), int(row[1])) if row is not None else None
 
     def logs(
         self, project: str, promotion: str, after_id: int = 0

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kargo.model.base import utcnow
 from kargo.store import schema
+from kargo.store.auditchain import GENESIS, record_hash, source_address
 from kargo.store.documents import Change, ChangeType
 from kargo.store.errors import StoreConflict, StoreNotFound
 
@@ -35,6 +36,9 @@ _UPDATE = (
 _INSERT = schema.resources.insert()
 _EVENT = schema.events.insert()
 _AUDIT = schema.audit.insert()
+_HEAD = sa.select(schema.audit_head.c.last_hash, schema.audit_head.c.count).where(
+    schema.audit_head.c.id == 1
+)
 _LOG = schema.promotion_logs.insert()
 
 
@@ -172,22 +176,34 @@ class Transaction:
         result: str,
         phase_before: str | None = None,
         phase_after: str | None = None,
+        address: str | None = None,
     ) -> None:
-        """Append an audit record."""
-        self.connection.execute(
-            _AUDIT,
-            {
-                "project": project,
-                "actor": actor,
-                "action": action,
-                "resource": resource,
-                "phase_before": phase_before,
-                "phase_after": phase_after,
-                "source": source,
-                "time": utcnow(),
-                "result": result,
-            },
-        )
+        """Append an audit record, chained to the previous one by hash (see `auditchain`)."""
+        # The head row is locked (PostgreSQL) or the writer holds the database (SQLite's
+        # BEGIN IMMEDIATE), so records are chained in commit order.
+        head = self.connection.execute(_HEAD.with_for_update()).first()
+        previous, count = (head[0], head[1]) if head is not None else (GENESIS, 0)
+        fields: dict[str, Any] = {
+            "project": project,
+            "actor": actor,
+            "action": action,
+            "resource": resource,
+            "phase_before": phase_before,
+            "phase_after": phase_after,
+            "source": source,
+            "address": address if address is not None else source_address.get(),
+            "time": utcnow(),
+            "result": result,
+        }
+        digest = record_hash(previous, fields)
+        self.connection.execute(_AUDIT, {**fields, "prev_hash": previous, "hash": digest})
+        values = {"last_hash": digest, "count": count + 1}
+        if head is None:
+            self.connection.execute(schema.audit_head.insert().values(id=1, **values))
+        else:
+            self.connection.execute(
+                schema.audit_head.update().where(schema.audit_head.c.id == 1).values(**values)
+            )
 
     def log(self, project: str, promotion: str, line: str) -> None:
         """Append a line to a promotion's step log."""
