@@ -137,7 +137,16 @@ class Room:
         return True
 
 
-async def run_phase(rooms: list[Room], until: float, rate: float | None) -> dict[str, object]:
+@dataclass
+class PhaseResult:
+    """What one worker measured in one phase."""
+
+    latencies: list[float]
+    votes: int
+    lost: int
+
+
+async def run_phase(rooms: list[Room], until: float, rate: float | None) -> PhaseResult:
     """Vote in every room until a monotonic deadline, paced (rate per room) or flat out."""
     latencies: list[float] = []
     counts = {"votes": 0, "lost": 0}
@@ -153,7 +162,7 @@ async def run_phase(rooms: list[Room], until: float, rate: float | None) -> dict
                 await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - tick)))
 
     await asyncio.gather(*(room_loop(room) for room in rooms))
-    return {"latencies": latencies, **counts}
+    return PhaseResult(latencies, counts["votes"], counts["lost"])
 
 
 async def worker_main(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
@@ -234,18 +243,18 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def summarise(parts: list[dict[str, object]], seconds: float, cpu: float) -> dict[str, float]:
+def summarise(parts: list[PhaseResult], seconds: float, cpu: float) -> dict[str, float]:
     """Merge the workers' results of one phase into percentiles and rates."""
-    latencies = sorted(x for p in parts for x in p["latencies"])  # type: ignore[attr-defined]
-    votes = sum(int(p["votes"]) for p in parts)  # type: ignore[call-overload]
+    latencies = sorted(x for p in parts for x in p.latencies)
+    votes = sum(p.votes for p in parts)
     ordered = latencies or [float("nan")]
 
     def pct(q: float) -> float:
-        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return 1000.0 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     return {
         "votes": votes,
-        "lost": sum(int(p["lost"]) for p in parts),  # type: ignore[call-overload]
+        "lost": sum(p.lost for p in parts),
         "votes_per_s": votes / seconds,
         "deliveries": len(latencies),
         "p50_ms": pct(0.50),
