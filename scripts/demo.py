@@ -32,6 +32,7 @@ PIDS = STATE / "demo-processes.json"
 BIN = ROOT / ".venv" / "bin"
 ENGINE = "http://127.0.0.1:8080"
 PROJECT = "planning-poker"
+ADMIN_TOKEN_FILE = "admin.token"  # written by `kargo server` on its first start
 WAREHOUSE = "planning-poker"
 STAGES = {"development": "http://127.0.0.1:8101", "production": "http://127.0.0.1:8102"}
 TERMINAL = {"Succeeded", "Failed", "Errored", "Aborted"}
@@ -191,10 +192,20 @@ class Engine:
     def __init__(self) -> None:
         self.http = httpx.Client(base_url=ENGINE, timeout=30.0)
 
+    def headers(self) -> dict[str, str]:
+        """The bearer token: KARGO_TOKEN, else the admin token the engine wrote on first start."""
+        token = os.environ.get("KARGO_TOKEN", "")
+        if not token:
+            try:
+                token = (STATE / ADMIN_TOKEN_FILE).read_text().strip()
+            except OSError:
+                return {}
+        return {"Authorization": f"Bearer {token}"}
+
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """One request; raise RuntimeError with the API's own message on failure."""
         try:
-            response = self.http.request(method, path, json=body)
+            response = self.http.request(method, path, json=body, headers=self.headers())
         except httpx.HTTPError as exc:
             raise RuntimeError(f"engine API {method} {path}: {exc}") from exc
         if response.status_code >= 400:
