@@ -112,6 +112,14 @@ def admin_headers(state_dir: Path) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin_token(state_dir)}"}
 
 
+_SERVED: dict[str, Path] = {}
+
+
+def auth(base: str) -> dict[str, str]:
+    """The admin Authorization header of the server `api_server` runs at `base`."""
+    return admin_headers(_SERVED[base])
+
+
 @contextmanager
 def api_server(
     state_dir: Path, config_dir: Path | None = None, database_url: str | None = None
@@ -137,8 +145,10 @@ def api_server(
             process.wait()
             text = (state_dir / "server.log").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"the server did not start:\n{text}") from exc
+        _SERVED[base] = state_dir
         yield base, process
     finally:
+        _SERVED.pop(base, None)
         if process.poll() is None:
             process.terminate()
             try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.pipeline.harness import api_server, make_repo, wait_until
+from tests.pipeline.harness import api_server, auth, make_repo, wait_until
 
 API = "/api/v1"
 
@@ -54,7 +54,7 @@ spec:
 def test_the_server_applies_its_folder_and_serves_the_pipeline(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     with api_server(tmp_path / "state", config_folder(tmp_path, repo)) as (base, _):
-        client = httpx.Client(base_url=base, timeout=10)
+        client = httpx.Client(base_url=base, timeout=10, headers=auth(base))
         request_promotion_and_check(client)
 
 
@@ -110,7 +110,7 @@ def test_apply_refuses_an_unknown_field_with_its_line(bare_server: str) -> None:
     response = httpx.post(
         f"{bare_server}{API}/apply",
         content="kind: Warehouse\nmetadata: {name: w}\nspec:\n  intervall: 5m\n",
-        headers={"Content-Type": "application/yaml"},
+        headers={"Content-Type": "application/yaml", **auth(bare_server)},
     )
     assert response.status_code == 422
     error = response.json()["error"]
@@ -120,9 +120,12 @@ def test_apply_refuses_an_unknown_field_with_its_line(bare_server: str) -> None:
 
 
 def test_unknown_resources_and_bad_promotions_get_contract_errors(bare_server: str) -> None:
-    missing = httpx.get(f"{bare_server}{API}/projects/shop/stages/nope")
-    bad = httpx.post(f"{bare_server}{API}/projects/shop/promotions", json={"stage": "nope"})
-    unknown_kind = httpx.get(f"{bare_server}{API}/projects/shop/gizmos")
+    headers = auth(bare_server)
+    missing = httpx.get(f"{bare_server}{API}/projects/shop/stages/nope", headers=headers)
+    bad = httpx.post(
+        f"{bare_server}{API}/projects/shop/promotions", json={"stage": "nope"}, headers=headers
+    )
+    unknown_kind = httpx.get(f"{bare_server}{API}/projects/shop/gizmos", headers=headers)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NotFound"
     assert bad.status_code == 404 and "kargo get stages" in bad.json()["error"]["message"]
     assert unknown_kind.status_code == 404
@@ -138,10 +141,13 @@ spec:
   - git: {repoURL: /nonexistent, branch: main}
 """
     base = bare_server
-    assert httpx.post(f"{base}{API}/apply", content=warehouse).status_code == 200
+    headers = auth(base)
+    assert httpx.post(f"{base}{API}/apply", content=warehouse, headers=headers).status_code == 200
     seen: list[tuple[str, str]] = []
     params = {"project": "shop", "kind": "warehouses"}
-    with httpx.stream("GET", f"{base}{API}/watch", params=params, timeout=20) as response:
+    with httpx.stream(
+        "GET", f"{base}{API}/watch", params=params, timeout=20, headers=headers
+    ) as response:
         event = ""
         for line in response.iter_lines():
             if line.startswith("event: "):
@@ -150,7 +156,7 @@ spec:
                 body = json.loads(line.removeprefix("data: "))
                 seen.append((event, body["metadata"]["name"]))
                 if event == "ADDED":
-                    httpx.post(f"{base}{API}/projects/shop/warehouses/w/refresh")
+                    httpx.post(f"{base}{API}/projects/shop/warehouses/w/refresh", headers=headers)
                 if event == "MODIFIED":
                     break
     assert seen[0] == ("ADDED", "w") and ("MODIFIED", "w") in seen

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.pipeline.databases import database_url
-from tests.pipeline.harness import api_server, make_repo, wait_until
+from tests.pipeline.harness import api_server, auth, make_repo, wait_until
 
 API = "/api/v1"
 BACKENDS = [
@@ -70,7 +70,9 @@ def reaped(marker: Path) -> Iterator[None]:
 
 
 def promotion(base: str, name: str) -> dict[str, Any]:
-    return dict(httpx.get(f"{base}{API}/projects/shop/promotions/{name}").json())
+    return dict(
+        httpx.get(f"{base}{API}/projects/shop/promotions/{name}", headers=auth(base)).json()
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -84,22 +86,28 @@ def test_a_killed_engine_resumes_the_interrupted_step_after_restart(
     with database_url(backend, tmp_path, "crash") as url, reaped(marker):
         with api_server(state, config, url) as (base, process):
             freight = wait_until(
-                lambda: httpx.get(f"{base}{API}/projects/shop/freight").json()["items"],
+                lambda: httpx.get(f"{base}{API}/projects/shop/freight", headers=auth(base)).json()[
+                    "items"
+                ],
                 what="freight",
             )[0]
             created = httpx.post(
                 f"{base}{API}/projects/shop/promotions",
                 json={"stage": "dev", "freight": freight["metadata"]["name"]},
+                headers=auth(base),
             ).json()
             name = created["metadata"]["name"]
             logs = f"{base}{API}/projects/shop/promotions/{name}/logs"
-            wait_until(lambda: "started" in httpx.get(logs).text, what="the step to start")
+            wait_until(
+                lambda: "started" in httpx.get(logs, headers=auth(base)).text,
+                what="the step to start",
+            )
             process.send_signal(signal.SIGKILL)
             process.wait()
         time.sleep(0.2)
         with api_server(state, config, url) as (base, _):
             interrupted = promotion(base, name)
-            stage = httpx.get(f"{base}{API}/projects/shop/stages/dev").json()
+            stage = httpx.get(f"{base}{API}/projects/shop/stages/dev", headers=auth(base)).json()
             finished = wait_until(
                 lambda: (
                     (p := promotion(base, name))["status"]["phase"] in ("Succeeded", "Errored")
@@ -108,7 +116,9 @@ def test_a_killed_engine_resumes_the_interrupted_step_after_restart(
                 timeout=30,
                 what="the promotion to end",
             )
-            stage_after = httpx.get(f"{base}{API}/projects/shop/stages/dev").json()
+            stage_after = httpx.get(
+                f"{base}{API}/projects/shop/stages/dev", headers=auth(base)
+            ).json()
     assert interrupted["status"]["phase"] in ("Running", "Succeeded")
     # The current freight changes only with a success.
     if interrupted["status"]["phase"] == "Running":

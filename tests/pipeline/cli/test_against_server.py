@@ -207,10 +207,11 @@ class Live:
     repo: Path
     config_dir: Path
     client: KargoClient
+    token: str
 
     def cli(self, *args: str) -> Ran:
         """Run `kargo ARGS` against this server (through KARGO_SERVER, so lines stay verbatim)."""
-        return kargo(*args, env={"KARGO_SERVER": self.url, "KARGO_TOKEN": None})
+        return kargo(*args, env={"KARGO_SERVER": self.url, "KARGO_TOKEN": self.token})
 
     def wait_for(self, what: str, check: Any, timeout: float = 30.0) -> Any:
         """Poll check() until it returns something truthy."""
@@ -261,11 +262,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "--state-dir", str(root / "state"), "--port", str(port),
     ]  # fmt: skip
     try:
-        secret = {"KARGO_CLI_TEST_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"k" * 24).decode()}
-        with running(argv, f"{url}/healthz", env=secret), KargoClient(url) as client:
-            live = Live(url, repo, config_dir, client)
-            live.wait_for("the first freight", live.freight_aliases)
-            yield live
+        secret = {
+            "KARGO_CLI_TEST_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"k" * 24).decode(),
+            # The server saves its first admin token in this CLI config (not the user's).
+            "KARGO_CONFIG": str(root / "cli-config.yaml"),
+        }
+        with running(argv, f"{url}/healthz", env=secret):
+            token = (root / "state" / "admin.token").read_text().strip()
+            with KargoClient(url, token) as client:
+                live = Live(url, repo, config_dir, client, token)
+                live.wait_for("the first freight", live.freight_aliases)
+                yield live
     finally:
         checks.shutdown()
         checks.server_close()
@@ -425,7 +432,7 @@ def test_a_refused_promotion_prints_the_servers_reason_on_one_line(live: Live) -
 
 
 def test_verbosity_4_redacts_the_token_it_sends(live: Live) -> None:
-    secret = "tok-3f9a-canary-secret"
+    secret = str(live.client.create_token("verbose-viewer", "viewer")["token"])
     ran = live.cli("--v=4", "--token", secret, "get", "promotion")
     assert ran.code == 0, ran
     assert "authorization='Bearer <redacted>'" in ran.err
@@ -491,7 +498,7 @@ def test_webhook_config_is_listed_tested_and_its_deliveries_shown(live: Live) ->
 
 def test_get_watch_prints_a_row_when_a_stage_changes(live: Live) -> None:
     env = {**os.environ, "KARGO_SERVER": live.url}
-    env.pop("KARGO_TOKEN", None)
+    env["KARGO_TOKEN"] = live.token
     lines: list[str] = []
 
     def read(stream: IO[str]) -> None:

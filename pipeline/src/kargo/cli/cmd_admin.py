@@ -117,15 +117,44 @@ def completion_command(shell: str) -> None:
 @click.option("--database-url", help="PostgreSQL URL instead of the embedded SQLite.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--rbac", type=click.Path(path_type=Path, dir_okay=False), help="Access policy.")
+@click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False), help="PEM cert.")
+@click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False), help="PEM key.")
+@click.option(
+    "--insecure-bind-all",
+    is_flag=True,
+    help="Allow a non-loopback --host without TLS (tokens travel in clear).",
+)
 def server_command(
-    config_dir: Path | None, state_dir: Path, database_url: str | None, host: str, port: int
+    config_dir: Path | None,
+    state_dir: Path,
+    database_url: str | None,
+    host: str,
+    port: int,
+    rbac: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    insecure_bind_all: bool,
 ) -> None:
-    """Run the engine and its API server."""
+    """Run the engine and its API server (loopback only unless TLS or --insecure-bind-all)."""
     # The one place the CLI reaches below the client: the server runs in this process.
     from kargo.api import ServerError, serve  # type: ignore[attr-defined,unused-ignore]
+    from kargo.api.binding import Tls
 
+    if (tls_cert is None) != (tls_key is None):
+        raise click.UsageError("give both --tls-cert and --tls-key")
+    tls = Tls(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     try:
-        serve(config_dir, state_dir, database_url, host, port)
+        serve(
+            config_dir,
+            state_dir,
+            database_url,
+            host,
+            port,
+            tls=tls,
+            insecure_bind_all=insecure_bind_all,
+            rbac=rbac,
+        )
     except ServerError as exc:
         raise click.ClickException(f"kargo server: {exc}") from exc
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from kargo.cli import fields as f
+from kargo.cli.cmd_access import AUDIT_KINDS, TOKEN_KINDS, show_audit, show_tokens
 from kargo.cli.columns import build_table, row_for, with_delivery_summary
 from kargo.cli.describing import describe, describe_promotion, find_verification
 from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
@@ -113,6 +114,8 @@ def _newest(resources: list[Resource]) -> Resource | None:
 @click.option("--limit", type=int, help="At most this many resources.")
 @click.option("--webhook", help="webhook-deliveries: only those of this webhook.")
 @click.option("--failed", is_flag=True, help="webhook-deliveries: only failed ones.")
+@click.option("--actor", help="audit: only this actor's records.")
+@click.option("--since", help="audit: only records newer than this (1h, 7d) or an ISO time.")
 def get_command(
     kind: str,
     name: str | None,
@@ -125,11 +128,19 @@ def get_command(
     limit: int | None,
     webhook: str | None,
     failed: bool,
+    actor: str | None,
+    since: str | None,
 ) -> None:
     """List resources, or show one: stage, freight, warehouse, promotion, analysisrun, ..."""
     s = session()
-    chosen = kind_argument(kind)
     fmt = OutputFormat(output) if output else OutputFormat.TABLE
+    if kind.lower() in TOKEN_KINDS:
+        show_tokens(s, fmt, no_headers)
+        return
+    if kind.lower() in AUDIT_KINDS:
+        show_audit(s, fmt, no_headers, actor, since)
+        return
+    chosen = kind_argument(kind)
     if chosen.kind == "Project":
         projects = s.client.list_projects()
         if name:

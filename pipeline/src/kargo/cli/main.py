@@ -9,6 +9,12 @@ import sys
 
 import click
 
+from kargo.cli.cmd_access import (
+    audit_group,
+    create_group,
+    delete_group,
+    login_command,
+)
 from kargo.cli.cmd_admin import (
     completion_command,
     config_group,
@@ -79,6 +85,10 @@ for command in (
     config_group,
     completion_command,
     server_command,
+    create_group,
+    delete_group,
+    login_command,
+    audit_group,
 ):
     cli.add_command(command)
 

@@ -259,6 +259,48 @@ class KargoClient:
         path = f"{API}/projects/{project}/webhookdeliveries/{delivery_id}/redeliver"
         return _as_dict(self._json("POST", path))
 
+    # -- access control ----------------------------------------------------------------------
+
+    def whoami(self) -> Resource:
+        """The token's subject and groups."""
+        return _as_dict(self._json("GET", f"{API}/whoami"))
+
+    def list_tokens(self) -> list[Resource]:
+        """Every token, without secrets."""
+        return items_of(self._json("GET", f"{API}/tokens"))
+
+    def create_token(self, name: str, role: str, expires: str | None = None) -> Resource:
+        """Create a token; the answer's `token` is its secret, shown this once."""
+        body: dict[str, Any] = {"name": name, "role": role}
+        if expires:
+            body["expires"] = expires
+        return _as_dict(self._json("POST", f"{API}/tokens", json=body))
+
+    def delete_token(self, name: str) -> Resource:
+        """Revoke a token."""
+        return _as_dict(self._json("DELETE", f"{API}/tokens/{name}"))
+
+    def audit(
+        self, actor: str | None = None, since: str | None = None, project: str | None = None
+    ) -> list[Resource]:
+        """Audit records, oldest first."""
+        params = {k: v for k, v in (("actor", actor), ("since", since), ("project", project)) if v}
+        return items_of(self._json("GET", f"{API}/audit", params=params))
+
+    def audit_export(self, actor: str | None = None, since: str | None = None) -> str:
+        """The audit trail as JSON lines."""
+        params = {k: v for k, v in (("actor", actor), ("since", since)) if v}
+        return self._request("GET", f"{API}/audit/export", params=params).text
+
+    def audit_verify(self) -> Resource:
+        """The chain check: `{"ok", "records", "message", "brokenAt"}` (a broken chain is 409)."""
+        with self._wrapped():
+            response = self._http.get(f"{API}/audit/verify")
+        if response.status_code == 409:
+            return _as_dict(response.json())
+        _raise_for_error(response)
+        return _as_dict(response.json())
+
 
 def _as_dict(payload: Any) -> Resource:
     return dict(payload) if isinstance(payload, dict) else {"result": payload}
