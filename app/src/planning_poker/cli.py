@@ -63,6 +63,7 @@ def serve(argv: list[str]) -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        access_log=False,  # one log call per request is wasted work at level warning
         ws="websockets-sansio",
         ws_max_size=1024 * 1024,
         ws_per_message_deflate=False,  # state snapshots are small; compressing costs more CPU
