@@ -18,6 +18,14 @@ if ! command -v kargo >/dev/null; then
     exit 1
 fi
 
+# The server saved its admin token in the CLI config on first start; when that entry is missing
+# (another KARGO_CONFIG), use the token `make demo`'s engine wrote into its state folder.
+if [ -z "${KARGO_TOKEN:-}" ] && [ -f "$REPO_ROOT/.kargo/admin.token" ] \
+    && ! kargo get projects >/dev/null 2>&1; then
+    KARGO_TOKEN="$(cat "$REPO_ROOT/.kargo/admin.token")"
+    export KARGO_TOKEN
+fi
+
 failures=0
 count=0
 
