@@ -122,20 +122,25 @@ def auth(base: str) -> dict[str, str]:
 
 @contextmanager
 def api_server(
-    state_dir: Path, config_dir: Path | None = None, database_url: str | None = None
+    state_dir: Path,
+    config_dir: Path | None = None,
+    database_url: str | None = None,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run `python -m kargo.api` on a free loopback port; yield its base URL and process."""
     port = free_port()
     argv = [sys.executable, "-m", "kargo.api", "--state-dir", str(state_dir), "--port", str(port)]
+    argv += extra or []
     if config_dir is not None:
         argv += ["--config", str(config_dir)]
     if database_url is not None:
         argv += ["--database-url", database_url]
     state_dir.mkdir(parents=True, exist_ok=True)
     # The server saves its first admin token in the CLI config: keep that one private to the test.
-    env = {**os.environ, "KARGO_CONFIG": str(state_dir / "cli-config.yaml")}
+    environment = {**os.environ, "KARGO_CONFIG": str(state_dir / "cli-config.yaml"), **(env or {})}
     with open(state_dir / "server.log", "ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
+        process = subprocess.Popen(argv, stdout=log, stderr=log, env=environment)
     base = f"http://127.0.0.1:{port}"
     try:
         try:

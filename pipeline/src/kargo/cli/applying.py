@@ -50,11 +50,18 @@ class Bundle:
 
 
 def yaml_files(paths: list[Path]) -> list[Path]:
-    """Each file, and the YAML files under each folder (recursively, sorted)."""
+    """Each file, and the YAML files under each folder (recursively, sorted).
+
+    A folder's `rbac.yaml` is the server's access policy, not a resource: it is left out.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in YAML_SUFFIXES and p.is_file() and p.name != "rbac.yaml"
+            )
         elif path.is_file():
             found.append(path)
         else:

@@ -1,0 +1,122 @@
+"""One access-controlled server for the route tests: admin, viewer and promoter tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.pipeline.harness import admin_token, api_server, make_repo, wait_until
+
+API = "/api/v1"
+PIPELINE = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {{name: shop}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: app, namespace: shop}}
+spec:
+  subscriptions:
+  - git: {{repoURL: {repo}, branch: main}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {{name: development, namespace: shop}}
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: app}}
+    sources: {{direct: true}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: shell
+        config: {{command: "sleep 0.2; echo deployed"}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {{name: production, namespace: shop}}
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: app}}
+    sources: {{stages: [development]}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: shell
+        config: {{command: "echo deployed"}}
+"""
+# The shipped roles, with the promoter group bound to development only.
+RBAC = """\
+roles:
+  viewer:
+    rules:
+    - verbs: [get]
+      resources: [version, projects, projectconfigs, warehouses, freight, stages, promotions,
+                  analysistemplates, analysisruns, webhookconfigs, webhookdeliveries, events,
+                  logs, export, audit, watch]
+  promoter:
+    rules:
+    - verbs: [get]
+      resources: [version, projects, projectconfigs, warehouses, freight, stages, promotions,
+                  analysistemplates, analysisruns, webhookconfigs, webhookdeliveries, events,
+                  logs, export, audit, watch]
+    - verbs: [promote, approve, verify, rollback, abort]
+      resources: [stages]
+    - verbs: [refresh]
+      resources: [warehouses]
+  admin:
+    rules:
+    - verbs: ["*"]
+      resources: ["*"]
+bindings:
+- role: viewer
+  groups: [viewer]
+- role: promoter
+  groups: [promoter]
+  stages: [development]
+- role: admin
+  groups: [admin]
+"""
+
+
+@dataclass
+class Served:
+    """A running server and a token per role."""
+
+    base: str
+    state_dir: Path
+    tokens: dict[str, str]
+    freight: str
+
+    def client(self, role: str | None) -> httpx.Client:
+        """An HTTP client sending the role's token (no token for None)."""
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=15)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("auth")
+    repo = make_repo(root / "repo")
+    config = root / "kargo"
+    config.mkdir()
+    (config / "pipeline.yaml").write_text(PIPELINE.format(repo=repo))
+    (config / "rbac.yaml").write_text(RBAC)
+    state = root / "state"
+    with api_server(state, config) as (base, _):
+        admin = admin_token(state)
+        tokens = {"admin": admin}
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}) as http:
+            for role in ("viewer", "promoter"):
+                created = http.post(f"{API}/tokens", json={"name": f"a-{role}", "role": role})
+                assert created.status_code == 201, created.text
+                tokens[role] = created.json()["token"]
+            freight = wait_until(
+                lambda: http.get(f"{API}/projects/shop/freight").json()["items"], what="freight"
+            )[0]["metadata"]["name"]
+        yield Served(base, state, tokens, freight)
