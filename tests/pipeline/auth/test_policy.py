@@ -1,4 +1,4 @@
-"""The RBAC evaluator over kargo/rbac.yaml: deny by default, roles, groups, subjects, stage scope."""
+"""The RBAC evaluator over kargo/rbac.yaml: deny by default, groups, subjects, stage scope."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every route of the OpenAPI document needs a token (but /healthz), and each role gets its share."""
+"""Every OpenAPI route needs a token (but /healthz), and each role gets exactly its share."""
 
 from __future__ import annotations
 
