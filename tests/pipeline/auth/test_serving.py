@@ -55,15 +55,42 @@ def test_the_binding_rule_accepts_loopback_tls_or_the_explicit_flag(tmp_path: Pa
 def test_with_a_certificate_the_server_speaks_https(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     state = tmp_path / "state"
-    argv = [sys.executable, "-m", "kargo.api", "--state-dir", str(state), "--port", str(port),
-            "--tls-cert", str(cert), "--tls-key", str(key)]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "kargo.api",
+        "--state-dir",
+        str(state),
+        "--port",
+        str(port),
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+    ]
     env = {"KARGO_CONFIG": str(tmp_path / "cli.yaml"), "PATH": "/usr/bin:/bin"}
     with subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL) as process:
         try:
@@ -139,9 +166,10 @@ def test_an_expired_token_no_longer_authenticates(tmp_path: Path) -> None:
     with api_server(tmp_path / "state") as (base, _):
         admin = {"Authorization": f"Bearer {admin_token(tmp_path / 'state')}"}
         made = httpx.post(
-            f"{base}{API}/tokens", headers=admin, json={"name": "brief", "role": "viewer",
-                                                        "expires": "1s"}
-        ).json()  # fmt: skip
+            f"{base}{API}/tokens",
+            headers=admin,
+            json={"name": "brief", "role": "viewer", "expires": "1s"},
+        ).json()
         headers = {"Authorization": f"Bearer {made['token']}"}
         time.sleep(1.2)
         answer = httpx.get(f"{base}{API}/projects", headers=headers)

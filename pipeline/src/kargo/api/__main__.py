@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kargo.api", description=__doc__)
     parser.add_argument("--config", type=Path, default=None, help="configuration folder to apply")
     parser.add_argument("--state-dir", type=Path, default=Path(".kargo"))
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("KARGO_DATABASE_URL"),
+        help="PostgreSQL URL (else KARGO_DATABASE_URL: keeps a password out of the process list)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--rbac", type=Path, default=None, help="access policy (rbac.yaml)")
@@ -29,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--v", dest="verbosity", type=int, default=0, help="4+: debug logs")
     args = parser.parse_args(argv)
-    level = logging.DEBUG if args.verbosity >= 4 else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.verbosity >= 4:  # our own debug lines; SQLAlchemy's statement log stays off
+        logging.getLogger("kargo").setLevel(logging.DEBUG)
     if (args.tls_cert is None) != (args.tls_key is None):
         sys.stderr.write("kargo server: give both --tls-cert and --tls-key\n")
         return 2

@@ -9,6 +9,7 @@ body (the stage of a promotion, approval or rollback) call `authorize` themselve
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from kargo.api.state import ServerState
 from kargo.auth import Permission, Principal, authenticate
 from kargo.store import source_address
 
+log = logging.getLogger(__name__)
 Resolver = Callable[[dict[str, Any]], Permission | None]
 PUBLIC_PATHS = frozenset({"/healthz"})
 
@@ -158,5 +160,14 @@ async def guard(request: Request) -> None:
         permission = resolver(dict(request.path_params))
     if permission is not None:
         allowed = state.policy.allows(principal, permission)
+        log.debug(
+            "%s %s by %s from %s: %s %s",
+            request.method,
+            request.url.path,
+            principal.subject,
+            client_address(request),
+            "allowed" if allowed else "denied",
+            permission.describe(),
+        )
         if not allowed:
             raise await asyncio.to_thread(deny, request, principal, permission)

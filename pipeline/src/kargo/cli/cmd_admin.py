@@ -114,7 +114,11 @@ def completion_command(shell: str) -> None:
     show_default=True,
     help="Where the embedded database and runtime data live.",
 )
-@click.option("--database-url", help="PostgreSQL URL instead of the embedded SQLite.")
+@click.option(
+    "--database-url",
+    envvar="KARGO_DATABASE_URL",
+    help="PostgreSQL URL instead of the embedded SQLite (or KARGO_DATABASE_URL).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
 @click.option("--rbac", type=click.Path(path_type=Path, dir_okay=False), help="Access policy.")
