@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from kargo.auth import verify_chain
 from kargo.store import Store, schema
@@ -72,3 +74,30 @@ def test_a_record_rewritten_with_a_fresh_hash_still_breaks_the_next_link(store: 
         )
     report = verify_chain(store)
     assert not report.ok and report.broken_at == 3
+
+
+def test_the_migration_chains_records_written_before_it(tmp_path: Path) -> None:
+    from alembic import command
+    from kargo.store.migrating import alembic_config
+    from kargo.store.store import sqlite_url
+
+    engine = sa.create_engine(sqlite_url(tmp_path))
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0002_webhooks")
+        for number in range(3):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO audit (project, actor, action, resource, source, time, result) "
+                    "VALUES ('p', 'alice', 'promote', :r, 'api', :t, 'ok')"
+                ),
+                {"r": f"Promotion/p{number}", "t": f"2026-11-26 06:0{number}:00.000000"},
+            )
+    engine.dispose()
+    store = Store.open(None, tmp_path)
+    try:
+        assert verify_chain(store).ok
+        write_records(store, 1)
+        report = verify_chain(store)
+        assert report.ok and report.records == 4, report
+    finally:
+        store.close()

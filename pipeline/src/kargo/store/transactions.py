@@ -12,6 +12,7 @@ from kargo.model.base import utcnow
 from kargo.store import schema
 from kargo.store.auditchain import GENESIS, record_hash, source_address
 from kargo.store.documents import Change, ChangeType
+from kargo.store.driver import DriverCursor, statements_for
 from kargo.store.errors import StoreConflict, StoreNotFound
 
 _c = schema.resources.c
@@ -40,6 +41,16 @@ _HEAD = sa.select(schema.audit_head.c.last_hash, schema.audit_head.c.count).wher
     schema.audit_head.c.id == 1
 )
 _LOG = schema.promotion_logs.insert()
+_AUDIT_COLUMNS = (
+    "project",
+    "actor",
+    "action",
+    "resource",
+    "phase_before",
+    "phase_after",
+    "source",
+    "address",
+)
 
 
 def identity(body: dict[str, Any]) -> tuple[str, str, str]:
@@ -54,9 +65,17 @@ class Transaction:
     def __init__(self, connection: sa.Connection) -> None:
         self.connection = connection
         self.changes: list[Change] = []
+        self._driver: DriverCursor | None = None
+        statements = statements_for(connection)
+        if statements is not None:
+            self._driver = DriverCursor(connection, statements)
 
     def get(self, kind: str, project: str, name: str) -> dict[str, Any] | None:
         """Read a resource inside the transaction."""
+        driver = self._driver
+        if driver is not None:
+            rows = driver.execute(driver.sql.get, (kind, project, name)).fetchall()
+            return _with_version(driver.sql.decode(rows[0][0]), rows[0][1]) if rows else None
         row = self.connection.execute(_GET, {"k": kind, "p": project, "n": name}).first()
         return _with_version(row[0], row[1]) if row is not None else None
 
@@ -105,19 +124,25 @@ class Transaction:
         if spec_changed:
             stored["metadata"]["generation"] = int(stored["metadata"].get("generation") or 1) + 1
         new_version = int(expected) + 1
-        result = self.connection.execute(
-            _UPDATE,
-            {
-                "k": kind,
-                "p": project,
-                "n": name,
-                "expected": int(expected),
-                "new_body": stored,
-                "new_version": new_version,
-                "now": utcnow(),
-            },
-        )
-        if result.rowcount != 1:
+        if self._driver is not None:
+            sql = self._driver.sql
+            params: tuple[Any, ...] = (sql.encode(stored), new_version, sql.date(utcnow()))
+            params += (kind, project, name, int(expected))
+            rowcount = self._driver.execute(sql.update, params).rowcount
+        else:
+            rowcount = self.connection.execute(
+                _UPDATE,
+                {
+                    "k": kind,
+                    "p": project,
+                    "n": name,
+                    "expected": int(expected),
+                    "new_body": stored,
+                    "new_version": new_version,
+                    "now": utcnow(),
+                },
+            ).rowcount
+        if rowcount != 1:
             if self.get(kind, project, name) is None:
                 raise StoreNotFound(f"{kind} {project}/{name} does not exist")
             raise StoreConflict(
@@ -150,6 +175,18 @@ class Transaction:
         data: dict[str, Any] | None = None,
     ) -> None:
         """Append an event row (the webhooks outbox reads these)."""
+        if self._driver is not None:
+            sql = self._driver.sql
+            params: tuple[Any, ...] = (str(uuid.uuid4()), project, str(reason), str(type))
+            params += (
+                involved_kind,
+                involved_name,
+                message,
+                sql.encode(data or {}),
+                sql.date(utcnow()),
+            )
+            self._driver.execute(sql.event, params)
+            return
         self.connection.execute(
             _EVENT,
             {
@@ -181,7 +218,7 @@ class Transaction:
         """Append an audit record, chained to the previous one by hash (see `auditchain`)."""
         # The head row is locked (PostgreSQL) or the writer holds the database (SQLite's
         # BEGIN IMMEDIATE), so records are chained in commit order.
-        head = self.connection.execute(_HEAD.with_for_update()).first()
+        head = self._audit_head()
         previous, count = (head[0], head[1]) if head is not None else (GENESIS, 0)
         fields: dict[str, Any] = {
             "project": project,
@@ -196,6 +233,9 @@ class Transaction:
             "result": result,
         }
         digest = record_hash(previous, fields)
+        if self._driver is not None:
+            self._chain_with_driver(self._driver, fields, previous, digest, count, head is None)
+            return
         self.connection.execute(_AUDIT, {**fields, "prev_hash": previous, "hash": digest})
         values = {"last_hash": digest, "count": count + 1}
         if head is None:
@@ -205,8 +245,35 @@ class Transaction:
                 schema.audit_head.update().where(schema.audit_head.c.id == 1).values(**values)
             )
 
+    def _audit_head(self) -> tuple[str, int] | None:
+        driver = self._driver
+        if driver is not None:
+            rows = driver.execute(driver.sql.head, ()).fetchall()
+            return (rows[0][0], rows[0][1]) if rows else None
+        row = self.connection.execute(_HEAD.with_for_update()).first()
+        return (row[0], row[1]) if row is not None else None
+
+    @staticmethod
+    def _chain_with_driver(
+        driver: DriverCursor,
+        fields: dict[str, Any],
+        previous: str,
+        digest: str,
+        count: int,
+        first: bool,
+    ) -> None:
+        sql = driver.sql
+        params = tuple(fields[name] for name in _AUDIT_COLUMNS)
+        params += (sql.date(fields["time"]), fields["result"], previous, digest)
+        driver.execute(sql.audit, params)
+        driver.execute(sql.head_insert if first else sql.head_update, (digest, count + 1))
+
     def log(self, project: str, promotion: str, line: str) -> None:
         """Append a line to a promotion's step log."""
+        if self._driver is not None:
+            sql = self._driver.sql
+            self._driver.execute(sql.log, (project, promotion, line, sql.date(utcnow())))
+            return
         self.connection.execute(
             _LOG, {"project": project, "promotion": promotion, "line": line, "created_at": utcnow()}
         )

@@ -38,26 +38,25 @@ def upgrade() -> None:
 
 def _chain_existing_rows() -> None:
     """Seal the records written before the chain existed, oldest first."""
+    text_columns = (
+        "id",
+        "project",
+        "actor",
+        "action",
+        "resource",
+        "phase_before",
+        "phase_after",
+        "source",
+        "address",
+        "result",
+        "prev_hash",
+        "hash",
+    )
     audit = sa.table(
         "audit",
-        *(
-            sa.column(name)
-            for name in (
-                "id",
-                "project",
-                "actor",
-                "action",
-                "resource",
-                "phase_before",
-                "phase_after",
-                "source",
-                "address",
-                "time",
-                "result",
-                "prev_hash",
-                "hash",
-            )
-        ),
+        *(sa.column(name) for name in text_columns),
+        # Typed, so SQLite hands back a datetime, as the store reads it when verifying.
+        sa.column("time", sa.DateTime(timezone=True)),
     )
     bind = op.get_bind()
     previous, count = GENESIS, 0
