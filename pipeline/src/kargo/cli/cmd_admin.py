@@ -11,7 +11,7 @@ from kargo import __version__
 from kargo.cli.printing import to_yaml
 from kargo.cli.session import session
 from kargo.cli.settings import ConfigFileError, redacted_view, save_config
-from kargo.client import KargoClientError
+from kargo.client import ApiError, KargoClientError
 
 
 @click.command("version")
@@ -24,6 +24,9 @@ def version_command(client_only: bool) -> None:
     s = session()
     try:
         server = s.client.version()
+    except ApiError as exc:
+        click.echo(f"server: {s.connection.server} answered {exc.status}: {exc.message}")
+        return
     except KargoClientError as exc:
         click.echo(f"server: not reachable at {s.connection.server} ({_short(exc)})")
         return
