@@ -101,3 +101,23 @@ def test_the_migration_chains_records_written_before_it(tmp_path: Path) -> None:
         assert report.ok and report.records == 4, report
     finally:
         store.close()
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kargo.store import StoreConflict
+
+    def writer(number: int) -> None:
+        for attempt in range(20):
+            try:
+                write_records(store, 1)
+                return
+            except StoreConflict:  # SQLite's busy writer or a PostgreSQL retry: try again
+                if attempt == 19:
+                    raise
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(writer, range(24)))
+    report = verify_chain(store)
+    assert report.ok and report.records == 24, report
