@@ -125,13 +125,17 @@ def pipeline_config_issues(folder: Path) -> list[str]:
     With the kargo package importable, every resource is validated as `kargo apply` would
     (file, line, field path); otherwise only the YAML syntax is checked.
     """
-    try:
+    try:  # optional: kargo is not a dependency of poker-checks, only used when installed beside it
         from kargo.config.errors import ConfigError
-        from kargo.config.loading import load_path
+        from kargo.config.loading import config_files, load_texts
+        from kargo.engine.registration import register_higher_layer_parsers
     except ImportError:
         return yaml_errors(folder)
+    register_higher_layer_parsers()  # analysis templates (shorthand and native) as the engine reads
     try:
-        load_path(folder)
+        # rbac.yaml is the server's access policy, not a resource (as `kargo server` skips it)
+        files = [f for f in config_files(folder) if f.name != "rbac.yaml"]
+        load_texts([(f.read_text(encoding="utf-8"), str(f)) for f in files])
     except ConfigError as exc:
         return [str(issue) for issue in exc.issues]
     except (OSError, ValueError) as exc:
