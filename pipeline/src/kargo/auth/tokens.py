@@ -100,6 +100,7 @@ def create_token(
     *,
     actor: str,
     expires_in: timedelta | None = None,
+    source: str = "api",
 ) -> tuple[TokenInfo, str]:
     """Create a token; returns its description and its secret (shown once, never stored)."""
     if not _NAME.match(name) or name == SYSTEM_ACTOR:
@@ -131,7 +132,7 @@ def create_token(
             actor=actor,
             action="create-token",
             resource=f"tokens/{name}",
-            source="api",
+            source=source,
             result="ok",
             phase_after=role,
         )
@@ -187,5 +188,5 @@ def bootstrap_admin_token(store: Store) -> str | None:
         count = tx.connection.execute(sa.select(sa.func.count()).select_from(schema.api_tokens))
         if int(count.scalar_one()) > 0:
             return None
-    _, secret = create_token(store, ADMIN_TOKEN_NAME, "admin", actor=SYSTEM_ACTOR)
+    _, secret = create_token(store, ADMIN_TOKEN_NAME, "admin", actor=SYSTEM_ACTOR, source="server")
     return secret

@@ -155,7 +155,7 @@ def audit_verify_command(state_dir: Path | None, database_url: str | None) -> No
         report = session().client.audit_verify()
     if not report.get("ok"):
         raise KargoClientError(f"audit chain broken: {report.get('message')}")
-    click.echo(f"audit chain intact: {report.get('message')}")
+    click.echo(f"audit chain intact: {report.get('records')} records")
 
 
 def _verify_offline(state_dir: Path, database_url: str | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -150,6 +151,9 @@ def server_command(
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("give both --tls-cert and --tls-key")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if session().verbosity >= 4:  # `kargo --v=4 server`: our debug lines, not SQLAlchemy's
+        logging.getLogger("kargo").setLevel(logging.DEBUG)
     tls = Tls(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     try:
         serve(
