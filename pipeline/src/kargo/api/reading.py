@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -20,6 +22,7 @@ from kargo.model.promotion import PromotionPhase
 from kargo.model.registry import kind_for_plural
 from kargo.store import Store
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 State = Annotated[ServerState, Depends(server_state)]
 EXPORTED_KINDS = ("ProjectConfig", "Warehouse", "Stage", "AnalysisTemplate", "WebhookConfig")
@@ -129,8 +132,9 @@ def list_resources(
     field_selector: Annotated[str | None, Query(alias="fieldSelector")] = None,
     label_selector: Annotated[str | None, Query(alias="labelSelector")] = None,
     limit: int | None = None,
+    instances: bool = False,
 ) -> dict[str, Any]:
-    """Resources of one kind in a project."""
+    """Resources of one kind in a project (stages with their runtime instances if asked)."""
     kind = resolve_kind(plural)
     fields, labels = parse_selector(field_selector), parse_selector(label_selector)
     items = [
@@ -138,14 +142,18 @@ def list_resources(
         for body in state.store.list(kind, project)
         if matches_fields(body, fields) and matches_labels(body, labels)
     ]
+    if kind == "Stage" and instances:
+        items = [with_instances(state, body) for body in items]
     if kind == "Promotion":
         items.sort(key=lambda b: b["metadata"].get("creationTimestamp", ""))
     return resource_list(kind, items[-limit:] if limit else items)
 
 
 @router.get("/api/v1/projects/{project}/{plural}/{name}")
-def get_resource(project: str, plural: str, name: str, state: State) -> dict[str, Any]:
-    """One resource (freight also by alias)."""
+def get_resource(
+    project: str, plural: str, name: str, state: State, instances: bool = False
+) -> dict[str, Any]:
+    """One resource (freight also by alias; a stage with its runtime instances if asked)."""
     kind = resolve_kind(plural)
     body = state.store.get(kind, project, name)
     if body is None and kind == "Freight":
@@ -158,4 +166,29 @@ def get_resource(project: str, plural: str, name: str, state: State) -> dict[str
             f"{kind} {name!r} not found in project {project!r}; list them with "
             f"`kargo get {plural} --project {project}`",
         )
-    return body
+    return with_instances(state, body) if kind == "Stage" and instances else body
+
+
+def with_instances(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
+    """A stage with `status.instances`: what the local runtime runs for it (none without it)."""
+    try:
+        runtime: Any = importlib.import_module("kargo.runtime")
+        found = runtime.describe_stage(state.state_dir, body["metadata"]["name"])
+    except (ImportError, OSError, ValueError) as exc:
+        log.warning("could not describe the instances of stage %s: %s", body["metadata"], exc)
+        found = []
+    shown = [
+        {
+            "id": i.id,
+            "pid": i.pid,
+            "port": i.port,
+            "freight": i.freight,
+            "commit": i.commit,
+            "track": i.track,
+            "state": i.state,
+            "healthy": i.healthy,
+            "logFile": i.log_file,
+        }
+        for i in found
+    ]
+    return {**body, "status": {**(body.get("status") or {}), "instances": shown}}

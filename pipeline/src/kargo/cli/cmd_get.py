@@ -162,6 +162,8 @@ def get_command(
         single = False
     if chosen.kind == "WebhookConfig" and fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
         resources = _with_deliveries(s, target.project, resources)
+    if chosen.kind == "Stage" and fmt is OutputFormat.WIDE:
+        resources = _with_instances(s, target.project, resources)
     if fmt is OutputFormat.TABLE and not resources and not watch:
         click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
         return
@@ -277,3 +279,15 @@ def _with_deliveries(s: Session, project: str, configs: list[Resource]) -> list[
     except KargoClientError:
         return configs
     return with_delivery_summary(configs, deliveries)
+
+
+def _with_instances(s: Session, project: str, stages: list[Resource]) -> list[Resource]:
+    """Stages with the instances the runtime runs for them (best effort, like deliveries)."""
+    if not stages:
+        return stages
+    try:
+        found = s.client.list_resources(project, "stages", params={"instances": "true"})
+    except KargoClientError:
+        return stages
+    by_name = {f.name(stage): stage for stage in found}
+    return [by_name.get(f.name(stage), stage) for stage in stages]

@@ -55,8 +55,22 @@ def _stage(r: Resource, wide: bool, now: datetime | None) -> list[object]:
             upstream or ("warehouse" if direct else ""),
             f.stage_hold(r),
             f.text(r, "status.lastPromotion.name"),
+            _instances(r),
         ]
     return row
+
+
+def _instances(r: Resource) -> str:
+    """`track:port state (pid, healthy|unhealthy)` per runtime instance of a stage."""
+    shown = []
+    for i in f.dig(r, "status.instances") or []:
+        health = "healthy" if i.get("healthy") else "unhealthy"
+        commit = str(i.get("commit") or "")[:7]
+        shown.append(
+            f"{i.get('track')}:{i.get('port')} {i.get('state')} {commit} "
+            f"pid {i.get('pid')} {health}"
+        )
+    return "; ".join(shown)
 
 
 def _freight(r: Resource, wide: bool, now: datetime | None) -> list[object]:
@@ -223,7 +237,7 @@ COLUMNS: dict[str, tuple[list[str], list[str], RowBuilder, frozenset[int]]] = {
     ),
     "Stage": (
         ["NAME", "FREIGHT", "ALIAS", "HEALTH", "VERIFIED", "LAST PROMOTION", "AGE"],
-        ["SOURCE", "HOLD", "PROMOTION NAME"],
+        ["SOURCE", "HOLD", "PROMOTION NAME", "INSTANCES"],
         _stage,
         frozenset({3, 4, 5}),
     ),

@@ -41,6 +41,23 @@ def _load_optional_steps() -> None:
         log.debug("no runtime steps available")
 
 
+async def restore_runtime(state_dir: Path) -> None:
+    """Before resuming promotions: restart a dead router, mark dead instances, redeploy stages."""
+    try:
+        runtime: Any = importlib.import_module("kargo.runtime")
+    except ImportError:
+        return
+    if not (state_dir / "runtime").exists():
+        return  # nothing was ever deployed from this state folder
+    try:
+        outcome: dict[str, str] = await runtime.restore(state_dir)
+    except Exception:  # the engine must start even when the runtime cannot be restored
+        log.exception("could not restore the runtime of %s", state_dir)
+        return
+    for stage, what in outcome.items():
+        log.info("runtime: stage %s %s", stage, what)
+
+
 class Engine:
     """Runs the reconcilers until stopped."""
 
@@ -112,6 +129,7 @@ class Engine:
         """Reconcile until `stop()`."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        await restore_runtime(self.state_dir)
         with self._lock:
             for body in self.store.list("Promotion"):
                 self._index(body)

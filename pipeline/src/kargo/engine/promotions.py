@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kargo.engine.releasing import release_deploy
 from kargo.engine.stages import mark_promotion_finished, mark_promotion_started
 from kargo.engine.writing import record_audit, record_event, transact
 from kargo.model.base import utcnow
@@ -129,16 +130,22 @@ class PromotionExecutor:
         if promotion.status.phase is PromotionPhase.PENDING:
             self._start(freight)
         try:
-            return await self._run_steps(stage, freight)
+            finished = await self._run_steps(stage, freight)
         except asyncio.CancelledError:
-            if self.abort_requested:
-                return self._finish(PromotionPhase.ABORTED, "aborted by request")
-            raise
+            if not self.abort_requested:
+                raise
+            finished = self._finish(PromotionPhase.ABORTED, "aborted by request")
         except StoreError:
             raise  # the database is down: leave the promotion Running, resume it later
         except Exception as exc:  # an engine bug must not leave the promotion Running forever
             log.exception("promotion %s crashed", promotion.name)
-            return self._finish(PromotionPhase.ERRORED, f"engine error: {exc!r}")
+            finished = self._finish(PromotionPhase.ERRORED, f"engine error: {exc!r}")
+        if finished.status.phase is not PromotionPhase.SUCCEEDED:
+            released = await release_deploy(self.state_dir, finished)
+            if released:
+                await self._log(f"--- {released}")
+                self._flush_logs()
+        return finished
 
     def _start(self, freight: Freight) -> None:
         status = self.promotion.status
