@@ -60,7 +60,12 @@ def _same(new: dict[str, Any], old: dict[str, Any]) -> bool:
     if any(new.get(k) != old.get(k) for k in _COMPARED):
         return False
     new_meta, old_meta = new.get("metadata", {}), old.get("metadata", {})
-    return all(new_meta.get(k, {}) == old_meta.get(k, {}) for k in ("labels", "annotations"))
+    if new_meta.get("labels", {}) != old_meta.get("labels", {}):
+        return False
+    # Stored annotations may carry the engine's own (e.g. a warehouse's refresh token); an update
+    # keeps them, so the file's annotations being already there means nothing would change.
+    stored = old_meta.get("annotations", {})
+    return all(stored.get(k) == v for k, v in new_meta.get("annotations", {}).items())
 
 
 def apply_resources(
