@@ -58,9 +58,7 @@ def upgrade() -> None:
         sa.Column("line", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index(
-        "ix_promotion_logs_promotion", "promotion_logs", ["project", "promotion", "id"]
-    )
+    op.create_index("ix_promotion_logs_promotion", "promotion_logs", ["project", "promotion", "id"])
 
 
 def downgrade() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 from kargo.store.auditchain import GENESIS, record_hash
 
 revision = "0003_auth"
