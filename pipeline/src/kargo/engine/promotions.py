@@ -26,6 +26,7 @@ from kargo.model.event import EventReason
 from kargo.model.freight import Freight
 from kargo.model.promotion import (
     ABORT_ANNOTATION,
+    ROLLBACK_ANNOTATION,
     PromotedFreight,
     Promotion,
     PromotionPhase,
@@ -354,6 +355,10 @@ class PromotionExecutor:
                 "promotion": saved.name,
                 "durationSeconds": round(duration, 3),
             }
+            rollback_reason = saved.metadata.annotations.get(ROLLBACK_ANNOTATION)
+            data["rollback"] = rollback_reason is not None
+            if rollback_reason is not None:
+                data["rollbackReason"] = rollback_reason
             if failed_step is not None:
                 data["failedStep"] = failed_step
                 data["error"] = error if error is not None else message
