@@ -2,19 +2,22 @@
 
 Freight is eligible when it comes straight from the warehouse (`direct`), or is verified in an
 upstream stage for at least `requiredSoakTime`, or is approved for the stage. A stage with the
-hold annotation is skipped. Freight is never auto-promoted twice to the same stage, so a failed
-promotion (or a rollback away from it) is not retried in a loop.
+hold annotation is skipped; after a rollback only the rolled-back freight (and older) is held.
+Freight is never auto-promoted twice to the same stage, so a failed promotion (or a rollback
+away from it) is not retried in a loop.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from kargo.engine.holds import held_freight, holds_back, stage_fully_held
 from kargo.engine.promoting import AUTO_PROMOTION_ACTOR, create_promotion
+from kargo.engine.soaking import soak_remaining
 from kargo.model.base import utcnow
 from kargo.model.freight import Freight
 from kargo.model.project import ProjectConfig
-from kargo.model.stage import HOLD_ANNOTATION, FreightRequest, Stage
+from kargo.model.stage import FreightRequest, Stage
 from kargo.store import Store, get_model, list_models
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -25,17 +28,7 @@ def _eligible(freight: Freight, stage: Stage, request: FreightRequest, now: date
         return False
     if stage.name in freight.status.approved_for or request.sources.direct:
         return True
-    soak = timedelta(seconds=request.sources.soak_seconds())
-    for upstream in request.sources.stages:
-        verified = freight.status.verified_in.get(upstream)
-        if verified is None:
-            continue
-        if soak and (verified.verified_at is None or now - verified.verified_at < soak):
-            continue
-        if soak and upstream not in freight.status.currently_in:
-            continue  # soaking counts only while the freight is still there
-        return True
-    return False
+    return soak_remaining(freight, request, now) == 0
 
 
 def candidate_freight(stage: Stage, freight: list[Freight], now: datetime) -> Freight | None:
@@ -76,7 +69,7 @@ def auto_promote(
     freight = list_models(store, Freight, project)
     created = []
     for stage in list_models(store, Stage, project):
-        if HOLD_ANNOTATION in stage.metadata.annotations:
+        if stage_fully_held(stage):
             continue
         if not auto_promotion_enabled(config, stage):
             continue
@@ -85,6 +78,11 @@ def auto_promote(
             continue
         current = stage.status.current_freight
         if current is not None and current.name == candidate.name:
+            continue
+        held = held_freight(stage)
+        if held and holds_back(
+            stage, candidate, next((f for f in freight if f.name == held), None)
+        ):
             continue
         key = (project, stage.name, candidate.name)
         if key in already_requested:

@@ -19,6 +19,7 @@ from typing import Any
 from kargo.engine.autopromotion import auto_promote
 from kargo.engine.promotions import PromotionExecutor
 from kargo.engine.registration import register_higher_layer_parsers
+from kargo.engine.rollbacks import roll_back_failed_promotion
 from kargo.engine.verification import Verifier, verification_pending
 from kargo.engine.warehouses import WarehouseReconciler, discovery_due
 from kargo.model.promotion import ABORT_ANNOTATION, Promotion, PromotionPhase
@@ -81,6 +82,7 @@ class Engine:
         self._last_auto = 0.0
         self._verify_candidates: set[StageKey] = set()
         self._auto_projects: set[str] = set()
+        self._failed_promotions: list[dict[str, Any]] = []
         self._unsubscribe = store.watch(self._on_changes)
 
     # --- change tracking -------------------------------------------------------------------
@@ -92,7 +94,9 @@ class Engine:
         self._requested.add((project, spec["stage"], spec["freight"]))
         phase = PromotionPhase((body.get("status") or {}).get("phase", "Pending"))
         if phase.is_terminal():
-            self._queued[key].pop(name, None)
+            was_queued = self._queued[key].pop(name, None) is not None
+            if was_queued and phase in (PromotionPhase.FAILED, PromotionPhase.ERRORED):
+                self._failed_promotions.append(body)
         else:
             self._queued[key][name] = body
 
@@ -174,6 +178,10 @@ class Engine:
             dirty, self._dirty = self._dirty, set()
         if "Warehouse" in dirty:
             self._reconcile_warehouses()
+        with self._lock:
+            failed, self._failed_promotions = self._failed_promotions, []
+        for body in failed:
+            roll_back_failed_promotion(self.store, body)  # autoRollback.onPromotion
         self._schedule_promotions()
         if self._verify_candidates:
             self._reconcile_verifications()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from kargo.engine.errors import Invalid, NotFound
+from kargo.engine.holds import place_hold, release_hold_for
 from kargo.engine.naming import promotion_name
+from kargo.engine.soaking import format_seconds, soak_remaining
 from kargo.engine.writing import record_audit, record_event, transact
-from kargo.model.base import ObjectMeta
+from kargo.model.base import ObjectMeta, utcnow
 from kargo.model.event import EventReason
 from kargo.model.freight import Freight
 from kargo.model.promotion import (
@@ -59,23 +62,36 @@ def require_stage(store: Store, project: str, name: str) -> Stage:
     return stage
 
 
-def eligibility_problem(stage: Stage, freight: Freight) -> str | None:
+def eligibility_problem(stage: Stage, freight: Freight, now: datetime | None = None) -> str | None:
     """Why freight may not enter the stage, or None when it may."""
     requests = [r for r in stage.spec.requested_freight if r.origin.name == freight.origin.name]
     if not requests:
         return f"stage {stage.name} does not take freight from warehouse {freight.origin.name}"
     if freight.status.approved_for.get(stage.name) is not None:
         return None
+    now = now or utcnow()
+    soaking: list[float] = []
     for request in requests:
         if request.sources.direct:
             return None
-        if any(freight.is_verified_in(s) for s in request.sources.stages):
+        left = soak_remaining(freight, request, now)
+        if left == 0:
             return None
+        if left is not None:
+            soaking.append(left)
+    name = freight.alias or freight.name
+    approve = f"`kargo approve --freight {freight.alias} --stage {stage.name}`"
     upstream = ", ".join(s for r in requests for s in r.sources.stages)
+    if soaking:
+        required = max(r.sources.soak_seconds() for r in requests)
+        return (
+            f"freight {name} has not soaked long enough in upstream stage(s) {upstream}: "
+            f"{format_seconds(min(soaking))} remaining of the required soak time "
+            f"{format_seconds(required)}; wait, or approve it with {approve}"
+        )
     return (
-        f"freight {freight.alias or freight.name} is not verified in upstream stage(s) "
-        f"{upstream} nor approved for {stage.name}; "
-        f"approve it with `kargo approve --freight {freight.alias} --stage {stage.name}`"
+        f"freight {name} is not verified in upstream stage(s) "
+        f"{upstream} nor approved for {stage.name}; approve it with {approve}"
     )
 
 
@@ -108,9 +124,18 @@ def request_promotion(store: Store, request: PromotionRequest) -> Promotion | No
 
 
 def create_promotion(
-    store: Store, stage: Stage, freight: Freight, actor: str, rollback_reason: str | None = None
+    store: Store,
+    stage: Stage,
+    freight: Freight,
+    actor: str,
+    rollback_reason: str | None = None,
+    held: Freight | None = None,
 ) -> Promotion:
-    """Write a Pending promotion with the stage's steps, its event and audit record."""
+    """Write a Pending promotion with the stage's steps, its event and audit record.
+
+    A rollback holds the freight it leaves (`held`, by default the stage's current freight) back
+    from auto-promotion; a promotion of the held freight or of newer freight lifts that hold.
+    """
     annotations = {ACTOR_ANNOTATION: actor}
     if rollback_reason is not None:
         annotations[ROLLBACK_ANNOTATION] = rollback_reason
@@ -128,6 +153,12 @@ def create_promotion(
 
     def work(tx: Transaction) -> Promotion:
         saved = save_model(tx, promotion)
+        if rollback_reason is not None:
+            leaving = held or _current_freight(tx, stage)
+            if leaving is not None and leaving.name != freight.name:
+                place_hold(tx, stage, leaving, actor, rollback_reason)
+        else:
+            release_hold_for(tx, stage, freight)
         what = "Rollback" if rollback_reason is not None else "Promotion"
         record_event(
             tx,
@@ -135,7 +166,8 @@ def create_promotion(
             reason=EventReason.PROMOTION_CREATED,
             kind="Promotion",
             name=saved.name,
-            message=f"{what} of freight {freight.alias} to stage {stage.name} created by {actor}",
+            message=f"{what} of freight {freight.alias} to stage {stage.name} created by {actor}"
+            + (f": {rollback_reason}" if rollback_reason else ""),
             data={
                 "stage": stage.name,
                 "freight": freight.name,
@@ -144,6 +176,7 @@ def create_promotion(
                 "actor": actor,
                 "promotion": saved.name,
                 "rollback": rollback_reason is not None,
+                **({"rollbackReason": rollback_reason} if rollback_reason is not None else {}),
             },
         )
         record_audit(
@@ -158,3 +191,8 @@ def create_promotion(
         return saved
 
     return transact(store, work)
+
+
+def _current_freight(tx: Transaction, stage: Stage) -> Freight | None:
+    current = stage.status.current_freight
+    return get_model(tx, Freight, stage.project, current.name) if current is not None else None

@@ -9,9 +9,9 @@ from typing import Any
 
 from kargo.analysis.errors import AnalysisArgumentError
 from kargo.analysis.runs import build_analysis_run, run_analysis
-from kargo.engine.autopromotion import project_config
 from kargo.engine.naming import analysis_run_name
 from kargo.engine.promoting import create_promotion
+from kargo.engine.rollbacks import auto_rollback_policy, failed_metrics, verification_reason
 from kargo.engine.writing import record_event, transact, update_model
 from kargo.model.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate
 from kargo.model.base import utcnow
@@ -62,6 +62,7 @@ class Verifier:
         self.stage = stage
         self.aborted = False
         self.annotations: dict[str, dict[str, str]] = {}
+        self.templates: list[AnalysisTemplate] = []
 
     async def verify(self) -> VerificationPhase:
         """Create (or resume) the AnalysisRun and wait for its outcome."""
@@ -74,6 +75,7 @@ class Verifier:
             if template is None:
                 return self._finish(None, VerificationPhase.ERROR, f"template {ref.name} missing")
             templates.append(template)
+            self.templates.append(template)
             self.annotations[template.name] = dict(template.metadata.annotations)
         run = self._existing_run()
         if run is None:
@@ -176,19 +178,17 @@ class Verifier:
 
         transact(self.store, work)
         if phase in (VerificationPhase.FAILED, VerificationPhase.ERROR):
-            self._maybe_roll_back(phase)
+            self._maybe_roll_back(phase, run, message)
         return phase
 
-    def _maybe_roll_back(self, phase: VerificationPhase) -> None:
+    def _maybe_roll_back(
+        self, phase: VerificationPhase, run: AnalysisRun | None, message: str
+    ) -> None:
         stage = get_model(self.store, Stage, self.stage.project, self.stage.name)
         if stage is None:
             return
-        config = project_config(self.store, stage.project)
-        policy = config.spec.policy_for(stage.name, stage.metadata.labels) if config else None
-        rollback = policy.auto_rollback if policy else None
-        if rollback is None or not rollback.enabled:
-            return
-        if VerificationOutcome(phase.value) not in rollback.on_verification:
+        rollback = auto_rollback_policy(self.store, stage)
+        if rollback is None or VerificationOutcome(phase.value) not in rollback.on_verification:
             return
         target = last_stable_freight(stage)
         if target is None:
@@ -196,7 +196,8 @@ class Verifier:
         freight = get_model(self.store, Freight, stage.project, target)
         if freight is None:
             return
-        reason = f"verification {phase.value} in {stage.name}"
+        metrics = failed_metrics(run, self.templates)
+        reason = verification_reason(stage.name, phase.value, metrics, message)
         create_promotion(self.store, stage, freight, ROLLBACK_ACTOR, rollback_reason=reason)
 
 

@@ -1,0 +1,68 @@
+"""Soak time: how long freight must have run, verified, in an upstream stage before it moves on.
+
+`requiredSoakTime` on a stage's sources counts from the freight's verification upstream, and
+only while the freight is still there. Approval for the stage skips it (and verification).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from kargo.model.freight import Freight
+from kargo.model.stage import FreightRequest, Stage
+
+
+def soak_remaining(freight: Freight, request: FreightRequest, now: datetime) -> float | None:
+    """Seconds left before the freight has soaked in some upstream stage of the request.
+
+    0 when it may go now, None when it is verified in none of the request's upstream stages.
+    """
+    soak = request.sources.soak_seconds()
+    best: float | None = None
+    for upstream in request.sources.stages:
+        verified = freight.status.verified_in.get(upstream)
+        if verified is None:
+            continue
+        if not soak:
+            return 0.0
+        if verified.verified_at is None or upstream not in freight.status.currently_in:
+            continue  # soaking counts only while the freight is still there
+        left = max(0.0, soak - (now - verified.verified_at).total_seconds())
+        best = left if best is None else min(best, left)
+    return best
+
+
+def stage_soak_remaining(freight: Freight, stage: Stage, now: datetime) -> float | None:
+    """Seconds of soak left before the freight may enter the stage (None: not applicable)."""
+    if stage.name in freight.status.approved_for:
+        return None
+    found: list[float] = []
+    for request in stage.spec.requested_freight:
+        if request.origin.name != freight.origin.name or request.sources.direct:
+            continue
+        if not request.sources.soak_seconds():
+            continue
+        left = soak_remaining(freight, request, now)
+        if left is not None:
+            found.append(left)
+    return min(found) if found else None
+
+
+def soak_table(freight: Freight, stages: list[Stage], now: datetime) -> dict[str, int]:
+    """For the API: whole seconds of soak still needed per downstream stage (0 = soaked)."""
+    table = {}
+    for stage in stages:
+        left = stage_soak_remaining(freight, stage, now)
+        if left is not None:
+            table[stage.name] = math.ceil(left)
+    return table
+
+
+def format_seconds(seconds: float) -> str:
+    """`1h2m3s` style, as in durations elsewhere."""
+    total = max(1, int(seconds)) if seconds > 0 else 0
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{secs}s" if secs or not text else "")
