@@ -282,6 +282,43 @@ def wait_verification(engine: Engine, stage: str, freight: str, timeout: float) 
     return f"not finished after {timeout:.0f}s"
 
 
+def print_measurements(engine: Engine, stage: str) -> None:
+    """Each template's phase and each metric's last measurement of the stage's verification."""
+    current = current_freight(engine.get("stages", stage)) or {}
+    history = current.get("verificationHistory") or [{}]
+    run_name = (history[0].get("analysisRun") or {}).get("name")
+    if not run_name:
+        return
+    run = engine.get("analysisruns", run_name)
+    print(f"  analysis run {run_name} (kargo describe analysisrun {run_name})")
+    templates: dict[str, list[str]] = {}
+    phases: dict[str, set[str]] = {}
+    for metric in run.get("status", {}).get("metricResults") or []:
+        template = metric.get("template") or "-"
+        measurements = metric.get("measurements") or [{}]
+        value = brief(measurements[-1].get("value"))
+        templates.setdefault(template, []).append(f"{metric['name']}={value}")
+        phases.setdefault(template, set()).add(str(metric.get("phase")))
+    for template, metrics in templates.items():
+        phase = "/".join(sorted(phases[template]))
+        print(f"    {template:14} {phase:11} " + shorten(", ".join(metrics), 160))
+
+
+def brief(value: Any) -> str:
+    """A measurement in a few characters: numbers rounded, check lists counted."""
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict) and isinstance(value.get("checks"), list):
+        value = value["checks"]
+    if isinstance(value, list) and all(isinstance(v, dict) and "passed" in v for v in value):
+        passed = sum(1 for v in value if v["passed"])
+        return f"{passed}/{len(value)} checks passed"
+    if isinstance(value, dict):
+        keys = ("critical", "p95_ms", "requests", "error_rate", "passed")
+        return " ".join(f"{k}:{brief(value[k])}" for k in keys if k in value) or "{...}"
+    return str(value)
+
+
 def wait_stage_freight(engine: Engine, stage: str, freight: str, timeout: float) -> bool:
     """Wait until a stage's current freight is `freight` and its last promotion ended."""
     deadline = time.monotonic() + timeout
@@ -354,6 +391,7 @@ def up() -> int:
             print("demo: verifying development (smoke tests, security scan, load test)")
             verdict = wait_verification(engine, "development", name, 900)
             print(f"  verification: {shorten(verdict)}")
+            print_measurements(engine, "development")
             if not verdict.startswith("Successful"):
                 problems.append(f"verification of development: {verdict}")
             else:
