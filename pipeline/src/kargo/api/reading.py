@@ -17,10 +17,12 @@ from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.selectors import matches_fields, matches_labels, parse_selector
 from kargo.api.state import ServerState, server_state
 from kargo.engine.operations import aggregated_events
-from kargo.model.base import API_VERSION
+from kargo.engine.soaking import with_soak
+from kargo.model.base import API_VERSION, utcnow
 from kargo.model.promotion import PromotionPhase
 from kargo.model.registry import kind_for_plural
-from kargo.store import Store
+from kargo.model.stage import Stage
+from kargo.store import Store, list_models
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -144,6 +146,8 @@ def list_resources(
     ]
     if kind == "Stage" and instances:
         items = [with_instances(state, body) for body in items]
+    if kind == "Freight":
+        items = _with_soak(state, project, items)
     if kind == "Promotion":
         items.sort(key=lambda b: b["metadata"].get("creationTimestamp", ""))
     return resource_list(kind, items[-limit:] if limit else items)
@@ -166,7 +170,23 @@ def get_resource(
             f"{kind} {name!r} not found in project {project!r}; list them with "
             f"`kargo get {plural} --project {project}`",
         )
+    if kind == "Freight":
+        return _with_soak(state, project, [body])[0]
     return with_instances(state, body) if kind == "Stage" and instances else body
+
+
+def _with_soak(
+    state: ServerState, project: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Freight with the soak time still needed downstream (`status.soakRemaining*`)."""
+    stages = [
+        stage for stage in list_models(state.store, Stage, project)
+        if any(r.sources.required_soak_time for r in stage.spec.requested_freight)
+    ]  # fmt: skip
+    if not stages:
+        return items
+    now = utcnow()
+    return [with_soak(body, stages, now) for body in items]
 
 
 def with_instances(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:

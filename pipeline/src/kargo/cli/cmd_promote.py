@@ -175,6 +175,13 @@ def rollback_command(
         dryRun=dry_run,
     )
     promotions = _rollback_promotions(answer)
+    if dry_run and isinstance(answer, dict) and isinstance(answer.get("plan"), list):
+        for plan in answer["plan"]:
+            click.echo(
+                f"would roll back stage/{plan.get('stage')}: freight {plan.get('fromFreight')} "
+                f"-> {plan.get('toFreight')} ({plan.get('toAlias')}); nothing changed"
+            )
+        return
     if dry_run or not promotions:
         if isinstance(answer, dict) and answer.get("message") and len(answer) <= 2:
             click.echo(str(answer["message"]))

@@ -330,6 +330,11 @@ def build_table(
         table.headers.append("HOLD")
         for row, resource in zip(table.rows, sort_rows(kind, resources), strict=True):
             row.append(f.stage_hold(resource))
+    if kind == "Freight" and not wide and any(f.text(r, "status.soakRemaining") for r in resources):
+        # Freight still soaking upstream: how long until it may move on (see requiredSoakTime).
+        table.headers.append("SOAK")
+        for row, resource in zip(table.rows, sort_rows(kind, resources), strict=True):
+            row.append(f.text(resource, "status.soakRemaining"))
     return table
 
 

@@ -123,7 +123,23 @@ def plan_rollback(
     if target_name is None:
         raise Invalid(f"stage {stage_name} has no earlier stable freight to roll back to")
     target = find_freight(store, project, target_name, target_name)
+    if freight is not None and not _ran_verified(stage, target.name):
+        raise Invalid(
+            f"freight {target.alias or target.name} was never verified in stage {stage_name}; "
+            f"roll back only to freight that ran there (see `kargo get stage {stage_name} -o yaml`)"
+        )
     return RollbackPlan(stage_name, current.name, target.name, target.alias)
+
+
+def _ran_verified(stage: Stage, freight: str) -> bool:
+    """Whether the freight ran in the stage and its verification there (if any) passed."""
+    for reference in stage.status.freight_history:
+        if reference.name != freight:
+            continue
+        phases = [v.phase for v in reference.verification_history]
+        if not phases or VerificationPhase.SUCCESSFUL in phases:
+            return True
+    return False
 
 
 def downstream_stages(store: Store, project: str, upstream: str) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
 from kargo.model.freight import Freight
 from kargo.model.stage import FreightRequest, Stage
@@ -66,3 +67,20 @@ def format_seconds(seconds: float) -> str:
     minutes, secs = divmod(rest, 60)
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
     return text + (f"{secs}s" if secs or not text else "")
+
+
+def with_soak(freight_body: dict[str, Any], stages: list[Stage], now: datetime) -> dict[str, Any]:
+    """The freight document for the API, with the soak time still needed per downstream stage.
+
+    `status.soakRemainingSeconds` maps each stage with a `requiredSoakTime` to whole seconds
+    (0 = soaked); `status.soakRemaining` says the unmet ones in words ("production: 4m10s").
+    """
+    freight = Freight.model_validate(freight_body)
+    table = soak_table(freight, stages, now)
+    if not table:
+        return freight_body
+    status = dict(freight_body.get("status") or {})
+    status["soakRemainingSeconds"] = table
+    waiting = [f"{name}: {format_seconds(left)}" for name, left in table.items() if left > 0]
+    status["soakRemaining"] = ", ".join(waiting)
+    return {**freight_body, "status": status}
