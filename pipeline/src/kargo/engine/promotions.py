@@ -70,12 +70,21 @@ class PromotionExecutor:
         """The promotion's project."""
         return self.promotion.project
 
-    def _save(self, extra: Callable[[Transaction, Promotion], None] | None = None) -> None:
-        """Write the promotion (and pending log lines, and `extra`) in one transaction."""
+    def _save(
+        self,
+        extra: Callable[[Transaction, Promotion], None] | None = None,
+        before: Callable[[Transaction], bool] | None = None,
+    ) -> None:
+        """Write the promotion (and pending log lines, and `extra`) in one transaction.
+
+        `before` runs first in the transaction; when it returns False nothing is written.
+        """
         promotion = self.promotion
         lines, self._pending_lines = self._pending_lines, []
 
         def work(tx: Transaction) -> Promotion:
+            if before is not None and not before(tx):
+                return promotion
             try:
                 saved = save_model(tx, promotion)
             except StoreConflict:
@@ -122,14 +131,14 @@ class PromotionExecutor:
         promotion = self.promotion
         if promotion.status.phase.is_terminal():
             return promotion
-        with self.store.reading() as reader:
-            stage = get_model(reader, Stage, promotion.project, promotion.spec.stage)
-            freight = get_model(reader, Freight, promotion.project, promotion.spec.freight)
+        if promotion.status.phase is PromotionPhase.PENDING:
+            stage, freight = self._start()
+        else:
+            with self.store.reading() as reader:
+                stage, freight = _read_inputs(reader, promotion)
         if stage is None or freight is None:
             missing = "stage" if stage is None else "freight"
             return self._finish(PromotionPhase.ERRORED, f"the {missing} no longer exists")
-        if promotion.status.phase is PromotionPhase.PENDING:
-            self._start(freight)
         try:
             finished = await self._run_steps(stage, freight)
         except asyncio.CancelledError:
@@ -148,7 +157,36 @@ class PromotionExecutor:
                 self._flush_logs()
         return finished
 
-    def _start(self, freight: Freight) -> None:
+    def _start(self) -> tuple[Stage | None, Freight | None]:
+        """Read the stage and freight and mark the promotion Running, in one transaction."""
+        inputs: list[tuple[Stage | None, Freight | None]] = []
+
+        def before(tx: Transaction) -> bool:
+            inputs[:] = [_read_inputs(tx, self.promotion)]
+            stage, freight = inputs[0]
+            if stage is None or freight is None:
+                return False
+            self._prepare_start(freight)
+            return True
+
+        def extra(tx: Transaction, saved: Promotion) -> None:
+            mark_promotion_started(tx, saved)
+            record_audit(
+                tx,
+                project=saved.project,
+                actor=saved.actor,
+                action="promotion.start",
+                resource=f"Promotion/{saved.name}",
+                source="engine",
+                phase_before=PromotionPhase.PENDING.value,
+                phase_after=PromotionPhase.RUNNING.value,
+            )
+
+        self._save(extra, before)
+        return inputs[0]
+
+    def _prepare_start(self, freight: Freight) -> None:
+        """The Running status (built afresh, so a retried transaction builds the same)."""
         status = self.promotion.status
         status.phase = PromotionPhase.RUNNING
         status.started_at = utcnow()
@@ -164,23 +202,9 @@ class PromotionExecutor:
             StepExecution(alias=s.alias_at(i), uses=s.uses, continue_on_error=s.continue_on_error)
             for i, s in enumerate(self.promotion.spec.steps)
         ]
+        self._marked.clear()
         if status.step_execution_metadata:
             self._mark_running(status.step_execution_metadata[0])
-
-        def extra(tx: Transaction, saved: Promotion) -> None:
-            mark_promotion_started(tx, saved)
-            record_audit(
-                tx,
-                project=saved.project,
-                actor=saved.actor,
-                action="promotion.start",
-                resource=f"Promotion/{saved.name}",
-                source="engine",
-                phase_before=PromotionPhase.PENDING.value,
-                phase_after=PromotionPhase.RUNNING.value,
-            )
-
-        self._save(extra)
 
     def _mark_running(self, meta: StepExecution) -> None:
         self._marked.add(meta.alias)
@@ -386,6 +410,20 @@ class PromotionExecutor:
 
         self._save(extra)
         return self.promotion
+
+
+def _read_inputs(reader: Any, promotion: Promotion) -> tuple[Stage | None, Freight | None]:
+    """The promotion's stage, and its freight without status (the executor reads none of it).
+
+    A freight's status maps grow with the stages it went through; validating them on every
+    promotion cost more than the rest of the read.
+    """
+    stage = get_model(reader, Stage, promotion.project, promotion.spec.stage)
+    body = reader.get("Freight", promotion.project, promotion.spec.freight)
+    if body is None:
+        return stage, None
+    body.pop("status", None)
+    return stage, Freight.model_validate(body)
 
 
 def _strip(expression: str) -> str:
