@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from kargo.store import schema
 from kargo.store.documents import AuditRecord, Change, EventFilter, StoredEvent, as_utc
@@ -53,8 +54,14 @@ def _create_engine(url: str) -> sa.Engine:
 
     @sa_event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
+        # On the driver's connection: SQLAlchemy's statement machinery cost more than BEGIN.
         immediate = connection.get_execution_options().get("kargo_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        driver = connection.connection.driver_connection
+        try:
+            driver.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
     return engine
 
