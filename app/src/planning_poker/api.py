@@ -95,8 +95,13 @@ async def version(request: Request) -> dict[str, str]:
 
 
 @router.post("/api/rooms", status_code=201, response_model=None)
-async def create_room(request: Request, body: CreateRoom) -> dict[str, str] | JSONResponse:
-    """Create a room; the caller becomes its facilitator."""
+async def create_room(
+    request: Request, response: Response, body: CreateRoom
+) -> dict[str, str] | JSONResponse:
+    """Create a room; the caller becomes its facilitator.
+
+    `X-Room-Id` names the new room so that a router can keep its later requests on this version.
+    """
     running = services(request)
     try:
         cards = cards_for(body.deck, body.cards)
@@ -122,6 +127,7 @@ async def create_room(request: Request, body: CreateRoom) -> dict[str, str] | JS
         await running.hub.create(room)
     except (RoomError, StoreError) as exc:
         return error_response(exc)
+    response.headers["X-Room-Id"] = room.id
     return {
         "id": room.id,
         "url": f"/r/{room.id}",

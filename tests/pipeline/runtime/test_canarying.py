@@ -126,7 +126,7 @@ def test_the_deploy_step_walks_canary_steps_and_promotes_the_canary(
     assert "canary: weight 50%" in lines and "canary: pause 1s" in lines
 
 
-def test_the_deploy_step_refuses_canary_analysis_steps_before_starting_anything(
+def test_the_deploy_step_refuses_a_malformed_analysis_step_before_starting_anything(
     state_dir: Path, tmp_path: Path
 ) -> None:
     config = {
@@ -139,5 +139,5 @@ def test_the_deploy_step_refuses_canary_analysis_steps_before_starting_anything(
     result = asyncio.run(DeployStep().run(ctx, DeployConfig.model_validate(config)))
 
     assert result.phase is StepPhase.ERRORED
-    assert "analysis steps are not available yet" in result.message
+    assert "canary step 1: analysis" in result.message
     assert describe_stage(state_dir, "dev") == []

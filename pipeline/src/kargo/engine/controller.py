@@ -26,6 +26,7 @@ from kargo.model.promotion import ABORT_ANNOTATION, Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
 from kargo.steps import builtin  # noqa: F401  (registers the built-in step kinds)
+from kargo.steps.resources import set_resource_reader
 from kargo.store import Change, Store, get_model, list_models
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Engine:
     def __init__(self, store: Store, state_dir: Path, resync_seconds: float = 1.0) -> None:
         _load_optional_steps()
         register_higher_layer_parsers()
+        set_resource_reader(store.get)  # the canary's analysis steps read their templates
         self.store = store
         self.state_dir = state_dir
         self.resync_seconds = resync_seconds

@@ -70,6 +70,7 @@ class DeploySpec:
     readiness_timeout: float = 60.0
     drain_timeout: float = 3.0
     stop_timeout: float = 10.0
+    affinity: dict[str, Any] | None = None  # sticky routing by a key (see haproxy_config)
 
 
 def spec_to_dict(spec: DeploySpec) -> dict[str, Any]:
@@ -172,7 +173,8 @@ def plan_instances(
     """Adopt what runs, record the instances still to start; return the wanted freight's ones."""
     orphans: list[tuple[int, int]] = []
     with locked_state(paths) as state:
-        routing.ensure_route(paths, state, spec.stage, StageRoute(spec.port, spec.health_path))
+        route = StageRoute(spec.port, spec.health_path, affinity=spec.affinity)
+        routing.ensure_route(paths, state, spec.stage, route)
         orphans = reconcile_processes(paths, state)
         wanted = [
             instance

@@ -8,6 +8,8 @@ so a reload keeps exactly the routing that the runtime API had set.
 
 from __future__ import annotations
 
+from typing import Any
+
 from kargo.runtime.state import InstanceRecord, InstanceState, RuntimePaths, RuntimeState
 
 EMPTY_SLOT_ADDRESS = "127.0.0.1:1"
@@ -54,8 +56,30 @@ backend be_{stage}
     option httpchk GET {health_path}
     http-check expect status 200
     default-server check inter 1s fall 2 rise 1
-{servers}
+{affinity}{servers}
 """
+
+
+def affinity_lines(affinity: dict[str, Any] | None) -> str:
+    """Sticky routing by a key taken from the path or from a response header.
+
+    Every request whose path starts with a prefix is routed by the path's `field`-th
+    "/"-separated part (1-based, the leading empty part counts); a response header names the key
+    of something just created (a new room), so that its later requests follow it. Requests
+    without a key are balanced by weight. Keys stay in the table for `expire`.
+    """
+    if not affinity:
+        return ""
+    expire = affinity.get("expire") or "24h"
+    lines = [f"    stick-table type string len 64 size 200k expire {expire}"]
+    for number, rule in enumerate(affinity.get("paths") or []):
+        acl = f"affinity_{number}"
+        lines.append(f"    acl {acl} path_beg {rule['prefix']}")
+        lines.append(f"    stick on path,field({int(rule['field'])},/) if {acl}")
+    header = affinity.get("responseHeader")
+    if header:
+        lines.append(f"    stick store-response res.hdr({header})")
+    return "\n".join(lines) + "\n"
 
 
 def slot_name(slot: int) -> str:
@@ -98,6 +122,7 @@ def render_config(paths: RuntimePaths, state: RuntimeState) -> str:
                 stage=stage,
                 port=route.port,
                 health_path=route.health_path,
+                affinity=affinity_lines(route.affinity),
                 servers="\n".join(lines),
             )
         )

@@ -72,6 +72,7 @@ class StageRoute:
     port: int
     health_path: str = "/healthz"
     slots: int = 8
+    affinity: dict[str, Any] | None = None  # {"paths": [{"prefix", "field"}], "responseHeader"}
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Nothing about the app is hard-coded: `command` and `env` come from the config, with `${PORT}` (the
 instance's port, chosen by the runtime) and the other placeholders of `VARIABLES` filled in.
 `strategy` follows Argo Rollouts' shape: `blueGreen: {...}`, or `canary: {steps: [...]}` with
-`setWeight` and timed `pause` steps (analysis steps are refused for now), ending in promotion.
+`setWeight`, timed `pause` and `analysis` steps, ending in promotion. A rollback skips the canary
+and switches at once (blue/green): the freight it returns to was already verified there.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import Field, model_validator
 
 from kargo.model.base import StrictModel
 from kargo.model.common import parse_duration
+from kargo.runtime.canary_analysis import analyse_canary, parse_analysis
 from kargo.runtime.canarying import (
     CanaryError,
     abort_canary,
@@ -78,6 +80,21 @@ class Strategy(StrictModel):
         return self
 
 
+class AffinityPath(StrictModel):
+    """Requests under `prefix` are routed by the path's `field`-th "/"-separated part."""
+
+    prefix: str = Field(pattern=r"^/[A-Za-z0-9._~/-]*$")
+    field: int = Field(ge=2, le=16)
+
+
+class Affinity(StrictModel):
+    """Sticky routing: every request with the same key goes to the same version (a room)."""
+
+    paths: list[AffinityPath] = Field(default_factory=list)
+    response_header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]+$")
+    expire: str = Field(default="24h", pattern=r"^[0-9]+[smhd]$")
+
+
 class DeployConfig(StrictModel):
     """Config of `deploy`."""
 
@@ -97,6 +114,7 @@ class DeployConfig(StrictModel):
     health_path: str | None = Field(default=None, description="router check; default: readiness")
     readiness_timeout: float = Field(default=60.0, gt=0)
     strategy: Strategy = Field(default_factory=lambda: Strategy(blue_green=BlueGreenStrategy()))
+    affinity: Affinity | None = None
     commit: str | None = None
     repo_url: str | None = Field(default=None, alias="repoURL")
 
@@ -105,7 +123,10 @@ def unsupported_canary_step(canary: CanaryStrategy) -> str | None:
     """Why these canary steps cannot run here, or None."""
     for number, step in enumerate(canary.steps, 1):
         if step.analysis is not None:
-            return f"canary step {number}: analysis steps are not available yet; use verification"
+            try:
+                parse_analysis(step.analysis)
+            except ValueError as exc:
+                return f"canary step {number}: analysis: {exc}"
         if step.pause is not None:
             if not step.pause.get("duration"):
                 return f"canary step {number}: a pause needs a duration (no manual resume yet)"
@@ -116,13 +137,22 @@ def unsupported_canary_step(canary: CanaryStrategy) -> str | None:
     return None
 
 
+class CanaryFailed(Exception):
+    """An analysis step found the canary bad; it was aborted (weight 0, instances stopped)."""
+
+
 async def run_canary(
     ctx: StepContext, spec: DeploySpec, canary: CanaryStrategy
 ) -> list[InstanceRecord]:
-    """Start the canary, walk its steps (setWeight, pause), then promote it; abort on error."""
-    await start_canary(ctx.state_dir, spec, percent=0, emit=ctx.emit)
+    """Start the canary, walk its steps (setWeight, pause, analysis), then promote it.
+
+    An analysis that fails, an error, or a cancelled promotion (`kargo promote --abort`) aborts
+    the canary: its weight returns to 0 and its instances stop; stable serves everything.
+    """
+    started = await start_canary(ctx.state_dir, spec, percent=0, emit=ctx.emit)
+    canary_url = f"http://127.0.0.1:{started[0].port}"
     try:
-        for step in canary.steps:
+        for number, step in enumerate(canary.steps, 1):
             if step.set_weight is not None:
                 set_canary_weight(ctx.state_dir, spec.stage, step.set_weight)
                 await ctx.emit(f"canary: weight {step.set_weight}%")
@@ -130,8 +160,21 @@ async def run_canary(
                 seconds = parse_duration(str(step.pause["duration"])).total_seconds()
                 await ctx.emit(f"canary: pause {seconds:.0f}s")
                 await asyncio.sleep(seconds)
-    except (RouterError, CanaryError, ValueError):
+            if step.analysis is not None:
+                analysis = parse_analysis(step.analysis)
+                await ctx.emit(f"canary: analysis of {canary_url} (step {number})")
+                outcome = await analyse_canary(ctx, number, analysis, canary_url, spec.commit)
+                if not outcome.passed:
+                    raise CanaryFailed(f"canary analysis {outcome.phase}: {outcome.message}")
+                await ctx.emit(f"canary: analysis {outcome.phase}")
+    except (RouterError, CanaryError, CanaryFailed, ValueError) as exc:
+        await ctx.emit(f"canary: aborted: {exc}")
         await abort_canary(ctx.state_dir, spec.stage, spec.drain_timeout, spec.stop_timeout)
+        raise
+    except asyncio.CancelledError:
+        await asyncio.shield(
+            abort_canary(ctx.state_dir, spec.stage, spec.drain_timeout, spec.stop_timeout)
+        )
         raise
     return await promote_canary(ctx.state_dir, spec.stage, spec.drain_timeout, spec.stop_timeout)
 
@@ -169,6 +212,7 @@ def deploy_spec(ctx: StepContext, config: DeployConfig) -> DeploySpec:
         readiness_timeout=config.readiness_timeout,
         drain_timeout=strategy.drain_timeout,
         stop_timeout=strategy.stop_timeout,
+        affinity=config.affinity.model_dump(by_alias=True) if config.affinity else None,
     )
 
 
@@ -191,14 +235,14 @@ class DeployStep(Step[DeployConfig]):
                     StepPhase.ERRORED,
                     message=f"no environment at {spec.env_dir}: run build-venv before deploy",
                 )
-            if canary is not None:
+            if canary is not None and not ctx.is_rollback:
                 instances = await run_canary(ctx, spec, canary)
             else:
                 instances = await deploy_blue_green(ctx.state_dir, spec, ctx.emit)
             if config.source:
                 link = publish_source(ctx.state_dir, ctx.stage, Path(ctx.work_dir) / config.source)
                 await ctx.emit(f"deploy: {link} -> {link.resolve()}")
-        except InstancesNotReady as exc:
+        except (InstancesNotReady, CanaryFailed) as exc:
             return StepResult(StepPhase.FAILED, message=str(exc))
         except (
             RouterError,

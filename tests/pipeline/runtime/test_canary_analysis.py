@@ -1,0 +1,110 @@
+"""Analysis between canary steps: templates run against the canary alone; failure aborts it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kargo.config import load_text
+from kargo.engine.applying import apply_resources
+from kargo.engine.registration import register_higher_layer_parsers
+from kargo.runtime import describe_stage
+from kargo.runtime.processes import is_alive
+from kargo.runtime.steps.deploy import DeployConfig, DeployStep
+from kargo.steps.base import StepPhase
+from kargo.steps.resources import set_resource_reader
+from kargo.store import Store
+
+from tests.pipeline.runtime.support import VENV, deploy, poker_spec, step_context
+from tests.pipeline.runtime.test_canarying import commits_seen
+
+TEMPLATE = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {name: test}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: version-check, namespace: test}
+spec:
+  args:
+  - name: stage-url
+  - name: track
+  metrics:
+  - name: serves-wanted-commit
+    provider:
+      web: {url: "{{args.stage-url}}/version", jsonPath: "{$.commit}"}
+    successCondition: result == "freight-b"
+"""
+
+
+@pytest.fixture
+def templates(tmp_path: Path) -> Iterator[Store]:
+    """A real store holding the template, read by the deploy step as the engine hands it down."""
+    register_higher_layer_parsers()
+    store = Store.open(None, tmp_path / "store")
+    apply_resources(store, load_text(TEMPLATE))
+    set_resource_reader(store.get)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def canary_config(port: int, commit: str) -> DeployConfig:
+    analysis = {"templates": [{"templateName": "version-check"}]}
+    return DeployConfig.model_validate(
+        {
+            "port": port,
+            "command": ["planning-poker"],
+            "env": {"PORT": "${PORT}", "DATABASE_URL": "sqlite:///${STAGE_DIR}/app.db",
+                    "PLANNING_POKER_COMMIT": "${COMMIT}"},
+            "envDir": str(VENV),
+            "commit": commit,
+            "strategy": {"canary": {"steps": [{"setWeight": 50}, {"analysis": analysis},
+                                              {"setWeight": 100}]}},
+        }
+    )  # fmt: skip
+
+
+@pytest.mark.haproxy
+def test_a_failing_canary_analysis_returns_weight_to_zero_stops_the_canary_and_fails(
+    state_dir: Path, tmp_path: Path, haproxy: str, stage_port: int, templates: Store
+) -> None:
+    deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
+    ctx = step_context(state_dir, tmp_path / "work", "dev", "freight-c", "unused")
+    lines: list[str] = []
+
+    async def log(line: str) -> None:
+        lines.append(line)
+
+    ctx.log = log
+    result = asyncio.run(DeployStep().run(ctx, canary_config(stage_port, "freight-c")))
+
+    assert result.phase is StepPhase.FAILED
+    assert "metric version-check/serves-wanted-commit failed" in result.message
+    assert "measured 'freight-c'" in result.message
+    assert 'condition result == "freight-b"' in result.message
+    running = describe_stage(state_dir, "dev")
+    assert [(i.freight, i.track) for i in running] == [("freight-a", "stable")]
+    assert commits_seen(stage_port, 10) == {"freight-a": 10}
+    assert any(line.startswith("canary: aborted") for line in lines)
+
+
+@pytest.mark.haproxy
+def test_a_passing_canary_analysis_checks_the_canary_alone_and_the_canary_is_promoted(
+    state_dir: Path, tmp_path: Path, haproxy: str, stage_port: int, templates: Store
+) -> None:
+    (stable,) = deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
+    ctx = step_context(state_dir, tmp_path / "work", "dev", "freight-b", "unused")
+
+    # At weight 50 half the router's answers are freight-a: only the canary's own address passes.
+    result = asyncio.run(DeployStep().run(ctx, canary_config(stage_port, "freight-b")))
+
+    assert result.phase is StepPhase.SUCCEEDED, result.message
+    assert [(i.freight, i.track) for i in describe_stage(state_dir, "dev")] == [
+        ("freight-b", "stable")
+    ]
+    assert not is_alive(stable.pid, stable.pid_start_time)
