@@ -79,3 +79,25 @@ def test_the_resources_follow_the_kargo_v1_11_schemas(kind: str) -> None:
         for subscription in manifest.get("spec", {}).get("subscriptions", []):
             subscription["git"]["repoURL"] = "https://example.invalid/planning-poker.git"
         jsonschema.validate(manifest, schema)
+
+
+def test_production_rolls_out_as_a_canary_with_room_affinity_and_development_blue_green() -> None:
+    deploys = {
+        d["metadata"]["name"]: d["spec"]["promotionTemplate"]["spec"]["steps"][2]["config"]
+        for d in documents()
+        if d["kind"] == "Stage"
+    }
+    steps = deploys["production"]["strategy"]["canary"]["steps"]
+    names = [next(iter(step)) for step in steps]
+    assert names[0] == "setWeight" and names[-1] == "setWeight" and "analysis" in names
+    assert steps[-1]["setWeight"] == 100
+    assert deploys["production"]["affinity"]["responseHeader"] == "X-Room-Id"
+    assert "blueGreen" in deploys["development"]["strategy"]
+    config = next(d for d in documents() if d["kind"] == "ProjectConfig")
+    production = next(
+        p for p in config["spec"]["promotionPolicies"] if p["stageSelector"]["name"] == "production"
+    )
+    assert production["autoRollback"] == {
+        "onVerification": ["Failed", "Error"],
+        "onPromotion": ["Failed", "Errored"],
+    }
