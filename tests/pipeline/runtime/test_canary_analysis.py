@@ -108,3 +108,43 @@ def test_a_passing_canary_analysis_checks_the_canary_alone_and_the_canary_is_pro
         ("freight-b", "stable")
     ]
     assert not is_alive(stable.pid, stable.pid_start_time)
+
+
+@pytest.mark.haproxy
+def test_cancelling_a_canary_promotion_as_abort_does_stops_the_canary_and_keeps_stable(
+    state_dir: Path, tmp_path: Path, haproxy: str, stage_port: int
+) -> None:
+    deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
+    ctx = step_context(state_dir, tmp_path / "work", "dev", "freight-b", "unused")
+    config = DeployConfig.model_validate(
+        {
+            "port": stage_port,
+            "command": ["planning-poker"],
+            "env": {"PORT": "${PORT}", "DATABASE_URL": "sqlite:///${STAGE_DIR}/app.db",
+                    "PLANNING_POKER_COMMIT": "${COMMIT}"},
+            "envDir": str(VENV),
+            "commit": "freight-b",
+            "strategy": {"canary": {"steps": [{"setWeight": 10}, {"pause": {"duration": "1h"}}]}},
+        }
+    )  # fmt: skip
+    lines: list[str] = []
+
+    async def log(line: str) -> None:
+        lines.append(line)
+
+    ctx.log = log
+
+    async def abort_during_pause() -> None:
+        task = asyncio.create_task(DeployStep().run(ctx, config))
+        while "canary: pause 3600s" not in lines:
+            await asyncio.sleep(0.05)
+        task.cancel()  # what the engine does on `kargo promote --abort`
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(abort_during_pause())
+
+    assert [(i.freight, i.track) for i in describe_stage(state_dir, "dev")] == [
+        ("freight-a", "stable")
+    ]
+    assert commits_seen(stage_port, 10) == {"freight-a": 10}
