@@ -1,0 +1,242 @@
+"""The whole pipeline end to end on a temporary clone: real commits, warehouse, stages, checks.
+
+One pipeline is shared by the cases below, which run in order on sequential commits: a good
+freight reaches production, a second one too (then the guide's commands run), then three bad
+commits fail development's verification, and the webhook receiver saw every event.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.pipeline_harness import (
+    TEST_ADVISORY_ID,
+    Pipeline,
+    packaging_pin,
+    running_pipeline,
+)
+from tests.services import VENV_BIN, require_binary
+
+pytestmark = [pytest.mark.e2e, pytest.mark.haproxy, pytest.mark.prometheus]
+
+ROOMS = "app/src/planning_poker/rooms.py"
+METRICS = "app/src/planning_poker/metrics.py"
+LOCK = "app/requirements.lock"
+NOTE = "app/E2E-NOTE.txt"
+TEMPLATES = {"smoke-tests", "security-scan", "load-test"}
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """One running pipeline for the module."""
+    require_binary("haproxy")
+    require_binary("prometheus")
+    with running_pipeline(tmp_path_factory.mktemp("pipeline")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def originals(pipeline: Pipeline) -> dict[str, str]:
+    """The clone's files that bad commits change, so each commit starts from the good app."""
+    return {path: (pipeline.repo / path).read_text() for path in (ROOMS, METRICS, LOCK)}
+
+
+def good_commit(pipeline: Pipeline, originals: dict[str, str], note: str) -> str:
+    """A harmless app change on top of the good files."""
+    return pipeline.commit(f"e2e: {note}", {**originals, NOTE: note + "\n"})
+
+
+def measurements(run: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each metric result of an AnalysisRun by (template, metric)."""
+    return {(m.get("template"), m["name"]): m for m in run["status"]["metricResults"]}
+
+
+def failed_event(pipeline: Pipeline, freight: str) -> dict[str, Any]:
+    """The FreightVerificationFailed event of freight."""
+    found = [e for e in pipeline.events("FreightVerificationFailed") if freight in json.dumps(e)]
+    assert found, "no FreightVerificationFailed event for the freight"
+    return found[-1]
+
+
+def verify_bad_commit(
+    pipeline: Pipeline, files: dict[str, str], message: str
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Commit, promote to development, wait for its verification to fail; return the run."""
+    commit = pipeline.commit(message, files)
+    freight = pipeline.freight_for(commit)["metadata"]["name"]
+    promotion = pipeline.promote("development", freight)
+    assert promotion["status"]["phase"] == "Succeeded", promotion["status"].get("message")
+    verdict = pipeline.verification("development", freight)
+    assert verdict["phase"] == "Failed", verdict
+    run = pipeline.get("analysisruns", verdict["analysisRun"]["name"])
+    return freight, run, failed_event(pipeline, freight)
+
+
+def test_a_good_freight_is_verified_in_development_and_reaches_production(
+    pipeline: Pipeline, originals: dict[str, str]
+) -> None:
+    commit = good_commit(pipeline, originals, "first good change")
+    freight = pipeline.freight_for(commit)["metadata"]["name"]
+
+    promotion = pipeline.promote("development", freight)
+    assert promotion["status"]["phase"] == "Succeeded", promotion["status"].get("message")
+    verdict = pipeline.verification("development", freight)
+    assert verdict["phase"] == "Successful", verdict["message"]
+
+    run = pipeline.get("analysisruns", verdict["analysisRun"]["name"])
+    results = measurements(run)
+    assert {template for template, _ in results} == TEMPLATES
+    for (template, metric), result in results.items():
+        assert result["phase"] == "Successful", (template, metric, result.get("message"))
+        assert result["measurements"], (template, metric)
+        assert result["measurements"][-1].get("value") is not None, (template, metric)
+    assert results[("load-test", "response-time")]["measurements"][-1]["value"] < 500
+
+    pipeline.wait_current("production", freight)
+    version = httpx.get(f"{pipeline.url('production')}/version", timeout=5).json()
+    assert version["commit"] == commit
+
+    wide = subprocess.run(
+        [str(VENV_BIN / "kargo"), "get", "stage", "production", "-o", "wide"],
+        env=pipeline.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert wide.returncode == 0, wide.stderr
+    assert "healthy" in wide.stdout and commit[:7] in wide.stdout, wide.stdout
+
+
+def test_b_the_guide_commands_run_verbatim_after_a_second_freight_reached_production(
+    pipeline: Pipeline, originals: dict[str, str]
+) -> None:
+    commit = good_commit(pipeline, originals, "second good change")
+    freight = pipeline.freight_for(commit)["metadata"]["name"]
+    assert pipeline.promote("development", freight)["status"]["phase"] == "Succeeded"
+    assert pipeline.verification("development", freight)["phase"] == "Successful"
+    pipeline.wait_current("production", freight)
+
+    script = pipeline.repo / "scripts" / "guide_commands.sh"
+    done = subprocess.run(
+        ["bash", str(script)],
+        env={**pipeline.env, "WORK_DIR": str(pipeline.work)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    (pipeline.state / "guide-output.txt").write_text(done.stdout + done.stderr)
+    print(done.stdout)  # noqa: T201 (kept in the test report: the guide's output)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "14 of 14 guide command lines succeeded" in done.stdout
+    assert (pipeline.work / "promotion-debug.yaml").stat().st_size > 0
+
+
+def test_c_a_commit_that_breaks_voting_fails_smoke_tests_and_is_not_promoted(
+    pipeline: Pipeline, originals: dict[str, str]
+) -> None:
+    broken = originals[ROOMS].replace("participant.vote = card", "participant.vote = None")
+    assert broken != originals[ROOMS]
+    freight, run, event = verify_bad_commit(
+        pipeline, {**originals, ROOMS: broken}, "e2e: votes are lost"
+    )
+
+    smoke = measurements(run)[("smoke-tests", "smoke-test-success")]
+    assert smoke["phase"] == "Failed"
+    failed_checks = [
+        c["name"] for c in smoke["measurements"][-1]["value"]["checks"] if not c["passed"]
+    ]
+    assert any("vote" in name or "stats" in name for name in failed_checks), failed_checks
+    text = event["message"] + json.dumps(event.get("data"))
+    assert "smoke-test-success" in text
+    assert any(name in text for name in failed_checks), (failed_checks, event["message"])
+
+    time.sleep(3)  # give auto-promotion a chance to (wrongly) act
+    assert pipeline.current_freight("production") != freight
+
+
+def test_d_a_lock_pinning_a_version_with_an_advisory_fails_the_security_scan(
+    pipeline: Pipeline, originals: dict[str, str]
+) -> None:
+    lock = originals[LOCK].rstrip("\n") + "\n" + "\n".join(packaging_pin()) + "\n"
+    freight, run, event = verify_bad_commit(
+        pipeline, {**originals, LOCK: lock}, "e2e: pin packaging (advisory in the test database)"
+    )
+
+    vulnerabilities = measurements(run)[("security-scan", "vulnerability-check")]
+    assert vulnerabilities["phase"] == "Failed"
+    assert TEST_ADVISORY_ID in json.dumps(vulnerabilities["measurements"][-1]["value"])
+    assert TEST_ADVISORY_ID in event["message"] + json.dumps(event.get("data"))
+    assert pipeline.current_freight("production") != freight
+
+
+def test_e_a_commit_that_makes_requests_800ms_slower_fails_the_load_test_with_its_p95(
+    pipeline: Pipeline, originals: dict[str, str]
+) -> None:
+    slow = (
+        originals[METRICS]
+        .replace(
+            "        started = time.perf_counter()\n",
+            "        started = time.perf_counter()\n"
+            '        if scope.get("path") not in ("/healthz", "/readyz", "/metrics"):\n'
+            "            await asyncio.sleep(0.8)\n",
+            1,
+        )
+        .replace("import time\n", "import asyncio\nimport time\n", 1)
+    )
+    assert "asyncio.sleep(0.8)" in slow
+    freight, run, event = verify_bad_commit(
+        pipeline, {**originals, METRICS: slow}, "e2e: every request 800 ms slower"
+    )
+
+    p95 = measurements(run)[("load-test", "response-time")]
+    assert p95["phase"] == "Failed"
+    measured = [m["value"] for m in p95["measurements"] if m.get("value") is not None]
+    assert measured and max(measured) >= 700, measured
+    text = event["message"] + json.dumps(event.get("data"))
+    assert "response-time" in text
+    assert any(str(round(value))[:3] in text for value in measured), (measured, text[:2000])
+    assert pipeline.current_freight("production") != freight
+
+
+def test_f_the_webhook_receiver_got_every_event_type_each_webhook_id_once(
+    pipeline: Pipeline,
+) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        deliveries = pipeline.get("webhookdeliveries")
+        pending = [d for d in deliveries if d["status"] != "Succeeded"]
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert not pending, pending[:3]
+
+    received = pipeline.deliveries()
+    assert received and all(entry["verified"] for entry in received)
+    sent_types = {d["eventType"] for d in deliveries}
+    got_types = {entry["type"] for entry in received}
+    expected = {
+        "freight.created",
+        "promotion.created",
+        "promotion.succeeded",
+        "verification.succeeded",
+        "verification.failed",
+        "smoke.completed",
+        "security.findings",
+        "loadtest.completed",
+    }
+    assert expected <= sent_types, expected - sent_types
+    assert sent_types <= got_types, sent_types - got_types
+
+    ids = Counter(entry["webhookId"] for entry in received)
+    duplicated = {webhook_id: n for webhook_id, n in ids.items() if n > 1}
+    assert not duplicated, duplicated
+    missing = {d["messageId"] for d in deliveries} - set(ids)
+    assert not missing, missing
