@@ -308,7 +308,11 @@ def brief(value: Any) -> str:
     """A measurement in a few characters: numbers rounded, check lists counted."""
     if isinstance(value, float):
         return f"{value:.3g}"
-    if isinstance(value, dict) and isinstance(value.get("checks"), list):
+    if (
+        isinstance(value, dict)
+        and "critical" not in value
+        and isinstance(value.get("checks"), list)
+    ):
         value = value["checks"]
     if isinstance(value, list) and all(isinstance(v, dict) and "passed" in v for v in value):
         passed = sum(1 for v in value if v["passed"])
