@@ -64,6 +64,12 @@ def failed_metrics(
     return found
 
 
+def shorten(value: Any, limit: int = 160) -> str:
+    """A measured value for a one-line reason: its repr, cut at `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def verification_reason(stage: str, phase: str, metrics: list[dict[str, Any]], message: str) -> str:
     """Why a verification rollback happens, in words: metric, measured value, condition."""
     head = f"verification {phase} in {stage}"
@@ -72,7 +78,7 @@ def verification_reason(stage: str, phase: str, metrics: list[dict[str, Any]], m
     parts = []
     for m in metrics:
         name = f"{m['template']}/{m['metric']}" if m["template"] else m["metric"]
-        text = f"metric {name} {m['phase'].lower()}: measured {m['value']!r}"
+        text = f"metric {name} {m['phase'].lower()}: measured {shorten(m['value'])}"
         if m["condition"]:
             text += f", condition {m['condition']}"
         parts.append(text)

@@ -74,6 +74,11 @@ def _load_templates(project: str, analysis: CanaryAnalysis) -> list[AnalysisTemp
     return found
 
 
+def _shorten(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _failed(run: AnalysisRun, templates: list[AnalysisTemplate]) -> str:
     conditions = {
         (t.name, m.name): m.success_condition or f"failure when {m.failure_condition}"
@@ -89,7 +94,7 @@ def _failed(run: AnalysisRun, templates: list[AnalysisTemplate]) -> str:
         condition = conditions.get((result.template or "", result.name), "")
         parts.append(
             f"metric {result.template}/{result.name} {result.phase.value.lower()}: "
-            f"measured {value!r}, condition {condition}"
+            f"measured {_shorten(value)}, condition {condition}"
         )
     return "; ".join(parts) or (run.status.message or "")
 
