@@ -154,6 +154,12 @@ class Store:
     def reading(self) -> Iterator[Transaction]:
         """Several reads on one connection (a consistent snapshot); writes are not committed."""
         with self._reading() as connection:
+            try:
+                # Begun here: reads on the driver's cursor would not begin a transaction
+                # themselves. Closing the connection rolls it back.
+                connection.begin()
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database error at {self._safe_url()}: {exc}") from exc
             yield Transaction(connection)
 
     def get(self, kind: str, project: str, name: str) -> dict[str, Any] | None:
