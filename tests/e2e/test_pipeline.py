@@ -206,6 +206,45 @@ def test_e_a_commit_that_makes_requests_800ms_slower_fails_the_load_test_with_it
     assert pipeline.current_freight("production") != freight
 
 
+def test_e2_aborting_a_deploy_stops_its_new_instances_and_the_stage_keeps_serving(
+    pipeline: Pipeline, originals: dict[str, str]
+) -> None:
+    serving_before = httpx.get(f"{pipeline.url('development')}/version", timeout=5).json()
+    commit = good_commit(pipeline, originals, "a change whose deploy is aborted")
+    freight = pipeline.freight_for(commit)["metadata"]["name"]
+    answer = pipeline.call(
+        "POST",
+        "/api/v1/projects/planning-poker/promotions",
+        {"stage": "development", "freight": freight},
+    )
+    name = answer["metadata"]["name"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        steps = (
+            pipeline.get("promotions", name).get("status", {}).get("stepExecutionMetadata") or []
+        )
+        if len(steps) == 3 and steps[2].get("status") == "Running":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the deploy step never ran")
+    time.sleep(0.5)  # let it start the new instance
+    pipeline.call("POST", f"/api/v1/projects/planning-poker/promotions/{name}/abort")
+    deadline = time.monotonic() + 60
+    while pipeline.get("promotions", name)["status"]["phase"] != "Aborted":
+        assert time.monotonic() < deadline, "the promotion was not aborted"
+        time.sleep(0.5)
+
+    stage = pipeline.call(
+        "GET", "/api/v1/projects/planning-poker/stages/development?instances=true"
+    )
+    instances = stage["status"]["instances"]
+    assert instances and all(i["state"] == "Serving" and i["healthy"] for i in instances), instances
+    assert all(i["commit"] == serving_before["commit"] for i in instances), instances
+    version = httpx.get(f"{pipeline.url('development')}/version", timeout=5).json()
+    assert version["commit"] == serving_before["commit"]
+
+
 def test_f_the_webhook_receiver_got_every_event_type_each_webhook_id_once(
     pipeline: Pipeline,
 ) -> None:
