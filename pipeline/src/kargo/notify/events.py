@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from kargo.notify.results import summarise_template
+from kargo.store.documents import StoredEvent
 
 TEMPLATE_TYPE_ANNOTATION = "notifications.kargo.akuity.io/type"
 
@@ -69,20 +70,8 @@ TEMPLATE_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class OutboxEvent:
-    """One row of the store's `events` table."""
-
-    seq: int
-    uid: str
-    project: str
-    reason: str
-    type: str
-    involved_kind: str
-    involved_name: str
-    message: str
-    data: dict[str, Any]
-    created_at: datetime
+# The outbox is the store's append-only events table: one row is one event to notify about.
+OutboxEvent = StoredEvent
 
 
 @dataclass(frozen=True)
