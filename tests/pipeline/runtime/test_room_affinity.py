@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from kargo.runtime.canarying import start_canary
 from kargo.runtime.haproxy_config import affinity_lines
 from kargo.runtime.state import RuntimePaths
+from websockets.sync.client import connect
 
 from tests.pipeline.runtime.support import deploy, poker_spec
 
@@ -51,6 +53,7 @@ def test_at_weight_10_about_a_tenth_of_new_rooms_land_on_the_canary_and_rooms_ne
     assert "stick store-response" in RuntimePaths(state_dir).haproxy_config.read_text()
     base = f"http://127.0.0.1:{stage_port}"
     rooms: list[str] = []
+    tokens: dict[str, str] = {}
     fresh = httpx.Limits(max_keepalive_connections=0)  # every request on a new connection
     with httpx.Client(base_url=base, timeout=10, limits=fresh) as client:
         for number in range(200):
@@ -60,6 +63,7 @@ def test_at_weight_10_about_a_tenth_of_new_rooms_land_on_the_canary_and_rooms_ne
             assert created.status_code == 201, created.text
             assert created.headers["X-Room-Id"] == created.json()["id"]
             rooms.append(created.json()["id"])
+            tokens[created.json()["id"]] = created.json()["token"]
         # Each version has its own database: a request routed to the other version gets 404.
         for room in rooms:
             for path in (f"/api/rooms/{room}", f"/r/{room}", f"/api/rooms/{room}"):
@@ -71,3 +75,9 @@ def test_at_weight_10_about_a_tenth_of_new_rooms_land_on_the_canary_and_rooms_ne
             for room in rooms
         )
     assert 10 <= on_canary <= 30, on_canary  # between 5% and 15% of 200
+    # WebSockets follow their room too: the facilitator's socket gets the room's state.
+    for room in rooms[:40]:
+        url = f"ws://127.0.0.1:{stage_port}/ws/rooms/{room}?token={tokens[room]}"
+        with connect(url, open_timeout=10) as socket:
+            first = json.loads(socket.recv(timeout=10))
+            assert first["type"] == "state" and first["room"]["id"] == room, first
