@@ -172,6 +172,8 @@ def test_an_engine_killed_mid_deploy_resumes_and_the_stage_serves_throughout(
                 time.sleep(0.5)
 
             phase = status["phase"]
+            deploy = status["stepExecutionMetadata"][2]
+            assert deploy.get("attempts", 0) >= 2, f"the deploy step was not resumed: {deploy}"
             assert phase in {"Succeeded", "Errored"}, (killed_in, status)
             if phase == "Errored":
                 assert status.get("message"), status
