@@ -173,22 +173,32 @@ def test_the_load_test_templates_prometheus_metrics_measure_a_real_stage_series(
     args = [
         Argument(name="prometheus-url", value=prometheus.url),
         Argument(name="stage", value="dev"),
+        Argument(name="track", value=".+"),  # the template's default: every track
     ]
     metrics = {m.name: m for m in template.spec.metrics}
     measured = {
         name: asyncio.run(take_measurement(metrics[name], args, resolve_secret_from_environment))
         for name in ("response-time", "error-rate", "cpu-usage", "memory-usage")
     }
-    assert measured["response-time"].value == pytest.approx(487.5)
+    assert measured["response-time"].value == pytest.approx(487.5), measured[
+        "response-time"
+    ].message
     assert measured["error-rate"].value == 0.0  # no 5xx series: `or vector(0)`
     assert 0 < measured["cpu-usage"].value < 0.2  # rate() over 1m of a few seconds of data
     assert measured["memory-usage"].value == 100.0
     for name, measurement in measured.items():
         assert measurement.phase is AnalysisPhase.SUCCESSFUL, (name, measurement.message)
 
-    other_stage = [args[0], Argument(name="stage", value="production")]
+    other_stage = [args[0], Argument(name="stage", value="production"), args[2]]
     missing = asyncio.run(
         take_measurement(metrics["response-time"], other_stage, resolve_secret_from_environment)
     )
     assert missing.phase is AnalysisPhase.INCONCLUSIVE
     assert missing.message is not None and "no data" in missing.message
+
+    # During a canary step only the canary's series count; this stage has stable ones only.
+    canary_only = [*args[:2], Argument(name="track", value="canary")]
+    canary = asyncio.run(
+        take_measurement(metrics["response-time"], canary_only, resolve_secret_from_environment)
+    )
+    assert canary.phase is AnalysisPhase.INCONCLUSIVE
