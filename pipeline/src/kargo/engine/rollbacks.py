@@ -56,7 +56,7 @@ def failed_metrics(
                 "template": owner,
                 "metric": result.name,
                 "phase": result.phase.value,
-                "value": latest.value if latest is not None else None,
+                "value": result.latest_value,
                 "condition": conditions.get((owner, result.name), ""),
                 "message": result.message or (latest.message if latest else "") or "",
             }

@@ -235,14 +235,13 @@ def _event_data(
                 result.template or "",
                 {"name": result.template or "", "phase": "", "annotations": {}, "metrics": []},
             )
-            latest = result.latest
             entry["metrics"].append(
                 {
                     "name": result.name,
                     "phase": result.phase.value,
-                    "value": latest.value if latest else None,
+                    "value": result.latest_value,
                     "message": result.message or "",
-                    "result": latest.value if latest else None,
+                    "result": result.latest_value,
                 }
             )
             if result.phase.severity() > AnalysisPhase(entry["phase"] or "Successful").severity():

@@ -224,6 +224,14 @@ class MetricResult(StrictModel):
         """The newest measurement, if any."""
         return self.measurements[-1] if self.measurements else None
 
+    @property
+    def latest_value(self) -> Any:
+        """The newest measured value; a later measurement without one does not hide it."""
+        for measurement in reversed(self.measurements):
+            if measurement.value is not None:
+                return measurement.value
+        return None
+
 
 class AnalysisRunStatus(StrictModel):
     """Progress and outcome of a run."""
