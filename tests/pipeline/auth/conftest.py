@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kargo.auth.policy import DEFAULT_POLICY
 
 from tests.pipeline.harness import admin_token, api_server, make_repo, wait_until
 
@@ -51,37 +52,10 @@ spec:
         config: {{command: "echo deployed"}}
 """
 # The shipped roles, with the promoter group bound to development only.
-RBAC = """\
-roles:
-  viewer:
-    rules:
-    - verbs: [get]
-      resources: [version, projects, projectconfigs, warehouses, freight, stages, promotions,
-                  analysistemplates, analysisruns, webhookconfigs, webhookdeliveries, events,
-                  logs, export, audit, watch]
-  promoter:
-    rules:
-    - verbs: [get]
-      resources: [version, projects, projectconfigs, warehouses, freight, stages, promotions,
-                  analysistemplates, analysisruns, webhookconfigs, webhookdeliveries, events,
-                  logs, export, audit, watch]
-    - verbs: [promote, approve, verify, rollback, abort]
-      resources: [stages]
-    - verbs: [refresh]
-      resources: [warehouses]
-  admin:
-    rules:
-    - verbs: ["*"]
-      resources: ["*"]
-bindings:
-- role: viewer
-  groups: [viewer]
-- role: promoter
-  groups: [promoter]
-  stages: [development]
-- role: admin
-  groups: [admin]
-"""
+RBAC = DEFAULT_POLICY.replace(
+    "  groups: [promoter]\n", "  groups: [promoter]\n  stages: [development]\n", 1
+)
+assert "stages: [development]" in RBAC, "the built-in policy no longer binds the promoter group"
 
 
 @dataclass
