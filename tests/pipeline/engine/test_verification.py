@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
@@ -113,12 +114,31 @@ def test_failed_verification_rolls_the_stage_back_to_the_last_good_freight(
             what="second freight",
         )[0]
         request_promotion(store, PromotionRequest("shop", "dev", bad.name))
-        wait_until(lambda: current(store)[0] == bad.name, what="the bad promotion")
+        # The bad freight may be current for only a moment, so wait on durable records:
+        # its promotion succeeded, then a rollback promotion brought the good one back.
+        wait_until(lambda: promotions_of(store, bad.name, "Succeeded"), what="the bad promotion")
+        wait_until(lambda: rollbacks_of(store, good.name), what="the rollback promotion")
         wait_until(lambda: current(store)[0] == good.name, what="the rollback")
     reasons = [e.reason for e in store.events("shop")]
     assert "FreightVerificationFailed" in reasons
-    rolled = [p for p in store.list("Promotion", "shop") if p["spec"]["freight"] == good.name]
-    assert any("kargo.akuity.io/rollback" in p["metadata"]["annotations"] for p in rolled)
+
+
+def promotions_of(store: Store, freight: str, phase: str) -> list[dict[str, Any]]:
+    """The stored promotions of `freight` that reached `phase`."""
+    return [
+        p
+        for p in store.list("Promotion", "shop")
+        if p["spec"]["freight"] == freight and p["status"].get("phase") == phase
+    ]
+
+
+def rollbacks_of(store: Store, freight: str) -> list[dict[str, Any]]:
+    """The succeeded rollback promotions that brought `freight` back."""
+    return [
+        p
+        for p in promotions_of(store, freight, "Succeeded")
+        if "kargo.akuity.io/rollback" in p["metadata"]["annotations"]
+    ]
 
 
 def test_a_manual_rollback_returns_the_stage_to_its_previous_freight(
