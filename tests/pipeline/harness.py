@@ -46,6 +46,28 @@ def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "con
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def promotions_of(
+    store: Store, project: str, freight: str, phase: str, stage: str | None = None
+) -> list[dict[str, Any]]:
+    """The stored promotions of `freight` (to `stage`, when given) that reached `phase`."""
+    return [
+        p
+        for p in store.list("Promotion", project)
+        if p["spec"]["freight"] == freight
+        and p["status"].get("phase") == phase
+        and stage in (None, p["spec"]["stage"])
+    ]
+
+
+def rollbacks_of(store: Store, project: str, freight: str) -> list[dict[str, Any]]:
+    """The succeeded rollback promotions that brought `freight` back."""
+    return [
+        p
+        for p in promotions_of(store, project, freight, "Succeeded")
+        if "kargo.akuity.io/rollback" in p["metadata"]["annotations"]
+    ]
+
+
 def git(repo: Path, *args: str) -> str:
     """Run git in a repository and return its output."""
     return subprocess.run(

@@ -18,7 +18,15 @@ from kargo.model.freight import Freight
 from kargo.model.stage import HOLD_ANNOTATION, Stage
 from kargo.store import Store, get_model, list_models
 
-from tests.pipeline.harness import commit, http_server, make_repo, running_engine, wait_until
+from tests.pipeline.harness import (
+    commit,
+    http_server,
+    make_repo,
+    promotions_of,
+    rollbacks_of,
+    running_engine,
+    wait_until,
+)
 
 
 def pipeline(
@@ -229,8 +237,13 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
         apply_resources(store, load_text(pipeline(repo) + verified_prod(f"{base}/bad")))
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
-        wait_until(lambda: running(store, "prod") == second.name, what="bad freight in prod")
-        wait_until(lambda: running(store, "prod") == first.name, what="automatic rollback")
+        # The bad freight may run for only a moment; wait on the stored promotions instead.
+        wait_until(
+            lambda: promotions_of(store, "shop", second.name, "Succeeded", stage="prod"),
+            what="bad freight in prod",
+        )
+        wait_until(lambda: rollbacks_of(store, "shop", first.name), what="automatic rollback")
+        wait_until(lambda: running(store, "prod") == first.name, what="prod back on first")
     created = [
         e for e in store.events("shop") if e.reason == "PromotionCreated" and e.data["rollback"]
     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
@@ -14,7 +13,15 @@ from kargo.model.freight import Freight
 from kargo.model.stage import Stage, VerificationPhase
 from kargo.store import EventFilter, Store, get_model, list_models
 
-from tests.pipeline.harness import commit, http_server, make_repo, running_engine, wait_until
+from tests.pipeline.harness import (
+    commit,
+    http_server,
+    make_repo,
+    promotions_of,
+    rollbacks_of,
+    running_engine,
+    wait_until,
+)
 
 
 def pipeline(repo: Path, check_url: str, verify: bool = True) -> str:
@@ -116,29 +123,13 @@ def test_failed_verification_rolls_the_stage_back_to_the_last_good_freight(
         request_promotion(store, PromotionRequest("shop", "dev", bad.name))
         # The bad freight may be current for only a moment, so wait on durable records:
         # its promotion succeeded, then a rollback promotion brought the good one back.
-        wait_until(lambda: promotions_of(store, bad.name, "Succeeded"), what="the bad promotion")
-        wait_until(lambda: rollbacks_of(store, good.name), what="the rollback promotion")
+        wait_until(
+            lambda: promotions_of(store, "shop", bad.name, "Succeeded"), what="the bad promotion"
+        )
+        wait_until(lambda: rollbacks_of(store, "shop", good.name), what="the rollback promotion")
         wait_until(lambda: current(store)[0] == good.name, what="the rollback")
     reasons = [e.reason for e in store.events("shop")]
     assert "FreightVerificationFailed" in reasons
-
-
-def promotions_of(store: Store, freight: str, phase: str) -> list[dict[str, Any]]:
-    """The stored promotions of `freight` that reached `phase`."""
-    return [
-        p
-        for p in store.list("Promotion", "shop")
-        if p["spec"]["freight"] == freight and p["status"].get("phase") == phase
-    ]
-
-
-def rollbacks_of(store: Store, freight: str) -> list[dict[str, Any]]:
-    """The succeeded rollback promotions that brought `freight` back."""
-    return [
-        p
-        for p in promotions_of(store, freight, "Succeeded")
-        if "kargo.akuity.io/rollback" in p["metadata"]["annotations"]
-    ]
 
 
 def test_a_manual_rollback_returns_the_stage_to_its_previous_freight(
