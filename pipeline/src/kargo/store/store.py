@@ -1,7 +1,8 @@
 """The durable store: resource documents with resourceVersion, on SQLite (WAL) or PostgreSQL.
 
 Calls are synchronous and short; async callers run them directly (SQLite) or in a thread.
-Watchers are told of committed changes after each commit, in the committing thread.
+Watchers are told of committed changes after each commit, in the committing thread; on
+PostgreSQL, other processes' changes arrive through the change feed's thread (store/feed.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import builtins
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from kargo.store import schema
 from kargo.store.documents import AuditRecord, Change, EventFilter, StoredEvent, as_utc
 from kargo.store.errors import StoreConflict, StoreError, StoreNotFound
+from kargo.store.feed import ChangeFeed, publish
 from kargo.store.migrating import upgrade_to_head
 from kargo.store.transactions import Transaction
 
@@ -74,6 +77,8 @@ class Store:
         self.engine = _create_engine(url)
         self._watchers: list[Watcher] = []
         self._lock = threading.Lock()
+        self.origin = uuid.uuid4().hex
+        self._feed: ChangeFeed | None = None
 
     @classmethod
     def open(cls, database_url: str | None, state_dir: Path) -> Store:
@@ -97,7 +102,10 @@ class Store:
             raise StoreError(f"cannot migrate the database at {self._safe_url()}: {exc}") from exc
 
     def close(self) -> None:
-        """Release every connection."""
+        """Stop hearing other processes and release every connection."""
+        if self._feed is not None:
+            self._feed.stop()
+            self._feed = None
         self.engine.dispose()
 
     def _safe_url(self) -> str:
@@ -107,6 +115,11 @@ class Store:
         """Call `watcher` with each committed batch of changes; returns an unsubscribe function."""
         with self._lock:
             self._watchers.append(watcher)
+            start_feed = self.dialect == "postgresql" and self._feed is None
+            if start_feed:
+                self._feed = ChangeFeed(self.url, self.origin, self._notify, self.get, self.list)
+        if start_feed and self._feed is not None:
+            self._feed.start()  # other servers on this database: their changes reach us too
 
         def unsubscribe() -> None:
             with self._lock:
@@ -124,6 +137,8 @@ class Store:
                 with connection.begin():
                     tx = Transaction(connection)
                     yield tx
+                    if tx.changes and self.dialect == "postgresql":
+                        publish(connection, self.origin, tx.changes)
         except (StoreConflict, StoreNotFound):
             raise
         except SQLAlchemyError as exc:
