@@ -16,6 +16,7 @@ MINIMUM = {
     ("GET", "/healthz"): None,
     ("GET", "/api/v1/version"): "viewer",
     ("GET", "/api/v1/whoami"): "viewer",
+    ("GET", "/api/v1/leader"): "viewer",
     ("GET", "/api/v1/projects"): "viewer",
     ("GET", "/api/v1/projects/{project}/events"): "viewer",
     ("GET", "/api/v1/projects/{project}/export"): "viewer",

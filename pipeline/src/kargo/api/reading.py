@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -54,6 +55,22 @@ def healthz() -> dict[str, str]:
 def version() -> dict[str, str]:
     """The server's version and API version."""
     return {"version": __version__, "apiVersion": API_VERSION}
+
+
+@router.get("/api/v1/leader")
+def leader(state: State) -> dict[str, Any]:
+    """Which server's engine reconciles: the engine lease's holder, and whether it is this one."""
+    record = state.leadership.record()
+    held = record is not None and not record.expired(time.time())
+    return {
+        "lease": state.leadership.name,
+        "holder": record.holder if record and held else None,
+        "renewedAt": record.renewed_at if record else None,
+        "expiresAt": record.expires_at if record else None,
+        "transitions": record.transitions if record else 0,
+        "server": state.leadership.holder,
+        "leading": state.engine is not None,
+    }
 
 
 @router.get("/api/v1/projects")

@@ -46,6 +46,7 @@ def _in_route(params: dict[str, Any]) -> None:
 
 ROUTE_PERMISSIONS: dict[tuple[str, str], Resolver] = {
     ("GET", "/api/v1/version"): _fixed("get", "version"),
+    ("GET", "/api/v1/leader"): _fixed("get", "version"),
     ("GET", "/api/v1/projects"): _fixed("get", "projects"),
     ("GET", "/api/v1/projects/{project}/events"): _fixed("get", "events"),
     ("GET", "/api/v1/projects/{project}/export"): _fixed("get", "export"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from kargo.config import ConfigError, load_texts
 from kargo.config.loading import config_files
 from kargo.engine.applying import apply_resources
 from kargo.engine.controller import Engine
+from kargo.engine.leadership import Leadership
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.store import Store, StoreError
 
@@ -31,6 +33,7 @@ class ServerError(Exception):
 
 
 RBAC_FILE = "rbac.yaml"
+SQLITE_CLAIM_WAIT = 5.0  # a server that is stopping releases the lease within this time
 
 
 def read_policy(config_dir: Path | None, rbac: Path | None) -> Policy:
@@ -86,10 +89,26 @@ def open_state(
         log.info("applied %s: %d resources, %d changed", config_dir, len(results), len(changed))
     return ServerState(
         store=store,
-        engine=Engine(store, state_dir),
+        leadership=Leadership(store),
         state_dir=state_dir,
         policy=policy or default_policy(),
     )
+
+
+def claim_sqlite_state(state: ServerState) -> None:
+    """On SQLite, be the state folder's only server (waiting out one that is shutting down)."""
+    if state.store.dialect != "sqlite":
+        return
+    deadline = time.monotonic() + SQLITE_CLAIM_WAIT
+    while not state.leadership.claim():
+        if time.monotonic() > deadline:
+            holder = state.leadership.current_holder() or "another server"
+            raise ServerError(
+                f"{state.state_dir}: the state folder is in use by {holder}. Run one server per "
+                "SQLite state folder (--state-dir), or give every server the same PostgreSQL "
+                "database (--database-url) so that one leads and the others stand by"
+            )
+        time.sleep(0.5)
 
 
 def _dispatcher(state: ServerState) -> Any:
@@ -109,18 +128,47 @@ def _dispatcher(state: ServerState) -> Any:
 
 @contextlib.asynccontextmanager
 async def running(state: ServerState) -> AsyncIterator[ServerState]:
-    """Run the engine (and the webhook dispatcher) in the background for the block's duration."""
-    engine_task = asyncio.create_task(state.engine.run(), name="engine")
-    state.dispatcher = _dispatcher(state)
-    if state.dispatcher is not None:
-        await state.dispatcher.start()
+    """Campaign for leadership in the background for the block's duration (see `lead`)."""
+    stopping = asyncio.Event()
+    task = asyncio.create_task(lead(state, stopping), name="leadership")
     try:
         yield state
     finally:
+        stopping.set()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def lead(state: ServerState, stopping: asyncio.Event) -> None:
+    """While this server holds the engine lease: run the engine and the webhook dispatcher.
+
+    A lost lease stops both (running promotions stay Running; the next leader resumes them)
+    and the server stands by again. Stopping gives the lease up so a standby takes over at once.
+    """
+    leadership = state.leadership
+    while await leadership.acquire(stopping):
+        engine = Engine(state.store, state.state_dir)
+        state.engine = engine
+        engine_task = asyncio.create_task(engine.run(), name="engine")
+        state.dispatcher = _dispatcher(state)
         if state.dispatcher is not None:
-            await state.dispatcher.stop()
-        await state.engine.stop()
-        await asyncio.gather(engine_task, return_exceptions=True)
+            await state.dispatcher.start()
+        kept = asyncio.create_task(leadership.keep(), name="lease-renewal")
+        stop = asyncio.create_task(stopping.wait(), name="stop")
+        try:
+            await asyncio.wait({kept, stop, engine_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            kept.cancel()
+            stop.cancel()
+            if state.dispatcher is not None:
+                await state.dispatcher.stop()
+                state.dispatcher = None
+            await engine.stop()
+            await asyncio.gather(engine_task, return_exceptions=True)
+            state.engine = None
+        if stopping.is_set():
+            await asyncio.to_thread(leadership.give_up)
+            return
+        log.warning("this server no longer leads; standing by")
 
 
 def serve(
@@ -140,6 +188,11 @@ def serve(
     except BindingError as exc:
         raise ServerError(str(exc)) from exc
     state = open_state(config_dir, state_dir, database_url, read_policy(config_dir, rbac))
+    try:
+        claim_sqlite_state(state)
+    except ServerError:
+        state.store.close()
+        raise
     first_start_token(state.store, state_dir, server_url(host, port, tls))
     log.info("access policy: %s", state.policy.source)
     app = create_app(state)

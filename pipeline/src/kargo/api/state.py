@@ -1,4 +1,4 @@
-"""What the API's routes share: the store, the engine and the optional webhook dispatcher."""
+"""What the API's routes share: the store; while this server leads, its engine and dispatcher."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Request
 
 from kargo.auth import Policy, Principal, default_policy
 from kargo.engine.controller import Engine
+from kargo.engine.leadership import Leadership
 from kargo.store import Store
 
 
@@ -18,9 +19,10 @@ class ServerState:
     """The server's parts."""
 
     store: Store
-    engine: Engine
+    leadership: Leadership
     state_dir: Path
-    dispatcher: Any = None
+    engine: Engine | None = None  # set while this server leads
+    dispatcher: Any = None  # set while this server leads, when webhooks are available
     policy: Policy = field(default_factory=default_policy)
 
 

@@ -119,7 +119,8 @@ def abort(project: str, name: str, request: Request, state: State) -> dict[str, 
     stage = state.store.require("Promotion", project, name).get("spec", {}).get("stage", "")
     authorize(request, Permission("abort", "stages", project, str(stage)))
     promotion = abort_promotion(state.store, project, name, actor_of(request))
-    state.engine.abort_running(project, promotion.spec.stage, name)
+    if state.engine is not None:  # on a standby, the leader stops it from the stored abort
+        state.engine.abort_running(project, promotion.spec.stage, name)
     return to_document(promotion)
 
 
@@ -171,6 +172,11 @@ def verify(
     """Rerun the stage's verification, or abort the running one."""
     abort = body is not None and body.abort
     if abort:
+        if state.engine is None:
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                "this server stands by; abort the verification on the leading server",
+            )
         if not state.engine.abort_verification(project, name):
             raise ApiError(ErrorCode.CONFLICT, f"stage {name} has no verification running")
         result = state.store.require("Stage", project, name)
