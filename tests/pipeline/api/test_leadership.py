@@ -44,9 +44,11 @@ def test_a_standby_serves_writes_the_leader_runs_and_takes_over_when_the_leader_
                 assert standby["leading"] is False
                 assert standby["holder"] == leader(first, headers)["server"]
                 freight = wait_until(
-                    lambda: httpx.get(f"{second}{API}/projects/shop/freight", headers=headers)
-                    .json()
-                    .get("items"),
+                    lambda: (
+                        httpx.get(f"{second}{API}/projects/shop/freight", headers=headers)
+                        .json()
+                        .get("items")
+                    ),
                     what="freight",
                 )[0]["metadata"]["name"]
                 # Asked of the standby, run by the leader (which hears of it through the feed).
