@@ -138,7 +138,7 @@ def test_build_venv_installs_the_locked_app_once_per_commit(
     assert built.phase is StepPhase.SUCCEEDED, built.message
     assert built.outputs["path"] == str((tmp_path / "state" / "envs" / commit).resolve())
     assert built.outputs["cached"] is False and cached.outputs["cached"] is True
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2.0  # no rebuild: the cached answer is immediate
     python = Path(built.outputs["bin"]) / "python"
     check = subprocess.run([str(python), "-c", "import tinyapp, annotated_types"], check=False)
     assert check.returncode == 0
