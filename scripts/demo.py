@@ -437,6 +437,11 @@ def summary(engine: Engine, problems: list[str]) -> None:
         print(f"  {stage:12} {url}  freight: {runs}; {version_of(url)}")
     print(f"\nEngine API {ENGINE} (kargo get stages), checks http://127.0.0.1:8090,")
     print("Prometheus http://127.0.0.1:9090, webhooks received http://127.0.0.1:8095/")
+    print(
+        "\nNext: the guide's commands (scripts/guide_commands.sh runs them all). A rollback needs"
+        "\nan earlier stable freight: commit a change under app/, let it reach production"
+        "\n(kargo get stage production), then: kargo rollback planning-poker --to development"
+    )
     if problems:
         print("\nWhat did not work:")
         for problem in problems:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
-from kargo.engine.operations import plan_rollback, refresh_warehouse, roll_back
+from kargo.engine.errors import Conflict
+from kargo.engine.operations import (
+    abort_verification,
+    plan_rollback,
+    refresh_warehouse,
+    roll_back,
+)
 from kargo.engine.promoting import PromotionRequest, request_promotion
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.model.freight import Freight
@@ -24,7 +31,7 @@ from tests.pipeline.harness import (
 )
 
 
-def pipeline(repo: Path, check_url: str, verify: bool = True) -> str:
+def pipeline(repo: Path, check_url: str, verify: bool = True, measurements: int = 1) -> str:
     verification = "  verification:\n    analysisTemplates: [{name: smoke}]\n" if verify else ""
     return f"""\
 apiVersion: kargo.akuity.io/v1alpha1
@@ -56,6 +63,8 @@ spec:
     provider:
       web: {{url: "{check_url}", jsonPath: "{{$.ok}}"}}
     successCondition: result == true
+    count: {measurements}
+    interval: 1s
 ---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Stage
@@ -154,3 +163,21 @@ def test_a_manual_rollback_returns_the_stage_to_its_previous_freight(
         assert plan.to_freight == first.name
         roll_back(store, "shop", "dev", None, "testing", actor="carol")
         wait_until(lambda: current(store)[0] == first.name, what="rollback")
+
+
+def test_an_abort_stored_on_the_stage_stops_the_running_verification(
+    store: Store, tmp_path: Path
+) -> None:
+    register_higher_layer_parsers()
+    repo = make_repo(tmp_path / "repo")
+    with http_server() as base, running_engine(store, tmp_path / "state"):
+        apply_resources(store, load_text(pipeline(repo, f"{base}/ok", measurements=100)))
+        freight = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
+        request_promotion(store, PromotionRequest("shop", "dev", freight.name))
+        wait_until(lambda: current(store)[1] is VerificationPhase.RUNNING, what="verification")
+        stage = abort_verification(store, "shop", "dev")
+        running = stage.status.current_freight.verification_history[0]  # type: ignore[union-attr]
+        assert stage.metadata.annotations["kargo.akuity.io/abort"] == running.id
+        wait_until(lambda: current(store)[1] is VerificationPhase.ABORTED, what="the abort")
+    with pytest.raises(Conflict, match="no verification running"):
+        abort_verification(store, "shop", "dev")

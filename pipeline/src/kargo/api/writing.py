@@ -18,6 +18,7 @@ from kargo.engine.applying import apply_resources
 from kargo.engine.approvals import approve_freight
 from kargo.engine.operations import (
     abort_promotion,
+    abort_verification,
     downstream_stages,
     plan_rollback,
     refresh_warehouse,
@@ -171,15 +172,8 @@ def verify(
 ) -> dict[str, Any]:
     """Rerun the stage's verification, or abort the running one."""
     abort = body is not None and body.abort
-    if abort:
-        if state.engine is None:
-            raise ApiError(
-                ErrorCode.CONFLICT,
-                "this server stands by; abort the verification on the leading server",
-            )
-        if not state.engine.abort_verification(project, name):
-            raise ApiError(ErrorCode.CONFLICT, f"stage {name} has no verification running")
-        result = state.store.require("Stage", project, name)
+    if abort:  # the leading engine (this server's or another's) hears the stored request
+        result = to_document(abort_verification(state.store, project, name))
     else:
         result = to_document(rerun_verification(state.store, project, name, actor_of(request)))
     with state.store.transaction() as tx:  # the engine's verification writes no record itself

@@ -111,8 +111,12 @@ class Engine:
                     if ABORT_ANNOTATION in change.body["metadata"].get("annotations", {}):
                         stage = change.body["spec"]["stage"]
                         self.abort_running(change.project, stage, change.name)
-                elif change.kind == "Stage" and _may_need_verification(change.body):
-                    self._verify_candidates.add((change.project, change.name))
+                elif change.kind == "Stage":
+                    if _may_need_verification(change.body):
+                        self._verify_candidates.add((change.project, change.name))
+                    wanted = change.body["metadata"].get("annotations", {}).get(ABORT_ANNOTATION)
+                    if wanted:
+                        self.abort_verification(change.project, change.name, wanted)
                 elif change.kind == "ProjectConfig":
                     self._auto_projects.discard(change.project)
                     if _enables_auto_promotion(change.body):
@@ -258,10 +262,10 @@ class Engine:
         self._loop.call_soon_threadsafe(task.cancel)
         return True
 
-    def abort_verification(self, project: str, stage: str) -> bool:
-        """Stop a running verification; True when one was running."""
+    def abort_verification(self, project: str, stage: str, run: str | None = None) -> bool:
+        """Stop a running verification (only the one named `run`, when given); True when one was."""
         entry = self._verifiers.get((project, stage))
-        if entry is None:
+        if entry is None or (run is not None and entry[0].run_name not in (run, None)):
             return False
         entry[0].aborted = True
         return True

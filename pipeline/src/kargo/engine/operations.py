@@ -96,6 +96,33 @@ def rerun_verification(store: Store, project: str, stage_name: str, actor: str) 
     return transact(store, work)
 
 
+def abort_verification(store: Store, project: str, stage_name: str) -> Stage:
+    """Ask the leading engine to stop the stage's running verification (any server may ask).
+
+    As in Kargo, the request is the stage's abort annotation naming the verification; the engine
+    hears of it through the store (and the change feed), so it works from a standby too.
+    """
+    require_stage(store, project, stage_name)
+
+    def work(tx: Transaction) -> Stage:
+        def mutate(stage: Stage) -> None:
+            current = stage.status.current_freight
+            running = (
+                current.verification_history[0]
+                if current and current.verification_history
+                else None
+            )
+            if running is None or running.phase is not VerificationPhase.RUNNING or not running.id:
+                raise Conflict(f"stage {stage_name} has no verification running")
+            stage.metadata.annotations[ABORT_ANNOTATION] = running.id
+
+        updated = update_model(tx, Stage, project, stage_name, mutate)
+        assert updated is not None
+        return updated
+
+    return transact(store, work)
+
+
 @dataclass(frozen=True)
 class RollbackPlan:
     """Which freight a stage would return to."""

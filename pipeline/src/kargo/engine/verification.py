@@ -18,6 +18,7 @@ from kargo.model.base import utcnow
 from kargo.model.event import EventReason
 from kargo.model.freight import Freight, VerifiedStage
 from kargo.model.project import VerificationOutcome
+from kargo.model.promotion import ABORT_ANNOTATION
 from kargo.model.stage import (
     AnalysisRunReference,
     Health,
@@ -61,6 +62,7 @@ class Verifier:
         self.store = store
         self.stage = stage
         self.aborted = False
+        self.run_name: str | None = None  # the AnalysisRun, once created or found
         self.annotations: dict[str, dict[str, str]] = {}
         self.templates: list[AnalysisTemplate] = []
 
@@ -96,6 +98,9 @@ class Verifier:
                 return self._finish(None, VerificationPhase.ERROR, str(exc))
             run.metadata.name = name  # build_analysis_run may rename it (a shadowed variable)
             run = self._start(run)
+        self.run_name = run.name
+        # An abort asked while no engine was running this verification (a new leader resumes it).
+        self.aborted |= stage.metadata.annotations.get(ABORT_ANNOTATION) == run.name
         saved = [run]
 
         async def save(updated: AnalysisRun) -> None:
