@@ -29,7 +29,8 @@ test: lint
 	$(BIN)/pytest
 
 bench: setup
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(filter-out bench/support.py,$(wildcard bench/*.py)); do \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lock:
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 app/pyproject.toml -o app/requirements.lock

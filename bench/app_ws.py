@@ -31,7 +31,6 @@ import multiprocessing
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
 import httpx
+from support import free_port
 from websockets.asyncio.client import ClientConnection, connect
 
 VENV_BIN = Path(sys.executable).parent
@@ -339,13 +339,6 @@ def drive(
 
 
 # -- the servers ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from kargo.model.freight import Freight, GitCommit, freight_name
 from kargo.model.promotion import PromotionPhase
 from kargo.model.stage import Stage
 from kargo.store import Change, Store, get_model, save_model
+from support import postgres_answers, postgres_database
 
 STAGES = 100
 PER_STAGE = int(os.environ.get("BENCH_PROMOTIONS_PER_STAGE", "5"))
@@ -42,9 +42,6 @@ RAW_TRANSACTIONS = 2000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
 CPU_SECONDS: list[float] = []
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def pipeline_yaml() -> str:
@@ -208,20 +205,6 @@ def _event_count(store: Store) -> int:
     return len(store.events("bench"))
 
 
-def postgres_database() -> tuple[str, sa.Engine, str] | None:
-    """A fresh database on the local server, or None when PostgreSQL does not answer."""
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
-    except OSError:
-        return None
-    base = sa.make_url(POSTGRES_URL)
-    name = f"bench_engine_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    return base.set(database=name).render_as_string(hide_password=False), admin, name
-
-
 def main() -> int:
     """Run the benchmark on every backend asked for, ROUNDS times."""
     results: dict[str, list[Figures]] = {"sqlite": [], "postgresql": []}
@@ -231,18 +214,12 @@ def main() -> int:
                 results["sqlite"].append(measure("sqlite", None, Path(tmp) / f"sqlite{round_}"))
             if "postgresql" not in BACKENDS:
                 continue
-            found = postgres_database()
-            if found is None:
+            if not postgres_answers():
                 print("postgresql: skipped (nothing answers on 127.0.0.1:5432)")
                 continue
-            url, admin, name = found
-            try:
+            with postgres_database("engine") as url:
                 figures = measure("postgresql", url, Path(tmp) / f"postgresql{round_}")
-                results["postgresql"].append(figures)
-            finally:
-                with admin.connect() as connection:
-                    connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                admin.dispose()
+            results["postgresql"].append(figures)
     for label, rounds in results.items():
         summarize(label, rounds)
     return 0

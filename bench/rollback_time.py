@@ -15,7 +15,6 @@ import asyncio
 import http.server
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,8 +34,8 @@ from kargo.model.stage import Stage, VerificationPhase
 from kargo.runtime import stop_all
 from kargo.runtime.processes import free_port
 from kargo.store import EventFilter, Store, get_model, list_models
+from support import ROOT, git, wait
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 TARGET = 5.0
 VERDICT = {"ok": True}
@@ -115,26 +114,6 @@ spec:
   verification:
     analysisTemplates: [{{name: check}}]
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in the benchmark's repository."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@localhost",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "b@localhost"}  # fmt: skip
-    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
-    done.check_returncode()
-    return done.stdout.strip()
-
-
-def wait(what: str, check: Any, timeout: float = 90.0) -> Any:
-    """Poll check() until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise TimeoutError(what)
 
 
 class Bench:

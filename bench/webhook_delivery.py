@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,28 +28,9 @@ from kargo.model.webhooks import WebhookConfig
 from kargo.notify import WebhookDispatcher
 from kargo.notify.signing import generate_secret, request_headers
 from kargo.store import Store
+from support import ROOT, answers, free_port, wait
 
-ROOT = Path(__file__).resolve().parent.parent
 RECEIVER = ROOT / "deploy" / "local" / "webhook_receiver.py"
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str) -> None:
-    """Poll until the receiver answers."""
-    for _ in range(200):
-        try:
-            if httpx.get(url, timeout=0.5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"receiver at {url} did not start")
 
 
 class ReceiverLog:
@@ -183,7 +163,8 @@ def main() -> int:
             stderr=subprocess.DEVNULL,
         )
         try:
-            wait_ready(f"http://127.0.0.1:{port}/healthz")
+            healthz = f"http://127.0.0.1:{port}/healthz"
+            wait("the receiver to start", lambda: answers(healthz), 10, 0.05)
             config = WebhookConfig.model_validate(
                 {
                     "kind": "WebhookConfig",

@@ -1,8 +1,9 @@
 """Leader election: of the servers sharing a database, the holder of the `engine` lease reconciles.
 
 The others serve the API and stand by. As with Kubernetes' leader election, the lease lasts
-`ttl` seconds and is renewed every `renew_every`; a leader that cannot renew before its lease
-would lapse steps down, so two engines never act at once.
+`ttl` seconds and is renewed every `renew_every`, and a standby looks for a free lease every
+`retry_every`; a leader that cannot renew before its lease would lapse steps down, so two
+engines never act at once.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Leadership:
         name: str = ENGINE_LEASE,
         ttl: float = 15.0,
         renew_every: float = 5.0,
+        retry_every: float = 1.0,
     ) -> None:
         if not 0 < renew_every < ttl:
             raise ValueError(f"renew_every ({renew_every}) must be between 0 and ttl ({ttl})")
@@ -41,6 +43,7 @@ class Leadership:
         self.name = name
         self.ttl = ttl
         self.renew_every = renew_every
+        self.retry_every = retry_every  # how often a standby looks for a free lease
         self.holder = new_holder_identity()
         self._renewed_at = 0.0
 
@@ -70,7 +73,7 @@ class Leadership:
                 log.info("lease %s: held by %s; standing by", self.name, current)
                 announced = current
             try:
-                await asyncio.wait_for(stopping.wait(), timeout=self.renew_every / 2)
+                await asyncio.wait_for(stopping.wait(), timeout=self.retry_every)
             except TimeoutError:
                 pass
         return False
