@@ -10,8 +10,8 @@ import pytest
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
 from kargo.engine.registration import register_higher_layer_parsers
+from kargo.liveness import is_alive
 from kargo.runtime import describe_stage
-from kargo.runtime.processes import is_alive
 from kargo.runtime.steps.deploy import DeployConfig, DeployStep
 from kargo.steps.base import StepPhase
 from kargo.steps.resources import set_resource_reader

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kargo.liveness import is_alive
 from kargo.runtime import describe_stage
 from kargo.runtime.canarying import (
     CanaryError,
@@ -18,7 +19,6 @@ from kargo.runtime.canarying import (
     start_canary,
     traffic_weights,
 )
-from kargo.runtime.processes import is_alive
 from kargo.runtime.state import RuntimePaths
 from kargo.runtime.steps.deploy import DeployConfig, DeployStep
 from kargo.steps.base import StepContext, StepPhase

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kargo.liveness import is_alive
 from kargo.runtime import (
     abandon_deploy,
     adopt,
@@ -24,7 +25,7 @@ from kargo.runtime import (
     stop_all,
 )
 from kargo.runtime.deploying import DeploySpec, InstancesNotReady, run_init
-from kargo.runtime.processes import find_marked, is_alive
+from kargo.runtime.processes import find_marked
 from kargo.runtime.state import InstanceRecord, InstanceState, RuntimePaths, load_state
 
 from tests.pipeline.runtime.support import Load, deploy, poker_spec

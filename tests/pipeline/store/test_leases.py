@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+from kargo.liveness import process_start_time
 from kargo.store import Store
 from kargo.store.leases import read_lease, release, try_acquire
 
@@ -48,3 +49,33 @@ def test_leases_are_independent_by_name(store: Store) -> None:
     assert try_acquire(store, "engine", "a", ttl=30)
     assert try_acquire(store, "webhooks", "b", ttl=30)
     assert read_lease(store, "missing") is None
+
+
+def test_a_zombie_holder_or_a_reused_pid_counts_as_gone(store: Store) -> None:
+    host = socket.gethostname()
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while process_start_time(exited.pid) is not None and time.monotonic() < deadline:
+        time.sleep(0.02)  # exited but not yet reaped: a zombie, as a SIGKILLed server can be
+    try:
+        assert try_acquire(store, "engine", f"{host}:{exited.pid}@0:x", ttl=30)
+        assert try_acquire(store, "engine", "b", ttl=30)
+    finally:
+        exited.wait()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        start = wait_for_start(sleeper.pid)
+        assert try_acquire(store, "live", f"{host}:{sleeper.pid}@{start}:x", ttl=30)
+        assert not try_acquire(store, "live", "b", ttl=30)  # the recorded process still runs
+        # The same pid with another start time is another process: the holder is gone.
+        assert try_acquire(store, "reused", f"{host}:{sleeper.pid}@{start + 1}:x", ttl=30)
+        assert try_acquire(store, "reused", "b", ttl=30)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def wait_for_start(pid: int) -> int:
+    start = process_start_time(pid)
+    assert start is not None
+    return start

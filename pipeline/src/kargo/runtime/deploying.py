@@ -19,13 +19,13 @@ from typing import Any
 
 import httpx
 
+from kargo.liveness import is_alive
 from kargo.runtime import routing
 from kargo.runtime.processes import (
     MARKER_INSTANCE,
     MARKER_STATE,
     find_marked,
     free_port,
-    is_alive,
     spawn,
     stop_process,
     stop_process_blocking,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kargo.liveness import is_alive
 from kargo.runtime import routing
 from kargo.runtime.deploying import reconcile_processes
-from kargo.runtime.processes import is_alive, port_accepts, stop_process_blocking
+from kargo.runtime.processes import port_accepts, stop_process_blocking
 from kargo.runtime.state import InstanceState, RuntimePaths, load_state, locked_state
 from kargo.runtime.targets import write_targets
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from kargo.liveness import is_alive, process_start_time
+
 MARKER_STATE = "KARGO_RUNTIME_STATE_DIR"
 MARKER_INSTANCE = "KARGO_RUNTIME_INSTANCE"
 
@@ -54,26 +56,6 @@ def port_accepts(port: int, timeout: float = 0.3) -> bool:
             return True
     except OSError:
         return False
-
-
-def process_start_time(pid: int) -> int | None:
-    """The kernel's start time of a live process (guards against pid reuse), or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":  # a zombie has exited already
-        return None
-    return int(fields[19])
-
-
-def is_alive(pid: int | None, start_time: int | None) -> bool:
-    """Whether the process that was recorded is still the one running under that pid."""
-    if pid is None:
-        return False
-    current = process_start_time(pid)
-    return current is not None and (start_time is None or current == start_time)
 
 
 def spawn(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kargo.liveness import is_alive
 from kargo.runtime.deploying import Emit, InstancesNotReady, deploy_blue_green, spec_from_dict
 from kargo.runtime.inspecting import adopt
-from kargo.runtime.processes import ProcessStartError, is_alive, port_accepts
+from kargo.runtime.processes import ProcessStartError, port_accepts
 from kargo.runtime.routing import RouterError
 from kargo.runtime.state import InstanceState, RuntimePaths, load_state
 from kargo.runtime.substitution import UnknownPlaceholder

@@ -18,8 +18,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from kargo.liveness import is_alive, process_start_time
 from kargo.runtime.haproxy_config import backend_name, render_config, slot_name
-from kargo.runtime.processes import free_port, is_alive, process_start_time
+from kargo.runtime.processes import free_port
 from kargo.runtime.state import RuntimePaths, RuntimeState, StageRoute
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from kargo.liveness import is_alive, process_start_time
 from kargo.store.errors import StoreError
 from kargo.store.schema import leases
 from kargo.store.store import Store
@@ -40,26 +41,22 @@ class LeaseRecord:
 
 
 def new_holder_identity() -> str:
-    """`host:pid:nonce`, unique to this process and this election."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """`host:pid@start:nonce`, unique to this process and this election."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}@{process_start_time(pid) or 0}:{uuid.uuid4().hex[:8]}"
 
 
 def holder_is_gone(holder: str) -> bool:
-    """True when the holder was a process on this host that has exited."""
+    """True when the holder was a process on this host that has exited (or been reaped)."""
     host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
+    pid_text, _, start_text = rest.partition(":")[0].partition("@")
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    start = int(start_text) if start_text.isdigit() and start_text != "0" else None
+    return not is_alive(pid, start)
 
 
 def read_lease(store: Store, name: str) -> LeaseRecord | None:
