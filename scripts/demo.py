@@ -435,7 +435,8 @@ def summary(engine: Engine, problems: list[str]) -> None:
         except RuntimeError as exc:
             runs = f"unknown ({exc})"
         print(f"  {stage:12} {url}  freight: {runs}; {version_of(url)}")
-    print(f"\nEngine API {ENGINE} (kargo get stages), checks http://127.0.0.1:8090,")
+    print(f"\nDashboard {ENGINE}/ui/ (sign in with the token in .kargo/admin.token)")
+    print(f"Engine API {ENGINE} (kargo get stages), checks http://127.0.0.1:8090,")
     print("Prometheus http://127.0.0.1:9090, webhooks received http://127.0.0.1:8095/")
     print(
         "\nNext: the guide's commands (scripts/guide_commands.sh runs them all). A rollback needs"

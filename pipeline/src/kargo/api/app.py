@@ -7,7 +7,7 @@ import logging
 from fastapi import Depends, FastAPI
 
 from kargo import __version__
-from kargo.api import access, reading, watching, writing
+from kargo.api import access, reading, ui, watching, writing
 from kargo.api.errors import install_error_handlers
 from kargo.api.security import guard
 from kargo.api.state import ServerState
@@ -39,4 +39,5 @@ def create_app(state: ServerState) -> FastAPI:
     else:
         app.include_router(webhooks.router)
     app.include_router(reading.router)
+    app.include_router(ui.router)
     return app

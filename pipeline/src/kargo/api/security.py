@@ -1,4 +1,4 @@
-"""Authentication and authorisation of every route except `/healthz`.
+"""Authentication and authorisation of every route except `/healthz` and the dashboard's files.
 
 `guard` (an app-wide dependency) turns the bearer token into a principal, remembers the client
 address for audit records, and checks the route's permission from `ROUTE_PERMISSIONS`. A route
@@ -22,7 +22,8 @@ from kargo.store import source_address
 
 log = logging.getLogger(__name__)
 Resolver = Callable[[dict[str, Any]], Permission | None]
-PUBLIC_PATHS = frozenset({"/healthz"})
+# The dashboard's static files hold no data; its API calls carry the token (api/ui.py).
+PUBLIC_PATHS = frozenset({"/healthz", "/", "/ui", "/ui/", "/ui/{file}"})
 
 
 def _fixed(verb: str, resource: str) -> Resolver:

@@ -1,0 +1,62 @@
+// Building the page: elements whose text is always set as text (never parsed as HTML).
+
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "onclick") node.addEventListener("click", value);
+    else if (name === "className") node.className = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function table(node, headings, rows, empty) {
+  const head = el("thead", {}, el("tr", {}, headings.map((h) => el("th", { scope: "col" }, h))));
+  const body = el("tbody", {}, rows.length
+    ? rows.map((cells) => el("tr", {}, cells.map((cell) => el("td", {}, cell))))
+    : el("tr", {}, el("td", { colspan: headings.length, className: "muted" }, empty)));
+  node.replaceChildren(head, body);
+}
+
+export function age(timestamp, now = Date.now()) {
+  if (!timestamp) return "";
+  const seconds = Math.max(0, Math.round((now - Date.parse(timestamp)) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+export const short = (id, length = 7) => String(id || "").slice(0, length);
+
+export function phaseBadge(phase) {
+  const value = phase || "Pending";
+  const tone = {
+    Succeeded: "ok", Successful: "ok", Healthy: "ok",
+    Failed: "bad", Errored: "bad", Error: "bad", Unhealthy: "bad", Aborted: "bad",
+    Running: "busy", Pending: "busy", Progressing: "busy",
+  }[value] || "plain";
+  return el("span", { className: `badge ${tone}` }, value);
+}
+
+// Stages in pipeline order: those fed by a warehouse first, then each after its sources.
+export function pipelineOrder(stages) {
+  const byName = new Map(stages.map((s) => [s.metadata.name, s]));
+  const sources = (stage) => (stage.spec.requestedFreight || [])
+    .flatMap((r) => (r.sources && r.sources.stages) || []).filter((n) => byName.has(n));
+  const placed = [];
+  const seen = new Set();
+  const visit = (stage) => {
+    if (seen.has(stage.metadata.name)) return;
+    seen.add(stage.metadata.name);
+    sources(stage).forEach((name) => visit(byName.get(name)));
+    placed.push(stage);
+  };
+  [...stages].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).forEach(visit);
+  return placed;
+}

@@ -1,0 +1,145 @@
+"""The dashboard in a real Chromium: sign in, promote, watch it land, and see a refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.chromium import chromium
+from tests.pipeline.harness import admin_headers, api_server, commit, make_repo, wait_until
+
+pytestmark = pytest.mark.chromium
+API = "/api/v1"
+HOSTILE = "<img src=x onerror=window.pwned=1> fix"
+
+
+def pipeline(folder: Path, repo: Path) -> Path:
+    """Two stages with one no-op step each; production takes what development verified."""
+    folder.mkdir()
+    (folder / "pipeline.yaml").write_text(
+        f"""\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Project
+metadata: {{name: shop}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: app}}
+spec:
+  subscriptions:
+  - git: {{repoURL: {repo}, branch: main}}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {{name: dev}}
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: app}}
+    sources: {{direct: true}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: noop
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata: {{name: prod}}
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: app}}
+    sources: {{stages: [dev]}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: noop
+"""
+    )
+    return folder
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A fresh page that fails the test if any script opens an alert."""
+    browser: Browser
+    with chromium() as browser:
+        context = browser.new_context()
+        opened = context.new_page()
+        opened.set_default_timeout(10_000)
+        yield opened
+        assert opened.evaluate("window.pwned") is None, "a commit message ran as script"
+        context.close()
+
+
+def sign_in(page: Page, base: str, token: str) -> None:
+    page.goto(f"{base}/")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="dev", exact=True)).to_be_visible()
+
+
+def test_a_promotion_from_the_dashboard_lands_live_and_a_viewer_is_refused(
+    page: Page, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    commit(repo, "app/main.py", "print('v2')\n", HOSTILE)
+    config = pipeline(tmp_path / "kargo", repo)
+    state = tmp_path / "state"
+    with api_server(state, config) as (base, _):
+        headers = admin_headers(state)
+        freight = wait_until(
+            lambda: httpx.get(f"{base}{API}/projects/shop/freight", headers=headers).json()[
+                "items"
+            ],
+            what="freight",
+        )[0]
+        alias = freight["alias"]
+        viewer = httpx.post(
+            f"{base}{API}/tokens", json={"name": "watcher", "role": "viewer"}, headers=headers
+        ).json()["token"]
+
+        sign_in(page, base, (state / "admin.token").read_text().strip())
+        expect(page.locator("#who")).to_have_text("admin (admin)")
+        expect(page.locator("#freight")).to_contain_text(HOSTILE)  # shown as text, not run
+        page.get_by_role("button", name=f"Promote {alias} to dev").click()
+        dev = page.get_by_role("article", name="dev")
+        expect(dev).to_contain_text(alias)
+        expect(dev).to_contain_text("Succeeded")
+        expect(page.locator("#promotions")).to_contain_text("admin")
+        expect(dev.get_by_role("button", name="Roll back dev")).to_be_visible()
+
+        page.get_by_role("button", name="Sign out").click()
+        sign_in(page, base, viewer)
+        expect(page.locator("#who")).to_have_text("watcher (viewer)")
+        page.get_by_role("button", name=f"Promote {alias} to prod").click()
+        expect(page.get_by_role("alert")).to_contain_text("may not do this: missing permission")
+        prod = httpx.get(f"{base}{API}/projects/shop/stages/prod", headers=headers).json()
+        assert not prod.get("status", {}).get("freightHistory"), prod
+        # A change made elsewhere reaches the open page through the watch stream.
+        promoted = httpx.post(f"{base}{API}/projects/shop/promotions",
+                              json={"stage": "prod", "freight": freight["metadata"]["name"]},
+                              headers=headers)  # fmt: skip
+        assert promoted.status_code == 201, promoted.text
+        expect(page.get_by_role("article", name="prod")).to_contain_text(alias)
+        expect(page.locator("#live")).to_have_text("Live")
+
+
+def test_the_dashboard_files_need_no_token_carry_a_strict_policy_and_nothing_else_is_served(
+    tmp_path: Path,
+) -> None:
+    with api_server(tmp_path / "state") as (base, _):
+        root = httpx.get(f"{base}/")
+        page = httpx.get(f"{base}/ui/")
+        script = httpx.get(f"{base}/ui/dashboard.js")
+        missing = httpx.get(f"{base}/ui/kargo.db")
+        escape = httpx.get(f"{base}/ui/%2E%2E%2Fkargo.db")
+        data = httpx.get(f"{base}{API}/projects")
+    assert root.status_code == 307 and root.headers["location"] == "/ui/"
+    assert page.status_code == 200 and "Sign in" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert missing.status_code == 404 and escape.status_code == 404
+    assert data.status_code == 401  # the data itself still needs a token
