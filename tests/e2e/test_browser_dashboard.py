@@ -10,15 +10,22 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.chromium import chromium
-from tests.pipeline.harness import admin_headers, api_server, commit, make_repo, wait_until
+from tests.pipeline.harness import (
+    admin_headers,
+    api_server,
+    commit,
+    http_server,
+    make_repo,
+    wait_until,
+)
 
 pytestmark = pytest.mark.chromium
 API = "/api/v1"
 HOSTILE = "<img src=x onerror=window.pwned=1> fix"
 
 
-def pipeline(folder: Path, repo: Path) -> Path:
-    """Two stages with one no-op step each; production takes what development verified."""
+def pipeline(folder: Path, repo: Path, check_url: str) -> Path:
+    """Two stages with one no-op step each; development is verified, production follows it."""
     folder.mkdir()
     (folder / "pipeline.yaml").write_text(
         f"""\
@@ -33,6 +40,16 @@ spec:
   subscriptions:
   - git: {{repoURL: {repo}, branch: main}}
 ---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {{name: smoke}}
+spec:
+  metrics:
+  - name: answers-ok
+    provider:
+      web: {{url: "{check_url}", jsonPath: "{{$.ok}}"}}
+    successCondition: result == true
+---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Stage
 metadata: {{name: dev}}
@@ -44,6 +61,8 @@ spec:
     spec:
       steps:
       - uses: noop
+  verification:
+    analysisTemplates: [{{name: smoke}}]
 ---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Stage
@@ -86,8 +105,13 @@ def test_a_promotion_from_the_dashboard_lands_live_and_a_viewer_is_refused(
 ) -> None:
     repo = make_repo(tmp_path / "repo")
     commit(repo, "app/main.py", "print('v2')\n", HOSTILE)
-    config = pipeline(tmp_path / "kargo", repo)
     state = tmp_path / "state"
+    with http_server() as checks:
+        config = pipeline(tmp_path / "kargo", repo, f"{checks}/ok")
+        run_the_dashboard(page, config, state)
+
+
+def run_the_dashboard(page: Page, config: Path, state: Path) -> None:
     with api_server(state, config) as (base, _):
         headers = admin_headers(state)
         freight = wait_until(
@@ -108,6 +132,10 @@ def test_a_promotion_from_the_dashboard_lands_live_and_a_viewer_is_refused(
         dev = page.get_by_role("article", name="dev")
         expect(dev).to_contain_text(alias)
         expect(dev).to_contain_text("Succeeded")
+        expect(dev).to_contain_text("Successful")  # its verification
+        dev.get_by_role("button", name="Analysis of dev").click()
+        expect(page.locator("#analysis")).to_contain_text("answers-ok")
+        expect(page.locator("#analysis")).to_contain_text("1 ok, 0 failed")
         expect(page.locator("#promotions")).to_contain_text("admin")
         expect(dev.get_by_role("button", name="Roll back dev")).to_be_visible()
 

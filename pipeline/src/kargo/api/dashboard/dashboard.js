@@ -57,6 +57,31 @@ async function showLogs(name) {
   }
 }
 
+function latestValue(metric) {
+  const measurements = metric.measurements || [];
+  const last = measurements[measurements.length - 1];
+  if (!last || last.value === undefined || last.value === null) return "";
+  return typeof last.value === "object" ? JSON.stringify(last.value) : String(last.value);
+}
+
+async function showAnalysis(stage, run) {
+  $("analysis-panel").hidden = false;
+  $("analysis-title").textContent = `Verification of ${stage}: ${run}`;
+  try {
+    const found = await call("GET", `${base()}/analysisruns/${encodeURIComponent(run)}`);
+    const status = found.status || {};
+    $("analysis-summary").replaceChildren(phaseBadge(status.phase), " ", status.message || "");
+    table($("analysis"), ["Template", "Metric", "Phase", "Measured", "Latest value", "Message"],
+      (status.metricResults || []).map((m) => [
+        m.template || "", m.name, phaseBadge(m.phase),
+        `${m.successful || 0} ok, ${m.failed || 0} failed, ${m.error || 0} errors`,
+        latestValue(m), m.message || "",
+      ]), "No measurements yet.");
+  } catch (error) {
+    $("analysis-summary").textContent = error.message;
+  }
+}
+
 function current(stage) {
   const history = (stage.status && stage.status.freightHistory) || [];
   return history[0] || null;
@@ -85,6 +110,11 @@ function stageCard(stage) {
       el("dd", {}, last ? [phaseBadge(last.phase), " ", last.message || ""] : "none"),
       hold ? [el("dt", {}, "Auto-promotion"), el("dd", {}, `held: ${hold}`)] : null),
     el("div", { className: "actions" },
+      verification && verification.analysisRun
+        ? el("button", { type: "button",
+          onclick: () => showAnalysis(name, verification.analysisRun.name) },
+        `Analysis of ${name}`)
+        : null,
       stage.spec.verification && head
         ? el("button", { type: "button", onclick: () => verify(name) }, `Verify ${name} again`)
         : null,
