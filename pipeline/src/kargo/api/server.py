@@ -195,6 +195,7 @@ def serve(
         raise
     first_start_token(state.store, state_dir, server_url(host, port, tls))
     log.info("access policy: %s", state.policy.source)
+    log.info("dashboard: %s/ui/ (sign in with an API token)", server_url(host, port, tls))
     app = create_app(state)
 
     @contextlib.asynccontextmanager
