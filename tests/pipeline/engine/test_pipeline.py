@@ -134,6 +134,15 @@ def test_a_commit_flows_from_manual_dev_promotion_to_prod_automatically(
     assert f"built {freight.name} for dev" in logs
     reasons = [e.reason for e in store.events("shop")]
     assert reasons.count("PromotionSucceeded") == 3 and "FreightCreated" in reasons
+    # Each promotion: created, then started, then succeeded, each naming the freight and actor.
+    dev = [e for e in store.events("shop") if e.involved_name == by_stage["dev"].name]
+    assert [e.reason for e in dev] == ["PromotionCreated", "PromotionStarted", "PromotionSucceeded"]
+    started = dev[1].data
+    assert (started["stage"], started["freightAlias"], started["actor"]) == (
+        "dev",
+        freight.alias,
+        "alice",
+    )
 
 
 def test_a_failing_step_fails_the_promotion_and_the_event_names_it(

@@ -171,6 +171,15 @@ class PromotionExecutor:
 
         def extra(tx: Transaction, saved: Promotion) -> None:
             mark_promotion_started(tx, saved)
+            record_event(
+                tx,
+                project=saved.project,
+                reason=EventReason.PROMOTION_STARTED,
+                kind="Promotion",
+                name=saved.name,
+                message=f"Promotion {saved.name} to stage {saved.spec.stage} started",
+                data=event_data(saved),
+            )
             record_audit(
                 tx,
                 project=saved.project,
@@ -369,20 +378,8 @@ class PromotionExecutor:
 
         def extra(tx: Transaction, saved: Promotion) -> None:
             mark_promotion_finished(tx, saved)
-            freight = saved.status.freight
-            data: dict[str, Any] = {
-                "stage": saved.spec.stage,
-                "freight": saved.spec.freight,
-                "freightAlias": freight.alias if freight else "",
-                "commit": (freight.commits[0].get("id", "") if freight and freight.commits else ""),
-                "actor": saved.actor,
-                "promotion": saved.name,
-                "durationSeconds": round(duration, 3),
-            }
-            rollback_reason = saved.metadata.annotations.get(ROLLBACK_ANNOTATION)
-            data["rollback"] = rollback_reason is not None
-            if rollback_reason is not None:
-                data["rollbackReason"] = rollback_reason
+            data = event_data(saved)
+            data["durationSeconds"] = round(duration, 3)
             if failed_step is not None:
                 data["failedStep"] = failed_step
                 data["error"] = error if error is not None else message
@@ -435,3 +432,21 @@ def _strip(expression: str) -> str:
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(json.dumps(value, default=str)))
+
+
+def event_data(promotion: Promotion) -> dict[str, Any]:
+    """What every promotion event carries: stage, freight, alias, commit, actor, rollback."""
+    freight = promotion.status.freight
+    data: dict[str, Any] = {
+        "stage": promotion.spec.stage,
+        "freight": promotion.spec.freight,
+        "freightAlias": freight.alias if freight else "",
+        "commit": (freight.commits[0].get("id", "") if freight and freight.commits else ""),
+        "actor": promotion.actor,
+        "promotion": promotion.name,
+    }
+    rollback_reason = promotion.metadata.annotations.get(ROLLBACK_ANNOTATION)
+    data["rollback"] = rollback_reason is not None
+    if rollback_reason is not None:
+        data["rollbackReason"] = rollback_reason
+    return data
