@@ -89,20 +89,22 @@ class _MetricsEndpoint:
     def render(self) -> str:
         self.scrapes += 1
         n = self.scrapes * 10
+        series = 'stage="dev",track="stable",freight="f1"'
         lines = [
             "# TYPE http_request_duration_seconds histogram",
-            'http_request_duration_seconds_bucket{stage="dev",track="stable",le="0.25"} 0',
-            f'http_request_duration_seconds_bucket{{stage="dev",track="stable",le="0.5"}} {n}',
-            f'http_request_duration_seconds_bucket{{stage="dev",track="stable",le="+Inf"}} {n}',
-            f'http_request_duration_seconds_count{{stage="dev",track="stable"}} {n}',
-            f'http_request_duration_seconds_sum{{stage="dev",track="stable"}} {n * 0.3}',
+            f'http_request_duration_seconds_bucket{{{series},le="0.25"}} 0',
+            f'http_request_duration_seconds_bucket{{{series},le="0.5"}} {n}',
+            f'http_request_duration_seconds_bucket{{{series},le="+Inf"}} {n}',
+            f"http_request_duration_seconds_count{{{series}}} {n}",
+            f"http_request_duration_seconds_sum{{{series}}} {n * 0.3}",
             "# TYPE demo_memory_bytes gauge",
             'demo_memory_bytes{instance_name="a"} 1000',
             'demo_memory_bytes{instance_name="b"} 3000',
             "# TYPE process_cpu_seconds_total counter",
-            f'process_cpu_seconds_total{{stage="dev",track="stable"}} {self.scrapes * 0.2}',
+            f'process_cpu_seconds_total{{stage="dev",track="stable",freight="f1"}} '
+            f"{self.scrapes * 0.2}",
             "# TYPE process_resident_memory_bytes gauge",
-            'process_resident_memory_bytes{stage="dev",track="stable"} 104857600',
+            'process_resident_memory_bytes{stage="dev",track="stable",freight="f1"} 104857600',
         ]
         return "\n".join(lines) + "\n"
 

@@ -174,6 +174,7 @@ def test_the_load_test_templates_prometheus_metrics_measure_a_real_stage_series(
         Argument(name="prometheus-url", value=prometheus.url),
         Argument(name="stage", value="dev"),
         Argument(name="track", value=".+"),  # the template's default: every track
+        Argument(name="freight", value="f1"),  # filled in by the engine: the freight verified
     ]
     metrics = {m.name: m for m in template.spec.metrics}
     measured = {
@@ -189,7 +190,7 @@ def test_the_load_test_templates_prometheus_metrics_measure_a_real_stage_series(
     for name, measurement in measured.items():
         assert measurement.phase is AnalysisPhase.SUCCESSFUL, (name, measurement.message)
 
-    other_stage = [args[0], Argument(name="stage", value="production"), args[2]]
+    other_stage = [args[0], Argument(name="stage", value="production"), *args[2:]]
     missing = asyncio.run(
         take_measurement(metrics["response-time"], other_stage, resolve_secret_from_environment)
     )
@@ -197,8 +198,15 @@ def test_the_load_test_templates_prometheus_metrics_measure_a_real_stage_series(
     assert missing.message is not None and "no data" in missing.message
 
     # During a canary step only the canary's series count; this stage has stable ones only.
-    canary_only = [*args[:2], Argument(name="track", value="canary")]
+    canary_only = [*args[:2], Argument(name="track", value="canary"), args[3]]
     canary = asyncio.run(
         take_measurement(metrics["response-time"], canary_only, resolve_secret_from_environment)
     )
     assert canary.phase is AnalysisPhase.INCONCLUSIVE
+
+    # The previous freight's series never count against the one under verification.
+    other_freight = [*args[:3], Argument(name="freight", value="f2")]
+    previous = asyncio.run(
+        take_measurement(metrics["response-time"], other_freight, resolve_secret_from_environment)
+    )
+    assert previous.phase is AnalysisPhase.INCONCLUSIVE
