@@ -2,16 +2,22 @@
 
 One pipeline is shared by the cases below, which run in order on sequential commits: a good
 freight reaches production, a second one too (then the guide's commands run), then three bad
-commits fail development's verification, and the webhook receiver saw every event.
+commits fail development's verification, a deploy is aborted, a build that cannot start fails its
+promotion, freight naming a missing commit errors its promotion, a verification errors while the
+checks service is down, and the webhook receiver saw every event type.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -246,6 +252,93 @@ def test_e2_aborting_a_deploy_stops_its_new_instances_and_the_stage_keeps_servin
     assert version["commit"] == serving_before["commit"]
 
 
+def test_e3_a_build_that_cannot_start_fails_its_promotion_with_the_instance_log(
+    pipeline: Pipeline, originals: dict[str, str]
+) -> None:
+    serving = httpx.get(f"{pipeline.url('development')}/version", timeout=5).json()["commit"]
+    broken = originals[METRICS] + '\nraise SystemExit("e2e: this build refuses to start")\n'
+    commit = pipeline.commit("e2e: an app that exits at start", {**originals, METRICS: broken})
+    freight = pipeline.freight_for(commit)["metadata"]["name"]
+    promotion = pipeline.promote("development", freight)
+    assert promotion["status"]["phase"] == "Failed", promotion["status"]
+    assert "exited before it became ready" in promotion["status"]["message"]
+    assert "refuses to start" in promotion["status"]["message"]  # the instance's own log
+    # Blue/green never switched: development still serves what it served.
+    assert httpx.get(f"{pipeline.url('development')}/version", timeout=5).json()["commit"] == (
+        serving
+    )
+    assert pipeline.current_freight("development") != freight
+
+
+def test_e4_freight_naming_a_commit_that_does_not_exist_errors_its_promotion(
+    pipeline: Pipeline,
+) -> None:
+    missing = "0" * 40
+    ghost = f"""\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Freight
+metadata: {{name: e2e-ghost, namespace: planning-poker}}
+alias: e2e-ghost
+origin: {{kind: Warehouse, name: planning-poker}}
+commits:
+- repoURL: {pipeline.repo}
+  id: "{missing}"
+  branch: main
+  message: a commit that is not in the repository
+"""
+    applied = httpx.post(
+        f"{pipeline.engine_url}/api/v1/apply",
+        content=ghost,
+        headers={"Authorization": f"Bearer {pipeline.token}", "Content-Type": "application/yaml"},
+    )
+    assert applied.status_code == 200, applied.text
+    promotion = pipeline.promote("development", "e2e-ghost")
+    assert promotion["status"]["phase"] == "Errored", promotion["status"]
+    assert missing[:12] in promotion["status"]["message"], promotion["status"]["message"]
+
+
+def test_e5_verification_errors_while_the_checks_service_is_down(pipeline: Pipeline) -> None:
+    checks = [
+        pid
+        for pid, argv in processes()
+        if any(a.endswith("poker-checks") for a in argv) and str(pipeline.ports.checks) in argv
+    ]
+    assert len(checks) == 1, checks
+    os.kill(checks[0], signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while port_open(pipeline.ports.checks):
+        assert time.monotonic() < deadline, "the checks service did not stop"
+        time.sleep(0.1)
+    # Production's freight is good: verified again in development, it can only error, not fail.
+    freight = pipeline.current_freight("production")
+    assert freight is not None
+    promotion = pipeline.promote("development", freight)
+    assert promotion["status"]["phase"] == "Succeeded", promotion["status"]
+    verdict = pipeline.verification("development", freight)
+    assert verdict["phase"] == "Error", verdict
+    run = pipeline.get("analysisruns", verdict["analysisRun"]["name"])
+    errors = [m for m in run["status"]["metricResults"] if m["phase"] == "Error"]
+    assert errors and "127.0.0.1" in json.dumps(errors), run["status"]
+
+
+def processes() -> Iterator[tuple[int, list[str]]]:
+    """Every process on the machine with its argv."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            yield int(entry.name), argv
+
+
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on the loopback port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def test_f_the_webhook_receiver_got_every_event_type_each_webhook_id_once(
     pipeline: Pipeline,
 ) -> None:
@@ -262,18 +355,27 @@ def test_f_the_webhook_receiver_got_every_event_type_each_webhook_id_once(
     assert received and all(entry["verified"] for entry in received)
     sent_types = {d["eventType"] for d in deliveries}
     got_types = {entry["type"] for entry in received}
+    # Every type the engine emits, in this one run (docs/webhooks.md lists them).
     expected = {
         "freight.created",
         "promotion.created",
+        "promotion.started",
         "promotion.succeeded",
+        "promotion.failed",
+        "promotion.errored",
+        "promotion.aborted",
         "verification.succeeded",
         "verification.failed",
+        "verification.errored",
         "smoke.completed",
         "security.findings",
         "loadtest.completed",
+        "rollback.started",
+        "rollback.succeeded",
     }
     assert expected <= sent_types, expected - sent_types
     assert sent_types <= got_types, sent_types - got_types
+    assert "webhook.test" in got_types  # sent directly by `kargo test webhook local`
 
     ids = Counter(entry["webhookId"] for entry in received)
     duplicated = {webhook_id: n for webhook_id, n in ids.items() if n > 1}
