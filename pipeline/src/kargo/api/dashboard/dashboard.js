@@ -61,7 +61,22 @@ function latestValue(metric) {
   const measurements = metric.measurements || [];
   const last = measurements[measurements.length - 1];
   if (!last || last.value === undefined || last.value === null) return "";
-  return typeof last.value === "object" ? JSON.stringify(last.value) : String(last.value);
+  if (typeof last.value === "number") return String(Number(last.value.toPrecision(4)));
+  if (typeof last.value !== "object") return String(last.value);
+  return el("details", {},
+    el("summary", {}, brief(last.value)),
+    el("pre", {}, JSON.stringify(last.value, null, 2)));
+}
+
+// A check suite's answer in a few words: "12/12 checks passed", or its scalar fields.
+function brief(value) {
+  const checks = Array.isArray(value) ? value : value.checks;
+  if (Array.isArray(checks) && checks.every((c) => c && typeof c === "object" && "passed" in c)) {
+    return `${checks.filter((c) => c.passed).length}/${checks.length} checks passed`;
+  }
+  const scalars = Object.entries(value)
+    .filter(([, v]) => ["number", "boolean", "string"].includes(typeof v) && String(v).length < 24);
+  return scalars.slice(0, 5).map(([k, v]) => `${k}: ${v}`).join(", ") || "details";
 }
 
 async function showAnalysis(stage, run) {
@@ -82,6 +97,8 @@ async function showAnalysis(stage, run) {
   }
 }
 
+const subject = (message) => String(message || "").split("\n")[0];
+
 function current(stage) {
   const history = (stage.status && stage.status.freightHistory) || [];
   return history[0] || null;
@@ -100,7 +117,7 @@ function stageCard(stage) {
     el("dl", {},
       el("dt", {}, "Freight"),
       el("dd", { className: "freight" }, head ? `${head.alias || ""} (${short(head.name)})` : "none yet"),
-      commit ? [el("dt", {}, "Commit"), el("dd", {}, `${short(commit.id)} ${commit.message || ""}`)] : null,
+      commit ? [el("dt", {}, "Commit"), el("dd", {}, `${short(commit.id)} ${subject(commit.message)}`)] : null,
       el("dt", {}, "Health"), el("dd", {}, phaseBadge(status.health && status.health.status)),
       el("dt", {}, "Verification"),
       el("dd", {}, stage.spec.verification
@@ -148,7 +165,7 @@ function freightRows(freight, stages) {
       return buttons;
     });
     return [
-      el("strong", {}, alias), short(commit.id), commit.message || "",
+      el("strong", {}, alias), short(commit.id), subject(commit.message),
       Object.keys(status.verifiedIn || {}).join(", "),
       Object.keys(status.currentlyIn || {}).join(", "),
       age(f.metadata.creationTimestamp),
