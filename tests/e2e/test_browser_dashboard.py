@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ HOSTILE = "<img src=x onerror=window.pwned=1> fix"
 
 
 def pipeline(folder: Path, repo: Path, check_url: str) -> Path:
-    """Two stages with one no-op step each; development is verified, production follows it."""
+    """Development (a two-second step, then verified) and production, which follows it."""
     folder.mkdir()
     (folder / "pipeline.yaml").write_text(
         f"""\
@@ -60,7 +61,8 @@ spec:
   promotionTemplate:
     spec:
       steps:
-      - uses: noop
+      - uses: shell
+        config: {{command: "sleep 2"}}
   verification:
     analysisTemplates: [{{name: smoke}}]
 ---
@@ -130,6 +132,7 @@ def run_the_dashboard(page: Page, config: Path, state: Path) -> None:
         expect(page.locator("#freight")).to_contain_text(HOSTILE)  # shown as text, not run
         page.get_by_role("button", name=f"Promote {alias} to dev").click()
         dev = page.get_by_role("article", name="dev")
+        expect(dev).to_contain_text(re.compile(f"Promoting\\s*Running\\s*{alias}"))  # step runs
         expect(dev).to_contain_text(alias)
         expect(dev).to_contain_text("Succeeded")
         expect(dev).to_contain_text("Successful")  # its verification

@@ -123,6 +123,9 @@ function stageCard(stage) {
       el("dd", {}, stage.spec.verification
         ? phaseBadge(verification ? verification.phase : "Pending")
         : el("span", { className: "muted" }, "not configured")),
+      status.currentPromotion ? [el("dt", {}, "Promoting"), el("dd", {},
+        phaseBadge("Running"), ` ${status.currentPromotion.freightAlias
+          || short(status.currentPromotion.freight)}`)] : null,
       el("dt", {}, "Last promotion"),
       el("dd", {}, last ? [phaseBadge(last.phase), " ", last.message || ""] : "none"),
       hold ? [el("dt", {}, "Auto-promotion"), el("dd", {}, `held: ${hold}`)] : null),
