@@ -167,3 +167,13 @@ def test_requests_act_as_their_token_and_automatic_actions_as_system(served: Ser
     promoted = [r for r in records if r["action"] == "promote" and r["result"] == "ok"]
     assert promoted and promoted[0]["actor"] == "admin"
     assert {r["actor"] for r in records if r["action"].startswith("apply.")} == {"system"}
+
+
+def test_the_only_routes_without_a_token_are_healthz_and_the_dashboard_files() -> None:
+    """The dashboard's routes are left out of the OpenAPI document; they serve files only."""
+    from kargo.api import ui
+    from kargo.api.security import PUBLIC_PATHS
+
+    dashboard = {(method, route.path) for route in ui.router.routes for method in route.methods}  # type: ignore[attr-defined]
+    assert PUBLIC_PATHS == {"/healthz"} | {path for _, path in dashboard}
+    assert {method for method, _ in dashboard} == {"GET"}
