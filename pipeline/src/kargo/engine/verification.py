@@ -71,13 +71,12 @@ class Verifier:
         stage = self.stage
         current = stage.status.current_freight
         assert current is not None and stage.spec.verification is not None
-        templates = []
+        templates = self.templates  # kept: a rollback's reason names their failed metrics
         for ref in stage.spec.verification.analysis_templates:
             template = get_model(self.store, AnalysisTemplate, stage.project, ref.name)
             if template is None:
                 return self._finish(None, VerificationPhase.ERROR, f"template {ref.name} missing")
             templates.append(template)
-            self.templates.append(template)
             self.annotations[template.name] = dict(template.metadata.annotations)
         run = self._existing_run()
         if run is None:
