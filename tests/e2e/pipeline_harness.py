@@ -162,6 +162,17 @@ class Pipeline:
         return [json.loads(line) for line in self.received.read_text().splitlines() if line]
 
 
+def processes() -> Iterator[tuple[int, list[str]]]:
+    """Every process on the machine with its argv (read from /proc)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            yield int(entry.name), argv
+
+
 def git(repo: Path, *args: str) -> str:
     """Run git in repo; return its output."""
     done = subprocess.run(

@@ -24,6 +24,7 @@ from tests.e2e.pipeline_harness import (
     TERMINAL_PROMOTION,
     Pipeline,
     process,
+    processes,
     running_pipeline,
 )
 from tests.pipeline.runtime.support import Load
@@ -46,17 +47,11 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
 
 def engine_pid(state: Path) -> int:
     """The pid of the `kargo server` process of this state folder (and only that one)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        is_kargo = any(arg.endswith("/kargo") for arg in argv)
-        if is_kargo and "server" in argv and str(state) in argv:
-            found.append(int(entry.name))
+    found = [
+        pid
+        for pid, argv in processes()
+        if any(arg.endswith("/kargo") for arg in argv) and "server" in argv and str(state) in argv
+    ]
     assert len(found) == 1, f"expected one engine process for {state}, found {found}"
     return found[0]
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,9 +25,10 @@ from tests.e2e.pipeline_harness import (
     TEST_ADVISORY_ID,
     Pipeline,
     packaging_pin,
+    processes,
     running_pipeline,
 )
-from tests.services import VENV_BIN, require_binary
+from tests.services import VENV_BIN, port_open, require_binary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.haproxy, pytest.mark.prometheus]
 
@@ -306,7 +305,7 @@ def test_e5_verification_errors_while_the_checks_service_is_down(pipeline: Pipel
     assert len(checks) == 1, checks
     os.kill(checks[0], signal.SIGTERM)
     deadline = time.monotonic() + 20
-    while port_open(pipeline.ports.checks):
+    while port_open("127.0.0.1", pipeline.ports.checks):
         assert time.monotonic() < deadline, "the checks service did not stop"
         time.sleep(0.1)
     # Production's freight is good: verified again in development, it can only error, not fail.
@@ -319,24 +318,6 @@ def test_e5_verification_errors_while_the_checks_service_is_down(pipeline: Pipel
     run = pipeline.get("analysisruns", verdict["analysisRun"]["name"])
     errors = [m for m in run["status"]["metricResults"] if m["phase"] == "Error"]
     assert errors and "127.0.0.1" in json.dumps(errors), run["status"]
-
-
-def processes() -> Iterator[tuple[int, list[str]]]:
-    """Every process on the machine with its argv."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            except OSError:
-                continue
-            yield int(entry.name), argv
-
-
-def port_open(port: int) -> bool:
-    """Whether something accepts connections on the loopback port."""
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_f_the_webhook_receiver_got_every_event_type_each_webhook_id_once(
