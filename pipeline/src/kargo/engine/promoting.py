@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from kargo.engine.errors import Invalid, NotFound
 from kargo.engine.holds import place_hold, release_hold_for
@@ -168,16 +169,9 @@ def create_promotion(
             name=saved.name,
             message=f"{what} of freight {freight.alias} to stage {stage.name} created by {actor}"
             + (f": {rollback_reason}" if rollback_reason else ""),
-            data={
-                "stage": stage.name,
-                "freight": freight.name,
-                "freightAlias": freight.alias,
-                "commit": freight.commits[0].id if freight.commits else "",
-                "actor": actor,
-                "promotion": saved.name,
-                "rollback": rollback_reason is not None,
-                **({"rollbackReason": rollback_reason} if rollback_reason is not None else {}),
-            },
+            data=promotion_event_data(
+                saved, freight.alias, freight.commits[0].id if freight.commits else ""
+            ),
         )
         record_audit(
             tx,
@@ -196,3 +190,20 @@ def create_promotion(
 def _current_freight(tx: Transaction, stage: Stage) -> Freight | None:
     current = stage.status.current_freight
     return get_model(tx, Freight, stage.project, current.name) if current is not None else None
+
+
+def promotion_event_data(promotion: Promotion, alias: str, commit: str) -> dict[str, Any]:
+    """What every promotion event carries: stage, freight, alias, commit, actor, rollback."""
+    rollback_reason = promotion.metadata.annotations.get(ROLLBACK_ANNOTATION)
+    data: dict[str, Any] = {
+        "stage": promotion.spec.stage,
+        "freight": promotion.spec.freight,
+        "freightAlias": alias,
+        "commit": commit,
+        "actor": promotion.actor,
+        "promotion": promotion.name,
+        "rollback": rollback_reason is not None,
+    }
+    if rollback_reason is not None:
+        data["rollbackReason"] = rollback_reason
+    return data

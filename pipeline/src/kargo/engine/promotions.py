@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kargo.engine.promoting import promotion_event_data
 from kargo.engine.releasing import release_deploy
 from kargo.engine.stages import mark_promotion_finished, mark_promotion_started
 from kargo.engine.writing import record_audit, record_event, transact
@@ -26,7 +27,6 @@ from kargo.model.event import EventReason
 from kargo.model.freight import Freight
 from kargo.model.promotion import (
     ABORT_ANNOTATION,
-    ROLLBACK_ANNOTATION,
     PromotedFreight,
     Promotion,
     PromotionPhase,
@@ -435,18 +435,8 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_data(promotion: Promotion) -> dict[str, Any]:
-    """What every promotion event carries: stage, freight, alias, commit, actor, rollback."""
+    """A running or finished promotion's event data, its freight read from its status."""
     freight = promotion.status.freight
-    data: dict[str, Any] = {
-        "stage": promotion.spec.stage,
-        "freight": promotion.spec.freight,
-        "freightAlias": freight.alias if freight else "",
-        "commit": (freight.commits[0].get("id", "") if freight and freight.commits else ""),
-        "actor": promotion.actor,
-        "promotion": promotion.name,
-    }
-    rollback_reason = promotion.metadata.annotations.get(ROLLBACK_ANNOTATION)
-    data["rollback"] = rollback_reason is not None
-    if rollback_reason is not None:
-        data["rollbackReason"] = rollback_reason
-    return data
+    alias = freight.alias if freight else ""
+    commit = freight.commits[0].get("id", "") if freight and freight.commits else ""
+    return promotion_event_data(promotion, alias, commit)
