@@ -1,8 +1,10 @@
-"""`serve()`: open the store, apply the configuration folder, run the engine and the API."""
+"""`serve()`: open the store, apply the configuration folder, run the engine and the API.
+
+The API runs on uvicorn's event loop; the engine on a thread of its own (`hosting.py`).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -15,12 +17,12 @@ import uvicorn
 from kargo.api.app import create_app
 from kargo.api.binding import BindingError, Tls, check_binding, first_start_token, server_url
 from kargo.api.errors import config_error_message
+from kargo.api.hosting import running
 from kargo.api.state import ServerState
 from kargo.auth import Policy, PolicyError, default_policy, load_policy
 from kargo.config import ConfigError, load_texts
 from kargo.config.loading import config_files
 from kargo.engine.applying import apply_resources
-from kargo.engine.controller import Engine
 from kargo.engine.leadership import Leadership
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.store import Store, StoreError
@@ -109,66 +111,6 @@ def claim_sqlite_state(state: ServerState) -> None:
                 "database (--database-url) so that one leads and the others stand by"
             )
         time.sleep(0.5)
-
-
-def _dispatcher(state: ServerState) -> Any:
-    try:
-        from kargo.model.webhooks import WebhookConfig
-        from kargo.notify.dispatcher import WebhookDispatcher
-    except ImportError:
-        return None
-    from kargo.store import list_models
-
-    return WebhookDispatcher(
-        state.store.engine,
-        lambda: list_models(state.store, WebhookConfig),
-        base_dir=state.state_dir,
-    )
-
-
-@contextlib.asynccontextmanager
-async def running(state: ServerState) -> AsyncIterator[ServerState]:
-    """Campaign for leadership in the background for the block's duration (see `lead`)."""
-    stopping = asyncio.Event()
-    task = asyncio.create_task(lead(state, stopping), name="leadership")
-    try:
-        yield state
-    finally:
-        stopping.set()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def lead(state: ServerState, stopping: asyncio.Event) -> None:
-    """While this server holds the engine lease: run the engine and the webhook dispatcher.
-
-    A lost lease stops both (running promotions stay Running; the next leader resumes them)
-    and the server stands by again. Stopping gives the lease up so a standby takes over at once.
-    """
-    leadership = state.leadership
-    while await leadership.acquire(stopping):
-        engine = Engine(state.store, state.state_dir)
-        state.engine = engine
-        engine_task = asyncio.create_task(engine.run(), name="engine")
-        state.dispatcher = _dispatcher(state)
-        if state.dispatcher is not None:
-            await state.dispatcher.start()
-        kept = asyncio.create_task(leadership.keep(), name="lease-renewal")
-        stop = asyncio.create_task(stopping.wait(), name="stop")
-        try:
-            await asyncio.wait({kept, stop, engine_task}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            kept.cancel()
-            stop.cancel()
-            if state.dispatcher is not None:
-                await state.dispatcher.stop()
-                state.dispatcher = None
-            await engine.stop()
-            await asyncio.gather(engine_task, return_exceptions=True)
-            state.engine = None
-        if stopping.is_set():
-            await asyncio.to_thread(leadership.give_up)
-            return
-        log.warning("this server no longer leads; standing by")
 
 
 def serve(

@@ -71,6 +71,7 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._turn = 0
         self._last_gauge = 0.0
@@ -85,6 +86,7 @@ class WebhookDispatcher:
             return
         self._stopping = False
         self._client = new_client()
+        self._event_loop = asyncio.get_running_loop()
         self._loop_task = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -106,8 +108,13 @@ class WebhookDispatcher:
             self._client = None
 
     def wake(self) -> None:
-        """Look at the outbox now rather than at the next poll (the engine may call it)."""
-        self._wake.set()
+        """Look at the outbox now rather than at the next poll (safe from any thread)."""
+        loop = self._event_loop
+        if loop is None or loop.is_closed():
+            self._wake.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
         while not self._stopping:
