@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY_PKGS := app/src/planning_poker pipeline/src/kargo checks/src/poker_checks
 
-.PHONY: setup demo down test lint unit bench lock check-locks
+.PHONY: setup demo down test lint unit bench lock check-locks chaos
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -27,6 +27,11 @@ lint: setup check-locks
 
 test: lint
 	$(BIN)/pytest
+
+# More rounds of the fault and fuzz tests than `make test` runs (docs/reliability.md).
+# FAULT_SEED=N replays one seed; FAULT_ROUNDS and FUZZ_EXAMPLES set the rounds.
+chaos: setup
+	FAULT_ROUNDS=$${FAULT_ROUNDS:-25} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/faults tests/fuzz -v
 
 bench: setup
 	@for script in $(filter-out bench/support.py,$(wildcard bench/*.py)); do \

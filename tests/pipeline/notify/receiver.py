@@ -108,10 +108,12 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def receiving(secret: str, path: str = "/hooks") -> Iterator[Receiver]:
-    """A receiver on a free loopback port for the duration of the block."""
-    receiver = Receiver(secret)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+def receiving(
+    secret: str, path: str = "/hooks", port: int = 0, receiver: Receiver | None = None
+) -> Iterator[Receiver]:
+    """A receiver on loopback (a free port, or `port`) for the block; `receiver` keeps a record."""
+    receiver = receiver or Receiver(secret)
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(receiver))
     server.daemon_threads = True
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

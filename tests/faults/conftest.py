@@ -1,0 +1,22 @@
+"""Fault tests: seeded, lean in `make test`; `make chaos` runs more rounds (FAULT_ROUNDS)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+
+def rounds(default: int) -> int:
+    """How many rounds of a fault to run: FAULT_ROUNDS when set (make chaos), else `default`."""
+    return int(os.environ.get("FAULT_ROUNDS", default))
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    """The test's random seed: FAULT_SEED to replay one, else a fresh one (printed, and in -ra)."""
+    value = int(os.environ.get("FAULT_SEED", random.SystemRandom().randrange(1, 2**31)))
+    print(f"\n{request.node.nodeid}: FAULT_SEED={value}")
+    request.node.user_properties.append(("FAULT_SEED", value))
+    return value
