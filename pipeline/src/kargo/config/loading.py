@@ -70,9 +70,7 @@ def load_texts(
         try:
             documents.extend(load_documents(text, source))
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            issues.append(ConfigIssue(source, line, "", f"not valid YAML: {exc}"))
+            issues.append(ConfigIssue(source, _error_line(exc, text), "", f"not valid YAML: {exc}"))
     project = default_project or _only_project(documents) or DEFAULT_PROJECT
     loaded = []
     for document in documents:
@@ -82,6 +80,15 @@ def load_texts(
     if issues:
         raise ConfigError(issues)
     return loaded
+
+
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """The line a YAML error points at (a bad character carries a position, not a mark)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return int(mark.line) + 1
+    position = getattr(exc, "position", None)
+    return text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
 
 
 def _only_project(documents: list[PositionedDocument]) -> str | None:
