@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
+from kargo.engine.promoting import PromotionRequest, request_promotion
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.model.base import ObjectMeta, utcnow
 from kargo.model.common import FreightOrigin
@@ -42,7 +43,7 @@ def pipeline_yaml(stages: int, served: Path, webhook_url: str) -> str:
     ]
     steps = (
         "      - uses: shell\n        as: prepare\n        config: {command: 'echo prepare'}\n"
-        "      - uses: shell\n        as: wait\n        config: {command: 'sleep 0.1'}\n"
+        "      - uses: shell\n        as: wait\n        config: {command: 'sleep 0.2'}\n"
         "      - uses: shell\n        as: serve\n"
         f"        config: {{command: 'echo $KARGO_FREIGHT > {served}/$KARGO_STAGE'}}\n"
     )
@@ -77,6 +78,11 @@ def seed_store(
         with store.transaction() as tx:
             names.append(save_model(tx, freight).name)
     return names
+
+
+def queue_promotion(store: Store, stage: str, freight: str) -> None:
+    """Queue a promotion as the API does (the server need not run)."""
+    request_promotion(store, PromotionRequest(PROJECT, stage, freight, actor="fault-test"))
 
 
 def promote(served: Served, stage: str, freight: str) -> str:
