@@ -181,3 +181,13 @@ def test_a_forbidden_character_is_refused_naming_its_line() -> None:
         assert [(i.file, i.line) for i in exc.issues] == [(SOURCE, 3)]
     else:
         raise AssertionError("a NUL character was accepted")
+
+
+def test_a_project_whose_metadata_is_not_a_mapping_is_refused_naming_the_field() -> None:
+    text = "kind: Project\nmetadata: null\n---\nkind: Project\nmetadata: [a]\n"
+    try:
+        load_text(text, SOURCE)
+    except ConfigError as exc:
+        assert {(i.line, i.path) for i in exc.issues} == {(2, "metadata"), (5, "metadata")}
+    else:
+        raise AssertionError("a Project without a metadata mapping was accepted")

@@ -93,9 +93,11 @@ def _error_line(exc: yaml.YAMLError, text: str) -> int:
 
 def _only_project(documents: list[PositionedDocument]) -> str | None:
     names = [
-        str(d.data.get("metadata", {}).get("name"))
+        str(d.data["metadata"].get("name"))
         for d in documents
-        if isinstance(d.data, dict) and d.data.get("kind") == "Project"
+        if isinstance(d.data, dict)
+        and d.data.get("kind") == "Project"
+        and isinstance(d.data.get("metadata"), dict)  # any other shape is refused when validated
     ]
     return names[0] if len(names) == 1 else None
 
