@@ -27,3 +27,8 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile("fuzz")
+
+
+def examples(default: int) -> int:
+    """Examples for a slower property: FUZZ_EXAMPLES when set, else `default`."""
+    return EXAMPLES or default
