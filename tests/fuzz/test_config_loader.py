@@ -191,3 +191,15 @@ def test_a_project_whose_metadata_is_not_a_mapping_is_refused_naming_the_field()
         assert {(i.line, i.path) for i in exc.issues} == {(2, "metadata"), (5, "metadata")}
     else:
         raise AssertionError("a Project without a metadata mapping was accepted")
+
+
+def test_nesting_far_too_deep_is_refused_not_a_crash() -> None:
+    text = "kind: Project\nmetadata: {name: deep}\nspec: " + "[" * 1500 + "]" * 1500 + "\n"
+    try:
+        load_text(text, SOURCE)
+    except ConfigError as exc:
+        assert [(i.file, i.line, i.message[:14]) for i in exc.issues] == [
+            (SOURCE, 1, "not valid YAML")
+        ]
+    else:
+        raise AssertionError("1500 levels of nesting were accepted")

@@ -71,6 +71,9 @@ def load_texts(
             documents.extend(load_documents(text, source))
         except yaml.YAMLError as exc:
             issues.append(ConfigIssue(source, _error_line(exc, text), "", f"not valid YAML: {exc}"))
+        except RecursionError:  # pyyaml and the line recorder recurse once per level
+            message = "not valid YAML: nested too deeply (a few hundred levels at most)"
+            issues.append(ConfigIssue(source, 1, "", message))
     project = default_project or _only_project(documents) or DEFAULT_PROJECT
     loaded = []
     for document in documents:
