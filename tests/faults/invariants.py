@@ -74,6 +74,13 @@ def check_served(store: Store, project: str, served: Path, found: Violations) ->
             found.add("stage names a freight that does not serve", f"{name}: {current}≠{serving}")
         if current != last_success.get(name):
             found.add("stage is not at its last success", f"{name}: {current}")
+        runs = served / f"{name}.runs"
+        ran = runs.read_text().split() if runs.exists() else []
+        distinct = [f for i, f in enumerate(ran) if i == 0 or ran[i - 1] != f]
+        succeeded = [p["spec"]["freight"] for p in promotions if p["spec"]["stage"] == name
+                     and p["status"].get("phase") == "Succeeded"]  # fmt: skip
+        if distinct != succeeded:  # a rerun after a crash repeats the same freight, nothing else
+            found.add("step ran with different effects", f"{name}: {distinct} vs {succeeded}")
 
 
 def check_records(

@@ -29,7 +29,10 @@ def webhook_secret() -> str:
 
 
 def pipeline_yaml(stages: int, served: Path, webhook_url: str) -> str:
-    """`stages` stages of three shell steps; the last writes the freight it serves to `served`."""
+    """`stages` stages of three shell steps; the last writes the freight it serves to `served`.
+
+    It also appends the freight to `<stage>.runs`, so a test sees every run of the step.
+    """
     docs = [
         f"apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {{name: {PROJECT}}}\n",
         "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\n"
@@ -45,7 +48,8 @@ def pipeline_yaml(stages: int, served: Path, webhook_url: str) -> str:
         "      - uses: shell\n        as: prepare\n        config: {command: 'echo prepare'}\n"
         "      - uses: shell\n        as: wait\n        config: {command: 'sleep 0.2'}\n"
         "      - uses: shell\n        as: serve\n"
-        f"        config: {{command: 'echo $KARGO_FREIGHT > {served}/$KARGO_STAGE'}}\n"
+        "        config: {command: 'echo $KARGO_FREIGHT > "
+        f"{served}/$KARGO_STAGE; echo $KARGO_FREIGHT >> {served}/$KARGO_STAGE.runs'}}\n"
     )
     for i in range(stages):
         docs.append(
