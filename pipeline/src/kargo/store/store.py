@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 import sqlite3
 import threading
 import uuid
@@ -32,6 +33,16 @@ from kargo.store.transactions import Transaction
 logger = logging.getLogger(__name__)
 
 Watcher = Callable[[list[Change]], None]
+BUSY_TIMEOUT_ENV = "KARGO_SQLITE_BUSY_TIMEOUT"  # seconds a write waits for another's lock
+
+
+def sqlite_busy_timeout() -> float:
+    """Seconds a SQLite write waits for a lock held elsewhere: KARGO_SQLITE_BUSY_TIMEOUT, or 30."""
+    try:
+        return max(0.0, float(os.environ.get(BUSY_TIMEOUT_ENV, "30")))
+    except ValueError:
+        logger.warning("%s is not a number of seconds; using 30", BUSY_TIMEOUT_ENV)
+        return 30.0
 
 
 def sqlite_url(state_dir: Path) -> str:
@@ -43,7 +54,8 @@ def _create_engine(url: str) -> sa.Engine:
     if not url.startswith("sqlite"):
         # No pre-ping (a round trip per checkout); recycle instead, and errors become StoreError.
         return sa.create_engine(url, pool_recycle=300, pool_size=10, max_overflow=10)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    busy = sqlite_busy_timeout()
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": busy})
 
     @sa_event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -52,7 +64,7 @@ def _create_engine(url: str) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
         cursor.close()
 
     @sa_event.listens_for(engine, "begin")
@@ -310,5 +322,8 @@ class Store:
 
 
 def _is_conflict(exc: SQLAlchemyError) -> bool:
+    # Not SQLite's "database is locked": writes begin IMMEDIATE, so that error means the busy
+    # timeout passed with another process holding the database; retrying would wait it out
+    # again, eight times over. It is the database being unavailable (a StoreError, 503).
     text = str(exc).lower()
-    return "could not serialize" in text or "deadlock" in text or "database is locked" in text
+    return "could not serialize" in text or "deadlock" in text
