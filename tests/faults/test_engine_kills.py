@@ -1,7 +1,7 @@
 """SIGKILL of the engine at random points across 50 promotions; after restart nothing is lost.
 
 Ten stages of three shell steps get five promotions each, queued up front as the API queues
-them. The server is killed at seeded random moments (FAULT_ROUNDS kills, default 5), restarted
+them. The server is killed at seeded random moments (FAULT_ROUNDS kills, default 4), restarted
 each time, and finally left to converge. Then every invariant is counted: promotions stuck
 non-terminal, stages naming a freight that does not serve, events and audit records lost or
 duplicated, webhook deliveries lost or sent twice under different ids.
@@ -54,7 +54,7 @@ def test_engine_killed_at_random_points_loses_no_promotion_event_or_delivery(
     served = tmp_path / "served"
     served.mkdir()
     state = tmp_path / "state"
-    kills = rounds(5)
+    kills = rounds(4)
     with database_url(backend, tmp_path, "faults") as url, receiving(secret) as receiver:
         store = Store.open(url, state)
         try:

@@ -1,6 +1,6 @@
 """PostgreSQL restarted while promotions run: the engine rides it out and loses nothing.
 
-A private cluster (never the shared server) backs a server running 30 promotions of shell
+A private cluster (never the shared server) backs a server running 20 promotions of shell
 steps; at seeded random moments the cluster stops (fast: every connection is cut) and starts
 again a moment later, FAULT_ROUNDS times (default 2). Afterwards every promotion has ended,
 every stage serves what it names, and no event, audit record or delivery is lost or doubled.
@@ -36,7 +36,7 @@ from tests.pipeline.harness import wait_until
 from tests.pipeline.notify.receiver import receiving
 
 STAGES = 10
-PER_STAGE = 3
+PER_STAGE = 2
 
 
 def test_promotions_survive_postgresql_restarts(seed: int, tmp_path: Path) -> None:

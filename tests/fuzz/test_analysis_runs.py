@@ -146,7 +146,7 @@ def run_once(
 COUNTER = iter(range(10**9))
 
 
-@settings(max_examples=examples(15))
+@settings(max_examples=examples(10))
 @given(metrics)
 def test_any_measurement_sequence_ends_the_run_by_argo_rollouts_rules(
     checks: str, declared: list[dict[str, Any]]
