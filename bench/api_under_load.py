@@ -6,7 +6,9 @@ log lines and sleeps over several steps, then a verification asks a local check 
 times. Two figures, each idle and under load:
 - `GET /api/v1/projects/load/stages`: p50 and p99 of sequential requests;
 - watch delay: a probe applies a small resource through the API every 150 ms and a watch stream
-  (`/api/v1/watch`) reports it; the delay runs from the probe's request to the event's arrival.
+  (`/api/v1/watch`) reports it; the delay runs from the probe's request to the event's arrival
+  (which includes the write waiting for SQLite's one writer), and from the write's answer (its
+  commit) to the event's arrival (the stream's own delay).
 It prints the ratios under load / idle. Target: p99 under load <= 3x idle.
 BENCH_ROUNDS (default 1) repeats the loaded window with fresh promotions.
 """
@@ -94,6 +96,8 @@ class Watcher:
     def __init__(self, base: str, headers: dict[str, str]) -> None:
         self.base, self.headers = base, headers
         self.sent: dict[str, float] = {}
+        self.committed: dict[str, float] = {}
+        self.arrived: dict[str, float] = {}
         self.delays: list[float] = []
         self.recording = False
         self._stop = threading.Event()
@@ -127,6 +131,17 @@ class Watcher:
                 sent = self.sent.pop(label, None) if label else None
                 if sent is not None and self.recording:
                     self.delays.append(arrived - sent)
+                    self.arrived[label] = arrived
+
+    def after_commit(self) -> list[float]:
+        """Delays from each recorded probe's answer (its commit) to its event; then forget them."""
+        delays = [
+            max(0.0, arrived - self.committed[label])
+            for label, arrived in self.arrived.items()
+            if label in self.committed
+        ]
+        self.arrived = {}
+        return delays
 
     def _probe(self) -> None:
         n = 0
@@ -135,6 +150,7 @@ class Watcher:
                 n += 1
                 self.sent[str(n)] = time.perf_counter()
                 client.post(f"{self.base}{API}/apply", content=probe_yaml(n), timeout=30)
+                self.committed[str(n)] = time.perf_counter()
                 self._stop.wait(PROBE_EVERY)
 
 
@@ -192,8 +208,9 @@ def new_freight(client: httpx.Client, base: str, repo: Path, n: int, known: set[
 
 def report(label: str, idle: list[float], loaded: list[float]) -> float:
     """Print p50/p99 idle and loaded with the ratios; return the p99 ratio."""
-    ratio50 = pct(loaded, 0.5) / pct(idle, 0.5)
-    ratio99 = pct(loaded, 0.99) / pct(idle, 0.99)
+    # An idle figure under 1 ms counts as 1 ms (an event often arrives before the write's answer).
+    ratio50 = pct(loaded, 0.5) / max(1.0, pct(idle, 0.5))
+    ratio99 = pct(loaded, 0.99) / max(1.0, pct(idle, 0.99))
     print(f"{label}:")
     print(f"  idle:   p50 {pct(idle, 0.5):7.1f} ms  p99 {pct(idle, 0.99):7.1f} ms  ({len(idle)})")
     print(
@@ -229,7 +246,8 @@ def main() -> int:
         with open(root / "server.log", "wb") as log:
             server = subprocess.Popen(argv, stdout=log, stderr=log, env=env, cwd=ROOT)
         try:
-            wait("the server", lambda: (state / "admin.token").exists(), timeout=60)
+            token_file = state / "admin.token"
+            wait("the server", lambda: token_file.exists() and token_file.read_text().strip())
             token = (state / "admin.token").read_text().strip()
             headers = {"Authorization": f"Bearer {token}"}
             client = httpx.Client(headers=headers, timeout=30)
@@ -245,6 +263,8 @@ def main() -> int:
             watcher.recording = True
             idle = sample_stages(base, headers, lambda: True, minimum=IDLE_SECONDS)
             idle_delays, watcher.delays = watcher.delays, []
+            idle_after = watcher.after_commit()
+            loaded_after: list[float] = []
             loaded: list[float] = []
             loaded_delays: list[float] = []
             window = 0.0
@@ -265,6 +285,7 @@ def main() -> int:
                 window += time.monotonic() - started
                 loaded_delays += watcher.delays
                 watcher.delays = []
+                loaded_after += watcher.after_commit()
             watcher.stop()
         finally:
             server.terminate()
@@ -280,7 +301,8 @@ def main() -> int:
     print(f"  load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
     print(f"  loaded window: {window:.1f} s over {ROUNDS} round(s) of {STAGES} promotions")
     ratio = report("GET /stages", idle, loaded)
-    report("watch delay (probe apply -> SSE event)", idle_delays, loaded_delays)
+    report("watch delay (probe apply sent -> SSE event)", idle_delays, loaded_delays)
+    report("watch delay (probe apply committed -> SSE event)", idle_after, loaded_after)
     verdict = "meets" if ratio <= TARGET else "misses"
     print(f"target p99 under load <= {TARGET:.0f}x idle: {verdict} ({ratio:.2f}x)")
     return 0

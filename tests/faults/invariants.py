@@ -47,6 +47,22 @@ class Violations:
         return f"seed {seed} (replay with FAULT_SEED={seed}): " + "; ".join(lines)
 
 
+def check_all(
+    database_url: str | None, state: Path, project: str, served: Path, receiver: Receiver
+) -> tuple[list[dict[str, Any]], Violations]:
+    """Every invariant, read from the store (once the servers stopped); the promotions too."""
+    store = Store.open(database_url, state)
+    try:
+        found = Violations()
+        promotions = check_promotions(store, project, found)
+        check_served(store, project, served, found)
+        check_records(store, project, promotions, found)
+        check_deliveries(store, project, receiver, found)
+    finally:
+        store.close()
+    return promotions, found
+
+
 def check_promotions(store: Store, project: str, found: Violations) -> list[dict[str, Any]]:
     """Promotions stuck non-terminal; returns them all."""
     promotions = store.list("Promotion", project)

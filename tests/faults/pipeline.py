@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,8 @@ from kargo.model.freight import Freight, GitCommit, freight_name
 from kargo.store import Store, save_model
 
 from tests.faults.servers import Served
+from tests.pipeline.harness import wait_until
+from tests.pipeline.notify.receiver import Receiver
 
 PROJECT = "faults"
 API = "/api/v1"
@@ -99,6 +102,17 @@ def promote(served: Served, stage: str, freight: str) -> str:
     )
     answer.raise_for_status()
     return str(answer.json()["metadata"]["name"])
+
+
+def converge(engine: Served, receiver: Receiver, promoted: int) -> None:
+    """Wait until every promotion ended and its three events arrived, then a moment more."""
+    wait_until(lambda: all_terminal(engine), timeout=120, what="every promotion to end")
+    wait_until(
+        lambda: len(receiver.accepted()) >= 3 * promoted,
+        timeout=90,
+        what="the webhook deliveries",
+    )
+    time.sleep(1.0)  # a duplicate would arrive now
 
 
 def all_terminal(served: Served) -> bool:

@@ -21,23 +21,18 @@ import pytest
 from kargo.store import Store
 
 from tests.faults.invariants import (
-    Violations,
-    check_deliveries,
-    check_promotions,
-    check_records,
-    check_served,
+    check_all,
 )
 from tests.faults.pipeline import (
     API,
     PROJECT,
     SECRET_ENV,
-    all_terminal,
+    converge,
     queue_promotion,
     seed_store,
     webhook_secret,
 )
 from tests.faults.servers import server
-from tests.pipeline.harness import wait_until
 from tests.pipeline.notify.receiver import receiving
 
 STAGES = 5
@@ -97,22 +92,8 @@ def test_a_full_disk_pauses_promotions_and_refuses_writes_with_503_until_space_r
                 headers=engine.headers,
             )
             filler.unlink()
-            wait_until(lambda: all_terminal(engine), timeout=120, what="every promotion to end")
-            wait_until(
-                lambda: len(receiver.accepted()) >= 3 * (STAGES * (PER_STAGE - 1)),
-                timeout=90,
-                what="the webhook deliveries",
-            )
-            time.sleep(1.0)
-        store = Store.open(None, state)
-        try:
-            found = Violations()
-            promotions = check_promotions(store, PROJECT, found)
-            check_served(store, PROJECT, served, found)
-            check_records(store, PROJECT, promotions, found)
-            check_deliveries(store, PROJECT, receiver, found)
-        finally:
-            store.close()
+            converge(engine, receiver, STAGES * (PER_STAGE - 1))
+        promotions, found = check_all(None, state, PROJECT, served, receiver)
     phases = sorted(p["status"]["phase"] for p in promotions)
     print(f"{len(promotions)} promotions {phases}, disk full: read {read.status_code}, "
           f"write {write.status_code} {write.text[:200]}, "

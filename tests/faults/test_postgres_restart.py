@@ -16,23 +16,19 @@ from kargo.store import Store
 
 from tests.faults.conftest import rounds
 from tests.faults.invariants import (
-    Violations,
-    check_deliveries,
-    check_promotions,
-    check_records,
-    check_served,
+    check_all,
 )
 from tests.faults.pipeline import (
     PROJECT,
     SECRET_ENV,
     all_terminal,
+    converge,
     queue_promotion,
     seed_store,
     webhook_secret,
 )
 from tests.faults.private_postgres import private_postgres
 from tests.faults.servers import server
-from tests.pipeline.harness import wait_until
 from tests.pipeline.notify.receiver import receiving
 
 STAGES = 10
@@ -63,23 +59,9 @@ def test_promotions_survive_postgresql_restarts(seed: int, tmp_path: Path) -> No
                 cluster.stop("fast")
                 time.sleep(rng.uniform(0.2, 1.5))
                 cluster.start()
-            wait_until(lambda: all_terminal(engine), timeout=120, what="every promotion to end")
             promoted = STAGES * PER_STAGE
-            wait_until(
-                lambda: len(receiver.accepted()) >= 3 * promoted,
-                timeout=90,
-                what="the webhook deliveries",
-            )
-            time.sleep(1.0)  # a duplicate would arrive now
-        store = Store.open(cluster.url, state)
-        try:
-            found = Violations()
-            promotions = check_promotions(store, PROJECT, found)
-            check_served(store, PROJECT, served, found)
-            check_records(store, PROJECT, promotions, found)
-            check_deliveries(store, PROJECT, receiver, found)
-        finally:
-            store.close()
+            converge(engine, receiver, promoted)
+        promotions, found = check_all(cluster.url, state, PROJECT, served, receiver)
     print(f"{len(promotions)} promotions, {restarts} restarts ({landed} while promotions ran), "
           f"violations: {dict(found.counts)}")  # fmt: skip
     assert len(promotions) == promoted

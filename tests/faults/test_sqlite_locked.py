@@ -19,23 +19,18 @@ import httpx
 from kargo.store import Store
 
 from tests.faults.invariants import (
-    Violations,
-    check_deliveries,
-    check_promotions,
-    check_records,
-    check_served,
+    check_all,
 )
 from tests.faults.pipeline import (
     API,
     PROJECT,
     SECRET_ENV,
-    all_terminal,
+    converge,
     queue_promotion,
     seed_store,
     webhook_secret,
 )
 from tests.faults.servers import server
-from tests.pipeline.harness import wait_until
 from tests.pipeline.notify.receiver import receiving
 
 BUSY_TIMEOUT = 1.0
@@ -92,22 +87,8 @@ def test_a_database_locked_past_the_busy_timeout_pauses_promotions_until_release
                     timeout=30,
                 )
                 holder.wait(timeout=30)
-            wait_until(lambda: all_terminal(engine), timeout=120, what="every promotion to end")
-            wait_until(
-                lambda: len(receiver.accepted()) >= 3 * len(receiver_expected(state)),
-                timeout=90,
-                what="the webhook deliveries",
-            )
-            time.sleep(1.0)
-        store = Store.open(None, state)
-        try:
-            found = Violations()
-            promotions = check_promotions(store, PROJECT, found)
-            check_served(store, PROJECT, served, found)
-            check_records(store, PROJECT, promotions, found)
-            check_deliveries(store, PROJECT, receiver, found)
-        finally:
-            store.close()
+            converge(engine, receiver, STAGES * (PER_STAGE - 1))
+        promotions, found = check_all(None, state, PROJECT, served, receiver)
     phases = sorted({p["status"]["phase"] for p in promotions})
     print(f"{len(promotions)} promotions {phases}, locked: read {read.status_code}, "
           f"write {write.status_code} in {write_seconds:.1f} s {write.text[:100]}, "
@@ -118,12 +99,3 @@ def test_a_database_locked_past_the_busy_timeout_pauses_promotions_until_release
     assert write_seconds < hold, write_seconds
     assert phases == ["Succeeded"]
     assert found.total == 0, found.report(seed)
-
-
-def receiver_expected(state: Path) -> list[dict[str, object]]:
-    """The promotions stored so far (read without the server's help)."""
-    store = Store.open(None, state)
-    try:
-        return store.list("Promotion", PROJECT)
-    finally:
-        store.close()
