@@ -31,7 +31,7 @@ test: lint
 # More rounds of the fault and fuzz tests than `make test` runs (docs/reliability.md).
 # FAULT_SEED=N replays one seed; FAULT_ROUNDS and FUZZ_EXAMPLES set the rounds.
 chaos: setup
-	FAULT_ROUNDS=$${FAULT_ROUNDS:-25} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/faults tests/fuzz -v
+	FAULT_ROUNDS=$${FAULT_ROUNDS:-25} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/faults tests/fuzz -v -s
 
 bench: setup
 	@for script in $(filter-out bench/support.py,$(wildcard bench/*.py)); do \

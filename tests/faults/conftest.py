@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Generator
 
 import pytest
 
@@ -20,3 +21,15 @@ def seed(request: pytest.FixtureRequest) -> int:
     print(f"\n{request.node.nodeid}: FAULT_SEED={value}")
     request.node.user_properties.append(("FAULT_SEED", value))
     return value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed fault test's report names its seed, whatever failed."""
+    report: pytest.TestReport = yield
+    seed = dict(item.user_properties).get("FAULT_SEED")
+    if seed is not None and report.failed:
+        report.sections.append(("fault seed", f"replay with FAULT_SEED={seed}"))
+    return report
