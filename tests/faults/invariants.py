@@ -90,13 +90,27 @@ def check_served(store: Store, project: str, served: Path, found: Violations) ->
             found.add("stage names a freight that does not serve", f"{name}: {current}≠{serving}")
         if current != last_success.get(name):
             found.add("stage is not at its last success", f"{name}: {current}")
-        runs = served / f"{name}.runs"
-        ran = runs.read_text().split() if runs.exists() else []
-        distinct = [f for i, f in enumerate(ran) if i == 0 or ran[i - 1] != f]
-        succeeded = [p["spec"]["freight"] for p in promotions if p["spec"]["stage"] == name
-                     and p["status"].get("phase") == "Succeeded"]  # fmt: skip
-        if distinct != succeeded:  # a rerun after a crash repeats the same freight, nothing else
-            found.add("step ran with different effects", f"{name}: {distinct} vs {succeeded}")
+        check_runs(promotions, name, served, found)
+
+
+def check_runs(
+    promotions: list[dict[str, Any]], stage: str, served: Path, found: Violations
+) -> None:
+    """The deploying step's runs on a stage: each promotion's freight, in order, repeated at most.
+
+    A rerun after a crash repeats the same freight. A promotion that ended otherwise (Errored
+    after too many interruptions) may have run the step before it gave up, as in Kargo, where
+    steps are not undone; its runs are left out, and the stage must still name its last success.
+    """
+    runs = served / f"{stage}.runs"
+    ran = runs.read_text().split() if runs.exists() else []
+    mine = [p for p in promotions if p["spec"]["stage"] == stage]
+    other = {p["spec"]["freight"] for p in mine if p["status"].get("phase") != "Succeeded"}
+    kept = [f for f in ran if f not in other]
+    distinct = [f for i, f in enumerate(kept) if i == 0 or kept[i - 1] != f]
+    succeeded = [p["spec"]["freight"] for p in mine if p["status"].get("phase") == "Succeeded"]
+    if distinct != succeeded:
+        found.add("step ran with different effects", f"{stage}: {distinct} vs {succeeded}")
 
 
 def check_records(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,7 @@ def test_engine_killed_at_random_points_loses_no_promotion_event_or_delivery(
             promoted = STAGES * PER_STAGE
             converge(engine, receiver, promoted)
         promotions, found = check_all(url, state, PROJECT, served, receiver)
+    phases = Counter(p["status"]["phase"] for p in promotions)
     resumed = sum(
         1
         for body in promotions
@@ -79,7 +81,7 @@ def test_engine_killed_at_random_points_loses_no_promotion_event_or_delivery(
     )
     print(
         f"{len(promotions)} promotions, {kills} kills ({landed} while promotions ran), "
-        f"{resumed} steps resumed after a kill, "
+        f"{resumed} steps resumed after a kill, phases {dict(phases)}, "
         f"violations: {dict(found.counts)}"
     )
     assert len(promotions) == promoted
