@@ -85,6 +85,7 @@ def test_a_spectator_never_votes_and_does_not_hold_up_all_voted() -> None:
 
 def test_only_the_facilitator_reveals_unless_the_room_lets_anyone() -> None:
     room, fay, vic = make_room()
+    room.vote(fay.id, "3")
     with refused(ErrorCode.NOT_ALLOWED):
         room.reveal(vic.id)
     room.update_settings(fay.id, {"anyoneCanReveal": True})
@@ -236,3 +237,25 @@ def test_the_broadcast_renderer_gives_each_participant_their_personal_view() -> 
         assert message["type"] == "state"
         expected = personal_view(public, room, participant.id)
         assert {**message["room"], "timer": None} == {**expected, "timer": None}
+
+
+def test_a_leaving_facilitator_hands_the_role_to_the_longest_present() -> None:
+    room, fay, vic = make_room()
+    room.leave(fay.id)
+    assert list(room.participants) == [vic.id] and vic.role is Role.FACILITATOR
+
+
+def test_a_rename_to_a_name_in_use_is_refused_but_a_change_of_case_of_ones_own_is_not() -> None:
+    room, fay, vic = make_room()
+    with refused(ErrorCode.CONFLICT):
+        room.rename(vic.id, "FAY")
+    room.rename(fay.id, "FAY")
+    assert fay.name == "FAY"
+
+
+def test_a_timer_running_out_on_an_empty_table_keeps_no_round() -> None:
+    room, fay, _ = make_room()
+    room.add_story(fay.id, "Login")
+    room.start_timer(fay.id, 5, NOW)
+    assert room.reveal_if_timer_done(NOW + 6)
+    assert room.revealed and room.stories[0].rounds == [] and room.last_round is None
