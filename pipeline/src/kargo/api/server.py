@@ -182,6 +182,7 @@ def serve(
     tls: Tls | None = None,
     insecure_bind_all: bool = False,
     rbac: Path | None = None,
+    save_token: bool = False,
 ) -> None:
     """Run the engine and its API server until interrupted."""
     try:
@@ -194,7 +195,7 @@ def serve(
     except ServerError:
         state.store.close()
         raise
-    first_start_token(state.store, state_dir, server_url(host, port, tls))
+    first_start_token(state.store, state_dir, server_url(host, port, tls), save_token)
     log.info("access policy: %s", state.policy.source)
     log.info("dashboard: %s/ui/ (sign in with an API token)", server_url(host, port, tls))
     app = create_app(state)
