@@ -1,0 +1,70 @@
+"""`kargo explain freight F --stage S` and the API route give the engine's one answer; the
+permissions route tells the dashboard what the caller may do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.pipeline.cli.conftest import kargo
+from tests.pipeline.engine.fanout import fan_out_pipeline
+from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
+
+API = "/api/v1"
+
+
+def test_explain_freight_prints_every_reason_and_the_api_gives_the_same(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    config = tmp_path / "kargo"
+    config.mkdir()
+    (config / "pipeline.yaml").write_text(fan_out_pipeline(repo))
+    state = tmp_path / "state"
+    with api_server(state, config) as (base, _):
+        headers = admin_headers(state)
+        freight = wait_until(
+            lambda: httpx.get(f"{base}{API}/projects/shop/freight", headers=headers).json()[
+                "items"
+            ],
+            what="freight",
+        )[0]
+        alias = freight["alias"]
+        env: dict[str, str | None] = {
+            "KARGO_SERVER": base,
+            "KARGO_TOKEN": headers["Authorization"][7:],
+        }
+        ran = kargo("explain", "freight", alias, "--stage", "staging", "-p", "shop", env=env)
+        assert ran.code == 0, ran
+        assert ran.out.splitlines() == [
+            f"freight {alias} cannot be promoted to staging now",
+            f"  NotVerifiedUpstream: {alias} is not verified in dev (upstream of staging)",
+            f"  NeedsApproval: {alias} is not approved for staging; "
+            f"`kargo approve --freight {alias} --stage staging` lets it in",
+            "  Held: auto-promotion into staging is held: paused by hand "
+            "(does not stop a promotion by hand)",
+            "  AutoPromotionOff: auto-promotion is off for staging; promote it by hand "
+            "(does not stop a promotion by hand)",
+        ]
+        answer = httpx.get(
+            f"{base}{API}/projects/shop/explain",
+            params={"freight": alias, "stage": "staging"},
+            headers=headers,
+        ).json()
+        assert [r["reason"] for r in answer["reasons"]] == [
+            "NotVerifiedUpstream", "NeedsApproval", "Held", "AutoPromotionOff",
+        ]  # fmt: skip
+        missing = kargo("explain", "freight", "nope", "--stage", "qa", "-p", "shop", env=env)
+        assert missing.code == 1 and "freight 'nope' not found" in missing.err
+
+        viewer = httpx.post(
+            f"{base}{API}/tokens", json={"name": "v", "role": "viewer"}, headers=headers
+        ).json()["token"]
+        seen = httpx.get(
+            f"{base}{API}/projects/shop/permissions", headers={"Authorization": f"Bearer {viewer}"}
+        ).json()
+        mine = httpx.get(f"{base}{API}/projects/shop/permissions", headers=headers).json()
+    assert seen["stages"]["prod"] == dict.fromkeys(
+        ("promote", "approve", "verify", "rollback", "abort"), False
+    )
+    assert seen["warehouses"]["app"] == {"refresh": False}
+    assert all(all(verbs.values()) for verbs in mine["stages"].values())
