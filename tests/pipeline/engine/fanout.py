@@ -73,7 +73,7 @@ spec:
     spec:
       steps:
       - uses: shell
-        config: {{command: "sleep 3"}}
+        config: {{command: "echo starting; sleep 3; echo finished"}}
 ---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Stage
