@@ -85,7 +85,7 @@ def test_the_reveal_shows_the_cards_face_up_a_chart_of_the_votes_and_keeps_every
     expect(history.locator("summary")).to_have_text(re.compile(r"^2 rounds, "))
     history.locator("summary").click()
     expect(history.locator("tbody tr")).to_have_count(2)
-    expect(history.locator("tbody tr").first).to_contain_text("Fay: 3, Ann: 5, Bob: 5")
+    expect(history.locator("tbody tr").first).to_contain_text("Fay 3, Ann 5, Bob 5")
     rows = export(server, url)
     assert [(r[2], r[7]) for r in rows] == [
         ("Fay: 3; Ann: 5; Bob: 5", "1"),

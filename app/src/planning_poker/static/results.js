@@ -25,9 +25,9 @@ export function tableCards(round, stats) {
 export function distributionChart(stats) {
   const entries = Object.entries(stats.distribution);
   const top = Math.max(1, ...entries.map(([, count]) => count));
-  const barWidth = 44;
-  const gap = 14;
-  const height = 120;
+  const barWidth = 52;
+  const gap = 16;
+  const height = 150;
   const width = Math.max(entries.length * (barWidth + gap) + gap, 120);
   const mode = new Set(stats.mode);
   const bars = entries.map(([card, count], index) => {
@@ -53,9 +53,8 @@ export function roundHistory(story) {
   if (!rounds.length) return null;
   const rows = rounds.map((r) => el("tr", {},
     el("th", { scope: "row" }, String(r.round)),
-    el("td", {}, r.votes.map(([name, card]) => `${name}: ${card}`).join(", ")),
+    el("td", {}, r.votes.map(([name, card]) => `${name} ${card}`).join(", ")),
     el("td", {}, number(r.average)),
-    el("td", {}, number(r.median)),
     el("td", {}, `${r.agreement}%`),
     el("td", {}, duration(r.seconds))));
   const plural = rounds.length === 1 ? "round" : "rounds";
@@ -64,7 +63,7 @@ export function roundHistory(story) {
       `${rounds.length} ${plural}, ${duration(story.secondsSpent)}`),
     el("table", {},
       el("caption", { className: "sr-only" }, `Rounds of ${story.title}`),
-      el("thead", {}, el("tr", {}, ["Round", "Votes", "Average", "Median", "Agreement", "Time"]
+      el("thead", {}, el("tr", {}, ["#", "Votes", "Avg", "Agreed", "Time"]
         .map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows)));
 }
