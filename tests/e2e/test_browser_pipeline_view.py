@@ -132,6 +132,9 @@ def test_why_not_the_timeline_the_live_log_and_newest_promotions_first(board: Bo
     rows = page.locator("#promotions tbody tr")
     expect(rows.first).to_contain_text("staging")  # the newest first
     expect(rows.nth(1)).to_contain_text("dev")
+    dev_figures = page.locator("#metrics tbody tr", has_text="dev")
+    expect(dev_figures.locator("td").nth(1)).to_have_text("1")  # one deployment
+    expect(dev_figures.locator("td").nth(4)).to_have_text("0% (0/1)")
     rows.first.get_by_role("button", name=re.compile("^Logs of")).click()
     expect(page.locator("#logs")).to_contain_text("starting")
     expect(page.locator("#logs")).to_contain_text("finished", timeout=20_000)  # it follows the run

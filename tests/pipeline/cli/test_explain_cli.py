@@ -3,6 +3,7 @@ permissions route tells the dashboard what the caller may do."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,30 @@ def test_explain_freight_prints_every_reason_and_the_api_gives_the_same(tmp_path
         missing = kargo("explain", "freight", "nope", "--stage", "qa", "-p", "shop", env=env)
         assert missing.code == 1 and "freight 'nope' not found" in missing.err
 
+        promoted = httpx.post(
+            f"{base}{API}/projects/shop/promotions",
+            json={"stage": "dev", "freight": freight["metadata"]["name"]},
+            headers=headers,
+        )
+        assert promoted.status_code == 201, promoted.text
+        wait_until(
+            lambda: (
+                "Succeeded"
+                in str(httpx.get(f"{base}{API}/projects/shop/stages/dev", headers=headers).json())
+            ),
+            what="the dev promotion",
+        )
+        figures = kargo("get", "metrics", "-p", "shop", "--since", "7d", "-o", "json", env=env)
+        assert figures.code == 0, figures
+        dev = next(m for m in json.loads(figures.out)["stages"] if m["stage"] == "dev")
+        assert dev["deployments"] == 1 and dev["changeFailureRate"] == 0.0
+        assert dev["leadTimeSeconds"] > 0
+        table = kargo("get", "metrics", "-p", "shop", env=env)
+        assert table.out.splitlines()[0].split() == [
+            "STAGE", "DEPLOYS", "PER", "DAY", "LEAD", "TIME", "CHANGE", "FAILURE", "TIME", "TO",
+            "RESTORE",
+        ]  # fmt: skip
+        assert "0% (0/1)" in table.out
         viewer = httpx.post(
             f"{base}{API}/tokens", json={"name": "v", "role": "viewer"}, headers=headers
         ).json()["token"]

@@ -1,4 +1,5 @@
-"""Routes that explain rather than list: why freight is not in a stage, what the caller may do."""
+"""Routes that explain rather than list: why freight is not in a stage, what the caller may do,
+and the delivery (DORA) metrics of each stage."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.security import principal_of
 from kargo.api.state import ServerState, server_state
 from kargo.auth import Permission
+from kargo.auth.tokens import TokenError, parse_duration
+from kargo.engine.delivery import project_metrics
 from kargo.engine.explaining import explain_freight
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
@@ -53,3 +57,14 @@ async def permissions(project: str, request: Request, state: State) -> dict[str,
             for w in warehouses
         },
     }
+
+
+@router.get("/metrics")
+async def metrics(project: str, state: State, window: str = "30d") -> dict[str, Any]:
+    """Deployment frequency, lead time, change failure rate and time to restore per stage."""
+    try:
+        span = parse_duration(window)
+    except TokenError as exc:
+        raise ApiError(ErrorCode.BAD_REQUEST, f"window={window!r}: {exc}") from exc
+    found = await asyncio.to_thread(project_metrics, state.store, project, span)
+    return {"window": window, "stages": [m.to_dict() for m in found]}

@@ -54,6 +54,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Resolver] = {
     ("GET", "/api/v1/projects/{project}/promotions/{name}/logs"): _fixed("get", "logs"),
     ("GET", "/api/v1/projects/{project}/explain"): _fixed("get", "freight"),
     ("GET", "/api/v1/projects/{project}/permissions"): _fixed("get", "stages"),
+    ("GET", "/api/v1/projects/{project}/metrics"): _fixed("get", "promotions"),
     ("GET", "/api/v1/projects/{project}/{plural}"): _plural,
     ("GET", "/api/v1/projects/{project}/{plural}/{name}"): _plural,
     ("GET", "/api/v1/watch"): _fixed("get", "watch"),

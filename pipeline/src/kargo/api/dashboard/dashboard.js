@@ -291,6 +291,20 @@ function eventRows(events) {
   ]);
 }
 
+const span = (seconds) => (seconds === null || seconds === undefined ? "–"
+  : seconds < 120 ? `${Math.round(seconds)}s` : seconds < 7200 ? `${Math.round(seconds / 60)}m`
+    : seconds < 172800 ? `${(seconds / 3600).toFixed(1)}h` : `${(seconds / 86400).toFixed(1)}d`);
+
+function metricRows(figures, ordered) {
+  const byStage = new Map(figures.map((m) => [m.stage, m]));
+  return ordered.map((s) => byStage.get(s.metadata.name)).filter(Boolean).map((m) => [
+    el("strong", {}, m.stage), String(m.deployments), String(m.deploymentsPerDay),
+    span(m.leadTimeSeconds),
+    m.changeFailureRate === null ? "–" : `${Math.round(m.changeFailureRate * 100)}% (${m.failedChanges}/${m.changes})`,
+    span(m.timeToRestoreSeconds),
+  ]);
+}
+
 function render() {
   const { warehouses, stages, freight, promotions, events, permissions } = data;
   const ordered = pipelineOrder(stages);
@@ -324,18 +338,20 @@ function render() {
   $("promotions-more").hidden = promotions.length <= view.promotions;
   table($("events"), ["Last seen", "Type", "Reason", "Object", "Message"],
     eventRows(events), "No events yet.");
+  table($("metrics"), ["Stage", "Deployments", "Per day", "Lead time", "Change failure rate", "Time to restore"],
+    metricRows(data.metrics.stages || [], ordered), "No stages.");
   const viewer = !Object.values(permissions.stages || {}).some((verbs) => verbs.promote);
   $("role-note").hidden = !viewer;
 }
 
 async function refresh() {
   if (!project) return;
-  const [warehouses, stages, freight, promotions, events, permissions] = await Promise.all([
+  const [warehouses, stages, freight, promotions, events, permissions, metrics] = await Promise.all([
     items(`${base()}/warehouses`), items(`${base()}/stages`), items(`${base()}/freight`),
     items(`${base()}/promotions`), items(`${base()}/events?limit=200`),
-    call("GET", `${base()}/permissions`),
+    call("GET", `${base()}/permissions`), call("GET", `${base()}/metrics?window=30d`),
   ]);
-  data = { warehouses, stages, freight, promotions, events, permissions };
+  data = { warehouses, stages, freight, promotions, events, permissions, metrics };
   keepingFocus(render);
   say("");
   await Promise.all([loadLogs(), loadExplain()]);
