@@ -21,6 +21,20 @@ from tests.pipeline.harness import (
 )
 
 pytestmark = pytest.mark.chromium
+# The chart module on a metric of three numeric measurements and a `result < 0.05` condition.
+CHART_OF_A_NUMERIC_METRIC = """async () => {
+  const { metricChart } = await import("/ui/charts.js");
+  const metric = { name: "error-rate", successful: 2, failed: 1, measurements: [
+    { value: 0.01, phase: "Successful" }, { value: "0.03", phase: "Successful" },
+    { value: [0.08], phase: "Failed" }] };
+  const chart = metricChart(metric, "result < 0.05");
+  const line = chart.querySelector("line.threshold");
+  const limitY = Number(line.getAttribute("y1"));
+  const points = [...chart.querySelectorAll("circle.point")];
+  return { limit: line.dataset.limit ?? line.getAttribute("data-limit"), points: points.length,
+    above: points.filter((p) => Number(p.getAttribute("cy")) < limitY).length,
+    line: Boolean(chart.querySelector("polyline.series")) };
+}"""
 API = "/api/v1"
 HOSTILE = "<img src=x onerror=window.pwned=1> fix"
 
@@ -140,6 +154,14 @@ def run_the_dashboard(page: Page, config: Path, state: Path) -> None:
         dev.get_by_role("button", name="Analysis of dev").click()
         expect(page.locator("#analysis")).to_contain_text("answers-ok")
         expect(page.locator("#analysis")).to_contain_text("1 ok, 0 failed")
+        chart = page.locator("#analysis-charts").get_by_role("img")
+        expect(chart).to_have_attribute(
+            "aria-label",
+            re.compile(r"^answers-ok: 1 measurement, passes when result == true, 1 ok"),
+        )
+        expect(chart.locator("circle.point.successful")).to_have_count(1)
+        drawn = page.evaluate(CHART_OF_A_NUMERIC_METRIC)
+        assert drawn == {"limit": "0.05", "points": 3, "above": 1, "line": True}, drawn
         expect(page.locator("#promotions")).to_contain_text("admin")
         # Nothing to roll back to yet: the first freight is all dev has had.
         expect(dev.get_by_role("button", name="Roll back dev")).to_be_hidden()

@@ -2,6 +2,7 @@
 // promotions and events, refreshed by the watch stream; promote (buttons or drag and drop),
 // approve, verify, roll back, abort and ask "why not promoted?" from the page.
 
+import { metricChart } from "./charts.js";
 import { call, items, token, watch } from "./client.js";
 import { pipelineGraph } from "./graph.js";
 import { freightTimeline, legend } from "./timeline.js";
@@ -103,9 +104,17 @@ async function showAnalysis(stage, run) {
   $("analysis-panel").hidden = false;
   $("analysis-title").textContent = `Verification of ${stage}: ${run}`;
   try {
-    const found = await call("GET", `${base()}/analysisruns/${encodeURIComponent(run)}`);
+    const [found, templates] = await Promise.all([
+      call("GET", `${base()}/analysisruns/${encodeURIComponent(run)}`),
+      items(`${base()}/analysistemplates`).catch(() => []),
+    ]);
     const status = found.status || {};
     $("analysis-summary").replaceChildren(phaseBadge(status.phase), " ", status.message || "");
+    const conditions = new Map(templates.flatMap((t) => (t.spec.metrics || []).map((m) =>
+      [`${t.metadata.name}/${m.name}`, m.successCondition || ""])));
+    $("analysis-charts").replaceChildren(...(status.metricResults || []).map((m) => el("figure", {},
+      metricChart(m, conditions.get(`${m.template || ""}/${m.name}`) || ""),
+      el("figcaption", {}, m.name, " ", phaseBadge(m.phase)))));
     table($("analysis"), ["Template", "Metric", "Phase", "Measured", "Latest value", "Message"],
       (status.metricResults || []).map((m) => [
         m.template || "", m.name, phaseBadge(m.phase),
