@@ -259,3 +259,21 @@ def test_a_timer_running_out_on_an_empty_table_keeps_no_round() -> None:
     room.start_timer(fay.id, 5, NOW)
     assert room.reveal_if_timer_done(NOW + 6)
     assert room.revealed and room.stories[0].rounds == [] and room.last_round is None
+
+
+def test_a_nudge_names_the_present_voters_without_a_card_and_waits_ten_seconds() -> None:
+    room, fay, vic = make_room()
+    ann = room.add_participant("Ann", Role.VOTER, "h-ann", NOW + 2)
+    ann.connect("i1")
+    room.vote(ann.id, "5")
+    with refused(ErrorCode.NOT_ALLOWED):
+        room.nudge_waiting(vic.id, NOW)
+    assert room.nudge_waiting(fay.id, NOW) == [vic.id]
+    assert public_view(room, NOW)["nudge"] == {"at": round(NOW * 1000), "ids": [vic.id]}
+    with refused(ErrorCode.RATE_LIMITED):
+        room.nudge_waiting(fay.id, NOW + 5)
+    room.vote(vic.id, "8")
+    with refused(ErrorCode.CONFLICT):
+        room.nudge_waiting(fay.id, NOW + 11)
+    room.new_round(fay.id)
+    assert room.nudge is None

@@ -233,3 +233,22 @@ def test_the_room_has_a_heading_no_accessibility_violations_and_a_sensible_tab_o
     assert violations(ann) == []
     order = tab_order(ann, 6)
     assert order[:3] == ["Planning Poker", "0", "1"], order
+
+
+def test_the_facilitator_nudges_those_who_have_not_voted(server: Server, person: OpenPage) -> None:
+    fay, ann, bob = person(), person(), person()
+    url = create_room(fay, server)
+    join(ann, url, "Ann")
+    join(bob, url, "Bob")
+    card(bob, "3").click()
+    expect(fay.get_by_role("img", name="has voted", exact=True)).to_have_count(1)
+    fay.get_by_role("button", name="Nudge those who have not voted").click()
+    expect(ann.get_by_role("alert").filter(has_text="waiting")).to_have_text(
+        "Fay is waiting for your card."
+    )
+    expect(bob.locator("#nudge-note")).to_be_hidden()
+    fay.get_by_role("button", name="Nudge those who have not voted").click()
+    expect(fay.locator("#room-error")).to_contain_text("a moment ago")
+    card(ann, "5").click()
+    expect(ann.locator("#nudge-note")).to_be_hidden()
+    expect(fay.get_by_role("button", name="Nudge those who have not voted")).to_be_hidden()

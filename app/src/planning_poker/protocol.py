@@ -39,6 +39,7 @@ class MessageType(StrEnum):
     RENAME = "rename"
     SET_ROLE = "set_role"
     LEAVE = "leave"
+    NUDGE = "nudge"
 
 
 Action = Callable[[Room], object]
@@ -85,6 +86,7 @@ def action_for(kind: MessageType, body: dict[str, Any], actor: str) -> Action:
         MessageType.RENAME: lambda room: room.rename(actor, get("name")),
         MessageType.SET_ROLE: lambda room: room.set_own_role(actor, get("role")),
         MessageType.LEAVE: lambda room: room.leave(actor),
+        MessageType.NUDGE: lambda room: room.nudge_waiting(actor, time.time()),
     }
     if kind not in actions:
         raise RoomError(ErrorCode.BAD_MESSAGE, f"{kind.value} changes nothing")

@@ -27,6 +27,7 @@ from planning_poker.stories import (
 
 MAX_PARTICIPANTS = 100
 MAX_TIMER_SECONDS = 3600
+NUDGE_INTERVAL_SECONDS = 10
 
 
 def new_id(nbytes: int = 12) -> str:
@@ -82,6 +83,7 @@ class Room:
     timer_ends_at: float | None = None
     round_started_at: float | None = None
     last_round: dict[str, Any] | None = None
+    nudge: dict[str, Any] | None = None  # {"at": seconds, "ids": [participants asked to vote]}
     version: int = 0
 
     # -- membership -------------------------------------------------------------------------
@@ -210,6 +212,23 @@ class Room:
             raise RoomError(ErrorCode.NOT_ALLOWED, "the cards are revealed; start a new round")
         participant.vote = None
 
+    def nudge_waiting(self, actor: str, now: float) -> list[str]:
+        """The facilitator reminds the present voters without a card; at most every 10 s."""
+        self._require_facilitator(actor)
+        if self.revealed:
+            raise RoomError(ErrorCode.NOT_ALLOWED, "the cards are revealed; start a new round")
+        if self.nudge is not None and now - self.nudge["at"] < NUDGE_INTERVAL_SECONDS:
+            raise RoomError(ErrorCode.RATE_LIMITED, "a nudge went out a moment ago; wait a little")
+        waiting = [
+            p.id
+            for p in self.participants.values()
+            if p.role.votes() and p.online and p.vote is None and p.id != actor
+        ]
+        if not waiting:
+            raise RoomError(ErrorCode.CONFLICT, "everyone present has voted")
+        self.nudge = {"at": now, "ids": waiting}
+        return waiting
+
     def everyone_voted(self) -> bool:
         """Whether every present voter (and anyone away who voted) has a card down."""
         voters = [p for p in self.participants.values() if p.role.votes()]
@@ -273,6 +292,7 @@ class Room:
         self.revealed = False
         self.timer_ends_at = None
         self.last_round = None
+        self.nudge = None
         self.round_started_at = self._clock()
         self.round += 1
 

@@ -40,6 +40,7 @@ def room_to_doc(room: Room) -> dict[str, Any]:
         "timerEndsAt": room.timer_ends_at,
         "roundStartedAt": room.round_started_at,
         "lastRound": room.last_round,
+        "nudge": room.nudge,
     }
 
 
@@ -61,6 +62,7 @@ def room_from_doc(doc: dict[str, Any], version: int) -> Room:
         timer_ends_at=doc.get("timerEndsAt"),
         round_started_at=doc.get("roundStartedAt"),
         last_round=doc.get("lastRound") or _legacy_round(doc),
+        nudge=doc.get("nudge"),
         version=version,
     )
 
@@ -109,6 +111,9 @@ def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
         "stories": [s.to_json() for s in room.stories],
         "stats": _revealed_stats(room),
         "lastRound": room.last_round if room.revealed else None,
+        "nudge": {"at": round(room.nudge["at"] * 1000), "ids": room.nudge["ids"]}
+        if room.nudge
+        else None,
         "roundStartedAt": room.round_started_at,
         "settings": room.settings.to_json(),
         "timer": timer,

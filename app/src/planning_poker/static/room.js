@@ -16,6 +16,23 @@ let renderedDeck = "";
 let pendingStory = null; // the title of a story sent and not yet seen in the room
 let leaving = false;
 let announcedRound = null;
+let seenNudge = null;
+let rendered = false; // no sound for what was already there when the page opened
+const SOUND_KEY = "planning-poker:sound";
+
+// A short tone (Web Audio, no file to fetch) when the user asked for sound.
+function chime() {
+  if (!rendered || localStorage.getItem(SOUND_KEY) !== "on" || !window.AudioContext) return;
+  const audio = new AudioContext();
+  const tone = audio.createOscillator();
+  const level = audio.createGain();
+  tone.frequency.value = 880;
+  level.gain.setValueAtTime(0.15, audio.currentTime);
+  level.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+  tone.connect(level).connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.4);
+}
 
 const connected = () => Boolean(socket && socket.readyState === WebSocket.OPEN);
 
@@ -134,12 +151,26 @@ function render() {
   for (const node of document.querySelectorAll(".facilitator-only")) node.hidden = !facilitator;
   $("set-anyone").checked = room.settings.anyoneCanReveal;
   $("set-auto").checked = room.settings.autoReveal;
+  const waiting = room.participants.some((p) => p.role !== "spectator" && p.online && !p.hasVoted && p.id !== room.you);
+  $("nudge").hidden = !facilitator || room.revealed || !waiting;
+  renderNudge(self);
   $("switch-role").hidden = facilitator;
   $("switch-role").textContent = voter ? "Watch as a spectator" : "Vote as a voter";
   renderCards(self, voter);
   renderParticipants(facilitator);
   renderResults(facilitator);
   renderStories(facilitator);
+  rendered = true;
+}
+
+function renderNudge(self) {
+  const nudge = room.nudge;
+  const mine = Boolean(nudge && nudge.ids.includes(room.you) && !self.hasVoted && !room.revealed);
+  const by = room.participants.find((p) => p.id === room.facilitatorId);
+  $("nudge-note").hidden = !mine;
+  if (mine) $("nudge-note").textContent = `${by ? by.name : "The facilitator"} is waiting for your card.`;
+  if (mine && seenNudge !== nudge.at) chime();
+  seenNudge = nudge ? nudge.at : null;
 }
 
 function renderStory() {
@@ -237,6 +268,7 @@ function renderResults(facilitator) {
   if (announcedRound !== key) {
     announcedRound = key;
     $("announce").textContent = `Cards revealed: ${summary(stats)}.`;
+    chime();
   }
   $("estimate-form").hidden = !facilitator || !room.currentStory;
   if (room.currentStory && document.activeElement !== $("estimate")) {
@@ -319,6 +351,9 @@ $("reveal").addEventListener("click", () => { if (usable($("reveal"))) send({ ty
 $("new-round").addEventListener("click", () => send({ type: "new_round" }));
 $("next-story").addEventListener("click", () => send({ type: "next_story" }));
 $("stop-timer").addEventListener("click", () => send({ type: "stop_timer" }));
+$("nudge").addEventListener("click", () => send({ type: "nudge" }));
+$("sound").checked = localStorage.getItem(SOUND_KEY) === "on";
+$("sound").addEventListener("change", (e) => localStorage.setItem(SOUND_KEY, e.target.checked ? "on" : "off"));
 $("set-anyone").addEventListener("change", (e) =>
   send({ type: "update_settings", settings: { anyoneCanReveal: e.target.checked } }));
 $("set-auto").addEventListener("change", (e) =>
