@@ -98,6 +98,14 @@ def test_the_graph_draws_the_fan_out_and_dragging_freight_onto_a_stage_promotes_
     expect(chip).to_have_attribute("aria-label", re.compile(f"^{alias}: in dev; verified in dev"))
     chip.drag_to(page.locator("g[data-stage=dev]"))  # it is there already: refused on the page
     expect(page.locator("#graph-problem")).to_have_text(f"{alias} is already in dev.")
+    dev_card = page.get_by_role("article", name="dev")
+    dev_card.get_by_role("button", name=re.compile("^Logs of dev")).click()  # its promotions
+    expect(page.locator("#logs-title")).to_have_text(re.compile("^Step logs of dev"))
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("API token").fill(board.headers["Authorization"][len("Bearer ") :])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#graph svg")).to_be_visible()
+    expect(page.locator("#graph-problem")).to_have_text("")  # sign-out cleared the error
 
     page.locator("g[data-stage=qa]").focus()
     page.keyboard.press("Enter")
@@ -155,4 +163,7 @@ def test_the_focus_survives_updates_and_the_board_passes_the_accessibility_check
     assert violations(page) == []
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways page
+    assert violations(page) == []
+    page.emulate_media(color_scheme="dark")  # the dark theme follows the system
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(18, 21, 28)"
     assert violations(page) == []

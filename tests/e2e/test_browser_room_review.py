@@ -231,6 +231,9 @@ def test_the_room_has_a_heading_no_accessibility_violations_and_a_sensible_tab_o
     expect(fay.locator("#results")).to_be_visible()
     assert violations(fay) == []
     assert violations(ann) == []
+    ann.emulate_media(color_scheme="dark")  # the dark theme follows the system
+    assert ann.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(18, 21, 28)"
+    assert violations(ann) == []
     order = tab_order(ann, 6)
     assert order[:3] == ["Planning Poker", "0", "1"], order
 

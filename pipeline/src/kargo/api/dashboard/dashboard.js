@@ -129,6 +129,11 @@ async function showAnalysis(stage, run) {
 const subject = (message) => String(message || "").split("\n")[0];
 const current = (stage) => ((stage.status && stage.status.freightHistory) || [])[0] || null;
 
+const newestFirst = (a, b) =>
+  String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp))
+  || b.metadata.name.localeCompare(a.metadata.name);
+const recent = (stage) => data.promotions.filter((p) => p.spec.stage === stage).sort(newestFirst).slice(0, 3);
+
 function stageCard(stage) {
   const name = stage.metadata.name;
   const head = current(stage);
@@ -156,7 +161,12 @@ function stageCard(stage) {
       el("dd", {}, last ? [phaseBadge(last.phase), " ", last.message || ""] : "none"),
       hold ? [el("dt", {}, "Auto-promotion"), el("dd", {}, `held: ${hold}`)] : null,
       history.length > 1 ? [el("dt", {}, "Before"), el("dd", {},
-        history.slice(1, 4).map((h) => h.alias || short(h.name)).join(", "))] : null),
+        history.slice(1, 4).map((h) => h.alias || short(h.name)).join(", "))] : null,
+      recent(name).length ? [el("dt", {}, "Promotions"), el("dd", {}, el("ul", { className: "plain" },
+        recent(name).map((p) => el("li", {}, el("button", { type: "button", className: "link",
+          "aria-label": `Logs of ${p.metadata.name}`, "data-key": `stage-logs:${p.metadata.name}`,
+          onclick: () => showLogs(p.metadata.name) }, (p.status.freight && p.status.freight.alias) || short(p.spec.freight)),
+        " ", phaseBadge(p.status.phase)))))] : null),
     el("div", { className: "actions" },
       verification && verification.analysisRun
         ? el("button", { type: "button", "data-key": `analysis:${name}`,
@@ -268,9 +278,7 @@ function renderStageDetail() {
 }
 
 function promotionRows(promotions) {
-  const sorted = [...promotions].sort((a, b) =>
-    String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp))
-    || b.metadata.name.localeCompare(a.metadata.name));
+  const sorted = [...promotions].sort(newestFirst);
   return sorted.slice(0, view.promotions).map((p) => {
     const annotations = p.metadata.annotations || {};
     const status = p.status || {};
