@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.app.conftest import app_server  # noqa: E402
 from tests.e2e.chromium import chromium  # noqa: E402
-from tests.pipeline.engine.fanout import fan_out_pipeline  # noqa: E402
-from tests.pipeline.harness import admin_headers, api_server, commit, make_repo, wait_until  # noqa: E402
+from tests.pipeline.engine.fanout import fan_out_server  # noqa: E402
+from tests.pipeline.harness import commit, wait_until  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
 WIDTHS = (1440, 390)
@@ -37,17 +37,9 @@ def shoot(page: Page, name: str) -> None:
 
 def dashboard(browser: Browser, work: Path) -> None:
     """The pipeline with freight in dev and qa, one freight selected and "Why not?" open."""
-    repo = make_repo(work / "repo")
-    config = work / "kargo"
-    config.mkdir()
-    (config / "pipeline.yaml").write_text(fan_out_pipeline(repo))
-    state = work / "state"
-    with api_server(state, config) as (base, _):
-        headers = admin_headers(state)
+    with fan_out_server(work) as served:
+        base, headers, first, repo = served.base, served.headers, served.freight, served.repo
         api = f"{base}/api/v1/projects/shop"
-        first = wait_until(
-            lambda: httpx.get(f"{api}/freight", headers=headers).json()["items"], what="freight"
-        )[0]
         commit(repo, "app/main.py", "print('v2')\n", "Show the vote distribution as a chart")
         httpx.post(f"{api}/warehouses/app/refresh", headers=headers)
         wait_until(
@@ -68,7 +60,7 @@ def dashboard(browser: Browser, work: Path) -> None:
         )
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.goto(f"{base}/")
-        page.get_by_label("API token").fill(headers["Authorization"][7:])
+        page.get_by_label("API token").fill(served.token)
         page.get_by_role("button", name="Sign in").click()
         expect(page.locator("#graph svg")).to_be_visible()
         page.locator(f"[data-freight='{first['metadata']['name']}']").click()

@@ -15,8 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.accessibility import violations
 from tests.e2e.chromium import chromium
-from tests.pipeline.engine.fanout import fan_out_pipeline
-from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
+from tests.pipeline.engine.fanout import fan_out_server
 
 pytestmark = pytest.mark.chromium
 API = "/api/v1/projects/shop"
@@ -43,25 +42,16 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def board(browser: Browser, tmp_path: Path) -> Iterator[Board]:
-    repo = make_repo(tmp_path / "repo")
-    config = tmp_path / "kargo"
-    config.mkdir()
-    (config / "pipeline.yaml").write_text(fan_out_pipeline(repo))
-    state = tmp_path / "state"
-    with api_server(state, config) as (base, _):
-        headers = admin_headers(state)
-        found = wait_until(
-            lambda: httpx.get(f"{base}{API}/freight", headers=headers).json()["items"],
-            what="freight",
-        )[0]
+    with fan_out_server(tmp_path) as served:
+        base, headers, found = served.base, served.headers, served.freight
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(10_000)
         page.goto(f"{base}/")
-        page.get_by_label("API token").fill(headers["Authorization"][len("Bearer ") :])
+        page.get_by_label("API token").fill(served.token)
         page.get_by_role("button", name="Sign in").click()
         expect(page.locator("#graph svg")).to_be_visible()
-        freight = {"name": found["metadata"]["name"], "alias": found["alias"]}
+        freight = {"name": str(found["metadata"]["name"]), "alias": str(found["alias"])}
         yield Board(page, base, headers, freight)
         context.close()
 

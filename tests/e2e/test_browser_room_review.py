@@ -29,6 +29,17 @@ def export(server: Server, url: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))[1:]
 
 
+def room_with(server: Server, person: OpenPage, *others: str) -> tuple[str, list[Page]]:
+    """A room Fay created, with the others joined as voters: its URL and everyone's page."""
+    fay = person()
+    url = create_room(fay, server)
+    pages = [fay]
+    for name in others:
+        pages.append(person())
+        join(pages[-1], url, name)
+    return url, pages
+
+
 def add_story(page: Page, title: str, link: str = "") -> None:
     page.get_by_role("textbox", name="Story title").fill(title)
     page.get_by_role("textbox", name="Link (optional)").fill(link)
@@ -38,10 +49,7 @@ def add_story(page: Page, title: str, link: str = "") -> None:
 def test_the_reveal_shows_the_cards_face_up_a_chart_of_the_votes_and_keeps_every_round(
     server: Server, person: OpenPage
 ) -> None:
-    fay, ann, bob = person(), person(), person()
-    url = create_room(fay, server)
-    join(ann, url, "Ann")
-    join(bob, url, "Bob")
+    url, (fay, ann, bob) = room_with(server, person, "Ann", "Bob")
     add_story(fay, "Login")
     expect(fay.locator("#story-title")).to_have_text("Login")
     reveal = fay.get_by_role("button", name="Reveal cards")
@@ -154,10 +162,7 @@ def test_a_refused_story_keeps_the_form_and_errors_clear_after_a_later_success(
 def test_the_focus_stays_where_the_user_was_on_updates_reordering_and_the_reveal(
     server: Server, person: OpenPage
 ) -> None:
-    fay = person()
-    url = create_room(fay, server)
-    ann = person()
-    join(ann, url, "Ann")
+    url, (fay, ann) = room_with(server, person, "Ann")
     for title in ("One", "Two", "Three"):
         add_story(fay, title)
         expect(fay.locator("#stories")).to_contain_text(title)
@@ -186,10 +191,7 @@ def test_the_focus_stays_where_the_user_was_on_updates_reordering_and_the_reveal
 def test_rename_stop_the_timer_estimate_another_story_and_leave_from_the_page(
     server: Server, person: OpenPage
 ) -> None:
-    fay = person()
-    url = create_room(fay, server)
-    ann = person()
-    join(ann, url, "Ann")
+    url, (fay, ann) = room_with(server, person, "Ann")
     add_story(fay, "One")
     add_story(fay, "Two")
     expect(fay.locator("#stories li")).to_have_count(2)
@@ -218,10 +220,7 @@ def test_rename_stop_the_timer_estimate_another_story_and_leave_from_the_page(
 def test_the_room_has_a_heading_no_accessibility_violations_and_a_sensible_tab_order(
     server: Server, person: OpenPage
 ) -> None:
-    fay = person()
-    url = create_room(fay, server)
-    ann = person()
-    join(ann, url, "Ann")
+    url, (fay, ann) = room_with(server, person, "Ann")
     expect(fay.get_by_role("heading", level=1, name="Sprint 7")).to_be_visible()
     card(ann, "5").click()
     card(fay, "3").click()
@@ -239,10 +238,7 @@ def test_the_room_has_a_heading_no_accessibility_violations_and_a_sensible_tab_o
 
 
 def test_the_facilitator_nudges_those_who_have_not_voted(server: Server, person: OpenPage) -> None:
-    fay, ann, bob = person(), person(), person()
-    url = create_room(fay, server)
-    join(ann, url, "Ann")
-    join(bob, url, "Bob")
+    url, (fay, ann, bob) = room_with(server, person, "Ann", "Bob")
     card(bob, "3").click()
     expect(fay.get_by_role("img", name="has voted", exact=True)).to_have_count(1)
     fay.get_by_role("button", name="Nudge those who have not voted").click()

@@ -9,30 +9,19 @@ from pathlib import Path
 import httpx
 
 from tests.pipeline.cli.conftest import kargo
-from tests.pipeline.engine.fanout import fan_out_pipeline
-from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
+from tests.pipeline.engine.fanout import fan_out_server
+from tests.pipeline.harness import wait_until
 
 API = "/api/v1"
 
 
 def test_explain_freight_prints_every_reason_and_the_api_gives_the_same(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo")
-    config = tmp_path / "kargo"
-    config.mkdir()
-    (config / "pipeline.yaml").write_text(fan_out_pipeline(repo))
-    state = tmp_path / "state"
-    with api_server(state, config) as (base, _):
-        headers = admin_headers(state)
-        freight = wait_until(
-            lambda: httpx.get(f"{base}{API}/projects/shop/freight", headers=headers).json()[
-                "items"
-            ],
-            what="freight",
-        )[0]
+    with fan_out_server(tmp_path) as served:
+        base, headers, freight = served.base, served.headers, served.freight
         alias = freight["alias"]
         env: dict[str, str | None] = {
             "KARGO_SERVER": base,
-            "KARGO_TOKEN": headers["Authorization"][7:],
+            "KARGO_TOKEN": served.token,
         }
         ran = kargo("explain", "freight", alias, "--stage", "staging", "-p", "shop", env=env)
         assert ran.code == 0, ran

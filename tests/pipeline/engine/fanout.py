@@ -7,7 +7,48 @@ set by hand and a slow step, prod soaks for an hour and is auto-promoted.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
+
+from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
+
+
+@dataclass
+class FanOut:
+    """A running server with the fan-out pipeline and its first freight."""
+
+    base: str
+    headers: dict[str, str]
+    freight: dict[str, object]
+    repo: Path
+
+    @property
+    def token(self) -> str:
+        """The admin token."""
+        return self.headers["Authorization"][len("Bearer ") :]
+
+
+@contextmanager
+def fan_out_server(folder: Path) -> Iterator[FanOut]:
+    """`kargo server` on the fan-out pipeline (a fresh repository in `folder`), with freight."""
+    repo = make_repo(folder / "repo")
+    config = folder / "kargo"
+    config.mkdir()
+    (config / "pipeline.yaml").write_text(fan_out_pipeline(repo))
+    state = folder / "state"
+    with api_server(state, config) as (base, _):
+        headers = admin_headers(state)
+        found = wait_until(
+            lambda: httpx.get(f"{base}/api/v1/projects/shop/freight", headers=headers).json()[
+                "items"
+            ],
+            what="freight",
+        )[0]
+        yield FanOut(base, headers, found, repo)
 
 
 def fan_out_pipeline(repo: Path) -> str:
