@@ -331,7 +331,7 @@ function render() {
     .map((w) => el("button", { type: "button", "data-key": `refresh:${w.metadata.name}`,
       onclick: () => discover(w.metadata.name) }, `Refresh warehouse ${w.metadata.name}`)));
   $("graph").replaceChildren(pipelineGraph({
-    warehouses, stages: ordered, freight, colours, onOpen: openStage,
+    warehouses, stages: ordered, freight, promotions, colours, onOpen: openStage,
     onDrop: (stage, name) => {
       const f = freight.find((x) => x.metadata.name === name);
       if (!may(stage, "promote")) { problem("graph-problem", `Your role may not promote to ${stage}.`); return; }

@@ -67,7 +67,17 @@ function layout(shape) {
   return { place, width: columns.length * (NODE_W + GAP_X) - GAP_X, height };
 }
 
-function stageLines(stage, freightByName) {
+// How far the stage's running promotion is: {step, steps} (steps 0 when unknown).
+function progressOf(stage, promotions) {
+  const running = (stage.status || {}).currentPromotion;
+  if (!running) return null;
+  const found = promotions.find((p) => p.metadata.name === running.name);
+  const status = (found && found.status) || {};
+  const steps = (found && (found.spec.steps || []).length) || (status.stepExecutionMetadata || []).length;
+  return { step: Math.min((status.currentStep || 0) + 1, steps || 1), steps };
+}
+
+function stageLines(stage, freightByName, progress) {
   const status = stage.status || {};
   const head = (status.freightHistory || [])[0];
   const found = head ? freightByName.get(head.name) : null;
@@ -79,7 +89,10 @@ function stageLines(stage, freightByName) {
     `health ${health}${stage.spec.verification ? ` · verify ${verification ? verification.phase : "Pending"}` : ""}`,
   ];
   const running = status.currentPromotion;
-  if (running) lines.push(`promoting ${running.freightAlias || short(running.freight)}…`);
+  if (running) {
+    const where = progress && progress.steps ? ` step ${progress.step}/${progress.steps}` : "…";
+    lines.push(`promoting ${running.freightAlias || short(running.freight)}${where}`);
+  }
   return { lines, health, verification: verification && verification.phase, running: Boolean(running) };
 }
 
@@ -95,7 +108,7 @@ function badgeOf(stage, freight) {
 
 // The graph as an SVG element; onOpen(stageName) for a click, Enter or Space on a stage,
 // onDrop(stageName, freightName) when freight is dragged onto one.
-export function pipelineGraph({ warehouses, stages, freight, colours, onOpen, onDrop }) {
+export function pipelineGraph({ warehouses, stages, freight, promotions = [], colours, onOpen, onDrop }) {
   const shape = pipelineShape(warehouses, stages);
   const { place, width, height } = layout(shape);
   const freightByName = new Map(freight.map((f) => [f.metadata.name, f]));
@@ -121,7 +134,9 @@ export function pipelineGraph({ warehouses, stages, freight, colours, onOpen, on
         svg("text", { x: 14, y: 56, class: "title" }, clip(node.name, 24)),
         svg("text", { x: 14, y: 82, class: "line" }, `${freight.filter((f) => (f.origin || {}).name === node.name).length} freight`));
     }
-    const { lines, health, running } = stageLines(node.stage, freightByName);
+    const progress = progressOf(node.stage, promotions);
+    const { lines, health, running } = stageLines(node.stage, freightByName, progress);
+    const done = progress && progress.steps ? (progress.step - 1) / progress.steps : 0;
     const badge = badgeOf(node.stage, freight);
     const label = `Stage ${node.name}: ${lines.join(", ")}${badge ? `, ${badge}` : ""}`;
     const group = svg("g", {
@@ -134,7 +149,9 @@ export function pipelineGraph({ warehouses, stages, freight, colours, onOpen, on
     svg("text", { x: 18, y: 24, class: "title" }, clip(node.name, 22)),
     lines.map((line, index) => svg("text", { x: 18, y: 46 + index * 18, class: "line" }, clip(line, 32))),
     badge ? svg("text", { x: NODE_W - 10, y: 24, class: "badge-text", "text-anchor": "end" }, badge === "needs verified freight or approval" ? "gated" : badge) : null,
-    running ? svg("rect", { class: "progress", x: 18, y: NODE_H - 10, width: NODE_W - 36, height: 4, rx: 2 }) : null);
+    running ? svg("rect", { class: "track", x: 18, y: NODE_H - 10, width: NODE_W - 36, height: 4, rx: 2 }) : null,
+    running ? svg("rect", { class: "progress", x: 18, y: NODE_H - 10, width: Math.max(8, (NODE_W - 36) * done), height: 4, rx: 2,
+      "data-done": done.toFixed(2) }) : null);
     const open = () => onOpen(node.name);
     group.addEventListener("click", open);
     group.addEventListener("keydown", (event) => {
