@@ -19,6 +19,17 @@ from tests.pipeline.engine.fanout import fan_out_server
 
 pytestmark = pytest.mark.chromium
 API = "/api/v1/projects/shop"
+# Two warehouses feeding one stage each, which fan in to a third (the graph module, in the page).
+FAN_IN = """async () => {
+  const { pipelineShape } = await import("/ui/graph.js");
+  const stage = (name, requests) => ({ metadata: { name }, spec: { requestedFreight: requests } });
+  const direct = (w) => ({ origin: { kind: "Warehouse", name: w }, sources: { direct: true } });
+  const after = (w, stages) => ({ origin: { kind: "Warehouse", name: w }, sources: { stages } });
+  const shape = pipelineShape([{ metadata: { name: "api" } }, { metadata: { name: "web" } }], [
+    stage("api-dev", [direct("api")]), stage("web-dev", [direct("web")]),
+    stage("prod", [after("api", ["api-dev"]), after("web", ["web-dev"])])]);
+  return shape.edges.map((e) => `${e.from}>${e.to}`).sort();
+}"""
 
 
 @dataclass
@@ -97,6 +108,10 @@ def test_the_graph_draws_the_fan_out_and_dragging_freight_onto_a_stage_promotes_
     expect(page.locator("#graph svg")).to_be_visible()
     expect(page.locator("#graph-problem")).to_have_text("")  # sign-out cleared the error
 
+    assert page.evaluate(FAN_IN) == [
+        "stage:api-dev>stage:prod", "stage:web-dev>stage:prod",
+        "warehouse:api>stage:api-dev", "warehouse:web>stage:web-dev",
+    ]  # fmt: skip
     page.locator("g[data-stage=qa]").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="qa", exact=True)).to_be_focused()
