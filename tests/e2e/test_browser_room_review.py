@@ -201,7 +201,12 @@ def test_rename_stop_the_timer_estimate_another_story_and_leave_from_the_page(
     expect(ann.get_by_role("timer")).to_be_hidden()
     two = fay.locator("#stories li").nth(1)
     two.locator("summary").click()
-    two.get_by_label("Final estimate of Two").fill("13")
+    two.get_by_label("Final estimate of Two").fill("1")
+    card(ann, "5").click()  # an update while Fay types: what she typed stays, and the focus
+    expect(fay.get_by_role("img", name="has voted", exact=True)).to_have_count(1)
+    expect(two.get_by_label("Final estimate of Two")).to_be_focused()
+    fay.keyboard.type("3")
+    expect(two.get_by_label("Final estimate of Two")).to_have_value("13")
     two.get_by_role("button", name="Save").click()
     expect(ann.locator("#stories li").nth(1)).to_contain_text("13")
     expect(fay.locator("#story-title")).to_have_text("One")  # still estimating the first

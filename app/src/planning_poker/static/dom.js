@@ -46,12 +46,19 @@ export function keepingFocus(render) {
   const before = document.activeElement;
   const key = before && before.dataset ? before.dataset.key : undefined;
   const group = before && before.dataset ? before.dataset.group : undefined;
+  const typing = before instanceof HTMLInputElement
+    ? { value: before.value, start: before.selectionStart, end: before.selectionEnd } : null;
   render();
   if (!key || (document.activeElement && document.activeElement.isConnected
     && document.activeElement !== document.body)) return;
   const again = document.querySelector(`[data-key="${CSS.escape(key)}"]`)
     || (group && document.querySelector(`[data-group="${CSS.escape(group)}"]`));
-  if (again && !again.closest("[hidden]")) again.focus();
+  if (!again || again.closest("[hidden]")) return;
+  again.focus();
+  if (typing && again instanceof HTMLInputElement) { // what was being typed survives the update
+    again.value = typing.value;
+    again.setSelectionRange(typing.start, typing.end);
+  }
 }
 
 export function duration(seconds) {
