@@ -117,7 +117,7 @@ def test_an_integer_result_compares_with_a_decimal_literal() -> None:
     ("expression", "result", "message"),
     [
         # Source: argo-rollouts utils/evaluate/evaluate_test.go (error cases).
-        ("asInt(result) == 1.1", "1.1", 'strconv.ParseInt: parsing "1.1": invalid syntax'),
+        ("asInt(result) == 1.1", "1.1", 'parsing "1.1": invalid syntax'),
         ("asFloat(result) == 1.1", "NotANum", 'strconv.ParseFloat: parsing "NotANum": invalid'),
         ("1", True, "expected bool, but got int"),
         ("result.Name() == 'hi'", True, "type bool has no method Name"),
