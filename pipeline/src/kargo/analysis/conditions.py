@@ -7,6 +7,7 @@ at the first measurement). Evaluation follows argoproj/argo-rollouts utils/evalu
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -60,6 +61,7 @@ def condition_functions(result: Any) -> Mapping[str, Callable[..., Any]]:
 FUNCTION_NAMES = frozenset(condition_functions(None))
 
 
+@functools.lru_cache(maxsize=512)
 def compile_condition(expression: str) -> Program:
     """The program of a condition, or ConditionSyntaxError naming line and column."""
     try:
