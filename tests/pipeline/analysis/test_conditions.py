@@ -145,6 +145,17 @@ def test_a_syntax_error_names_the_line_and_column_of_the_expression() -> None:
     )
 
 
+def test_a_type_mismatch_known_before_running_is_refused_at_load() -> None:
+    # Source: argo-rollouts evaluate_test.go TestEvaluateAsFloatError (second case).
+    with pytest.raises(ConditionSyntaxError) as caught:
+        compile_condition('asFloat(result) == "1.1"')
+    assert "invalid operation: == (mismatched types float64 and string)" in str(caught.value)
+    assert caught.value.column == 17
+    compile_condition("asInt(result) == 1.1")  # numbers compare across int and float
+    with pytest.raises(ConditionSyntaxError, match=r"mismatched types int and bool"):
+        compile_condition("len(result) > true")
+
+
 def test_an_unknown_name_or_function_is_refused_when_the_template_loads() -> None:
     # Source: argo-rollouts evaluate_test.go TestErrorWithInvalidReference ("unknown name").
     with pytest.raises(ConditionSyntaxError, match="unknown name invalidVariable"):

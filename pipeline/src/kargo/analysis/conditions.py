@@ -59,6 +59,15 @@ def condition_functions(result: Any) -> Mapping[str, Callable[..., Any]]:
 
 
 FUNCTION_NAMES = frozenset(condition_functions(None))
+# Argo's functions are typed Go functions; expr checks their results' types at compile time.
+RETURN_TYPES = {
+    "asInt": "int",
+    "asFloat": "float64",
+    "isNaN": "bool",
+    "isInf": "bool",
+    "isNil": "bool",
+    "len": "int",
+}
 
 
 @functools.lru_cache(maxsize=512)
@@ -67,6 +76,7 @@ def compile_condition(expression: str) -> Program:
     try:
         program = compile_expression(expression)
         program.check_names({RESULT}, set(FUNCTION_NAMES))
+        program.check_types(RETURN_TYPES)
     except ExprSyntaxError as exc:
         where = f" at line {exc.line}, column {exc.column}" if exc.line is not None else ""
         raise ConditionSyntaxError(

@@ -14,6 +14,7 @@ from kargo.expr.evaluator import Located, Scope, evaluate
 from kargo.expr.iterating import PREDICATE_BUILTINS
 from kargo.expr.lexer import position
 from kargo.expr.parser import parse
+from kargo.expr.typing_check import check_types
 
 Function = Callable[..., Any]
 BUILTIN_NAMES = frozenset(BUILTINS) | frozenset(PREDICATE_BUILTINS)
@@ -52,6 +53,10 @@ class Program:
     def calls(self) -> set[str]:
         """Functions the expression calls by name."""
         return {name for name, _ in _free(self.tree, frozenset(), calls=True)}
+
+    def check_types(self, returns: Mapping[str, str]) -> None:
+        """ExprSyntaxError where known operand types are refused (function return types given)."""
+        check_types(self.source, self.tree, returns)
 
     def check_names(self, known: set[str] | frozenset[str], functions: set[str]) -> None:
         """ExprSyntaxError for the first name or function not in these sets (nor a built-in)."""
@@ -97,4 +102,6 @@ def _free(node: n.Node, bound: frozenset[str], calls: bool) -> Iterator[tuple[st
 @functools.lru_cache(maxsize=1024)
 def compile_expression(source: str) -> Program:
     """The program for an expression (cached by its text); ExprSyntaxError if it does not parse."""
-    return Program(source, parse(source))
+    tree = parse(source)
+    check_types(source, tree, {})
+    return Program(source, tree)
