@@ -139,10 +139,8 @@ def test_an_evaluation_error_is_one_line_naming_field_expression_and_cause(
 def test_a_syntax_error_names_the_line_and_column_of_the_expression() -> None:
     with pytest.raises(ConditionSyntaxError) as caught:
         compile_condition("result.passed ==")
-    assert (caught.value.line, caught.value.column) == (1, 17)
-    assert str(caught.value) == (
-        "invalid expression at line 1, column 17: unexpected end of expression"
-    )
+    assert (caught.value.line, caught.value.column) == (1, 16)
+    assert str(caught.value) == "invalid expression at line 1, column 16: unexpected token EOF"
 
 
 def test_a_type_mismatch_known_before_running_is_refused_at_load() -> None:

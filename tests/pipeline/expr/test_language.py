@@ -252,17 +252,18 @@ def test_division_by_zero_gives_infinity_or_nan_as_go_floats_do() -> None:
 @pytest.mark.parametrize(
     ("source", "message", "where"),
     [
-        ("1 +", "unexpected end of expression", (1, 4)),
-        ("(1 + 2", "unexpected end of expression", (1, 7)),
-        ("a ? b", "unexpected end of expression", (1, 6)),
-        ("1 + + )", "unexpected token Bracket(')')", (1, 7)),
+        ("1 +", "unexpected token EOF", (1, 3)),  # expr puts EOF on the last character
+        ("(1 + 2", "unexpected token EOF", (1, 6)),
+        ("a ? b", "unexpected token EOF", (1, 5)),
+        ("foo.", "unexpected end of expression", (1, 4)),
+        ("1 + + )", 'unexpected token Bracket(")")', (1, 7)),
         ('"abc', "literal not terminated", (1, 1)),
         ("1 @ 2", "unrecognized character: '@'", (1, 3)),
-        ("result ==\n  = 2", "unexpected token Operator('=')", (2, 3)),
+        ("result ==\n  = 2", 'unexpected token Operator("=")', (2, 3)),
         ("# > 1", "cannot use pointer accessor outside predicate", (1, 1)),
         ("a ?? b + c", "Operator (+) and coalesce expressions (??) cannot be mixed", (1, 8)),
         ("filter([1])", "expected at least 2 arguments", (1, 11)),
-        ("12abc", "bad number syntax", (1, 1)),
+        ("12abc", 'bad number syntax: "12a"', (1, 3)),
     ],
 )
 def test_a_syntax_error_names_its_line_and_column(

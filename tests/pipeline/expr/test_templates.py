@@ -165,6 +165,6 @@ def test_a_template_is_checked_without_running_it() -> None:
     check_template("stage-${{ ctx.stage }} ${% vars.x ?? 1 %}")
     with pytest.raises(TemplateError) as caught:
         check_template("a ${{ vars.x + }} b")
-    assert str(caught.value) == "${{ vars.x + }}: unexpected end of expression (line 1, column 11)"
+    assert str(caught.value) == "${{ vars.x + }}: unexpected token EOF (line 1, column 10)"
     with pytest.raises(TemplateError, match="unclosed expression"):
         check_template("${{ vars.x")
