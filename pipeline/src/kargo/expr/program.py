@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from kargo.expr import nodes as n
@@ -70,19 +70,6 @@ class Program:
                 raise ExprSyntaxError(f"unknown func {name}", self.source, line, column)
 
 
-def _children(node: n.Node) -> Iterator[n.Node]:
-    for field in fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, n.Node):
-            yield value
-        elif isinstance(value, tuple):
-            for item in value:
-                if isinstance(item, n.Node):
-                    yield item
-                elif isinstance(item, tuple):
-                    yield from (x for x in item if isinstance(x, n.Node))
-
-
 def _free(node: n.Node, bound: frozenset[str], calls: bool) -> Iterator[tuple[str, int]]:
     """Names (or called functions) used in a tree, with their offsets, outside `let` bindings."""
     if isinstance(node, n.Let):
@@ -95,7 +82,7 @@ def _free(node: n.Node, bound: frozenset[str], calls: bool) -> Iterator[tuple[st
         return
     if isinstance(node, n.Call) and calls and node.name not in bound:
         yield node.name, node.offset
-    for child in _children(node):
+    for child in n.children(node):
         yield from _free(child, bound, calls)
 
 

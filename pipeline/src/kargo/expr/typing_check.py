@@ -75,7 +75,7 @@ def _refusal(node: n.Binary, left: str, right: str) -> str | None:
 
 def check_types(source: str, tree: n.Node, returns: Mapping[str, str]) -> None:
     """ExprSyntaxError for the first operator whose known operand types it refuses."""
-    for node in _walk(tree):
+    for node in n.walk(tree):
         if not isinstance(node, n.Binary):
             continue
         left, right = infer(node.left, returns), infer(node.right, returns)
@@ -85,17 +85,3 @@ def check_types(source: str, tree: n.Node, returns: Mapping[str, str]) -> None:
         if message is not None:
             line, column = position(source, node.offset)
             raise ExprSyntaxError(message, source, line, column)
-
-
-def _walk(node: n.Node) -> list[n.Node]:
-    found = [node]
-    for value in vars(node).values():
-        items = value if isinstance(value, tuple) else (value,)
-        for item in items:
-            if isinstance(item, n.Node):
-                found.extend(_walk(item))
-            elif isinstance(item, tuple):
-                for sub in item:
-                    if isinstance(sub, n.Node):
-                        found.extend(_walk(sub))
-    return found
