@@ -38,6 +38,8 @@ class MessageType(StrEnum):
     REMOVE_PARTICIPANT = "remove_participant"
     RENAME = "rename"
     SET_ROLE = "set_role"
+    LEAVE = "leave"
+    NUDGE = "nudge"
 
 
 Action = Callable[[Room], object]
@@ -83,6 +85,8 @@ def action_for(kind: MessageType, body: dict[str, Any], actor: str) -> Action:
         ),
         MessageType.RENAME: lambda room: room.rename(actor, get("name")),
         MessageType.SET_ROLE: lambda room: room.set_own_role(actor, get("role")),
+        MessageType.LEAVE: lambda room: room.leave(actor),
+        MessageType.NUDGE: lambda room: room.nudge_waiting(actor, time.time()),
     }
     if kind not in actions:
         raise RoomError(ErrorCode.BAD_MESSAGE, f"{kind.value} changes nothing")
