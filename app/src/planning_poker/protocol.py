@@ -20,6 +20,7 @@ class MessageType(StrEnum):
     """Client-to-server message types."""
 
     PING = "ping"
+    SYNC = "sync"
     VOTE = "vote"
     UNVOTE = "unvote"
     REVEAL = "reveal"

@@ -5,12 +5,12 @@ SQLite by default, PostgreSQL by URL. Every driver error is wrapped in StoreErro
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -68,6 +68,7 @@ class RoomStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.local = engine.dialect.name == "sqlite"  # a file on this machine: no network waits
         marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._save_sql = _SAVE_SQL.format(p=marker)
 
@@ -142,7 +143,7 @@ class RoomStore:
         outcomes: list[StaleRoomError | None] = []
         with self._begin() as connection:
             for room, expected_version in saves:
-                document = json.dumps(room_to_doc(room))
+                document = orjson.dumps(room_to_doc(room)).decode()
                 values = (room.name, document, room.version, now, room.id, expected_version)
                 result = connection.exec_driver_sql(self._save_sql, values)
                 stale = result.rowcount != 1

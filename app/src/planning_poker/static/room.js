@@ -1,5 +1,6 @@
 // The room page: join, then follow the room over a self-healing WebSocket.
 import { forgetIdentity, loadIdentity, postJson, saveIdentity } from "./api.js";
+import { DELTAS_PARAM, SYNC_MESSAGE, applyDelta } from "./roomstate.js";
 
 const roomId = decodeURIComponent(window.location.pathname.split("/").pop());
 const $ = (id) => document.getElementById(id);
@@ -72,13 +73,17 @@ function connect() {
   clearTimeout(retryTimer);
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   const url = `${scheme}//${window.location.host}/ws/rooms/${encodeURIComponent(roomId)}` +
-    `?token=${encodeURIComponent(identity.token)}`;
+    `?token=${encodeURIComponent(identity.token)}&${DELTAS_PARAM}`;
   setStatus("Connecting…", false);
   socket = new WebSocket(url);
   socket.addEventListener("open", () => { retryDelay = 500; setStatus("Connected", true); });
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "state") { room = message.room; render(); }
+    else if (message.type === "delta") {
+      const next = applyDelta(room, message);
+      if (next) { room = next; render(); } else socket.send(SYNC_MESSAGE);
+    }
     else if (message.type === "error") showError(message.message);
   });
   socket.addEventListener("close", (event) => {
