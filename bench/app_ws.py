@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
+from typing import Any
 
 import httpx
 from support import free_port
@@ -220,20 +221,27 @@ async def make_app_rooms(base: str, rooms: int, participants: int) -> list[RoomP
     limit = asyncio.Semaphore(16)
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
 
+        async def call(method: str, url: str, body: dict[str, str] | None = None) -> Any:
+            # A kept-alive connection the server closed as we reused it (a starved client on
+            # a loaded machine) is worth another try; a lost setup request is not a result.
+            for attempt in range(3):
+                try:
+                    async with limit:
+                        return (await client.request(method, url, json=body)).json()
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+            return None
+
         async def make_room(index: int) -> RoomPlan:
-            async with limit:
-                answer = await client.post(
-                    "/api/rooms", json={"name": f"Bench {index}", "facilitatorName": "F"}
-                )
-            created = answer.json()
+            created = await call(
+                "POST", "/api/rooms", {"name": f"Bench {index}", "facilitatorName": "F"}
+            )
             tokens = [created["token"]]
             for number in range(participants - 1):
-                async with limit:
-                    joined = await client.post(
-                        f"/api/rooms/{created['id']}/participants", json={"name": f"P{number}"}
-                    )
-                tokens.append(joined.json()["token"])
-            state = (await client.get(f"/api/rooms/{created['id']}")).json()
+                path = f"/api/rooms/{created['id']}/participants"
+                tokens.append((await call("POST", path, {"name": f"P{number}"}))["token"])
+            state = await call("GET", f"/api/rooms/{created['id']}")
             return RoomPlan(created["id"], [c for c in state["deck"] if c != "?"], tokens)
 
         return list(await asyncio.gather(*(make_room(i) for i in range(rooms))))

@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> FastAP
             with contextlib.suppress(asyncio.CancelledError):
                 await background
             await running.fanout.stop(running.hub.instance_id)
+            running.store.close()
             running.engine.dispose()
 
     app = FastAPI(title="Planning Poker", version=__version__, lifespan=lifespan)
