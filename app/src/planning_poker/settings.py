@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         "", validation_alias=_env("allowed_origins", "PLANNING_POKER_ALLOWED_ORIGINS")
     )
     rooms_per_client_per_hour: float = Field(
-        300.0,
+        600.0,
         gt=0,
         validation_alias=_env(
             "rooms_per_client_per_hour", "PLANNING_POKER_ROOMS_PER_CLIENT_PER_HOUR"
