@@ -104,12 +104,13 @@ class Outbox:
             self._backlog.clear()
 
     async def drain(self, timeout: float = 0.0) -> None:
-        """Give a send in progress up to `timeout` seconds, then cancel it."""
+        """Give a send in progress up to `timeout` seconds, then cancel it and send no more."""
         task = self._task
         if task is None:
             return
         if timeout > 0:
             await asyncio.wait({task}, timeout=timeout)
         task.cancel()
+        self.closed = True
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task

@@ -90,7 +90,8 @@ class Settings(BaseSettings):
     )
 
     gc_thresholds: tuple[int, int, int] = Field(
-        (700, 10, 10), validation_alias=_env("gc_thresholds", "PLANNING_POKER_GC_THRESHOLDS")
+        (10_000, 50, 1_000),
+        validation_alias=_env("gc_thresholds", "PLANNING_POKER_GC_THRESHOLDS"),
     )
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ CLOSE_UNKNOWN_ROOM = 4404
 CLOSE_BAD_TOKEN = 4401
 CLOSE_TOO_MANY = 4429
 CLOSE_UNAVAILABLE = 1011
+COUNTED = {kind: MESSAGES_IN.labels(kind.value) for kind in MessageType}  # labels() locks
 PONG = '{"type": "pong"}'
 REFUSAL_SECONDS = 5.0
 
@@ -146,7 +147,7 @@ async def _handle(
     except RoomError:
         MESSAGES_IN.labels("malformed").inc()
         raise
-    MESSAGES_IN.labels(kind.value).inc()
+    COUNTED[kind].inc()
     if kind is MessageType.PING:
         connection.deliver(PONG)
         MESSAGES_OUT.inc()
