@@ -39,6 +39,8 @@ class MessageType(StrEnum):
     REMOVE_PARTICIPANT = "remove_participant"
     RENAME = "rename"
     SET_ROLE = "set_role"
+    LEAVE = "leave"
+    NUDGE = "nudge"
 
 
 Action = Callable[[Room], object]
@@ -98,6 +100,8 @@ CHANGES: dict[MessageType, Change] = {
     ),
     MessageType.RENAME: lambda room, actor, body: room.rename(actor, body.get("name")),
     MessageType.SET_ROLE: lambda room, actor, body: room.set_own_role(actor, body.get("role")),
+    MessageType.LEAVE: lambda room, actor, body: room.leave(actor),
+    MessageType.NUDGE: lambda room, actor, body: room.nudge_waiting(actor, time.time()),
 }
 
 

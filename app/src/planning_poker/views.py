@@ -15,6 +15,7 @@ import orjson
 from planning_poker.decks import DeckKind
 from planning_poker.participants import Participant
 from planning_poker.rooms import Room, RoomSettings
+from planning_poker.rounds import stats_of
 from planning_poker.stats import compute_stats
 from planning_poker.stories import Story
 
@@ -42,6 +43,9 @@ def room_to_doc(room: Room) -> dict[str, Any]:
         "revealed": room.revealed,
         "round": room.round,
         "timerEndsAt": room.timer_ends_at,
+        "roundStartedAt": room.round_started_at,
+        "lastRound": room.last_round,
+        "nudge": room.nudge,
     }
 
 
@@ -61,8 +65,19 @@ def room_from_doc(doc: dict[str, Any], version: int) -> Room:
         revealed=bool(doc.get("revealed")),
         round=int(doc.get("round", 1)),
         timer_ends_at=doc.get("timerEndsAt"),
+        round_started_at=doc.get("roundStartedAt"),
+        last_round=doc.get("lastRound") or _legacy_round(doc),
+        nudge=doc.get("nudge"),
         version=version,
     )
+
+
+def _legacy_round(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The revealed round of a room stored before rounds were kept: its story's result."""
+    if not doc.get("revealed"):
+        return None
+    story = next((s for s in doc.get("stories", []) if s["id"] == doc.get("currentStoryId")), None)
+    return story.get("result") if story else None
 
 
 def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
@@ -99,11 +114,25 @@ def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
         ],
         "currentStory": story.to_json() if story else None,
         "stories": [s.to_json() for s in room.stories],
-        "stats": compute_stats(room.cast_votes(), room.cards).to_json() if room.revealed else None,
+        "stats": _revealed_stats(room),
+        "lastRound": room.last_round if room.revealed else None,
+        "nudge": {"at": round(room.nudge["at"] * 1000), "ids": room.nudge["ids"]}
+        if room.nudge
+        else None,
+        "roundStartedAt": room.round_started_at,
         "settings": room.settings.to_json(),
         "timer": timer,
         "allVoted": room.everyone_voted(),
     }
+
+
+def _revealed_stats(room: Room) -> dict[str, Any] | None:
+    """The revealed round's statistics as recorded at the reveal (one truth with the export)."""
+    if not room.revealed:
+        return None
+    if room.last_round is None:
+        return compute_stats([], room.cards).to_json()
+    return stats_of(room.last_round)
 
 
 def personal_view(public: dict[str, Any], room: Room, participant_id: str) -> dict[str, Any]:
