@@ -67,10 +67,12 @@ def test_a_forged_forwarded_for_from_an_untrusted_peer_is_ignored(untrusting: Se
 def test_one_client_cannot_fill_a_room(strict: Server) -> None:
     room = new_room(strict, "198.51.100.20").json()
 
+    names = iter(f"Mallory {n}" for n in range(10))  # a room refuses a second person's name
+
     def join_from(address: str) -> int:
         answer = httpx.post(
             f"{strict.base}/api/rooms/{room['id']}/participants",
-            json={"name": "Mallory"},
+            json={"name": next(names)},
             headers={"X-Forwarded-For": address},
         )
         return answer.status_code
