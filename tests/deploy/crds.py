@@ -1,8 +1,9 @@
 """Validate manifests against the upstream CRD schemas of Kargo v1.11.2 and Argo Rollouts v1.9.1.
 
-Each CRD's `spec.versions[].schema.openAPIV3Schema` is kept in `tests/deploy/schemas/` as compact
-JSON (descriptions removed), derived from the published CRDs with `python -m tests.deploy.crds
-SOURCE_DIR`. Two adjustments turn the API server's behaviour into JSON Schema:
+Each CRD's `spec.versions[].schema.openAPIV3Schema` is kept in the engine's own copy,
+`pipeline/src/kargo/config/schemas/` (the engine validates every applied document against it), as
+compact JSON (descriptions removed), derived from the published CRDs with `python -m
+tests.deploy.crds SOURCE_DIR`. Two adjustments turn the API server's behaviour into JSON Schema:
 
 - `x-kubernetes-*` extensions are dropped (their CEL rules are not evaluated here);
 - an object that lists `properties` and does not set `x-kubernetes-preserve-unknown-fields`
@@ -22,7 +23,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = (
+    Path(__file__).resolve().parents[2] / "pipeline" / "src" / "kargo" / "config" / "schemas"
+)
 UPSTREAM_DIR = Path("/work/shared/schemas")
 PRESERVE_UNKNOWN = "x-kubernetes-preserve-unknown-fields"
 

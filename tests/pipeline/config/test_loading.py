@@ -91,8 +91,9 @@ def test_cycles_in_stage_sources_are_refused() -> None:
 
 
 def test_a_resource_without_namespace_joins_the_only_project() -> None:
-    text = "kind: Project\nmetadata: {name: shop}\n---\n" + stage("dev", "{direct: true}").replace(
-        "  namespace: shop\n", ""
+    text = (
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: shop}\n---\n"
+        + stage("dev", "{direct: true}").replace("  namespace: shop\n", "")
     )
     loaded = load_text(text)
     stages = [r.resource for r in loaded if isinstance(r.resource, Stage)]

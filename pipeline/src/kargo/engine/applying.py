@@ -45,13 +45,19 @@ class ApplyResult:
         }
 
 
+_REFERENCED = ("Stage", "Warehouse", "AnalysisTemplate", "PromotionTask")
+_REFERENCED_CLUSTER = ("ClusterAnalysisTemplate", "ClusterPromotionTask")
+
+
 def _existing(store: Store, projects: set[str]) -> list[BaseModel]:
+    """The stored resources that the applied ones may refer to."""
     found: list[BaseModel] = []
-    for kind in ("Stage", "Warehouse", "AnalysisTemplate"):
+    wanted = [(k, p) for k in _REFERENCED for p in projects] + [
+        (k, "") for k in _REFERENCED_CLUSTER
+    ]
+    for kind, project in wanted:
         model = model_for(kind)
-        if model is None:
-            continue
-        for project in projects:
+        if model is not None:
             found.extend(model.model_validate(b) for b in store.list(kind, project))
     return found
 
