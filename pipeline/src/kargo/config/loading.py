@@ -95,8 +95,9 @@ def load_texts(
     documents: list[PositionedDocument] = []
     issues: list[ConfigIssue] = []
     for text, source in texts:
+        refused: list[ConfigSyntaxError] = []
         try:
-            documents.extend(load_documents(text, source))
+            documents.extend(load_documents(text, source, refused))
         except ConfigSyntaxError as exc:
             issues.append(ConfigIssue(source, exc.line, exc.path, exc.message))
         except yaml.YAMLError as exc:
@@ -105,6 +106,7 @@ def load_texts(
             issues.append(ConfigIssue(source, line, "", f"not valid YAML: {exc}"))
         except RecursionError:
             issues.append(ConfigIssue(source, None, "", "not valid YAML: nested too deeply"))
+        issues.extend(ConfigIssue(source, r.line, r.path, r.message) for r in refused)
     project = default_project or _only_project(documents) or DEFAULT_PROJECT
     loaded = []
     for document in documents:
@@ -164,17 +166,23 @@ def _validate(
         report((problem[0],), problem[1])
         return None
     data = _with_namespace(data, project)
+    mine: list[ConfigIssue] = []
+
+    def report_here(path: FieldPath, message: str, line: int | None = None) -> None:
+        where = line or document.line_of(path)
+        mine.append(ConfigIssue(document.source, where, format_path(path), message))
+
     reported: list[FieldPath] = []
     for schema_problem in schema_problems(data):
         reported.append(schema_problem.path)
-        report(schema_problem.path, schema_problem.message)
-    resource = _parse(document, data, report, reported)
-    if resource is None or reported:
-        return None
-    problems = admission_problems(data)
-    for path, message in problems:
-        report(path, message)
-    return None if problems else resource
+        report_here(schema_problem.path, schema_problem.message)
+    resource = _parse(document, data, report_here, reported)
+    for path, message in admission_problems(data):
+        if not _covered(path, reported):
+            reported.append(path)
+            report_here(path, message)
+    issues.extend(sorted(mine, key=lambda i: i.line or 0))
+    return None if mine else resource
 
 
 def _parse(

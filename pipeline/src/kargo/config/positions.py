@@ -112,8 +112,26 @@ class _Walk:
                 self.record(item, child, active)
 
 
-def load_documents(text: str, source: str) -> list[PositionedDocument]:
-    """Parse multi-document YAML; raises yaml.YAMLError or ConfigSyntaxError with its line."""
+def _check(walk: _Walk, node: yaml.Node) -> None:
+    expanded = walk.size(node)
+    if expanded > MAX_NODES:
+        raise ConfigSyntaxError(
+            node.start_mark.line + 1,
+            "",
+            f"the document expands to more than {MAX_NODES} nodes through YAML aliases "
+            f"({expanded}); write the repeated parts out or make them smaller",
+        )
+    walk.record(node, ())
+
+
+def load_documents(
+    text: str, source: str, refused: list[ConfigSyntaxError] | None = None
+) -> list[PositionedDocument]:
+    """Parse multi-document YAML; raises yaml.YAMLError or ConfigSyntaxError with its line.
+
+    With `refused`, a document with a duplicate key or too many alias expansions is added there
+    and the following documents are still read.
+    """
     if len(text.encode("utf-8", errors="replace")) > MAX_TEXT_BYTES:
         raise ConfigSyntaxError(None, "", f"larger than {MAX_TEXT_BYTES // (1024 * 1024)} MiB")
     documents = []
@@ -124,15 +142,13 @@ def load_documents(text: str, source: str) -> list[PositionedDocument]:
             if node is None:
                 continue
             walk = _Walk()
-            expanded = walk.size(node)
-            if expanded > MAX_NODES:
-                raise ConfigSyntaxError(
-                    node.start_mark.line + 1,
-                    "",
-                    f"the document expands to more than {MAX_NODES} nodes through YAML aliases "
-                    f"({expanded}); write the repeated parts out or make them smaller",
-                )
-            walk.record(node, ())
+            try:
+                _check(walk, node)
+            except ConfigSyntaxError as exc:
+                if refused is None:
+                    raise
+                refused.append(exc)
+                continue
             data = loader.construct_document(node)
             if data is None:
                 continue
