@@ -290,3 +290,23 @@ def test_a_stage_verified_by_a_cluster_analysis_template_finds_the_cluster_scope
     [issue] = check_references(loaded)
     assert "cluster analysis template 'smoke' is not defined" in issue.message
     assert issue.path == "spec.verification.analysisTemplates[0].name"
+
+
+def test_a_broken_expression_in_a_step_is_refused_at_load_with_its_line() -> None:
+    issue = only(
+        stage(steps("      - uses: shell", "        config:", "          command: ${{ ctx. }}"))
+    )
+    assert (issue.line, issue.path) == (15, "spec.promotionTemplate.spec.steps[0].config.command")
+    assert "not a valid expression" in issue.message and "column" in issue.message
+
+
+def test_warehouse_expressions_are_checked_at_load() -> None:
+    text = (
+        WAREHOUSE.replace("branch: main}", 'branch: main, expressionFilter: "subject contains"}')
+        + "  freightCreationCriteria:\n    expression: commitFrom('x').ID ==\n"
+    )
+    paths = {i.path: i.line for i in refusals(text)}
+    assert paths == {
+        "spec.subscriptions[0].git.expressionFilter": 6,
+        "spec.freightCreationCriteria.expression": 8,
+    }

@@ -7,12 +7,8 @@ from kargo.config import ConfigError, check_references, load_text
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.model.common import ExpressionVar
 from kargo.model.project import StageSelector
-from kargo.model.promotiontask import (
-    PromotionTaskSpec,
-    TaskInflationError,
-    inflate_steps,
-    task_outputs,
-)
+from kargo.expr.library import task_outputs
+from kargo.model.promotiontask import PromotionTaskSpec, TaskInflationError, inflate_steps
 from kargo.model.selectors import LabelSelectorRequirement
 from kargo.model.stage import PromotionStepSpec, PromotionTaskReference
 

@@ -15,19 +15,11 @@ from typing import Any
 
 from kargo.config.positions import Path, format_path
 from kargo.config.stepkinds import step_kind_problem
+from kargo.expr import ExprError, compile_expression
+from kargo.expr.templates import TemplateError, check_template, has_expression
 
 RESERVED_ALIAS = re.compile(r"^(step|task)-\d+$")
 Problem = tuple[Path, str]
-ExpressionChecker = Callable[[str], str | None]
-"""Checks one `${{ }}` template or bare expression; returns what is wrong, or None."""
-
-_expression_checker: ExpressionChecker | None = None
-
-
-def register_expression_checker(checker: ExpressionChecker) -> None:
-    """Hand the config layer the expression language's syntax check (from a higher layer)."""
-    global _expression_checker
-    _expression_checker = checker
 
 
 def _list(value: Any) -> list[Any]:
@@ -71,18 +63,27 @@ def step_problems(steps: list[Any], at: Path, *, allow_tasks: bool) -> Iterator[
 
 
 def _expression_problems(value: Any, at: Path) -> Iterator[Problem]:
-    if _expression_checker is None:
-        return
+    """`${{ }}` templates anywhere under `value` that do not parse as expr."""
     if isinstance(value, dict):
         for key, item in value.items():
             yield from _expression_problems(item, (*at, str(key)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _expression_problems(item, (*at, index))
-    elif isinstance(value, str) and ("${{" in value or at[-1:] == ("if",)):
-        problem = _expression_checker(value if "${{" in value else "${{ " + value + " }}")
-        if problem:
-            yield at, problem
+    elif isinstance(value, str) and has_expression(value):
+        try:
+            check_template(value)
+        except TemplateError as exc:
+            yield at, f"not a valid expression: {exc}"
+
+
+def _bare_expression(value: Any, at: Path) -> Iterator[Problem]:
+    """A field that is one expr expression (no `${{ }}`) and does not parse."""
+    if isinstance(value, str) and value.strip():
+        try:
+            compile_expression(value)
+        except ExprError as exc:
+            yield at, f"not a valid expression `{value.strip()}`: {exc.describe()}"
 
 
 def _stage(data: dict[str, Any]) -> Iterator[Problem]:
@@ -128,6 +129,10 @@ def _stage(data: dict[str, Any]) -> Iterator[Problem]:
         ("spec", "promotionTemplate", "spec", "steps"),
         allow_tasks=True,
     )
+    yield from _expression_problems(
+        _list(template.get("vars")), ("spec", "promotionTemplate", "spec", "vars")
+    )
+    yield from _expression_problems(_list(spec.get("vars")), ("spec", "vars"))
     verification = _dict(spec.get("verification"))
     yield from _expression_problems(
         _list(verification.get("args")), ("spec", "verification", "args")
@@ -137,6 +142,17 @@ def _stage(data: dict[str, Any]) -> Iterator[Problem]:
 def _task(data: dict[str, Any]) -> Iterator[Problem]:
     steps = _list(_dict(data.get("spec")).get("steps"))
     yield from step_problems(steps, ("spec", "steps"), allow_tasks=False)
+    yield from _expression_problems(_list(_dict(data.get("spec")).get("vars")), ("spec", "vars"))
+
+
+def _warehouse(data: dict[str, Any]) -> Iterator[Problem]:
+    spec = _dict(data.get("spec"))
+    for index, raw in enumerate(_list(spec.get("subscriptions"))):
+        git = _dict(_dict(raw).get("git"))
+        at: Path = ("spec", "subscriptions", index, "git", "expressionFilter")
+        yield from _bare_expression(git.get("expressionFilter"), at)
+    criteria = _dict(spec.get("freightCreationCriteria")).get("expression")
+    yield from _bare_expression(criteria, ("spec", "freightCreationCriteria", "expression"))
 
 
 def _promotion(data: dict[str, Any]) -> Iterator[Problem]:
@@ -168,6 +184,7 @@ def _project_config(data: dict[str, Any]) -> Iterator[Problem]:
 
 _RULES: dict[str, Callable[[dict[str, Any]], Iterator[Problem]]] = {
     "Stage": _stage,
+    "Warehouse": _warehouse,
     "PromotionTask": _task,
     "ClusterPromotionTask": _task,
     "Promotion": _promotion,

@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+from kargo.engine.criteria import CriteriaError, meets_creation_criteria
 from kargo.engine.gitdiscovery import DiscoveryError, discover_commits
 from kargo.engine.writing import record_event, transact, update_model
 from kargo.model.base import ObjectMeta, utcnow
@@ -55,10 +56,13 @@ class WarehouseReconciler:
         token = warehouse.metadata.annotations.get(REFRESH_ANNOTATION)
         try:
             results = await asyncio.to_thread(self._discover, warehouse)
-        except DiscoveryError as exc:
+            creatable = meets_creation_criteria(warehouse, results)
+        except (DiscoveryError, CriteriaError) as exc:
             self._record_failure(warehouse, str(exc), token)
             return None
-        return transact(self.store, lambda tx: self._record(tx, warehouse, results, token))
+        return transact(
+            self.store, lambda tx: self._record(tx, warehouse, results, token, creatable)
+        )
 
     def _discover(self, warehouse: Warehouse) -> list[GitDiscoveryResult]:
         results = []
@@ -73,9 +77,11 @@ class WarehouseReconciler:
         warehouse: Warehouse,
         results: list[GitDiscoveryResult],
         token: str | None,
+        creatable: bool = True,
     ) -> Freight | None:
         created: Freight | None = None
         automatic = warehouse.spec.freight_creation_policy is FreightCreationPolicy.AUTOMATIC
+        automatic = automatic and creatable  # freightCreationCriteria.expression held
         if automatic and results and all(r.commits for r in results):
             created = self._create_freight(tx, warehouse, results)
 

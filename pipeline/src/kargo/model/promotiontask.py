@@ -4,13 +4,14 @@ A promotion is built with its task steps inflated, as Kargo's `InflateSteps` doe
 with alias A (its `as`, else `task-<n>`) becomes the task's steps, each aliased `A::<alias>`
 (`as`, else `step-<n>`), each carrying the task's variables first: a default, or the value the
 stage's step gives; a variable with no default and no value refuses the promotion. Inside the
-task, `task.outputs.<alias>` reads the outputs of the task's own earlier steps.
+task, `task.outputs.<alias>` reads the outputs of the task's own earlier steps
+(`kargo.expr.library.task_outputs`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Literal
 
 from pydantic import Field
 
@@ -104,12 +105,3 @@ def inflate_steps(
                 )
             )
     return inflated
-
-
-def task_outputs(alias: str, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
-    """`task.outputs` for the step with this alias: its task's steps' outputs by short alias."""
-    parts = alias.split(ALIAS_SEPARATOR)
-    if len(parts) != 2:
-        return None
-    prefix = parts[0] + ALIAS_SEPARATOR
-    return {k[len(prefix) :]: v for k, v in outputs.items() if k.startswith(prefix)}

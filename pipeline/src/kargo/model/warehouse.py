@@ -41,6 +41,7 @@ class GitSubscription(StrictModel):
     exclude_paths: list[str] = Field(default_factory=list)
     discovery_limit: int = Field(default=20, ge=1, le=100)
     strict_semvers: bool = True
+    expression_filter: str | None = None  # expr over each commit or tag (kargo.engine.criteria)
 
 
 class RepoSubscription(StrictModel):
@@ -49,12 +50,19 @@ class RepoSubscription(StrictModel):
     git: GitSubscription
 
 
+class FreightCreationCriteria(StrictModel):
+    """An expr expression over the discovered artifacts that must hold for freight to be made."""
+
+    expression: str = ""
+
+
 class WarehouseSpec(StrictModel):
     """What the warehouse watches and how often."""
 
     subscriptions: list[RepoSubscription] = Field(min_length=1)
     interval: str = "5m"
     freight_creation_policy: FreightCreationPolicy = FreightCreationPolicy.AUTOMATIC
+    freight_creation_criteria: FreightCreationCriteria | None = None
 
     @field_validator("interval")
     @classmethod
