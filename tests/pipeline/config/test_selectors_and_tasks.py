@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from kargo.config import ConfigError, check_references, load_text
 from kargo.engine.registration import register_higher_layer_parsers
+from kargo.expr.library import task_outputs
 from kargo.model.common import ExpressionVar
 from kargo.model.project import StageSelector
-from kargo.expr.library import task_outputs
 from kargo.model.promotiontask import PromotionTaskSpec, TaskInflationError, inflate_steps
 from kargo.model.selectors import LabelSelectorRequirement
 from kargo.model.stage import PromotionStepSpec, PromotionTaskReference
