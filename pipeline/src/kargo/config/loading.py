@@ -103,7 +103,7 @@ def load_texts(
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
-            issues.append(ConfigIssue(source, line, "", f"not valid YAML: {exc}"))
+            issues.append(ConfigIssue(source, line, "", f"not valid YAML: {_yaml_problem(exc)}"))
         except RecursionError:
             issues.append(ConfigIssue(source, None, "", "not valid YAML: nested too deeply"))
         issues.extend(ConfigIssue(source, r.line, r.path, r.message) for r in refused)
@@ -117,6 +117,15 @@ def load_texts(
     if issues:
         raise ConfigError(issues)
     return loaded
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's problem in one line: what it was doing, what it found, and the column."""
+    context = getattr(exc, "context", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    column = f" (column {mark.column + 1})" if mark is not None else ""
+    return f"{context}: {problem}{column}" if context else f"{problem}{column}"
 
 
 def _only_project(documents: list[PositionedDocument]) -> str | None:
