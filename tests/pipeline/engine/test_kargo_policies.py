@@ -53,6 +53,8 @@ spec:
   - uses: shell
     as: say
     config: {{command: "echo task says ${{{{ vars.word }}}}"}}
+  - uses: shell
+    config: {{command: "echo heard ${{{{ task.outputs.say.stdout }}}}"}}
 ---
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Warehouse
@@ -126,9 +128,10 @@ def test_a_glob_stage_selector_auto_promotes_through_three_stages(
     assert all(p.status.phase is PromotionPhase.SUCCEEDED for p in promotions.values())
     q1 = promotions["q1"]
     # The task step was inflated as Kargo names it, with its variable filled in.
-    assert [s.as_ for s in q1.spec.steps] == ["task-1::say"]
+    assert [s.as_ for s in q1.spec.steps] == ["task-1::say", "task-1::step-2"]
     logs = [line for _, line in store.logs("shop", q1.name)]
     assert "task says hello" in logs
+    assert "heard task says hello" in logs  # task.outputs reads the task's own earlier step
     final = get_model(store, Freight, "shop", freight.name)
     assert final is not None and {"q1", "q2", "q3"} <= set(final.status.verified_in)
 
