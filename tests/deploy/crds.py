@@ -22,10 +22,10 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft7Validator
+from kargo.config.crds import SCHEMA_DIR, vendored_crds
 
-SCHEMA_DIR = (
-    Path(__file__).resolve().parents[2] / "pipeline" / "src" / "kargo" / "config" / "schemas"
-)
+__all__ = ["SCHEMA_DIR", "vendored_crds"]
+
 UPSTREAM_DIR = Path("/work/shared/schemas")
 PRESERVE_UNKNOWN = "x-kubernetes-preserve-unknown-fields"
 
@@ -103,17 +103,6 @@ def kubernetes_to_json_schema(node: Any) -> Any:
         if "additionalProperties" not in node and not node.get(PRESERVE_UNKNOWN, False):
             converted["additionalProperties"] = False
     return converted
-
-
-@cache
-def vendored_crds() -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) → compact CRD, for every vendored schema."""
-    crds: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted(SCHEMA_DIR.glob("*.json")):
-        compact = json.loads(path.read_text(encoding="utf-8"))
-        for version in compact["versions"]:
-            crds[(f"{compact['group']}/{version}", compact["kind"])] = compact
-    return crds
 
 
 @cache

@@ -65,7 +65,8 @@ _KubernetesValidator = validators.extend(  # type: ignore[no-untyped-call]
 
 
 @cache
-def _crds() -> dict[tuple[str, str], dict[str, Any]]:
+def vendored_crds() -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) → the compact CRD (group, kind, scope, schema per version)."""
     crds: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(SCHEMA_DIR.glob("*.json")):
         compact = json.loads(path.read_text(encoding="utf-8"))
@@ -76,7 +77,7 @@ def _crds() -> dict[tuple[str, str], dict[str, Any]]:
 
 @cache
 def _validator(api_version: str, kind: str) -> Any:
-    compact = _crds().get((api_version, kind))
+    compact = vendored_crds().get((api_version, kind))
     if compact is None:
         return None
     return _KubernetesValidator(compact["versions"][api_version.rsplit("/", 1)[1]])
@@ -84,12 +85,12 @@ def _validator(api_version: str, kind: str) -> Any:
 
 def has_schema(api_version: str, kind: str) -> bool:
     """Whether an upstream CRD describes this kind."""
-    return (api_version, kind) in _crds()
+    return (api_version, kind) in vendored_crds()
 
 
 def field_in_schema(api_version: str, kind: str, path: tuple[str | int, ...]) -> bool:
     """Whether the upstream CRD has a field at this path (list indices skipped)."""
-    compact = _crds().get((api_version, kind))
+    compact = vendored_crds().get((api_version, kind))
     if compact is None:
         return False
     node: Any = compact["versions"][api_version.rsplit("/", 1)[1]]

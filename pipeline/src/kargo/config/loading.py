@@ -25,6 +25,7 @@ from kargo.config.positions import (
     ConfigSyntaxError,
     PositionedDocument,
     format_path,
+    line_in,
     load_documents,
 )
 from kargo.config.positions import Path as FieldPath
@@ -50,11 +51,7 @@ class LoadedResource:
 
     def line_of(self, path: FieldPath) -> int:
         """The line of a field (or of its nearest written parent, or of the document)."""
-        for end in range(len(path), 0, -1):
-            found = self.lines.get(path[:end])
-            if found is not None:
-                return found
-        return self.line
+        return line_in(self.lines, path, self.line)
 
     def issue(self, path: FieldPath, message: str) -> ConfigIssue:
         """A problem with one of this resource's fields."""

@@ -7,6 +7,7 @@ whose nodes (aliases counted at every use) pass `MAX_NODES`, is refused before i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,11 +42,16 @@ class PositionedDocument:
 
     def line_of(self, path: Path) -> int:
         """The line of the deepest known prefix of a field path."""
-        for end in range(len(path), 0, -1):
-            found = self.lines.get(path[:end])
-            if found is not None:
-                return found
-        return self.line
+        return line_in(self.lines, path, self.line)
+
+
+def line_in(lines: Mapping[Path, int], path: Path, default: int) -> int:
+    """The line of the deepest prefix of `path` found in `lines`, else `default`."""
+    for end in range(len(path), 0, -1):
+        found = lines.get(path[:end])
+        if found is not None:
+            return found
+    return default
 
 
 def format_path(loc: Path) -> str:
