@@ -134,6 +134,7 @@ def test_unknown_resources_and_bad_promotions_get_contract_errors(bare_server: s
 
 def test_watch_streams_added_then_changed_resources(bare_server: str) -> None:
     warehouse = """\
+apiVersion: kargo.akuity.io/v1alpha1
 kind: Warehouse
 metadata: {name: w, namespace: shop}
 spec:

@@ -7,11 +7,12 @@ from pathlib import Path
 from tests.pipeline.cli.conftest import kargo
 from tests.pipeline.harness import admin_token, api_server
 
-GOOD = """\
+MISSPELT = """\
 apiVersion: kargo.akuity.io/v1alpha1
 kind: Warehouse
 metadata: {name: app, namespace: shop}
 spec:
+  intervall: 5m
   subscriptions:
   - git: {repoURL: /tmp/nowhere, branch: main}
 """
@@ -36,7 +37,7 @@ spec:
 def test_apply_of_a_folder_prints_each_problem_once_with_its_file_and_line(tmp_path: Path) -> None:
     folder = tmp_path / "config"
     folder.mkdir()
-    (folder / "a-warehouse.yaml").write_text(GOOD)
+    (folder / "a-warehouse.yaml").write_text(MISSPELT)
     (folder / "b-stage.yaml").write_text(BAD)
     with api_server(tmp_path / "state") as (base, _):
         env = {"KARGO_SERVER": base, "KARGO_TOKEN": admin_token(tmp_path / "state")}
@@ -50,4 +51,6 @@ def test_apply_of_a_folder_prints_each_problem_once_with_its_file_and_line(tmp_p
     assert f"{stage_file}:14: spec.promotionTemplate.spec.steps[1].as: step alias 'go'" in text
     assert text.count("argocd-update: needs Argo CD") == 1
     assert text.count("duplicates that of") == 1
+    assert f"{folder / 'a-warehouse.yaml'}:5: spec.intervall: unknown field" in text
+    assert text.count("spec.intervall") == 1
     assert "<request>" not in text
