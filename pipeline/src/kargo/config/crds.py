@@ -88,15 +88,24 @@ def has_schema(api_version: str, kind: str) -> bool:
     return (api_version, kind) in vendored_crds()
 
 
+_OPEN_NODES: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {
+    # Kargo v1.11 leaves subscription items open (x-kubernetes-preserve-unknown-fields); its
+    # Go types name these kinds of subscription.
+    ("Warehouse", ("spec", "subscriptions", "[]")): frozenset({"git", "image", "chart"}),
+}
+
+
 def field_in_schema(api_version: str, kind: str, path: tuple[str | int, ...]) -> bool:
     """Whether the upstream CRD has a field at this path (list indices skipped)."""
     compact = vendored_crds().get((api_version, kind))
     if compact is None:
         return False
     node: Any = compact["versions"][api_version.rsplit("/", 1)[1]]
+    walked: tuple[str, ...] = ()
     for part in path:
         if isinstance(part, int):
             node = node.get("items", {})
+            walked = (*walked, "[]")
             continue
         properties = node.get("properties") or {}
         if part in properties:
@@ -104,7 +113,8 @@ def field_in_schema(api_version: str, kind: str, path: tuple[str | int, ...]) ->
         elif isinstance(node.get("additionalProperties"), dict):
             node = node["additionalProperties"]
         else:
-            return False
+            return part in _OPEN_NODES.get((kind, walked), frozenset())
+        walked = (*walked, part)
     return True
 
 

@@ -33,6 +33,8 @@ from kargo.model.registry import model_for, parse_resource
 
 DEFAULT_PROJECT = "planning-poker"
 YAML_SUFFIXES = (".yaml", ".yml")
+MISSING = "required field is missing"
+UNSUPPORTED_FIELD = "a Kargo field this engine does not support on one machine"
 
 
 @dataclass(frozen=True)
@@ -206,8 +208,13 @@ def _parse(
     try:
         return parse_resource(data, document.source, document.line, line_of)
     except ValidationError as exc:
-        for error in exc.errors():
-            path, message = _describe(document, model, data, error)
+        described = [_describe(document, model, data, error) for error in exc.errors()]
+        # A Kargo field this engine lacks (an `image` subscription) explains the "missing"
+        # alternative beside it (`git`): say the first, not both.
+        unsupported = {p[:-1] for p, m in described if m.startswith(UNSUPPORTED_FIELD)}
+        for path, message in described:
+            if message == MISSING and path[:-1] in unsupported:
+                continue
             if not _covered(path, reported):
                 reported.append(path)
                 report(path, message)
@@ -265,15 +272,14 @@ def _describe(
         api_version, kind_name = str(data.get("apiVersion")), str(data.get("kind"))
         if has_schema(api_version, kind_name) and field_in_schema(api_version, kind_name, loc):
             return loc, (
-                f"a {kind_name} field in Kargo that this engine does not support on one machine "
-                "(see docs/kargo-support.md)"
+                f"{UNSUPPORTED_FIELD} ({kind_name} has it in Kargo; see docs/kargo-support.md)"
             )
         allowed = allowed_fields(model, loc[:-1])
         hint = did_you_mean(str(loc[-1]), allowed) if loc else ""
         choices = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return loc, f"unknown field{hint}{choices}"
     if kind == "missing":
-        return loc, "required field is missing"
+        return loc, MISSING
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind == "value_error":
         return loc, message
