@@ -37,7 +37,20 @@ def run_shell(tmp_path: Path, **config: Any) -> StepResult:
 
 
 def test_the_builtin_kinds_are_registered() -> None:
-    assert builtin_step_kinds() == ["fail", "http", "noop", "shell"]
+    assert builtin_step_kinds() == [
+        "argocd-update",
+        "argocd-wait",
+        "fail",
+        "git-clear",
+        "git-commit",
+        "git-push",
+        "git-tag",
+        "http",
+        "kustomize-set-image",
+        "noop",
+        "shell",
+        "yaml-update",
+    ]
 
 
 def test_expressions_resolve_context_vars_outputs_and_commits(tmp_path: Path) -> None:

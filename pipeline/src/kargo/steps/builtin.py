@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from kargo.steps import fail, http, shell
+from kargo.steps import (
+    argocd,
+    fail,
+    git_local,
+    git_push,
+    http,
+    kustomize_set_image,
+    shell,
+    yaml_update,
+)
 from kargo.steps.base import step_kinds
 
-BUILTIN_KINDS = (fail.FailStep.kind, fail.NoopStep.kind, http.HttpStep.kind, shell.ShellStep.kind)
+BUILTIN_KINDS = (
+    argocd.ArgoCDUpdateStep.kind,
+    argocd.ArgoCDWaitStep.kind,
+    fail.FailStep.kind,
+    fail.NoopStep.kind,
+    git_local.GitClearStep.kind,
+    git_local.GitCommitStep.kind,
+    git_local.GitTagStep.kind,
+    git_push.GitPushStep.kind,
+    http.HttpStep.kind,
+    kustomize_set_image.KustomizeSetImageStep.kind,
+    shell.ShellStep.kind,
+    yaml_update.YamlUpdateStep.kind,
+)
 
 
 def builtin_step_kinds() -> list[str]:
