@@ -13,10 +13,13 @@ from kargo.config.errors import ConfigError, ConfigIssue
 from kargo.config.fields import allowed_fields, did_you_mean
 from kargo.config.positions import PositionedDocument, load_documents
 from kargo.model.registry import known_kinds, model_for, parse_resource
+from kargo.model.secret import SecretDocument
 
 DEFAULT_PROJECT = "planning-poker"
 CLUSTER_SCOPED = frozenset({"Project"})
 YAML_SUFFIXES = (".yaml", ".yml")
+KUSTOMIZE_API = "kustomize.config.k8s.io/"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,41 @@ class LoadedResource:
 
 
 def config_files(path: Path) -> list[Path]:
-    """The YAML files under a folder (recursively, sorted), or the file itself."""
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES)
-    return [path]
+    """The YAML files under a folder (recursively, sorted), or the file itself.
+
+    A `kustomization.yaml` in the folder adds the files and folders its `resources` name
+    outside it (as `kubectl apply -k` would take them), so a Kargo folder laid out for
+    kustomize loads unchanged.
+    """
+    if not path.is_dir():
+        return [path]
+    found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES)
+    seen = {p.resolve() for p in found}
+    for kustomization in [p for p in found if p.name in KUSTOMIZATION_FILES]:
+        for extra in _kustomize_resources(kustomization, seen):
+            seen.add(extra.resolve())
+            found.append(extra)
+    return found
+
+
+def _kustomize_resources(kustomization: Path, seen: set[Path]) -> list[Path]:
+    """The YAML files a kustomization's `resources` name that are not loaded already."""
+    try:
+        data = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []  # reported when the file itself is loaded
+    resources = data.get("resources") if isinstance(data, dict) else None
+    extra: list[Path] = []
+    for entry in resources if isinstance(resources, list) else []:
+        target = (kustomization.parent / str(entry)).resolve()
+        if target.is_dir():
+            files = [*config_files(target)]
+        elif target.is_file() and target.suffix in YAML_SUFFIXES:
+            files = [target]
+        else:
+            continue  # a remote base or a missing file: kustomize's business
+        extra += [f for f in files if f.resolve() not in seen]
+    return extra
 
 
 def load_path(path: Path, default_project: str | None = None) -> list[LoadedResource]:
@@ -101,7 +135,11 @@ def _validate(
         issues.append(ConfigIssue(document.source, document.line, "", "expected a mapping"))
         return None
     kind = data.get("kind")
+    if kind == "Kustomization" and str(data.get("apiVersion", "")).startswith(KUSTOMIZE_API):
+        return None  # kustomize's list of the folder's files, which are loaded themselves
     model = model_for(str(kind)) if kind else None
+    if kind == "Secret" and data.get("apiVersion") == "v1":
+        model = SecretDocument
     if model is None:
         expected = ", ".join(known_kinds())
         hint = did_you_mean(str(kind), known_kinds()) if kind else ""
@@ -116,9 +154,13 @@ def _validate(
         return None
     data = _with_namespace(data, project)
     try:
+        if model is SecretDocument:
+            return SecretDocument.model_validate(data)
         return parse_resource(data, document.source, document.line)
     except ValidationError as exc:
         for error in exc.errors():
+            if model is SecretDocument:  # never echo what was given: it may be a secret
+                error = {**error, "input": "<hidden>"}
             issues.append(_issue(document, model, error))
         return None
     except Exception as exc:  # a kind's own parser (e.g. analysis templates) reports its way
