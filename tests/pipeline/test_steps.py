@@ -40,15 +40,23 @@ def test_the_builtin_kinds_are_registered() -> None:
     assert builtin_step_kinds() == [
         "argocd-update",
         "argocd-wait",
+        "copy",
+        "delete",
         "fail",
+        "file-write",
         "git-clear",
         "git-commit",
         "git-push",
         "git-tag",
         "http",
+        "json-parse",
+        "json-update",
         "kustomize-set-image",
         "noop",
         "shell",
+        "toml-parse",
+        "toml-update",
+        "yaml-parse",
         "yaml-update",
     ]
 

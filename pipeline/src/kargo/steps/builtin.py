@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from kargo.steps import (
     argocd,
+    documents,
     fail,
+    file_ops,
     git_local,
     git_push,
     http,
@@ -17,6 +19,14 @@ from kargo.steps.base import step_kinds
 BUILTIN_KINDS = (
     argocd.ArgoCDUpdateStep.kind,
     argocd.ArgoCDWaitStep.kind,
+    file_ops.CopyStep.kind,
+    file_ops.DeleteStep.kind,
+    file_ops.FileWriteStep.kind,
+    documents.JsonParseStep.kind,
+    documents.JsonUpdateStep.kind,
+    documents.TomlParseStep.kind,
+    documents.TomlUpdateStep.kind,
+    documents.YamlParseStep.kind,
     fail.FailStep.kind,
     fail.NoopStep.kind,
     git_local.GitClearStep.kind,
