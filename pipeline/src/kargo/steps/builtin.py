@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from kargo.steps import (
+    archives,
     argocd,
     documents,
     fail,
     file_ops,
+    flow,
     git_local,
     git_push,
     http,
     kustomize_set_image,
+    renderers,
     shell,
     yaml_update,
 )
@@ -19,6 +22,13 @@ from kargo.steps.base import step_kinds
 BUILTIN_KINDS = (
     argocd.ArgoCDUpdateStep.kind,
     argocd.ArgoCDWaitStep.kind,
+    archives.TarStep.kind,
+    archives.UntarStep.kind,
+    flow.ComposeOutputStep.kind,
+    flow.HelmUpdateChartStep.kind,
+    flow.YamlMergeStep.kind,
+    renderers.HelmTemplateStep.kind,
+    renderers.KustomizeBuildStep.kind,
     file_ops.CopyStep.kind,
     file_ops.DeleteStep.kind,
     file_ops.FileWriteStep.kind,
