@@ -80,6 +80,10 @@ class StepContext:
     is_rollback: bool = False
     images: list[FreightImage] = field(default_factory=list)
     charts: list[FreightChart] = field(default_factory=list)
+    origin: str = ""  # the warehouse the freight came from
+    actor: str = ""  # who asked for the promotion
+    alias: str = ""  # this step's alias (`task::step` inside a PromotionTask)
+    step_statuses: list[tuple[str, str]] = field(default_factory=list)  # (alias, status) so far
 
     async def emit(self, line: str) -> None:
         """Append a line to the promotion's step log."""
