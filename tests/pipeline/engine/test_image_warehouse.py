@@ -84,8 +84,10 @@ def test_an_image_warehouse_makes_freight_with_credentials_kept_secret(tmp_path:
                 ("Warehouse", "images"),
             }
             assert store.list("Secret", "shop") == []  # never in the resource store
-            secrets_file = state / "secrets" / "shop.json"
-            assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+            secret_file = state / "secrets" / "shop" / "registry-creds" / "password"
+            assert secret_file.read_text() == PASSWORD
+            assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+            assert stat.S_IMODE(secret_file.parent.stat().st_mode) == 0o700
             assert PASSWORD not in repr(load_path(config))
             assert describe(state, "shop") == [
                 {

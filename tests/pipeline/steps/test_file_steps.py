@@ -203,3 +203,29 @@ def test_argocd_steps_fail_naming_the_application_and_the_cluster_path(tmp_path:
     ]
     with pytest.raises(ValueError, match="exactly one of name or selector"):
         ArgoCDWaitConfig.model_validate({"apps": [{"namespace": "x"}]})
+
+
+def test_image_from_renders_the_freights_image_into_a_step_config(tmp_path: Path) -> None:
+    from kargo.steps.base import FreightChart
+    from kargo.steps.expressions import render
+
+    ctx = context(
+        tmp_path, images=[FreightImage("registry.example.com/shop/web", "2.1.0", "sha256:ef")]
+    )
+    ctx.charts = [FreightChart("oci://charts.example.com/shop", "web", "0.3.0")]
+    config = render(
+        {
+            "path": "k",
+            "images": [
+                {
+                    "image": "registry.example.com/shop/web",
+                    "tag": "${{ imageFrom('registry.example.com/shop/web').Tag }}",
+                }
+            ],
+            "digest": "${{ imageFrom('registry.example.com/shop/web').Digest }}",
+            "chart": "${{ chartFrom('oci://charts.example.com/shop', 'web').Version }}",
+        },
+        ctx,
+    )
+    assert config["images"][0]["tag"] == "2.1.0"
+    assert config["digest"] == "sha256:ef" and config["chart"] == "0.3.0"

@@ -2,7 +2,9 @@
 
 Kargo reads repository credentials from Secrets labelled `kargo.akuity.io/cred-type` (`git`,
 `image`, `helm`, `generic`) in the project's namespace. Here those documents, given in a
-configuration folder, are kept under `<state>/secrets/<project>.json` (folder 0700, file 0600).
+configuration folder, are kept as `<state>/secrets/<project>/<name>/<key>` (folders 0700, one
+0600 file per key: the layout the `secret()` expression function reads), their labels under
+`<state>/secret-labels/<project>/<name>.json`.
 Values are only read by the steps and subscriptions that need them: no command, log line, event
 or API answer shows them; `describe` returns names, types and key names only.
 """
@@ -13,6 +15,8 @@ import base64
 import binascii
 import json
 import os
+import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,38 +66,65 @@ def parse_secret(document: dict[str, Any]) -> tuple[str, StoredSecret]:
     return str(meta.get("namespace") or ""), StoredSecret(name, labels, data)
 
 
-def _file(state_dir: Path, project: str) -> Path:
-    return state_dir / "secrets" / f"{project}.json"
+def _folder(state_dir: Path, project: str) -> Path:
+    return state_dir / "secrets" / project
 
 
-def _read(state_dir: Path, project: str) -> dict[str, Any]:
-    path = _file(state_dir, project)
-    if not path.exists():
-        return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+def _labels_file(state_dir: Path, project: str, name: str) -> Path:
+    return state_dir / "secret-labels" / project / f"{name}.json"
+
+
+def _private_folder(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
 
 
 def save_secret(state_dir: Path, project: str, secret: StoredSecret) -> None:
-    """Add or replace a secret in the project's store (written atomically, mode 0600)."""
-    folder = state_dir / "secrets"
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    entries = _read(state_dir, project)
-    entries[secret.name] = {"labels": secret.labels, "data": secret.data}
-    temporary = folder / f".{project}.json.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(entries, handle, sort_keys=True)
-    os.chmod(temporary, 0o600)
-    temporary.replace(_file(state_dir, project))
+    """Add or replace a secret: one 0600 file per key (as `secret()` reads), labels beside."""
+    if "/" in secret.name or secret.name.startswith("."):
+        raise SecretError(f"metadata.name: {secret.name!r} is not a valid secret name")
+    for parent in (state_dir / "secrets", _folder(state_dir, project)):
+        _private_folder(parent)
+    temporary = _folder(state_dir, project) / f".{secret.name}.{uuid.uuid4().hex[:8]}"
+    _private_folder(temporary)
+    for key, value in secret.data.items():
+        if "/" in key or key.startswith("."):
+            shutil.rmtree(temporary)
+            raise SecretError(f"data: {key!r} is not a valid key name")
+        _write_private(temporary / key, value)
+    target = _folder(state_dir, project) / secret.name
+    if target.exists():
+        shutil.rmtree(target)
+    temporary.rename(target)
+    labels = _labels_file(state_dir, project, secret.name)
+    for parent in (state_dir / "secret-labels", labels.parent):
+        _private_folder(parent)
+    _write_private(labels, json.dumps(secret.labels, sort_keys=True))
 
 
 def secrets(state_dir: Path, project: str) -> list[StoredSecret]:
     """Every secret of a project."""
-    return [
-        StoredSecret(name, dict(entry.get("labels", {})), dict(entry.get("data", {})))
-        for name, entry in sorted(_read(state_dir, project).items())
-    ]
+    folder = _folder(state_dir, project)
+    if not folder.is_dir():
+        return []
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if not entry.is_dir() or entry.name.startswith("."):
+            continue
+        data = {
+            f.name: f.read_text(encoding="utf-8") for f in sorted(entry.iterdir()) if f.is_file()
+        }
+        labels_path = _labels_file(state_dir, project, entry.name)
+        labels = json.loads(labels_path.read_text(encoding="utf-8")) if labels_path.exists() else {}
+        found.append(StoredSecret(entry.name, dict(labels), data))
+    return found
 
 
 def describe(state_dir: Path, project: str) -> list[dict[str, Any]]:
