@@ -7,13 +7,21 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+from kargo.engine.chartdiscovery import discover_charts
 from kargo.engine.gitdiscovery import DiscoveryError, discover_commits
 from kargo.engine.imagediscovery import discover_images
 from kargo.engine.writing import record_event, transact, update_model
 from kargo.model.base import ObjectMeta, utcnow
 from kargo.model.common import Condition, ConditionStatus, FreightOrigin, set_condition
 from kargo.model.event import EventReason
-from kargo.model.freight import Freight, GitCommit, Image, freight_alias, freight_name
+from kargo.model.freight import (
+    Chart,
+    Freight,
+    GitCommit,
+    Image,
+    freight_alias,
+    freight_name,
+)
 from kargo.model.warehouse import (
     DiscoveredArtifacts,
     FreightCreationPolicy,
@@ -74,8 +82,14 @@ class WarehouseReconciler:
                     self.state_dir, warehouse.project, "image", sub.image.repo_url
                 )
                 found.images.append(discover_images(sub.image, credentials))
-            else:
-                raise DiscoveryError("chart subscriptions are not supported on one machine yet")
+            elif sub.chart is not None:
+                credentials = registry_credentials(
+                    self.state_dir,
+                    warehouse.project,
+                    "image" if sub.chart.repo_url.startswith("oci://") else "helm",
+                    sub.chart.repo_url,
+                )
+                found.charts.append(discover_charts(sub.chart, credentials))
         return found
 
     def _record(
@@ -118,6 +132,9 @@ class WarehouseReconciler:
             Image(repoURL=r.repo_url, tag=r.references[0].tag, digest=r.references[0].digest)
             for r in results.images
         ]
+        charts = [
+            Chart(repoURL=r.repo_url, name=r.name, version=r.versions[0]) for r in results.charts
+        ]
         commits = [
             GitCommit(
                 repoURL=r.repo_url,
@@ -130,7 +147,7 @@ class WarehouseReconciler:
             for r in results.git
         ]
         origin = FreightOrigin(name=warehouse.name)
-        name = freight_name(origin, commits, images)
+        name = freight_name(origin, commits, images, charts)
         if tx.get("Freight", warehouse.project, name) is not None:
             return None
         taken = {f.alias for f in list_models(self.store, Freight, warehouse.project)}
@@ -140,6 +157,7 @@ class WarehouseReconciler:
             origin=origin,
             commits=commits,
             images=images,
+            charts=charts,
             discovered_at=utcnow(),
         )
         freight.metadata.labels["kargo.akuity.io/alias"] = freight.alias
@@ -151,7 +169,7 @@ class WarehouseReconciler:
             kind="Freight",
             name=name,
             message=f"Freight {saved.alias} created by warehouse {warehouse.name} from "
-            + _artifacts_text(commits, images),
+            + _artifacts_text(commits, images, charts),
             data={
                 "freight": name,
                 "freightAlias": saved.alias,
@@ -159,6 +177,7 @@ class WarehouseReconciler:
                 "commit": commits[0].id if commits else "",
                 "commits": [c.model_dump(by_alias=True) for c in commits],
                 "images": [i.model_dump(by_alias=True) for i in images],
+                "charts": [c.model_dump(by_alias=True) for c in charts],
             },
         )
         return saved
@@ -199,8 +218,9 @@ class WarehouseReconciler:
         transact(self.store, work)
 
 
-def _artifacts_text(commits: list[GitCommit], images: list[Image]) -> str:
-    """`commit abc1234 (subject)`, `image repo:tag`, joined by `and`."""
+def _artifacts_text(commits: list[GitCommit], images: list[Image], charts: list[Chart]) -> str:
+    """`commit abc1234 (subject)`, `image repo:tag`, `chart name version`, joined by `and`."""
     parts = [f"commit {c.id[:7]} ({c.message})" for c in commits]
     parts += [f"image {i.repo_url}:{i.tag}" for i in images]
+    parts += [f"chart {c.name} {c.version}" for c in charts]
     return " and ".join(parts)
