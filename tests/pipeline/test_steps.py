@@ -52,6 +52,7 @@ def test_the_builtin_kinds_are_registered() -> None:
         "helm-template",
         "helm-update-chart",
         "http",
+        "http-download",
         "json-parse",
         "json-update",
         "kustomize-build",

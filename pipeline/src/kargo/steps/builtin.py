@@ -43,6 +43,7 @@ BUILTIN_KINDS = (
     git_local.GitCommitStep.kind,
     git_local.GitTagStep.kind,
     git_push.GitPushStep.kind,
+    http.HttpDownloadStep.kind,
     http.HttpStep.kind,
     kustomize_set_image.KustomizeSetImageStep.kind,
     shell.ShellStep.kind,
