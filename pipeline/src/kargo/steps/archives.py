@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 from pydantic import Field
 
 from kargo.model.base import StrictModel
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.workspace import inside
 
 
@@ -42,17 +42,14 @@ class TarConfig(StrictModel):
 
 
 @register_step
-class TarStep(Step[TarConfig]):
+class TarStep(CheckedStep[TarConfig]):
     """Archive a file or folder."""
 
     kind = "tar"
     config_model = TarConfig
 
-    async def run(self, ctx: StepContext, config: TarConfig) -> StepResult:
-        """Write the archive."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: TarConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: TarConfig) -> StepResult:
+        """Do the step's work."""
         source = inside(ctx.work_dir, config.in_path, self.kind, "inPath")
         target = inside(ctx.work_dir, config.out_path, self.kind, "outPath")
         if not source.exists():
@@ -85,17 +82,14 @@ class UntarConfig(StrictModel):
 
 
 @register_step
-class UntarStep(Step[UntarConfig]):
+class UntarStep(CheckedStep[UntarConfig]):
     """Extract a (possibly gzipped) tar archive."""
 
     kind = "untar"
     config_model = UntarConfig
 
-    async def run(self, ctx: StepContext, config: UntarConfig) -> StepResult:
-        """Extract."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: UntarConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: UntarConfig) -> StepResult:
+        """Do the step's work."""
         source = inside(ctx.work_dir, config.in_path, self.kind, "inPath")
         target = inside(ctx.work_dir, config.out_path, self.kind, "outPath")
         if not source.is_file():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import tomlkit
 import yaml
@@ -19,9 +19,9 @@ from pydantic import Field
 from tomlkit.exceptions import TOMLKitError
 
 from kargo.model.base import StrictModel
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
 from kargo.steps.expressions import ExpressionError, evaluate
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.keypaths import KeyPathError, set_value
 from kargo.steps.workspace import existing_file
 from kargo.steps.yaml_update import YamlUpdate, quote_if_necessary
@@ -59,27 +59,37 @@ def _json_indent(text: str) -> int:
     return 2
 
 
-@register_step
-class JsonUpdateStep(Step[DocumentUpdateConfig]):
-    """Set values at key paths in a JSON file (key order and indentation kept)."""
+class _DocumentUpdateStep(CheckedStep[DocumentUpdateConfig]):
+    """Set values at key paths in a structured file, written back in its own layout."""
 
-    kind = "json-update"
     config_model = DocumentUpdateConfig
     outputs = {"commitMessage": "a description of the change, for git-commit"}
+    format_name: ClassVar[str]
 
-    async def run(self, ctx: StepContext, config: DocumentUpdateConfig) -> StepResult:
-        """Edit the file."""
-        return await outcome(self._run(ctx, config))
+    def load(self, text: str) -> Any:
+        """The parsed document (raises ValueError when the text is not of the format)."""
+        raise NotImplementedError
 
-    async def _run(self, ctx: StepContext, config: DocumentUpdateConfig) -> StepResult:
+    def dump(self, document: Any, original: str) -> str:
+        """The document as text, in the original's layout."""
+        raise NotImplementedError
+
+    def new_table(self) -> Any:
+        """A mapping to create on the way to a new key."""
+        return {}
+
+    async def execute(self, ctx: StepContext, config: DocumentUpdateConfig) -> StepResult:
+        """Do the step's work."""
         file = existing_file(ctx.work_dir, config.path, self.kind)
         text = file.read_text(encoding="utf-8")
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StepErrored(self.kind, f"{config.path} is not valid JSON: {exc}", "path") from exc
-        _set_all(document, config.updates, self.kind)
-        file.write_text(json.dumps(document, indent=_json_indent(text)) + "\n", encoding="utf-8")
+            document = self.load(text)
+        except ValueError as exc:
+            raise StepErrored(
+                self.kind, f"{config.path} is not valid {self.format_name}: {exc}", "path"
+            ) from exc
+        _set_all(document, config.updates, self.kind, self.new_table)
+        file.write_text(self.dump(document, text), encoding="utf-8")
         return StepResult(
             StepPhase.SUCCEEDED,
             f"updated {len(config.updates)} key(s)",
@@ -88,30 +98,42 @@ class JsonUpdateStep(Step[DocumentUpdateConfig]):
 
 
 @register_step
-class TomlUpdateStep(Step[DocumentUpdateConfig]):
+class JsonUpdateStep(_DocumentUpdateStep):
+    """Set values at key paths in a JSON file (key order and indentation kept)."""
+
+    kind = "json-update"
+    format_name = "JSON"
+
+    def load(self, text: str) -> Any:
+        """Parse JSON."""
+        return json.loads(text)
+
+    def dump(self, document: Any, original: str) -> str:
+        """JSON with the original's indentation."""
+        return json.dumps(document, indent=_json_indent(original)) + "\n"
+
+
+@register_step
+class TomlUpdateStep(_DocumentUpdateStep):
     """Set values at key paths in a TOML file (comments and order kept)."""
 
     kind = "toml-update"
-    config_model = DocumentUpdateConfig
-    outputs = {"commitMessage": "a description of the change, for git-commit"}
+    format_name = "TOML"
 
-    async def run(self, ctx: StepContext, config: DocumentUpdateConfig) -> StepResult:
-        """Edit the file."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: DocumentUpdateConfig) -> StepResult:
-        file = existing_file(ctx.work_dir, config.path, self.kind)
+    def load(self, text: str) -> Any:
+        """Parse TOML round-trip."""
         try:
-            document = tomlkit.parse(file.read_text(encoding="utf-8"))
+            return tomlkit.parse(text)
         except TOMLKitError as exc:
-            raise StepErrored(self.kind, f"{config.path} is not valid TOML: {exc}", "path") from exc
-        _set_all(document, config.updates, self.kind, tomlkit.table)
-        file.write_text(tomlkit.dumps(document), encoding="utf-8")
-        return StepResult(
-            StepPhase.SUCCEEDED,
-            f"updated {len(config.updates)} key(s)",
-            {"commitMessage": _updates_message(config.path, config.updates)},
-        )
+            raise ValueError(str(exc)) from exc
+
+    def dump(self, document: Any, original: str) -> str:
+        """TOML as tomlkit keeps it."""
+        return tomlkit.dumps(document)
+
+    def new_table(self) -> Any:
+        """A TOML table."""
+        return tomlkit.table()
 
 
 class ParseOutput(StrictModel):
@@ -141,17 +163,14 @@ def _parsed(kind: str, file: Path, path: str) -> Any:
         raise StepErrored(kind, f"{path} is not valid {what}: {exc}", "path") from exc
 
 
-class _ParseStep(Step[ParseConfig]):
+class _ParseStep(CheckedStep[ParseConfig]):
     """Extract values from a structured file with expressions."""
 
     config_model = ParseConfig
     outputs = {"<name>": "each output's value"}
 
-    async def run(self, ctx: StepContext, config: ParseConfig) -> StepResult:
-        """Parse and evaluate."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: ParseConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: ParseConfig) -> StepResult:
+        """Do the step's work."""
         file = existing_file(ctx.work_dir, config.path, self.kind)
         document = _parsed(self.kind, file, config.path)
         variables = dict(document) if isinstance(document, dict) else {"document": document}

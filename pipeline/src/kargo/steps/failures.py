@@ -8,8 +8,9 @@ message that names the step and the field, and `outcome` turns them into a `Step
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Generic
 
-from kargo.steps.base import StepPhase, StepResult
+from kargo.steps.base import ConfigT, Step, StepContext, StepPhase, StepResult
 
 
 class StepProblem(Exception):
@@ -42,3 +43,15 @@ async def outcome(work: Awaitable[StepResult]) -> StepResult:
         return await work
     except StepProblem as problem:
         return StepResult(problem.phase, str(problem))
+
+
+class CheckedStep(Step[ConfigT], Generic[ConfigT]):
+    """A step whose `execute` raises StepFailed/StepErrored; `run` turns them into results."""
+
+    async def run(self, ctx: StepContext, config: ConfigT) -> StepResult:
+        """Run `execute`, reporting a raised problem as the step's outcome."""
+        return await outcome(self.execute(ctx, config))
+
+    async def execute(self, ctx: StepContext, config: ConfigT) -> StepResult:
+        """Do the step's work (raise StepFailed or StepErrored when it cannot)."""
+        raise NotImplementedError

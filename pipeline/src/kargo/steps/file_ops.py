@@ -10,8 +10,8 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 
 from kargo.model.base import StrictModel
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.workspace import inside
 
 
@@ -23,17 +23,14 @@ class CopyConfig(StrictModel):
 
 
 @register_step
-class CopyStep(Step[CopyConfig]):
+class CopyStep(CheckedStep[CopyConfig]):
     """Copy a file or a folder (merged into the destination; `.git` folders are skipped)."""
 
     kind = "copy"
     config_model = CopyConfig
 
-    async def run(self, ctx: StepContext, config: CopyConfig) -> StepResult:
-        """Copy."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: CopyConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: CopyConfig) -> StepResult:
+        """Do the step's work."""
         source = inside(ctx.work_dir, config.in_path, self.kind, "inPath")
         target = inside(ctx.work_dir, config.out_path, self.kind, "outPath")
         if not source.exists():
@@ -69,15 +66,11 @@ class DeleteConfig(StrictModel):
 
 
 @register_step
-class DeleteStep(Step[DeleteConfig]):
+class DeleteStep(CheckedStep[DeleteConfig]):
     """Delete files or folders."""
 
     kind = "delete"
     config_model = DeleteConfig
-
-    async def run(self, ctx: StepContext, config: DeleteConfig) -> StepResult:
-        """Delete."""
-        return await outcome(self._run(ctx, config))
 
     async def _targets(self, ctx: StepContext, config: DeleteConfig) -> list[Path]:
         field = "path" if config.path is not None else "paths"
@@ -97,7 +90,8 @@ class DeleteStep(Step[DeleteConfig]):
             targets += matches
         return targets
 
-    async def _run(self, ctx: StepContext, config: DeleteConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: DeleteConfig) -> StepResult:
+        """Do the step's work."""
         targets = await self._targets(ctx, config)
         for target in targets:
             if target == ctx.work_dir.resolve():
@@ -135,17 +129,14 @@ class FileWriteConfig(StrictModel):
 
 
 @register_step
-class FileWriteStep(Step[FileWriteConfig]):
+class FileWriteStep(CheckedStep[FileWriteConfig]):
     """Write a file with the given contents and permissions."""
 
     kind = "file-write"
     config_model = FileWriteConfig
 
-    async def run(self, ctx: StepContext, config: FileWriteConfig) -> StepResult:
-        """Write the file."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: FileWriteConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: FileWriteConfig) -> StepResult:
+        """Do the step's work."""
         target = inside(ctx.work_dir, config.path, self.kind)
         if ".git" in target.relative_to(ctx.work_dir.resolve()).parts:
             raise StepFailed(self.kind, "may not write into a .git folder", "path")

@@ -9,7 +9,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from kargo.model.base import StrictModel
 from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, outcome
+from kargo.steps.failures import CheckedStep, StepErrored
 from kargo.steps.workspace import existing_folder, inside
 from kargo.steps.yamlfiles import load_yaml, write_yaml
 
@@ -54,18 +54,15 @@ class YamlMergeConfig(StrictModel):
 
 
 @register_step
-class YamlMergeStep(Step[YamlMergeConfig]):
+class YamlMergeStep(CheckedStep[YamlMergeConfig]):
     """Merge YAML files (later files override earlier ones, mappings merged deeply)."""
 
     kind = "yaml-merge"
     config_model = YamlMergeConfig
     outputs = {"commitMessage": "a description of the change, for git-commit"}
 
-    async def run(self, ctx: StepContext, config: YamlMergeConfig) -> StepResult:
-        """Merge the files."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: YamlMergeConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: YamlMergeConfig) -> StepResult:
+        """Do the step's work."""
         merged: Any = CommentedMap()
         emitter = None
         used = []
@@ -109,18 +106,15 @@ class HelmUpdateChartConfig(StrictModel):
 
 
 @register_step
-class HelmUpdateChartStep(Step[HelmUpdateChartConfig]):
+class HelmUpdateChartStep(CheckedStep[HelmUpdateChartConfig]):
     """Set dependency versions in a chart's Chart.yaml (Chart.lock is not rewritten here)."""
 
     kind = "helm-update-chart"
     config_model = HelmUpdateChartConfig
     outputs = {"commitMessage": "a description of the change, for git-commit"}
 
-    async def run(self, ctx: StepContext, config: HelmUpdateChartConfig) -> StepResult:
-        """Edit Chart.yaml."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: HelmUpdateChartConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: HelmUpdateChartConfig) -> StepResult:
+        """Do the step's work."""
         folder = existing_folder(ctx.work_dir, config.path, self.kind)
         chart_file = folder / "Chart.yaml"
         if not chart_file.is_file():

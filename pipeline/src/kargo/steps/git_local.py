@@ -7,8 +7,8 @@ import shutil
 from pydantic import Field, model_validator
 
 from kargo.model.base import StrictModel
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.gitcli import GitError, git, head_commit, require_work_tree
 from kargo.steps.workspace import existing_folder
 
@@ -28,17 +28,14 @@ class GitClearConfig(StrictModel):
 
 
 @register_step
-class GitClearStep(Step[GitClearConfig]):
+class GitClearStep(CheckedStep[GitClearConfig]):
     """Delete everything in a working tree but its `.git` (as `git rm -rf .`)."""
 
     kind = "git-clear"
     config_model = GitClearConfig
 
-    async def run(self, ctx: StepContext, config: GitClearConfig) -> StepResult:
-        """Empty the working tree."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: GitClearConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: GitClearConfig) -> StepResult:
+        """Do the step's work."""
         await _work_tree(ctx, config.path, self.kind)
         folder = existing_folder(ctx.work_dir, config.path, self.kind)
         removed = 0
@@ -102,18 +99,15 @@ def composed_message(ctx: StepContext, config: GitCommitConfig) -> str:
 
 
 @register_step
-class GitCommitStep(Step[GitCommitConfig]):
+class GitCommitStep(CheckedStep[GitCommitConfig]):
     """Commit every change in a working tree; with no change, report the current HEAD."""
 
     kind = "git-commit"
     config_model = GitCommitConfig
     outputs = {"commit": "the new commit's id, or HEAD's when there was nothing to commit"}
 
-    async def run(self, ctx: StepContext, config: GitCommitConfig) -> StepResult:
-        """Stage everything and commit it."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: GitCommitConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: GitCommitConfig) -> StepResult:
+        """Do the step's work."""
         await _work_tree(ctx, config.path, self.kind)
         folder = existing_folder(ctx.work_dir, config.path, self.kind)
         message = composed_message(ctx, config)
@@ -153,18 +147,15 @@ class GitTagConfig(StrictModel):
 
 
 @register_step
-class GitTagStep(Step[GitTagConfig]):
+class GitTagStep(CheckedStep[GitTagConfig]):
     """Create an annotated tag at HEAD of a working tree."""
 
     kind = "git-tag"
     config_model = GitTagConfig
     outputs = {"commit": "the commit the tag points at"}
 
-    async def run(self, ctx: StepContext, config: GitTagConfig) -> StepResult:
-        """Tag HEAD."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: GitTagConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: GitTagConfig) -> StepResult:
+        """Do the step's work."""
         await _work_tree(ctx, config.path, self.kind)
         folder = existing_folder(ctx.work_dir, config.path, self.kind)
         try:

@@ -13,8 +13,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from kargo.model.base import StrictModel
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.gitcli import (
     GitCredentials,
     GitError,
@@ -87,7 +87,7 @@ def commit_url(repo_url: str, commit: str, provider: str | None = None) -> str:
 
 
 @register_step
-class GitPushStep(Step[GitPushConfig]):
+class GitPushStep(CheckedStep[GitPushConfig]):
     """Push commits (or a tag) from a working tree to its remote."""
 
     kind = KIND
@@ -98,11 +98,8 @@ class GitPushStep(Step[GitPushConfig]):
         "commitURL": "the commit's address on a known git provider",
     }
 
-    async def run(self, ctx: StepContext, config: GitPushConfig) -> StepResult:
-        """Push, rebasing onto a moved remote branch and trying again."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: GitPushConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: GitPushConfig) -> StepResult:
+        """Do the step's work."""
         folder = existing_folder(ctx.work_dir, config.path, KIND)
         try:
             url = await remote_url(folder)

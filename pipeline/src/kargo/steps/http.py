@@ -23,9 +23,9 @@ from pydantic import Field, model_validator
 
 from kargo.model.base import StrictModel
 from kargo.model.common import parse_duration
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
 from kargo.steps.expressions import ExpressionError, evaluate
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.workspace import existing_file, inside
 
 CONTENT_TYPES = ("application/json", "application/yaml", "text/plain")
@@ -141,18 +141,15 @@ def _error_message(config: HttpConfig, variables: dict[str, Any], status: int) -
 
 
 @register_step
-class HttpStep(Step[HttpConfig]):
+class HttpStep(CheckedStep[HttpConfig]):
     """Send an HTTP request and succeed, fail or wait according to the response."""
 
     kind = "http"
     config_model = HttpConfig
     outputs = {"status": "the response's status code", "<name>": "each configured output"}
 
-    async def run(self, ctx: StepContext, config: HttpConfig) -> StepResult:
-        """Send the request once and judge the response."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: HttpConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: HttpConfig) -> StepResult:
+        """Do the step's work."""
         content: bytes | None = config.body.encode() if config.body is not None else None
         if config.body_from_file is not None:
             path = existing_file(ctx.work_dir, config.body_from_file, self.kind, "bodyFromFile")
@@ -218,17 +215,14 @@ class HttpDownloadConfig(StrictModel):
 
 
 @register_step
-class HttpDownloadStep(Step[HttpDownloadConfig]):
+class HttpDownloadStep(CheckedStep[HttpDownloadConfig]):
     """Download a file into the work folder (streamed to a temporary file, then renamed)."""
 
     kind = "http-download"
     config_model = HttpDownloadConfig
 
-    async def run(self, ctx: StepContext, config: HttpDownloadConfig) -> StepResult:
-        """Download."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: HttpDownloadConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: HttpDownloadConfig) -> StepResult:
+        """Do the step's work."""
         target = inside(ctx.work_dir, config.out_path, self.kind, "outPath")
         if target.exists() and not config.allow_overwrite:
             raise StepFailed(

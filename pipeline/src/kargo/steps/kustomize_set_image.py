@@ -15,8 +15,8 @@ from pydantic import Field, model_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from kargo.model.base import StrictModel
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, outcome
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
+from kargo.steps.failures import CheckedStep, StepErrored
 from kargo.steps.workspace import existing_folder
 from kargo.steps.yamlfiles import load_yaml, write_yaml
 
@@ -134,18 +134,15 @@ def commit_message(path: str, targets: dict[str, dict[str, str]]) -> str:
 
 
 @register_step
-class KustomizeSetImageStep(Step[KustomizeSetImageConfig]):
+class KustomizeSetImageStep(CheckedStep[KustomizeSetImageConfig]):
     """Point a kustomization's images at new tags or digests."""
 
     kind = KIND
     config_model = KustomizeSetImageConfig
     outputs = {"commitMessage": "a description of the change, for git-commit"}
 
-    async def run(self, ctx: StepContext, config: KustomizeSetImageConfig) -> StepResult:
-        """Edit the kustomization file."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: KustomizeSetImageConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: KustomizeSetImageConfig) -> StepResult:
+        """Do the step's work."""
         folder = existing_folder(ctx.work_dir, config.path, KIND)
         file = kustomization_file(folder, config.path)
         document, yaml = load_yaml(file, KIND)

@@ -16,8 +16,8 @@ import yaml
 from pydantic import Field
 
 from kargo.model.base import StrictModel
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.workspace import existing_file, existing_folder, inside
 
 KUSTOMIZE_INSTALL = (
@@ -96,17 +96,14 @@ class KustomizeBuildConfig(StrictModel):
 
 
 @register_step
-class KustomizeBuildStep(Step[KustomizeBuildConfig]):
+class KustomizeBuildStep(CheckedStep[KustomizeBuildConfig]):
     """Render a kustomization with kustomize (or kubectl kustomize)."""
 
     kind = "kustomize-build"
     config_model = KustomizeBuildConfig
 
-    async def run(self, ctx: StepContext, config: KustomizeBuildConfig) -> StepResult:
-        """Render."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: KustomizeBuildConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: KustomizeBuildConfig) -> StepResult:
+        """Do the step's work."""
         folder = existing_folder(ctx.work_dir, config.path, self.kind)
         target = inside(ctx.work_dir, config.out_path, self.kind, "outPath")
         kustomize, kubectl = shutil.which("kustomize"), shutil.which("kubectl")
@@ -159,17 +156,14 @@ class HelmTemplateConfig(StrictModel):
 
 
 @register_step
-class HelmTemplateStep(Step[HelmTemplateConfig]):
+class HelmTemplateStep(CheckedStep[HelmTemplateConfig]):
     """Render a Helm chart with `helm template`."""
 
     kind = "helm-template"
     config_model = HelmTemplateConfig
 
-    async def run(self, ctx: StepContext, config: HelmTemplateConfig) -> StepResult:
-        """Render."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: HelmTemplateConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: HelmTemplateConfig) -> StepResult:
+        """Do the step's work."""
         chart = existing_folder(ctx.work_dir, config.path, self.kind)
         existing_file(ctx.work_dir, f"{config.path}/Chart.yaml", self.kind)
         target = inside(ctx.work_dir, config.out_path, self.kind, "outPath")

@@ -13,8 +13,8 @@ from pydantic import Field
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from kargo.model.base import StrictModel
-from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.keypaths import KeyPathError, get_value, set_value, split_key
 from kargo.steps.workspace import existing_file
 from kargo.steps.yamlfiles import load_yaml, write_yaml
@@ -79,18 +79,15 @@ def apply_updates(document: Any, updates: list[YamlUpdate], kind: str) -> None:
 
 
 @register_step
-class YamlUpdateStep(Step[YamlUpdateConfig]):
+class YamlUpdateStep(CheckedStep[YamlUpdateConfig]):
     """Update scalar values in a YAML file, keeping its comments and layout."""
 
     kind = KIND
     config_model = YamlUpdateConfig
     outputs = {"commitMessage": "a description of the change, for git-commit"}
 
-    async def run(self, ctx: StepContext, config: YamlUpdateConfig) -> StepResult:
-        """Edit the file."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: YamlUpdateConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: YamlUpdateConfig) -> StepResult:
+        """Do the step's work."""
         file = existing_file(ctx.work_dir, config.path, KIND)
         document, yaml = load_yaml(file, KIND)
         apply_updates(document, config.updates, KIND)

@@ -19,8 +19,8 @@ from pydantic import Field, model_validator
 
 from kargo.model.base import StrictModel
 from kargo.model.common import FreightOrigin
-from kargo.steps.base import FreightCommit, Step, StepContext, StepPhase, StepResult, register_step
-from kargo.steps.failures import StepErrored, StepFailed, outcome
+from kargo.steps.base import FreightCommit, StepContext, StepPhase, StepResult, register_step
+from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.gitcli import (
     DEFAULT_AUTHOR_EMAIL,
     DEFAULT_AUTHOR_NAME,
@@ -244,7 +244,7 @@ class _Cloner:
 
 
 @register_step
-class GitCloneStep(Step[GitCloneConfig]):
+class GitCloneStep(CheckedStep[GitCloneConfig]):
     """Clone a repository and check revisions out to paths in the promotion's work folder."""
 
     kind = KIND
@@ -255,11 +255,8 @@ class GitCloneStep(Step[GitCloneConfig]):
         "path": "the first checkout's folder",
     }
 
-    async def run(self, ctx: StepContext, config: GitCloneConfig) -> StepResult:
-        """Clone, or keep the checkouts that are already there."""
-        return await outcome(self._run(ctx, config))
-
-    async def _run(self, ctx: StepContext, config: GitCloneConfig) -> StepResult:
+    async def execute(self, ctx: StepContext, config: GitCloneConfig) -> StepResult:
+        """Do the step's work."""
         if config.author is not None and config.author.signing_key:
             raise StepFailed(KIND, "commit signing is not supported here", "author.signingKey")
         cloner = _Cloner(ctx, config)
