@@ -147,3 +147,96 @@ def test_secrets_are_refused_through_the_api_and_a_bad_cred_type_is_named(tmp_pa
         assert "<hidden>" in str(wrong.value)
     finally:
         store.close()
+
+
+MIXED = """\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata:
+  name: mixed
+  namespace: shop
+spec:
+  subscriptions:
+  - git:
+      repoURL: {repo}
+  - image:
+      repoURL: {image}
+---
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Stage
+metadata:
+  name: dev
+  namespace: shop
+spec:
+  requestedFreight:
+  - origin: {{kind: Warehouse, name: mixed}}
+    sources: {{direct: true}}
+  promotionTemplate:
+    spec:
+      steps:
+      - uses: git-clone
+        config:
+          repoURL: {repo}
+          checkout:
+          - fromFreight: true
+            path: ./src
+      - uses: yaml-update
+        config:
+          path: ./src/values.yaml
+          updates:
+          - key: image.tag
+            value: ${{{{ imageFrom("{image}").Tag }}}}
+          - key: image.digest
+            value: ${{{{ imageFrom("{image}").Digest }}}}
+          - key: commit
+            value: ${{{{ commitFrom("{repo}").ID }}}}
+      - uses: compose-output
+        as: summary
+        config:
+          values: ${{{{ outputs["step-1"].commitMessage }}}}
+"""
+
+
+def test_freight_of_a_commit_and_an_image_promotes_with_commit_from_and_image_from(
+    tmp_path: Path,
+) -> None:
+    from kargo.engine.promoting import PromotionRequest, request_promotion
+
+    from tests.pipeline.harness import commit, make_repo, running_engine, wait_until
+
+    repo = make_repo(tmp_path / "repo")
+    head = commit(repo, "values.yaml", "image:\n  tag: none\n  digest: none\ncommit: none\n", "v")
+    state = tmp_path / "state"
+    with registry(tmp_path / "registry") as local:
+        image = f"{local.host}/shop/app"
+        digest = local.push_image("shop/app", "3.1.4")
+        store = Store.open(None, state)
+        try:
+            apply_resources(
+                store, load_text(MIXED.format(repo=repo, image=image), default_project="shop")
+            )
+            with running_engine(store, state):
+                freight = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
+                assert freight.commits[0].id == head and freight.images[0].tag == "3.1.4"
+                request_promotion(store, PromotionRequest("shop", "dev", freight.name))
+
+                def finished() -> dict[str, object] | None:
+                    found = store.list("Promotion", "shop")
+                    done = [
+                        p
+                        for p in found
+                        if p["status"].get("phase") not in (None, "Pending", "Running")
+                    ]
+                    return done[0] if done else None
+
+                promotion = wait_until(finished, what="the promotion")
+            status = promotion["status"]
+            assert isinstance(status, dict)
+            assert status["phase"] == "Succeeded", status["message"]
+            summary = status["state"]["summary"]["values"]
+            assert summary == (
+                "Updated ./src/values.yaml\n\n- image.tag: 3.1.4\n"
+                f"- image.digest: {digest}\n- commit: {head}"
+            )
+        finally:
+            store.close()
