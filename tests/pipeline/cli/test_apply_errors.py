@@ -29,7 +29,7 @@ spec:
       steps:
       - uses: shell
         as: go
-      - uses: argocd-update
+      - uses: jira
         as: go
 """
 
@@ -45,11 +45,12 @@ def test_apply_of_a_folder_prints_each_problem_once_with_its_file_and_line(tmp_p
     assert ran.code != 0
     text = ran.out + ran.err
     stage_file = folder / "b-stage.yaml"
-    assert f"{stage_file}:13: spec.promotionTemplate.spec.steps[1].uses: argocd-update: needs" in (
-        text
+    assert (
+        f"{stage_file}:13: spec.promotionTemplate.spec.steps[1].uses: jira: a Kargo Enterprise"
+        in (text)
     )
     assert f"{stage_file}:14: spec.promotionTemplate.spec.steps[1].as: step alias 'go'" in text
-    assert text.count("argocd-update: needs Argo CD") == 1
+    assert text.count("jira: a Kargo Enterprise step") == 1
     assert text.count("duplicates that of") == 1
     assert f"{folder / 'a-warehouse.yaml'}:5: spec.intervall: unknown field" in text
     assert text.count("spec.intervall") == 1

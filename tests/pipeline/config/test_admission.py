@@ -99,11 +99,11 @@ BROKEN = [
         id="projectconfig-named-differently",
     ),
     pytest.param(
-        stage(steps("      - uses: argocd-update", "        config: {apps: []}")),
+        stage(steps("      - uses: git-open-pr", "        config: {repoURL: x}")),
         13,
         "spec.promotionTemplate.spec.steps[0].uses",
-        "argocd-update: needs Argo CD, which runs on the cluster path: see docs/cluster.md",
-        id="argocd-update-needs-the-cluster",
+        "git-open-pr: needs the pull-request API of a Git hosting service",
+        id="kargo-step-not-on-one-machine",
     ),
     pytest.param(
         HEAD + "kind: Promotoin\nmetadata: {name: x}\n",
@@ -184,7 +184,7 @@ def test_an_unsupported_kind_is_never_answered_with_did_you_mean() -> None:
         ("argoproj.io/v1alpha1", "Rollout", "needs Argo Rollouts, which runs on the cluster path"),
         ("argoproj.io/v1alpha1", "Application", "needs Argo CD, which runs on the cluster path"),
         ("kargo.akuity.io/v1alpha1", "ClusterConfig", "need the cluster path"),
-        ("v1", "Secret", "not supported on one machine"),
+        ("v1", "ConfigMap", "not supported on one machine"),
     ],
 )
 def test_kinds_that_exist_elsewhere_say_where_they_run(

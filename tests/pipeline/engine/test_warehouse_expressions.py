@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 from kargo.engine.criteria import meets_creation_criteria
 from kargo.engine.gitdiscovery import DiscoveryError, discover_commits
-from kargo.model.warehouse import GitDiscoveryResult, GitSubscription, Warehouse
+from kargo.model.warehouse import (
+    DiscoveredArtifacts,
+    GitDiscoveryResult,
+    GitSubscription,
+    Warehouse,
+)
 
 from tests.pipeline.harness import commit, make_repo
 
@@ -49,11 +54,13 @@ def warehouse(expression: str) -> Warehouse:
     )
 
 
-def results(tag_a: str, tag_b: str) -> list[GitDiscoveryResult]:
-    return [
-        GitDiscoveryResult.model_validate({"repoURL": url, "commits": [{"id": sha, "tag": tag}]})
-        for url, sha, tag in (("/srv/a", "a" * 40, tag_a), ("/srv/b", "b" * 40, tag_b))
-    ]
+def results(tag_a: str, tag_b: str) -> DiscoveredArtifacts:
+    return DiscoveredArtifacts(
+        git=[
+            GitDiscoveryResult.model_validate({"repoURL": url, "commits": [{"id": sha, "tag": t}]})
+            for url, sha, t in (("/srv/a", "a" * 40, tag_a), ("/srv/b", "b" * 40, tag_b))
+        ]
+    )
 
 
 def test_freight_creation_criteria_decide_with_commit_from() -> None:

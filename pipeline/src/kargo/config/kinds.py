@@ -25,6 +25,8 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "AnalysisRun": (ARGO, KARGO),
     # This engine's own kind (Kargo has no outbound webhooks of this shape).
     "WebhookConfig": (KARGO,),
+    # Credentials (labelled kargo.akuity.io/cred-type) go to the local secret store.
+    "Secret": ("v1",),
 }
 """Kind → the apiVersions it may be written with (the first is the upstream one)."""
 

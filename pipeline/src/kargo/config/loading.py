@@ -30,11 +30,14 @@ from kargo.config.positions import (
 )
 from kargo.config.positions import Path as FieldPath
 from kargo.model.registry import model_for, parse_resource
+from kargo.model.secret import SecretDocument
 
 DEFAULT_PROJECT = "planning-poker"
 YAML_SUFFIXES = (".yaml", ".yml")
 MISSING = "required field is missing"
 UNSUPPORTED_FIELD = "a Kargo field this engine does not support on one machine"
+KUSTOMIZE_API = "kustomize.config.k8s.io/"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,41 @@ class LoadedResource:
 
 
 def config_files(path: Path) -> list[Path]:
-    """The YAML files under a folder (recursively, sorted), or the file itself."""
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES)
-    return [path]
+    """The YAML files under a folder (recursively, sorted), or the file itself.
+
+    A `kustomization.yaml` in the folder adds the files and folders its `resources` name
+    outside it (as `kubectl apply -k` would take them), so a Kargo folder laid out for
+    kustomize loads unchanged.
+    """
+    if not path.is_dir():
+        return [path]
+    found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in YAML_SUFFIXES)
+    seen = {p.resolve() for p in found}
+    for kustomization in [p for p in found if p.name in KUSTOMIZATION_FILES]:
+        for extra in _kustomize_resources(kustomization, seen):
+            seen.add(extra.resolve())
+            found.append(extra)
+    return found
+
+
+def _kustomize_resources(kustomization: Path, seen: set[Path]) -> list[Path]:
+    """The YAML files a kustomization's `resources` name that are not loaded already."""
+    try:
+        data = yaml.safe_load(kustomization.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []  # reported when the file itself is loaded
+    resources = data.get("resources") if isinstance(data, dict) else None
+    extra: list[Path] = []
+    for entry in resources if isinstance(resources, list) else []:
+        target = (kustomization.parent / str(entry)).resolve()
+        if target.is_dir():
+            files = [*config_files(target)]
+        elif target.is_file() and target.suffix in YAML_SUFFIXES:
+            files = [target]
+        else:
+            continue  # a remote base or a missing file: kustomize's business
+        extra += [f for f in files if f.resolve() not in seen]
+    return extra
 
 
 def load_path(path: Path, default_project: str | None = None) -> list[LoadedResource]:
@@ -169,6 +203,8 @@ def _validate(
         issues.append(ConfigIssue(document.source, where, format_path(path), message))
 
     kind, api_version = data.get("kind"), data.get("apiVersion")
+    if kind == "Kustomization" and str(api_version or "").startswith(KUSTOMIZE_API):
+        return None  # kustomize's list of the folder's files, which are loaded themselves
     problem = kind_problem(api_version, kind)
     if problem is not None:
         report((problem[0],), problem[1])
@@ -199,16 +235,22 @@ def _parse(
     report: Callable[..., None],
     reported: list[FieldPath],
 ) -> BaseModel | None:
-    model = model_for(str(data.get("kind")))
+    kind = str(data.get("kind"))
+    model = SecretDocument if kind == "Secret" else model_for(kind)
     assert model is not None
 
     def line_of(dotted: str) -> int | None:
         return document.lines.get(_split(dotted))
 
     try:
+        if model is SecretDocument:
+            return SecretDocument.model_validate(data)
         return parse_resource(data, document.source, document.line, line_of)
     except ValidationError as exc:
-        described = [_describe(document, model, data, error) for error in exc.errors()]
+        errors = exc.errors()
+        if model is SecretDocument:  # never echo what was given: it may be a secret
+            errors = [{**error, "input": "<hidden>"} for error in errors]
+        described = [_describe(document, model, data, error) for error in errors]
         # A Kargo field this engine lacks (an `image` subscription) explains the "missing"
         # alternative beside it (`git`): say the first, not both.
         unsupported = {p[:-1] for p, m in described if m.startswith(UNSUPPORTED_FIELD)}

@@ -20,8 +20,13 @@ _NEEDS_CLUSTER = {
     "helm-update-chart": f"updates Helm chart dependencies for a cluster: {CLUSTER}",
     "kustomize-build": f"renders Kubernetes manifests: it runs on the cluster path: {CLUSTER}",
     "kustomize-set-image": f"edits Kubernetes manifests: it runs on the cluster path: {CLUSTER}",
-    "oci-push": f"pushes to an OCI registry, which the cluster path has: {CLUSTER}",
-    "oci-download": f"pulls from an OCI registry, which the cluster path has: {CLUSTER}",
+}
+_NEEDS_HOSTING = "needs the pull-request API of a Git hosting service (GitHub, GitLab, Gitea)"
+_ELSEWHERE = {
+    "git-open-pr": _NEEDS_HOSTING,
+    "git-merge-pr": _NEEDS_HOSTING,
+    "git-wait-for-pr": _NEEDS_HOSTING,
+    "github-push": "needs GitHub's API",
 }
 _ENTERPRISE = (
     "gh-create-issue gh-issue-add-comment gh-issue-delete-comment gh-issue-update-comment "
@@ -56,6 +61,8 @@ def step_kind_problem(uses: str) -> str | None:
         return None
     if uses in _NEEDS_CLUSTER:
         return f"{uses}: {_NEEDS_CLUSTER[uses]}"
+    if uses in _ELSEWHERE:
+        return f"{uses}: {_ELSEWHERE[uses]}, which one machine does not run"
     if uses in _ENTERPRISE:
         return f"{uses}: a Kargo Enterprise step, not supported on one machine"
     if uses in KARGO_STEP_KINDS:

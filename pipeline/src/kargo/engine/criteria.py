@@ -16,8 +16,8 @@ from kargo.expr import ExprError, compile_expression
 from kargo.expr.library import FreightArtifacts, KargoData, kargo_functions
 from kargo.model.warehouse import (
     CommitSelectionStrategy,
+    DiscoveredArtifacts,
     DiscoveredCommit,
-    GitDiscoveryResult,
     GitSubscription,
     Warehouse,
 )
@@ -59,11 +59,8 @@ def filter_commits(sub: GitSubscription, commits: list[DiscoveredCommit]) -> lis
     return kept
 
 
-def meets_creation_criteria(warehouse: Warehouse, results: list[GitDiscoveryResult]) -> bool:
-    """Whether `freightCreationCriteria.expression` holds for the newest discovered artifacts."""
-    criteria = warehouse.spec.freight_creation_criteria
-    if criteria is None or not criteria.expression.strip():
-        return True
+def _artifacts(warehouse: Warehouse, found: DiscoveredArtifacts) -> FreightArtifacts:
+    """The newest of each discovered artifact, as freight would carry them."""
     commits = [
         {
             "repoURL": r.repo_url,
@@ -73,10 +70,28 @@ def meets_creation_criteria(warehouse: Warehouse, results: list[GitDiscoveryResu
             "message": r.commits[0].subject,
             "author": r.commits[0].author,
         }
-        for r in results
+        for r in found.git
         if r.commits
     ]
-    data = KargoData(freight=[FreightArtifacts(origin=warehouse.name, commits=commits)])
+    images = [
+        {"repoURL": r.repo_url, "tag": r.references[0].tag, "digest": r.references[0].digest}
+        for r in found.images
+        if r.references
+    ]
+    charts = [
+        {"repoURL": r.repo_url, "name": r.name, "version": r.versions[0]}
+        for r in found.charts
+        if r.versions
+    ]
+    return FreightArtifacts(origin=warehouse.name, commits=commits, images=images, charts=charts)
+
+
+def meets_creation_criteria(warehouse: Warehouse, found: DiscoveredArtifacts) -> bool:
+    """Whether `freightCreationCriteria.expression` holds for the newest discovered artifacts."""
+    criteria = warehouse.spec.freight_creation_criteria
+    if criteria is None or not criteria.expression.strip():
+        return True
+    data = KargoData(freight=[_artifacts(warehouse, found)])
     try:
         value = compile_expression(criteria.expression).run(
             {}, kargo_functions(data, with_status=False)
