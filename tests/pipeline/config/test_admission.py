@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from kargo.config import ConfigError, ConfigIssue, check_references, load_text
@@ -310,3 +311,19 @@ def test_warehouse_expressions_are_checked_at_load() -> None:
         "spec.subscriptions[0].git.expressionFilter": 6,
         "spec.freightCreationCriteria.expression": 8,
     }
+
+
+def test_the_step_kind_check_reads_the_registry() -> None:
+    from kargo.steps.base import _REGISTRY, Step, register_step
+
+    text = stage(steps("      - uses: x-local-probe"))
+    assert "unknown step kind 'x-local-probe'" in only(text).message
+
+    class Probe(Step[Any]):
+        kind = "x-local-probe"
+
+    register_step(Probe)
+    try:
+        assert load_text(text)[0].kind == "Stage"
+    finally:
+        _REGISTRY.pop("x-local-probe", None)
