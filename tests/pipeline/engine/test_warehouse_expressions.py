@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from kargo.config import load_text
+from kargo.engine.applying import apply_resources
+from kargo.engine.warehouses import REFRESH_ANNOTATION, WarehouseReconciler
+from kargo.model.freight import Freight
+from kargo.store import Store, get_model, list_models
 from kargo.engine.criteria import meets_creation_criteria
 from kargo.engine.gitdiscovery import DiscoveryError, discover_commits
 from kargo.model.warehouse import (
@@ -68,3 +74,31 @@ def test_freight_creation_criteria_decide_with_commit_from() -> None:
     same_tag = warehouse("commitFrom('/srv/a').Tag == commitFrom('/srv/b').Tag")
     assert meets_creation_criteria(same_tag, results("v1.2.0", "v1.2.0"))
     assert not meets_creation_criteria(same_tag, results("v1.2.0", "v1.1.0"))
+
+
+def test_a_warehouse_makes_freight_only_when_its_creation_criteria_hold(
+    store: Store, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    text = f"""\
+apiVersion: kargo.akuity.io/v1alpha1
+kind: Warehouse
+metadata: {{name: app, namespace: shop}}
+spec:
+  subscriptions:
+  - git: {{repoURL: {repo}, branch: main}}
+  freightCreationCriteria:
+    expression: commitFrom('{repo}').Message startsWith 'release'
+"""
+    apply_resources(store, load_text(text))
+    reconciler = WarehouseReconciler(store, tmp_path / "cache")
+    warehouse = get_model(store, Warehouse, "shop", "app")
+    assert warehouse is not None
+    assert asyncio.run(reconciler.reconcile(warehouse)) is None  # "first version": no freight
+    commit(repo, "app/a.py", "a = 2\n", "release 1.1")
+    warehouse = get_model(store, Warehouse, "shop", "app")
+    assert warehouse is not None
+    warehouse.metadata.annotations[REFRESH_ANNOTATION] = "again"
+    created = asyncio.run(reconciler.reconcile(warehouse))
+    assert created is not None and created.commits[0].message == "release 1.1"
+    assert [f.name for f in list_models(store, Freight, "shop")] == [created.name]
