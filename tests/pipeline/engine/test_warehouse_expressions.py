@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
-from kargo.engine.warehouses import REFRESH_ANNOTATION, WarehouseReconciler
-from kargo.model.freight import Freight
-from kargo.store import Store, get_model, list_models
 from kargo.engine.criteria import meets_creation_criteria
 from kargo.engine.gitdiscovery import DiscoveryError, discover_commits
+from kargo.engine.warehouses import REFRESH_ANNOTATION, WarehouseReconciler
+from kargo.model.freight import Freight
 from kargo.model.warehouse import (
     DiscoveredArtifacts,
     GitDiscoveryResult,
     GitSubscription,
     Warehouse,
 )
+from kargo.store import Store, get_model, list_models
 
 from tests.pipeline.harness import commit, make_repo
 
