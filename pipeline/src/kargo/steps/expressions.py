@@ -73,9 +73,8 @@ def kargo_data(ctx: StepContext) -> KargoData:
         }
         for c in ctx.commits
     ]
-    # Images and charts arrive with the artifact subscriptions; until then none are carried.
-    images = [dict(i) for i in getattr(ctx, "images", ())]
-    charts = [dict(c) for c in getattr(ctx, "charts", ())]
+    images = [{"repoURL": i.repo_url, "tag": i.tag, "digest": i.digest} for i in ctx.images]
+    charts = [{"repoURL": c.repo_url, "name": c.name, "version": c.version} for c in ctx.charts]
     return KargoData(
         freight=(FreightArtifacts(origin, commits, images, charts),),
         secret=lambda name: read_data_folder(
