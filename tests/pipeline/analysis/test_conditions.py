@@ -117,7 +117,7 @@ def test_an_integer_result_compares_with_a_decimal_literal() -> None:
     ("expression", "result", "message"),
     [
         # Source: argo-rollouts utils/evaluate/evaluate_test.go (error cases).
-        ("asInt(result) == 1.1", "1.1", 'strconv.ParseInt: parsing "1.1": invalid syntax'),
+        ("asInt(result) == 1.1", "1.1", 'parsing "1.1": invalid syntax'),
         ("asFloat(result) == 1.1", "NotANum", 'strconv.ParseFloat: parsing "NotANum": invalid'),
         ("1", True, "expected bool, but got int"),
         ("result.Name() == 'hi'", True, "type bool has no method Name"),
@@ -139,10 +139,19 @@ def test_an_evaluation_error_is_one_line_naming_field_expression_and_cause(
 def test_a_syntax_error_names_the_line_and_column_of_the_expression() -> None:
     with pytest.raises(ConditionSyntaxError) as caught:
         compile_condition("result.passed ==")
-    assert (caught.value.line, caught.value.column) == (1, 17)
-    assert str(caught.value) == (
-        "invalid expression at line 1, column 17: unexpected end of expression"
-    )
+    assert (caught.value.line, caught.value.column) == (1, 16)
+    assert str(caught.value) == "invalid expression at line 1, column 16: unexpected token EOF"
+
+
+def test_a_type_mismatch_known_before_running_is_refused_at_load() -> None:
+    # Source: argo-rollouts evaluate_test.go TestEvaluateAsFloatError (second case).
+    with pytest.raises(ConditionSyntaxError) as caught:
+        compile_condition('asFloat(result) == "1.1"')
+    assert "invalid operation: == (mismatched types float64 and string)" in str(caught.value)
+    assert caught.value.column == 17
+    compile_condition("asInt(result) == 1.1")  # numbers compare across int and float
+    with pytest.raises(ConditionSyntaxError, match=r"mismatched types int and bool"):
+        compile_condition("len(result) > true")
 
 
 def test_an_unknown_name_or_function_is_refused_when_the_template_loads() -> None:

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 import yaml
-from kargo.expr.templates import TemplateError, evaluate_template, evaluate_tree, expressions_in
+from kargo.expr.templates import (
+    TemplateError,
+    check_template,
+    evaluate_template,
+    evaluate_tree,
+    expressions_in,
+)
 
 # Source: akuity/kargo pkg/expressions/json_templates_test.go (its test environment).
 ENV: dict[str, Any] = {
@@ -153,3 +159,12 @@ def test_a_runtime_error_is_one_line_with_the_expression_and_cause() -> None:
 
 def test_expressions_are_listed_for_checks_at_load_time() -> None:
     assert expressions_in("a ${{ b }} c ${% d %}") == [" b ", " d "]
+
+
+def test_a_template_is_checked_without_running_it() -> None:
+    check_template("stage-${{ ctx.stage }} ${% vars.x ?? 1 %}")
+    with pytest.raises(TemplateError) as caught:
+        check_template("a ${{ vars.x + }} b")
+    assert str(caught.value) == "${{ vars.x + }}: unexpected token EOF (line 1, column 10)"
+    with pytest.raises(TemplateError, match="unclosed expression"):
+        check_template("${{ vars.x")

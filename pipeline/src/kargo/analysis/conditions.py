@@ -7,17 +7,18 @@ at the first measurement). Evaluation follows argoproj/argo-rollouts utils/evalu
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from kargo.expr import (
+    BUILTINS,
     ExprRuntimeError,
     ExprSyntaxError,
     Fault,
     Program,
     compile_expression,
-    format_value,
     type_name,
 )
 from kargo.model.analysis import AnalysisPhase
@@ -45,39 +46,11 @@ def _number(name: str, value: Any) -> float:
     return float(value)
 
 
-def _as_int(value: Any) -> int:
-    """Argo's asInt: a number truncated, or a decimal string parsed."""
-    if isinstance(value, bool):
-        raise Fault(f"asInt() not supported on bool {format_value(value)}")
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value, 10)
-        except ValueError:
-            raise Fault(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
-    raise Fault(f"asInt() not supported on {type_name(value)} {format_value(value)}")
-
-
-def _as_float(value: Any) -> float:
-    """Argo's asFloat: a number, or a string parsed as a float."""
-    if isinstance(value, bool):
-        raise Fault(f"asFloat() not supported on bool {format_value(value)}")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise Fault(f'strconv.ParseFloat: parsing "{value}": invalid syntax') from None
-    raise Fault(f"asFloat() not supported on {type_name(value)} {format_value(value)}")
-
-
 def condition_functions(result: Any) -> Mapping[str, Callable[..., Any]]:
     """Argo's functions; `default` and `isNil` look at the whole result, as Argo's do."""
     return {
-        "asInt": _as_int,
-        "asFloat": _as_float,
+        "asInt": BUILTINS["int"],  # Argo's asInt and asFloat convert as expr's int and float do
+        "asFloat": BUILTINS["float"],
         "isNaN": lambda value: math.isnan(_number("isNaN", value)),
         "isInf": lambda value: math.isinf(_number("isInf", value)),
         "isNil": lambda _value: result is None,
@@ -86,13 +59,24 @@ def condition_functions(result: Any) -> Mapping[str, Callable[..., Any]]:
 
 
 FUNCTION_NAMES = frozenset(condition_functions(None))
+# Argo's functions are typed Go functions; expr checks their results' types at compile time.
+RETURN_TYPES = {
+    "asInt": "int",
+    "asFloat": "float64",
+    "isNaN": "bool",
+    "isInf": "bool",
+    "isNil": "bool",
+    "len": "int",
+}
 
 
+@functools.lru_cache(maxsize=512)
 def compile_condition(expression: str) -> Program:
     """The program of a condition, or ConditionSyntaxError naming line and column."""
     try:
         program = compile_expression(expression)
         program.check_names({RESULT}, set(FUNCTION_NAMES))
+        program.check_types(RETURN_TYPES)
     except ExprSyntaxError as exc:
         where = f" at line {exc.line}, column {exc.column}" if exc.line is not None else ""
         raise ConditionSyntaxError(

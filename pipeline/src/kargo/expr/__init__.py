@@ -5,12 +5,13 @@ ExprSyntaxError with line and column; `Program.run(env, functions)` evaluates an
 ExprRuntimeError with a one-line message. See docs/expressions.md.
 """
 
-from kargo.expr.builtins import to_json, to_json_value
+from kargo.expr.builtins import BUILTINS, to_json, to_json_value
 from kargo.expr.errors import ExprError, ExprRuntimeError, ExprSyntaxError, Fault
 from kargo.expr.program import BUILTIN_NAMES, Program, compile_expression
 from kargo.expr.values import Methods, StringMap, Struct, format_value, type_name
 
 __all__ = [
+    "BUILTINS",
     "BUILTIN_NAMES",
     "ExprError",
     "ExprRuntimeError",

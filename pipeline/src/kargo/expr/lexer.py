@@ -35,17 +35,14 @@ class Token:
     def __str__(self) -> str:
         if self.kind is Kind.EOF:
             return "EOF"
-        return f"{self.kind.name.capitalize()}({self.value!r})"
+        return f'{self.kind.name.capitalize()}("{self.value}")'
 
 
 # Words the lexer gives as operators, as expr does.
 WORD_OPERATORS = frozenset(
     {"not", "and", "or", "in", "matches", "contains", "startsWith", "endsWith", "let", "if", "else"}
 )
-_NUMBER = re.compile(
-    r"0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+"
-    r"|(?:[0-9][0-9_]*(?:\.(?!\.)[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9_]+)?"
-)
+_DIGITS = {"x": "0123456789abcdefABCDEF_", "o": "01234567_", "b": "01_"}
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)+", re.DOTALL)
 _TWO_CHAR = ("==", "!=", "<=", ">=", "&&", "||", "**", "??", "?.", "..", "::")
@@ -87,7 +84,7 @@ def tokenize(source: str) -> list[Token]:
         if source.startswith("/*", i):
             raise _fail(source, i, "unclosed comment")
         if i >= n:
-            tokens.append(Token(Kind.EOF, "", i))
+            tokens.append(Token(Kind.EOF, "", max(n - 1, 0)))  # expr puts EOF on the last char
             return tokens
         ch = source[i]
         if ch in "'\"":
@@ -101,12 +98,8 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token(Kind.STRING, source[i + 1 : end].replace("\r\n", "\n"), i))
             i = end + 1
         elif ch.isdigit() or (ch == "." and i + 1 < n and source[i + 1].isdigit()):
-            match = _NUMBER.match(source, i)
-            assert match is not None
-            end = match.end()
-            if end < n and (source[end].isalnum() or source[end] == "_"):
-                raise _fail(source, i, f"bad number syntax: {source[i : end + 1]!r}")
-            tokens.append(Token(Kind.NUMBER, match.group(), i))
+            end = _scan_number(source, i)
+            tokens.append(Token(Kind.NUMBER, source[i:end], i))
             i = end
         elif ch == "#":
             match = _IDENTIFIER.match(source, i + 1)
@@ -131,6 +124,34 @@ def tokenize(source: str) -> list[Token]:
             i += 1
         else:
             raise _fail(source, i, f"unrecognized character: {ch!r}")
+
+
+def _scan_number(source: str, start: int) -> int:
+    """Where a number literal ends, scanned as expr's lexer does (base digits, `.`, exponent)."""
+    n = len(source)
+
+    def run(i: int, allowed: str) -> int:
+        while i < n and source[i] in allowed:
+            i += 1
+        return i
+
+    digits = "0123456789_"
+    i = start
+    if source.startswith("0", i) and source[i + 1 : i + 2].lower() in _DIGITS:
+        digits = _DIGITS[source[i + 1].lower()]
+        i += 2
+    i = run(i, digits)
+    if source.startswith(".", i) and not source.startswith("..", i):
+        i = run(i + 1, digits)
+    if source[i : i + 1] in ("e", "E"):
+        i += 1
+        if source[i : i + 1] in ("+", "-"):
+            i += 1
+        i = run(i, digits)
+    if i < n and (source[i].isalnum() or source[i] == "_"):
+        word = source[start : i + 1]
+        raise _fail(source, i, f'bad number syntax: "{word}"')
+    return i
 
 
 def _scan_string(source: str, start: int) -> tuple[str, int]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -138,3 +139,24 @@ class Chain(Node):
     """A member chain holding `?.`: nil anywhere along it makes the whole chain nil."""
 
     inner: Node
+
+
+def children(node: Node) -> Iterator[Node]:
+    """The nodes directly below a node (map pairs give their key and value)."""
+    for item in fields(node):
+        value = getattr(node, item.name)
+        if isinstance(value, Node):
+            yield value
+        elif isinstance(value, tuple):
+            for element in value:
+                if isinstance(element, Node):
+                    yield element
+                elif isinstance(element, tuple):
+                    yield from (x for x in element if isinstance(x, Node))
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """A node and every node below it."""
+    yield node
+    for child in children(node):
+        yield from walk(child)

@@ -94,8 +94,6 @@ class _Parser:
 
     def unexpected(self, token: Token | None = None) -> ExprSyntaxError:
         at = token or self.current
-        if at.kind is Kind.EOF:
-            return self.error("unexpected end of expression", at)
         return self.error(f"unexpected token {at}", at)
 
     def expect(self, kind: Kind, value: str) -> Token:
@@ -110,8 +108,6 @@ class _Parser:
         return node
 
     def parse(self) -> n.Node:
-        if self.current.kind is Kind.EOF:
-            raise self.error("unexpected end of expression")
         tree = self.sequence()
         if self.tokens[self.index].kind is not Kind.EOF:
             raise self.unexpected()
@@ -265,8 +261,8 @@ class _Parser:
             else:
                 node = self.node(n.Name(token.offset, token.value))
         elif token.kind is Kind.NUMBER:
-            self.advance()
-            return self.node(n.Literal(token.offset, self.number(token)))
+            self.advance()  # expr reports a bad literal at the token after it
+            return self.node(n.Literal(token.offset, self.number(token, self.current)))
         elif token.kind is Kind.STRING:
             self.advance()
             node = self.node(n.Literal(token.offset, token.value))
@@ -278,20 +274,26 @@ class _Parser:
             raise self.unexpected()
         return self.postfix(node)
 
-    def number(self, token: Token) -> int | float:
+    def number(self, token: Token, after: Token) -> int | float:
         text = token.value.replace("_", "")
         lower = text.lower()
+        kind = "integer"
         try:
-            if lower.startswith(("0x", "0o", "0b")):
-                value: int | float = int(text, 0)
+            if lower.startswith("0x"):
+                value: int | float = int(text, 16)
             elif "." in lower or "e" in lower:
+                kind = "float"
                 value = float(text)
             else:
-                value = int(text, 10)
+                value = int(text, 0) if lower.startswith(("0o", "0b")) else int(text, 10)
         except ValueError:
-            raise self.error(f"invalid number literal: {token.value}", token) from None
+            raise self.error(
+                f'invalid {kind} literal: strconv.ParseFloat: parsing "{token.value}": '
+                "invalid syntax",
+                after,
+            ) from None
         if isinstance(value, int) and value > 2**63 - 1:
-            raise self.error("integer literal is too large", token)
+            raise self.error("integer literal is too large", after)
         return value
 
     def call(self, name: Token, args: list[n.Node]) -> n.Node:
@@ -365,6 +367,8 @@ class _Parser:
                 self.expect(Kind.OPERATOR, ",")
                 if self.current.is_(Kind.BRACKET, "}"):
                     break
+                if self.current.is_(Kind.OPERATOR, ","):
+                    raise self.unexpected()
             token = self.current
             key: n.Node
             if token.kind in (Kind.NUMBER, Kind.STRING, Kind.IDENTIFIER) or (
@@ -395,6 +399,8 @@ class _Parser:
                     node, chained = self.index_or_slice(node, optional=True), True
                     continue
                 prop = self.current
+                if prop.kind is Kind.EOF:
+                    raise self.error("unexpected end of expression", prop)
                 if not (
                     prop.kind is Kind.IDENTIFIER
                     or (prop.kind is Kind.OPERATOR and prop.value.isalpha())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from kargo.expr import nodes as n
@@ -14,6 +14,7 @@ from kargo.expr.evaluator import Located, Scope, evaluate
 from kargo.expr.iterating import PREDICATE_BUILTINS
 from kargo.expr.lexer import position
 from kargo.expr.parser import parse
+from kargo.expr.typing_check import check_types
 
 Function = Callable[..., Any]
 BUILTIN_NAMES = frozenset(BUILTINS) | frozenset(PREDICATE_BUILTINS)
@@ -53,6 +54,10 @@ class Program:
         """Functions the expression calls by name."""
         return {name for name, _ in _free(self.tree, frozenset(), calls=True)}
 
+    def check_types(self, returns: Mapping[str, str]) -> None:
+        """ExprSyntaxError where known operand types are refused (function return types given)."""
+        check_types(self.source, self.tree, returns)
+
     def check_names(self, known: set[str] | frozenset[str], functions: set[str]) -> None:
         """ExprSyntaxError for the first name or function not in these sets (nor a built-in)."""
         for name, offset in _free(self.tree, frozenset(), calls=False):
@@ -63,19 +68,6 @@ class Program:
             if name not in functions and name not in BUILTIN_NAMES and name not in known:
                 line, column = position(self.source, offset)
                 raise ExprSyntaxError(f"unknown func {name}", self.source, line, column)
-
-
-def _children(node: n.Node) -> Iterator[n.Node]:
-    for field in fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, n.Node):
-            yield value
-        elif isinstance(value, tuple):
-            for item in value:
-                if isinstance(item, n.Node):
-                    yield item
-                elif isinstance(item, tuple):
-                    yield from (x for x in item if isinstance(x, n.Node))
 
 
 def _free(node: n.Node, bound: frozenset[str], calls: bool) -> Iterator[tuple[str, int]]:
@@ -90,11 +82,13 @@ def _free(node: n.Node, bound: frozenset[str], calls: bool) -> Iterator[tuple[st
         return
     if isinstance(node, n.Call) and calls and node.name not in bound:
         yield node.name, node.offset
-    for child in _children(node):
+    for child in n.children(node):
         yield from _free(child, bound, calls)
 
 
 @functools.lru_cache(maxsize=1024)
 def compile_expression(source: str) -> Program:
     """The program for an expression (cached by its text); ExprSyntaxError if it does not parse."""
-    return Program(source, parse(source))
+    tree = parse(source)
+    check_types(source, tree, {})
+    return Program(source, tree)

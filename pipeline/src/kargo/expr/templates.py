@@ -81,6 +81,15 @@ def expressions_in(template: str) -> list[str]:
     return [text for text, is_expression in split_template(template) if is_expression]
 
 
+def check_template(template: str) -> None:
+    """Raise TemplateError (one line, with line and column) unless every expression parses."""
+    for expression in expressions_in(template):
+        try:
+            compile_expression(expression)
+        except ExprError as exc:
+            raise TemplateError(expression, exc.describe()) from None
+
+
 def _quote(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)

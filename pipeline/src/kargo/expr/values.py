@@ -98,23 +98,19 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
+_KINDS = {
+    "<nil>": "nil",
+    "float64": "float",
+    "[]interface {}": "array",
+    "map[string]interface {}": "map",
+    "map[string]string": "map",
+}
+
+
 def kind(value: Any) -> str:
     """expr's `type()` of a value: nil, bool, int, float, string, array, map, or a type name."""
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "map"
-    return type_name(value)
+    name = type_name(value)
+    return _KINDS.get(name, name)
 
 
 def is_number(value: Any) -> bool:

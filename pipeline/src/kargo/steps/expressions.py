@@ -33,9 +33,9 @@ def evaluate(
     variables: Mapping[str, Any],
     functions: Mapping[str, Any] | None = None,
     *,
-    strict: bool = True,
+    strict: bool = False,
 ) -> Any:
-    """One bare expr expression over these variables (as the http step's expressions are)."""
+    """One bare expr expression (as the http step's); unknown names are nil, as in Kargo."""
     try:
         return compile_expression(expression).run(variables, functions or {}, strict=strict)
     except ExprError as exc:
