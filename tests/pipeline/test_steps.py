@@ -58,6 +58,8 @@ def test_the_builtin_kinds_are_registered() -> None:
         "kustomize-build",
         "kustomize-set-image",
         "noop",
+        "set-freight-alias",
+        "set-metadata",
         "shell",
         "tar",
         "toml-parse",

@@ -6,7 +6,7 @@ import hashlib
 import json
 import random
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -78,6 +78,7 @@ class FreightStatus(StrictModel):
     currently_in: dict[str, CurrentStage] = Field(default_factory=dict)
     verified_in: dict[str, VerifiedStage] = Field(default_factory=dict)
     approved_for: dict[str, StageRef] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)  # set by the set-metadata step
 
 
 class Freight(StrictModel):

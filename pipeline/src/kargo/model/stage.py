@@ -238,6 +238,7 @@ class StageStatus(StrictModel):
     freight_summary: str = ""
     auto_promotion_enabled: bool | None = None
     observed_generation: int | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)  # set by the set-metadata step
 
     @property
     def current_freight(self) -> FreightReference | None:

@@ -85,7 +85,13 @@ async def git(
         )
     except OSError as exc:
         raise GitError(f"git {args[0]}: cannot run git: {exc}") from exc
-    out, err = await process.communicate(stdin.encode() if stdin is not None else None)
+    try:
+        out, err = await process.communicate(stdin.encode() if stdin is not None else None)
+    except asyncio.CancelledError:  # an aborted promotion or a stopping engine: no git left over
+        if process.returncode is None:
+            process.kill()
+        await asyncio.shield(process.wait())
+        raise
     if process.returncode != 0:
         said = err.decode(errors="replace").strip() or out.decode(errors="replace").strip()
         raise GitError(f"git {' '.join(args[:3])}: {said}", said)

@@ -34,7 +34,13 @@ async def _run_tool(kind: str, argv: list[str], cwd: Path) -> str:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await process.communicate()
+    try:
+        out, err = await process.communicate()
+    except asyncio.CancelledError:  # an aborted promotion or a stopping engine: nothing left over
+        if process.returncode is None:
+            process.kill()
+        await asyncio.shield(process.wait())
+        raise
     if process.returncode != 0:
         said = err.decode(errors="replace").strip()
         raise StepFailed(kind, f"{Path(argv[0]).name} failed: {said}")
