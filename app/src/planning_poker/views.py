@@ -5,11 +5,12 @@ Before the reveal a view carries no card values except the receiving participant
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from planning_poker.decks import DeckKind
 from planning_poker.participants import Participant
@@ -18,7 +19,11 @@ from planning_poker.rounds import stats_of
 from planning_poker.stats import compute_stats
 from planning_poker.stories import Story
 
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+def _encode(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
 _NONCE = secrets.token_hex(16)
 _YOU_MARK, _PEOPLE_MARK = f'"you-{_NONCE}"', f'"people-{_NONCE}"'
 
@@ -143,14 +148,14 @@ def personal_view(public: dict[str, Any], room: Room, participant_id: str) -> di
     return view
 
 
-def state_messages(room: Room) -> Callable[[str], str]:
+def state_messages(room: Room, public: dict[str, Any] | None = None) -> Callable[[str], str]:
     """A renderer of each participant's `state` message, serialising the shared part once.
 
     Broadcasts send one message per connection; only `you` and the receiver's own vote differ,
     so the JSON is cut around two placeholders and reassembled per receiver. The placeholders
     hold a per-process secret that never leaves the process, so no content can contain them.
     """
-    public = public_view(room)
+    public = public_view(room) if public is None else public
     shell = {**public, "you": _YOU_MARK[1:-1], "participants": _PEOPLE_MARK[1:-1]}
     text = _encode({"type": "state", "room": shell})
     before_you, after_you = text.split(_YOU_MARK)

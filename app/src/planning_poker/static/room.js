@@ -2,6 +2,7 @@
 import { forgetIdentity, loadIdentity, postJson, saveIdentity } from "./api.js";
 import { el, keepingFocus, setUsable, usable } from "./dom.js";
 import { distributionChart, roundHistory, summary, tableCards } from "./results.js";
+import { DELTAS_PARAM, SYNC_MESSAGE, applyDelta } from "./roomstate.js";
 
 const roomId = decodeURIComponent(window.location.pathname.split("/").pop());
 const $ = (id) => document.getElementById(id);
@@ -93,7 +94,7 @@ function connect() {
   clearTimeout(retryTimer);
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   const url = `${scheme}//${window.location.host}/ws/rooms/${encodeURIComponent(roomId)}` +
-    `?token=${encodeURIComponent(identity.token)}`;
+    `?token=${encodeURIComponent(identity.token)}&${DELTAS_PARAM}`;
   setStatus("Connecting…", false);
   socket = new WebSocket(url);
   socket.addEventListener("open", () => {
@@ -104,6 +105,10 @@ function connect() {
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "state") { room = message.room; keepingFocus(render); }
+    else if (message.type === "delta") {
+      const next = applyDelta(room, message);
+      if (next) { room = next; keepingFocus(render); } else socket.send(SYNC_MESSAGE);
+    }
     else if (message.type === "error") { pendingStory = null; showError(message.message); }
   });
   socket.addEventListener("close", (event) => {
