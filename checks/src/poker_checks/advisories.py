@@ -202,7 +202,8 @@ def load_database(folder: str | Path | None = None) -> AdvisoryDatabase:
             items = document if isinstance(document, list) else [document]
             database.advisories.extend(parse_advisory(item) for item in items)
         except (OSError, ValueError, KeyError, TypeError, InvalidVersion) as exc:
-            database.invalid.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            # the kind of error only: its message may quote the file
+            database.invalid.append(f"{path.name}: {type(exc).__name__}")
             continue
         newest = max(newest or 0.0, path.stat().st_mtime)
     if not database.advisories:

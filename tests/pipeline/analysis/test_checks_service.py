@@ -12,20 +12,26 @@ from kargo.model.analysis import AnalysisPhase, AnalysisRun
 
 from tests.services import REPO_ROOT, VENV_BIN, free_port, running
 
+CHECKS_TOKEN = "analysis-test-checks-token"
+STAGE_URL = f"http://127.0.0.1:{free_port()}"
+
 
 @pytest.fixture(scope="module")
 def checks_url() -> Iterator[str]:
-    """The checks service on a free loopback port."""
+    """The checks service on a free loopback port, allowed to test STAGE_URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [str(VENV_BIN / "poker-checks"), "serve", "--port", str(port)]
-    with running(argv, f"{url}/healthz"):
+    env = {"POKER_CHECKS_TOKEN": CHECKS_TOKEN, "POKER_CHECKS_TARGETS": STAGE_URL}
+    with running(argv, f"{url}/healthz", env=env):
         yield url
 
 
 def test_smoke_tests_against_a_stage_that_is_down_fail_naming_the_failed_check(
-    checks_url: str,
+    checks_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The template reads the token through its secret reference checks/token.
+    monkeypatch.setenv("KARGO_SECRET_CHECKS_TOKEN", CHECKS_TOKEN)
     templates = load_analysis_templates(REPO_ROOT / "kargo/analysis-templates/smoke-tests.yaml")
     run = build_analysis_run(
         name="development-1",
@@ -33,7 +39,7 @@ def test_smoke_tests_against_a_stage_that_is_down_fail_naming_the_failed_check(
         stage="development",
         freight="f1",
         commit="c0ffee",
-        args={"stage-url": f"http://127.0.0.1:{free_port()}", "checks-url": checks_url},
+        args={"stage-url": STAGE_URL, "checks-url": checks_url},
     )
     saved: list[AnalysisRun] = []
 
@@ -49,3 +55,34 @@ def test_smoke_tests_against_a_stage_that_is_down_fail_naming_the_failed_check(
     failed = [r for r in run.status.metric_results if r.phase is AnalysisPhase.FAILED]
     assert failed and all(r.measurements[-1].value is not None for r in failed)
     assert saved[-1].status.phase is AnalysisPhase.FAILED
+    assert CHECKS_TOKEN not in saved[-1].model_dump_json()
+
+
+def test_without_the_token_the_checks_service_refuses_the_measurement(checks_url: str) -> None:
+    templates = load_analysis_templates(REPO_ROOT / "kargo/analysis-templates/smoke-tests.yaml")
+    run = build_analysis_run(
+        name="development-2",
+        templates=templates,
+        stage="development",
+        freight="f1",
+        commit="c0ffee",
+        args={"stage-url": STAGE_URL, "checks-url": checks_url},
+    )
+
+    async def save(updated: AnalysisRun) -> None:
+        return None
+
+    async def is_terminated() -> bool:
+        return False
+
+    asyncio.run(
+        run_analysis(
+            run,
+            templates,
+            save=save,
+            is_terminated=is_terminated,
+            resolve_secret=lambda ref: "not-the-token",
+        )
+    )
+    assert run.status.phase is AnalysisPhase.ERROR, run.status.message
+    assert "401" in (run.status.message or "")
