@@ -394,6 +394,7 @@ def up() -> int:
     STATE.mkdir(exist_ok=True)
     problems: list[str] = []
     pids = load_pids()
+    os.umask(0o077)  # what the services write under .kargo/ (logs, webhooks, data) is owner-only
     print("demo: starting services (logs in .kargo/logs/)")
     for service in services():
         if service.name == "engine" and not healthy(service.health):

@@ -1,4 +1,4 @@
-"""Where the server may listen, and the admin token of its first start."""
+"""Where the server may listen, its private state folder, and the admin token of its first start."""
 
 from __future__ import annotations
 
@@ -71,8 +71,23 @@ def write_secret_file(path: Path, secret: str) -> None:
     os.chmod(path, 0o600)
 
 
+def private_state_dir(state_dir: Path) -> None:
+    """Make the state folder owner-only (0700, its files 0600) and everything the server creates.
+
+    The database, logs, received webhooks, stage secrets and tokens live under it; the umask
+    077 makes every file this process and its children create readable by the owner only.
+    """
+    os.umask(0o077)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(state_dir, 0o700)
+    for entry in state_dir.iterdir():
+        if entry.is_symlink():
+            continue
+        os.chmod(entry, 0o700 if entry.is_dir() else 0o600)
+
+
 def first_start_token(store: Store, state_dir: Path, url: str) -> str | None:
-    """On the first start, create the admin token, save it (0600) and print it once."""
+    """On the first start, create the admin token and save it (0600); say where, never what."""
     secret = bootstrap_admin_token(store)
     if secret is None:
         return None
@@ -84,7 +99,6 @@ def first_start_token(store: Store, state_dir: Path, url: str) -> str | None:
         where += f" and the CLI config {config} (entry {url})"
     except ConfigFileError as exc:
         log.warning("could not save the admin token in the CLI config: %s", exc)
-    sys.stderr.write(
-        f"kargo server: first start; admin token (shown once, saved in {where}):\n{secret}\n"
-    )
+    # stderr often ends in a log file: the token itself is never printed
+    sys.stderr.write(f"kargo server: first start; the admin token is saved in {where}\n")
     return secret

@@ -13,7 +13,14 @@ from typing import Any
 import uvicorn
 
 from kargo.api.app import create_app
-from kargo.api.binding import BindingError, Tls, check_binding, first_start_token, server_url
+from kargo.api.binding import (
+    BindingError,
+    Tls,
+    check_binding,
+    first_start_token,
+    private_state_dir,
+    server_url,
+)
 from kargo.api.errors import config_error_message
 from kargo.api.state import ServerState
 from kargo.auth import Policy, PolicyError, default_policy, load_policy
@@ -187,6 +194,7 @@ def serve(
         check_binding(host, tls, insecure_bind_all)
     except BindingError as exc:
         raise ServerError(str(exc)) from exc
+    private_state_dir(state_dir)
     state = open_state(config_dir, state_dir, database_url, read_policy(config_dir, rbac))
     try:
         claim_sqlite_state(state)
