@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from kargo import __version__
 from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.security import readable
 from kargo.api.selectors import matches_fields, matches_labels, parse_selector
 from kargo.api.state import ServerState, server_state
 from kargo.engine.operations import aggregated_events
@@ -74,9 +75,11 @@ def leader(state: State) -> dict[str, Any]:
 
 
 @router.get("/api/v1/projects")
-def list_projects(state: State) -> dict[str, Any]:
-    """Every project."""
-    return resource_list("Project", state.store.list("Project", ""))
+def list_projects(request: Request, state: State) -> dict[str, Any]:
+    """The projects the caller may read."""
+    allowed = readable(request, "projects")
+    projects = state.store.list("Project", "")
+    return resource_list("Project", [p for p in projects if allowed(p["metadata"]["name"])])
 
 
 @router.get("/api/v1/projects/{project}/events")

@@ -3,7 +3,9 @@
 `guard` (an app-wide dependency) turns the bearer token into a principal, remembers the client
 address for audit records, and checks the route's permission from `ROUTE_PERMISSIONS`. A route
 missing from that table is refused (deny by default). Routes whose permission depends on the
-body (the stage of a promotion, approval or rollback) call `authorize` themselves.
+body (the stage of a promotion, approval or rollback, each document of an apply) call
+`authorize` themselves; routes that span projects (watch, audit, the project list) keep only
+what `readable` says the caller may read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi import Request
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.state import ServerState
 from kargo.auth import Permission, Principal, authenticate
+from kargo.auth.policy import EVERY
 from kargo.store import source_address
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,11 @@ PUBLIC_PATHS = frozenset({"/healthz", "/", "/ui", "/ui/", "/ui/{file}"})
 
 def _fixed(verb: str, resource: str) -> Resolver:
     return lambda params: Permission(verb, resource, str(params.get("project") or ""))
+
+
+def _everywhere(verb: str, resource: str) -> Resolver:
+    """A permission over every project at once: only an unlimited binding grants it."""
+    return lambda params: Permission(verb, resource, EVERY)
 
 
 def _named(verb: str, resource: str) -> Resolver:
@@ -58,7 +66,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Resolver] = {
     ("GET", "/api/v1/projects/{project}/webhookdeliveries"): _fixed("get", "webhookdeliveries"),
     ("GET", "/api/v1/audit"): _fixed("get", "audit"),
     ("GET", "/api/v1/audit/export"): _fixed("get", "audit"),
-    ("GET", "/api/v1/audit/verify"): _fixed("get", "audit"),
+    ("GET", "/api/v1/audit/verify"): _everywhere("get", "audit"),  # the whole chain
     ("GET", "/api/v1/whoami"): _fixed("get", "version"),
     ("GET", "/openapi.json"): _fixed("get", "version"),
     ("POST", "/api/v1/apply"): _fixed("apply", "configuration"),
@@ -76,9 +84,9 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Resolver] = {
     ("POST", "/api/v1/projects/{project}/webhookdeliveries/{delivery_id}/redeliver"): _fixed(
         "redeliver", "webhookdeliveries"
     ),
-    ("GET", "/api/v1/tokens"): _fixed("get", "tokens"),
-    ("POST", "/api/v1/tokens"): _fixed("create", "tokens"),
-    ("DELETE", "/api/v1/tokens/{name}"): _fixed("delete", "tokens"),
+    ("GET", "/api/v1/tokens"): _everywhere("get", "tokens"),
+    ("POST", "/api/v1/tokens"): _everywhere("create", "tokens"),
+    ("DELETE", "/api/v1/tokens/{name}"): _everywhere("delete", "tokens"),
 }
 
 
@@ -129,6 +137,21 @@ def deny(request: Request, principal: Principal, permission: Permission) -> ApiE
         "ask an admin for a role bound to it in kargo/rbac.yaml",
         [{"verb": permission.verb, "resource": permission.resource, "name": permission.name}],
     )
+
+
+def readable(request: Request, resource: str) -> Callable[[str], bool]:
+    """Whether the caller may `get` resource in a project ("" means every project at once)."""
+    state: ServerState = request.app.state.kargo
+    principal = principal_of(request)
+    cache: dict[str, bool] = {}
+
+    def check(project: str) -> bool:
+        if project not in cache:
+            wanted = Permission("get", resource, project or EVERY)
+            cache[project] = state.policy.allows(principal, wanted)
+        return cache[project]
+
+    return check
 
 
 def authorize(request: Request, permission: Permission) -> None:

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from kargo.api.reading import resolve_kind
+from kargo.api.security import authorize, readable
 from kargo.api.state import ServerState, server_state
+from kargo.auth import Permission
 from kargo.store import Change, ChangeType
 
 router = APIRouter(prefix="/api/v1")
@@ -28,7 +30,9 @@ def sse(event: str, data: object) -> str:
 async def watch(
     request: Request, state: State, project: str | None = None, kind: str | None = None
 ) -> StreamingResponse:
-    """Stream changes of one kind (or all) in one project (or all)."""
+    """Stream changes of one kind (or all) in one project (or all the caller may read)."""
+    if project:
+        authorize(request, Permission("get", "watch", project))
     wanted = resolve_kind(kind) if kind else None
     return StreamingResponse(
         _stream(request, state, project, wanted),
@@ -42,20 +46,28 @@ async def _stream(
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Change] = asyncio.Queue(maxsize=10_000)
+    allowed = readable(request, "watch")
 
     def push(changes: list[Change]) -> None:
         for change in changes:
             if (kind is None or change.kind == kind) and (
                 project is None or change.project in (project, "")
             ):
-                loop.call_soon_threadsafe(_offer, queue, change)
+                owner = change.name if change.kind == "Project" else change.project
+                if allowed(owner):
+                    loop.call_soon_threadsafe(_offer, queue, change)
 
     unsubscribe = state.store.watch(push)
     try:
         kinds = [kind] if kind else []
         for each in kinds:
             for body in await asyncio.to_thread(state.store.list, each, project):
-                yield sse(ChangeType.ADDED.value, body)
+                metadata = body.get("metadata") or {}
+                owner = (
+                    metadata.get("name", "") if each == "Project" else metadata.get("namespace", "")
+                )
+                if allowed(str(owner)):
+                    yield sse(ChangeType.ADDED.value, body)
         while not await request.is_disconnected():
             try:
                 change = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
