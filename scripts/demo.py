@@ -67,7 +67,7 @@ def services() -> list[Service]:
                     "8095",
                     "--create-secret",
                     "--secret-file",
-                    str(STATE / "webhook-receiver.secret"),
+                    str(SECRETS / "webhook-receiver.secret"),
                     "--store",
                     str(STATE / "webhooks-received.jsonl"),
                 ],

@@ -319,7 +319,11 @@ def running_pipeline(root: Path) -> Iterator[Pipeline]:
         stack.enter_context(
             process(
                 [str(VENV_BIN / "python"), str(receiver), "--port", str(ports.receiver)]
-                + ["--create-secret", "--secret-file", str(state / "webhook-receiver.secret")]
+                + [
+                    "--create-secret",
+                    "--secret-file",
+                    str(state / "secrets" / "webhook-receiver.secret"),
+                ]
                 + ["--store", str(received)],
                 repo,
                 env,

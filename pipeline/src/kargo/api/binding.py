@@ -15,6 +15,7 @@ from kargo.store import Store
 
 log = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin.token"
+SECRETS_DIR_ENV = "KARGO_SECRETS_DIR"
 
 
 class BindingError(Exception):
@@ -69,6 +70,12 @@ def write_secret_file(path: Path, secret: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
     os.chmod(path, 0o600)
+
+
+def secrets_dir(state_dir: Path) -> Path:
+    """Where secret files live: $KARGO_SECRETS_DIR, else <state-dir>/secrets."""
+    configured = os.environ.get(SECRETS_DIR_ENV)
+    return Path(configured) if configured else state_dir / "secrets"
 
 
 def private_state_dir(state_dir: Path) -> None:

@@ -19,6 +19,7 @@ from kargo.api.binding import (
     check_binding,
     first_start_token,
     private_state_dir,
+    secrets_dir,
     server_url,
 )
 from kargo.api.errors import config_error_message
@@ -129,7 +130,7 @@ def _dispatcher(state: ServerState) -> Any:
     return WebhookDispatcher(
         state.store.engine,
         lambda: list_models(state.store, WebhookConfig),
-        base_dir=state.state_dir,
+        base_dir=secrets_dir(state.state_dir),
     )
 
 

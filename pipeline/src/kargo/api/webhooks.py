@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from kargo.api.binding import secrets_dir
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.reading import resource_list
 from kargo.api.security import client_address
@@ -39,7 +40,7 @@ async def send_test(project: str, name: str, request: Request, state: State) -> 
     if not any(c.name == name for c in configs):
         raise ApiError(ErrorCode.NOT_FOUND, f"webhook config {name!r} not found in {project!r}")
     result = await test_webhook(
-        name, configs, db=state.store.engine, project=project, base_dir=state.state_dir
+        name, configs, db=state.store.engine, project=project, base_dir=secrets_dir(state.state_dir)
     )
     _audit(request, state, project, "webhook.test", f"WebhookConfig/{name}")
     return result.to_dict()

@@ -29,7 +29,11 @@ def generate_secret() -> str:
 
 
 def read_secret(source: SecretSource, base_dir: Path | None = None) -> str:
-    """The value behind an env variable or a file (relative files are under base_dir)."""
+    """The value behind an env variable or a file.
+
+    base_dir is the secrets folder: a relative file is read from it, and no file outside it is
+    read at all (a WebhookConfig cannot send the admin token or another file anywhere).
+    """
     if source.env is not None:
         value = os.environ.get(source.env)
         if not value:
@@ -39,6 +43,11 @@ def read_secret(source: SecretSource, base_dir: Path | None = None) -> str:
     path = Path(source.file).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
+    if base_dir is not None and not path.resolve().is_relative_to(base_dir.resolve()):
+        raise SecretUnavailable(
+            f"secret file {source.file} is outside the secrets folder {base_dir}: "
+            "keep webhook secrets there"
+        )
     try:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
