@@ -49,6 +49,20 @@ def test_licence_expressions_are_judged_by_and_and_or() -> None:
     assert not is_allowed("GPL-3.0-only", allowed)
 
 
+def test_licence_expressions_keep_their_parentheses_and_precedence() -> None:
+    # issue 15: the same expression, its operands swapped, gets the same verdict
+    only_mit = ["MIT"]
+    assert not is_allowed("(MIT OR GPL-3.0-only) AND LicenseRef-Proprietary", only_mit)
+    assert not is_allowed("LicenseRef-Proprietary AND (GPL-3.0-only OR MIT)", only_mit)
+    assert is_allowed(
+        "(MIT OR GPL-3.0-only) AND LicenseRef-Proprietary", ["MIT", "LicenseRef-Proprietary"]
+    )
+    # AND binds tighter than OR (SPDX annex D): MIT alone is enough here
+    assert is_allowed("MIT OR GPL-3.0-only AND LicenseRef-Proprietary", only_mit)
+    assert is_allowed("Apache-2.0 WITH LLVM-exception", ["Apache-2.0"])
+    assert not is_allowed("MIT AND (", only_mit)  # does not parse: refused
+
+
 def test_the_installed_app_dependencies_have_allowed_licences() -> None:
     lock = parse_lock(APP / "requirements.lock")
     verdicts = check_licences(lock.packages)
