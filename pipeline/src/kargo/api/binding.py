@@ -9,13 +9,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kargo.auth import bootstrap_admin_token
+from kargo.auth import SYSTEM_ACTOR, bootstrap_admin_token
 from kargo.auth.credentials import ConfigFileError, remember_server_token
+from kargo.auth.secretfiles import AuditKeyError, audit_key_path, load_audit_key
 from kargo.store import Store
+from kargo.store.auditchain import is_keyed, use_audit_key
 
 log = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin.token"
-SECRETS_DIR_ENV = "KARGO_SECRETS_DIR"
 
 
 class BindingError(Exception):
@@ -56,6 +57,15 @@ def check_binding(host: str, tls: Tls | None, insecure_bind_all: bool) -> None:
             raise BindingError(f"TLS file {path} does not exist")
 
 
+TRUSTED_PROXIES_ENV = "KARGO_TRUSTED_PROXIES"
+
+
+def trusted_proxies() -> list[str]:
+    """The proxy addresses whose X-Forwarded-For is believed (none unless configured)."""
+    raw = os.environ.get(TRUSTED_PROXIES_ENV, "")
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
 def server_url(host: str, port: int, tls: Tls | None) -> str:
     """The address clients use (loopback for a wildcard bind)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -72,10 +82,28 @@ def write_secret_file(path: Path, secret: str) -> None:
     os.chmod(path, 0o600)
 
 
-def secrets_dir(state_dir: Path) -> Path:
-    """Where secret files live: $KARGO_SECRETS_DIR, else <state-dir>/secrets."""
-    configured = os.environ.get(SECRETS_DIR_ENV)
-    return Path(configured) if configured else state_dir / "secrets"
+def use_audit_key_of(state_dir: Path) -> None:
+    """Chain audit records with the state folder's audit key, made on the first start."""
+    try:
+        use_audit_key(load_audit_key(audit_key_path(state_dir), create=True))
+    except AuditKeyError as exc:
+        raise BindingError(str(exc)) from exc
+
+
+def mark_keyed_chain(store: Store) -> None:
+    """A trail whose newest record predates the key gets a keyed record saying so."""
+    head = store.audit_head()
+    if head is None or head[1] == 0 or is_keyed(head[0]):
+        return
+    with store.transaction() as tx:
+        tx.audit(
+            project="",
+            actor=SYSTEM_ACTOR,
+            action="audit.key",
+            resource="audit/key",
+            source="engine",
+            result="ok: records are keyed with the audit key from here on",
+        )
 
 
 def private_state_dir(state_dir: Path) -> None:

@@ -24,6 +24,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "Forbidden"
     UNAUTHORIZED = "Unauthorized"
     UNAVAILABLE = "Unavailable"
+    TOO_LARGE = "TooLarge"
 
 
 _STATUS = {
@@ -34,6 +35,7 @@ _STATUS = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.TOO_LARGE: 413,
 }
 
 

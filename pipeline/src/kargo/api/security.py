@@ -21,12 +21,14 @@ from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.state import ServerState
 from kargo.auth import Permission, Principal, authenticate
 from kargo.auth.policy import EVERY
+from kargo.auth.refusals import RefusalWindows
 from kargo.store import source_address
 
 log = logging.getLogger(__name__)
 Resolver = Callable[[dict[str, Any]], Permission | None]
 # The dashboard's static files hold no data; its API calls carry the token (api/ui.py).
 PUBLIC_PATHS = frozenset({"/healthz", "/", "/ui", "/ui/", "/ui/{file}"})
+REFUSALS = RefusalWindows()
 
 
 def _fixed(verb: str, resource: str) -> Resolver:
@@ -103,33 +105,52 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def bearer_problem(header: str) -> tuple[str, str | None]:
+    """The token of an Authorization header, or why there is none."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(
-            ErrorCode.UNAUTHORIZED,
+        return "", (
             "this server needs a bearer token: pass --token, set KARGO_TOKEN, or run "
             "`kargo login --token TOKEN` (the first admin token is in the server's "
-            "state folder, admin.token)",
+            "state folder, admin.token)"
         )
-    return value.strip()
+    return value.strip(), None
+
+
+def unknown_token_message() -> str:
+    """The 401 message for a token that does not authenticate."""
+    return (
+        "the bearer token is unknown, revoked or expired; ask an admin for a new one "
+        "(`kargo create token`)"
+    )
+
+
+def _bearer(request: Request) -> str:
+    token, problem = bearer_problem(request.headers.get("authorization", ""))
+    if problem is not None:
+        raise ApiError(ErrorCode.UNAUTHORIZED, problem)
+    return token
 
 
 def deny(request: Request, principal: Principal, permission: Permission) -> ApiError:
     """Record the refused attempt in the audit trail and build the 403 answer."""
     state: ServerState = request.app.state.kargo
     needed = permission.describe()
-    with state.store.transaction() as tx:
-        tx.audit(
-            project=permission.project,
-            actor=principal.subject,
-            action=f"{request.method} {request.url.path}",
-            resource=f"{permission.resource}/{permission.name or '*'}",
-            source="api",
-            result=f"denied: missing permission {needed}",
-            address=client_address(request),
-        )
+    action = f"{request.method} {request.url.path}"
+    resource = f"{permission.resource}/{permission.name or '*'}"
+    folded = REFUSALS.admit(principal.subject, action, resource)
+    if folded is not None:  # a flood of refusals: one record a minute per caller and kind
+        also = f" (and {folded} more like it since the previous record)" if folded else ""
+        with state.store.transaction() as tx:
+            tx.audit(
+                project=permission.project,
+                actor=principal.subject,
+                action=action,
+                resource=resource,
+                source="api",
+                result=f"denied: missing permission {needed}{also}",
+                address=client_address(request),
+            )
     role = ", ".join(principal.groups) or "no role"
     return ApiError(
         ErrorCode.FORBIDDEN,
@@ -169,13 +190,11 @@ async def guard(request: Request) -> None:
     if path in PUBLIC_PATHS:
         return
     state: ServerState = request.app.state.kargo
-    principal = await asyncio.to_thread(authenticate, state.store, _bearer(request))
+    principal = getattr(request.state, "principal", None)  # the gate authenticated already
+    if not isinstance(principal, Principal):
+        principal = await asyncio.to_thread(authenticate, state.store, _bearer(request))
     if principal is None:
-        raise ApiError(
-            ErrorCode.UNAUTHORIZED,
-            "the bearer token is unknown, revoked or expired; ask an admin for a new one "
-            "(`kargo create token`)",
-        )
+        raise ApiError(ErrorCode.UNAUTHORIZED, unknown_token_message())
     request.state.principal = principal
     source_address.set(client_address(request))
     resolver = ROUTE_PERMISSIONS.get((request.method, path))

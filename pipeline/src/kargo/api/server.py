@@ -18,13 +18,16 @@ from kargo.api.binding import (
     Tls,
     check_binding,
     first_start_token,
+    mark_keyed_chain,
     private_state_dir,
-    secrets_dir,
     server_url,
+    trusted_proxies,
+    use_audit_key_of,
 )
 from kargo.api.errors import config_error_message
 from kargo.api.state import ServerState
 from kargo.auth import Policy, PolicyError, default_policy, load_policy
+from kargo.auth.secretfiles import secrets_dir
 from kargo.config import ConfigError, load_texts
 from kargo.config.loading import config_files
 from kargo.engine.applying import apply_resources
@@ -196,12 +199,17 @@ def serve(
     except BindingError as exc:
         raise ServerError(str(exc)) from exc
     private_state_dir(state_dir)
+    try:
+        use_audit_key_of(state_dir)
+    except BindingError as exc:
+        raise ServerError(str(exc)) from exc
     state = open_state(config_dir, state_dir, database_url, read_policy(config_dir, rbac))
     try:
         claim_sqlite_state(state)
     except ServerError:
         state.store.close()
         raise
+    mark_keyed_chain(state.store)
     first_start_token(state.store, state_dir, server_url(host, port, tls))
     log.info("access policy: %s", state.policy.source)
     log.info("dashboard: %s/ui/ (sign in with an API token)", server_url(host, port, tls))
@@ -219,6 +227,10 @@ def serve(
         port=port,
         log_level="info",
         lifespan="on",
+        # X-Forwarded-For is believed only from the proxies named in $KARGO_TRUSTED_PROXIES:
+        # any local process could otherwise forge the address the audit trail records
+        proxy_headers=bool(trusted_proxies()),
+        forwarded_allow_ips=trusted_proxies() or None,
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
     )

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from kargo.api.binding import secrets_dir
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.reading import resource_list
 from kargo.api.security import client_address
 from kargo.api.state import ServerState, actor_of, server_state
+from kargo.auth.secretfiles import secrets_dir
 from kargo.model.webhooks import WebhookConfig
 from kargo.notify.deliveries import DeliveryNotFound, list_deliveries, redeliver
 from kargo.notify.probing import test_webhook
