@@ -25,6 +25,7 @@ class ErrorCode(enum.StrEnum):
     UNAUTHORIZED = "Unauthorized"
     UNAVAILABLE = "Unavailable"
     TOO_LARGE = "TooLarge"
+    TOO_MANY = "TooManyRequests"
 
 
 _STATUS = {
@@ -36,6 +37,7 @@ _STATUS = {
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.TOO_MANY: 429,
 }
 
 

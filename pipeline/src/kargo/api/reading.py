@@ -15,9 +15,10 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from kargo import __version__
 from kargo.api.errors import ApiError, ErrorCode
-from kargo.api.security import readable
+from kargo.api.security import principal_of, readable
 from kargo.api.selectors import matches_fields, matches_labels, parse_selector
 from kargo.api.state import ServerState, server_state
+from kargo.api.streams import STREAMS
 from kargo.engine.operations import aggregated_events
 from kargo.engine.soaking import with_soak
 from kargo.model.base import API_VERSION, utcnow
@@ -122,14 +123,15 @@ def _redact(value: Any) -> Any:
 
 @router.get("/api/v1/projects/{project}/promotions/{name}/logs", response_model=None)
 def promotion_logs(
-    project: str, name: str, state: State, follow: bool = False
+    project: str, name: str, request: Request, state: State, follow: bool = False
 ) -> PlainTextResponse | StreamingResponse:
     """A promotion's step log; with `follow=true`, streamed until the promotion ends."""
     state.store.require("Promotion", project, name)
     if not follow:
         lines = [line for _, line in state.store.logs(project, name)]
         return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""))
-    return StreamingResponse(_follow(state.store, project, name), media_type="text/plain")
+    followed = STREAMS.bounded(principal_of(request).subject, _follow(state.store, project, name))
+    return StreamingResponse(followed, media_type="text/plain")
 
 
 async def _follow(store: Store, project: str, name: str) -> AsyncIterator[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -11,14 +12,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from kargo.api.reading import resolve_kind
-from kargo.api.security import authorize, readable
+from kargo.api.security import authorize, principal_of, readable
 from kargo.api.state import ServerState, server_state
+from kargo.api.streams import STREAMS
 from kargo.auth import Permission
 from kargo.store import Change, ChangeType
 
 router = APIRouter(prefix="/api/v1")
 State = Annotated[ServerState, Depends(server_state)]
 HEARTBEAT_SECONDS = 15.0
+RESYNC = "resync"
+"""The event sent instead of changes a full queue dropped: reload, then watch on."""
 
 
 def sse(event: str, data: object) -> str:
@@ -34,8 +38,9 @@ async def watch(
     if project:
         authorize(request, Permission("get", "watch", project))
     wanted = resolve_kind(kind) if kind else None
+    stream = _stream(request, state, project, wanted)
     return StreamingResponse(
-        _stream(request, state, project, wanted),
+        STREAMS.bounded(principal_of(request).subject, stream),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -45,7 +50,7 @@ async def _stream(
     request: Request, state: State, project: str | None, kind: str | None
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Change] = asyncio.Queue(maxsize=10_000)
+    queue: asyncio.Queue[Change | None] = asyncio.Queue(maxsize=queue_size())
     allowed = readable(request, "watch")
 
     def push(changes: list[Change]) -> None:
@@ -74,11 +79,25 @@ async def _stream(
             except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
+            if change is None:  # changes were dropped: the client must list again
+                yield sse(RESYNC, {"reason": "the client fell behind; changes were dropped"})
+                continue
             yield sse(change.type.value, change.body)
     finally:
         unsubscribe()
 
 
-def _offer(queue: asyncio.Queue[Change], change: Change) -> None:
-    if not queue.full():
-        queue.put_nowait(change)
+def queue_size() -> int:
+    """Changes a watch holds for a slow client ($KARGO_WATCH_QUEUE_SIZE, default 10000)."""
+    raw = os.environ.get("KARGO_WATCH_QUEUE_SIZE", "")
+    return max(1, int(raw)) if raw.isdigit() else 10_000
+
+
+def _offer(queue: asyncio.Queue[Change | None], change: Change) -> None:
+    """Queue a change; when the queue is full, drop what it holds for one `resync` event."""
+    if queue.full():
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(None)
+        return
+    queue.put_nowait(change)
