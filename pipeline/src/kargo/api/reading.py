@@ -15,6 +15,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from kargo import __version__
 from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.redaction import redact_resource
 from kargo.api.security import principal_of, readable
 from kargo.api.selectors import matches_fields, matches_labels, parse_selector
 from kargo.api.state import ServerState, server_state
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 State = Annotated[ServerState, Depends(server_state)]
 EXPORTED_KINDS = ("ProjectConfig", "Warehouse", "Stage", "AnalysisTemplate", "WebhookConfig")
-SECRET_WORDS = ("password", "token", "secret", "apikey", "api_key")
 
 
 def resolve_kind(plural: str) -> str:
@@ -101,24 +101,11 @@ def export(project: str, state: State) -> PlainTextResponse:
     documents: list[dict[str, Any]] = []
     for kind in EXPORTED_KINDS:
         for body in state.store.list(kind, project):
-            documents.append(_redact({k: v for k, v in body.items() if k != "status"}))
+            documents.append(redact_resource({k: v for k, v in body.items() if k != "status"}))
     promotions = sorted(state.store.list("Promotion", project), key=lambda p: p["metadata"]["name"])
-    documents.extend(_redact(p) for p in promotions[-20:])
+    documents.extend(redact_resource(p) for p in promotions[-20:])
     text = yaml.safe_dump_all(documents, sort_keys=False)
     return PlainTextResponse(text, media_type="application/yaml")
-
-
-def _redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: "<redacted>"
-            if isinstance(v, str) and any(w in k.lower() for w in SECRET_WORDS)
-            else _redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
-    return value
 
 
 @router.get("/api/v1/projects/{project}/promotions/{name}/logs", response_model=None)
@@ -172,6 +159,7 @@ def list_resources(
         items = _with_soak(state, project, items)
     if kind == "Promotion":
         items.sort(key=lambda b: b["metadata"].get("creationTimestamp", ""))
+    items = [redact_resource(body) for body in items]
     return resource_list(kind, items[-limit:] if limit else items)
 
 
@@ -192,6 +180,7 @@ def get_resource(
             f"{kind} {name!r} not found in project {project!r}; list them with "
             f"`kargo get {plural} --project {project}`",
         )
+    body = redact_resource(body)
     if kind == "Freight":
         return _with_soak(state, project, [body])[0]
     return with_instances(state, body) if kind == "Stage" and instances else body

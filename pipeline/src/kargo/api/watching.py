@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from kargo.api.reading import resolve_kind
+from kargo.api.redaction import redact_resource
 from kargo.api.security import authorize, principal_of, readable
 from kargo.api.state import ServerState, server_state
 from kargo.api.streams import STREAMS
@@ -72,7 +73,7 @@ async def _stream(
                     metadata.get("name", "") if each == "Project" else metadata.get("namespace", "")
                 )
                 if allowed(str(owner)):
-                    yield sse(ChangeType.ADDED.value, body)
+                    yield sse(ChangeType.ADDED.value, redact_resource(body))
         while not await request.is_disconnected():
             try:
                 change = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
@@ -82,7 +83,7 @@ async def _stream(
             if change is None:  # changes were dropped: the client must list again
                 yield sse(RESYNC, {"reason": "the client fell behind; changes were dropped"})
                 continue
-            yield sse(change.type.value, change.body)
+            yield sse(change.type.value, redact_resource(change.body))
     finally:
         unsubscribe()
 

@@ -11,6 +11,7 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
@@ -55,6 +56,21 @@ def read_secret(source: SecretSource, base_dir: Path | None = None) -> str:
     if not value:
         raise SecretUnavailable(f"secret file {path} is empty")
     return value
+
+
+def target_url(config: WebhookConfig, base_dir: Path | None) -> str:
+    """Where to POST: `urlFrom` read now (same scheme and host as `url`), else `url`."""
+    source = config.spec.url_from
+    if source is None:
+        return config.spec.url
+    url = read_secret(source, base_dir)
+    shown, real = urlsplit(config.spec.url), urlsplit(url)
+    if (real.scheme, real.hostname) != (shown.scheme, shown.hostname):
+        raise SecretUnavailable(
+            f"the URL in {source.describe()} does not go to {shown.scheme}://{shown.hostname} "
+            "as `url` says"
+        )
+    return url
 
 
 def _webhook(secret: str, where: str) -> Webhook:

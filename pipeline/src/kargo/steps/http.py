@@ -13,17 +13,26 @@ from typing import Any
 import httpx
 from pydantic import Field
 
+from kargo.model.analysis import SecretKeyRef
 from kargo.model.base import StrictModel
 from kargo.model.common import parse_duration
+from kargo.secretrefs import SecretNotFound, read_secret_key
 from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
 from kargo.steps.expressions import ExpressionError, evaluate
 
 
 class NameValue(StrictModel):
-    """A header or query parameter."""
+    """A header or query parameter: a literal value, or a secret read when the step runs."""
 
     name: str
     value: str = ""
+    value_from: SecretKeyRef | None = None
+
+    def resolved(self) -> str:
+        """The value, reading the secret now (KARGO_SECRET_<NAME>_<KEY> or the secrets folder)."""
+        if self.value_from is None:
+            return self.value
+        return read_secret_key(self.value_from.name, self.value_from.key)
 
 
 class HttpOutput(StrictModel):
@@ -73,13 +82,17 @@ class HttpStep(Step[HttpConfig]):
         """Send the request once and judge the response."""
         timeout = parse_duration(config.timeout).total_seconds()
         try:
+            headers = {h.name: h.resolved() for h in config.headers}
+        except SecretNotFound as exc:
+            return StepResult(StepPhase.ERRORED, f"http: {exc}")
+        try:
             async with httpx.AsyncClient(
                 timeout=timeout, verify=not config.insecure_skip_tls_verify
             ) as client:
                 response = await client.request(
                     config.method.upper(),
                     config.url,
-                    headers={h.name: h.value for h in config.headers},
+                    headers=headers,
                     params={q.name: q.value for q in config.query_params},
                     content=config.body.encode() if config.body is not None else None,
                 )
