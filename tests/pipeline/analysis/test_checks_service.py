@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from kargo.analysis.arguments import SecretResolver
 from kargo.analysis.lines import load_analysis_templates
 from kargo.analysis.runs import build_analysis_run, run_analysis
 from kargo.model.analysis import AnalysisPhase, AnalysisRun
@@ -27,21 +28,19 @@ def checks_url() -> Iterator[str]:
         yield url
 
 
-def test_smoke_tests_against_a_stage_that_is_down_fail_naming_the_failed_check(
-    checks_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The template reads the token through its secret reference checks/token.
-    monkeypatch.setenv("KARGO_SECRET_CHECKS_TOKEN", CHECKS_TOKEN)
+def run_smoke_template(
+    checks_url: str, saved: list[AnalysisRun], resolve_secret: SecretResolver | None = None
+) -> AnalysisRun:
+    """The repository's smoke-tests template run against STAGE_URL (down) to its end."""
     templates = load_analysis_templates(REPO_ROOT / "kargo/analysis-templates/smoke-tests.yaml")
     run = build_analysis_run(
-        name="development-1",
+        name=f"development-{len(saved)}",
         templates=templates,
         stage="development",
         freight="f1",
         commit="c0ffee",
         args={"stage-url": STAGE_URL, "checks-url": checks_url},
     )
-    saved: list[AnalysisRun] = []
 
     async def save(updated: AnalysisRun) -> None:
         saved.append(updated.model_copy(deep=True))
@@ -49,7 +48,18 @@ def test_smoke_tests_against_a_stage_that_is_down_fail_naming_the_failed_check(
     async def is_terminated() -> bool:
         return False
 
-    asyncio.run(run_analysis(run, templates, save=save, is_terminated=is_terminated))
+    secrets = {"resolve_secret": resolve_secret} if resolve_secret is not None else {}
+    asyncio.run(run_analysis(run, templates, save=save, is_terminated=is_terminated, **secrets))
+    return run
+
+
+def test_smoke_tests_against_a_stage_that_is_down_fail_naming_the_failed_check(
+    checks_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The template reads the token through its secret reference checks/token.
+    monkeypatch.setenv("KARGO_SECRET_CHECKS_TOKEN", CHECKS_TOKEN)
+    saved: list[AnalysisRun] = []
+    run = run_smoke_template(checks_url, saved)
     assert run.status.phase is AnalysisPhase.FAILED, run.status.message
     assert "api-healthz" in (run.status.message or "")
     failed = [r for r in run.status.metric_results if r.phase is AnalysisPhase.FAILED]
@@ -59,30 +69,6 @@ def test_smoke_tests_against_a_stage_that_is_down_fail_naming_the_failed_check(
 
 
 def test_without_the_token_the_checks_service_refuses_the_measurement(checks_url: str) -> None:
-    templates = load_analysis_templates(REPO_ROOT / "kargo/analysis-templates/smoke-tests.yaml")
-    run = build_analysis_run(
-        name="development-2",
-        templates=templates,
-        stage="development",
-        freight="f1",
-        commit="c0ffee",
-        args={"stage-url": STAGE_URL, "checks-url": checks_url},
-    )
-
-    async def save(updated: AnalysisRun) -> None:
-        return None
-
-    async def is_terminated() -> bool:
-        return False
-
-    asyncio.run(
-        run_analysis(
-            run,
-            templates,
-            save=save,
-            is_terminated=is_terminated,
-            resolve_secret=lambda ref: "not-the-token",
-        )
-    )
+    run = run_smoke_template(checks_url, [], resolve_secret=lambda ref: "not-the-token")
     assert run.status.phase is AnalysisPhase.ERROR, run.status.message
     assert "401" in (run.status.message or "")

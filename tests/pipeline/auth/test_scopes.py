@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,9 +17,8 @@ import pytest
 from kargo.api.security import ROUTE_PERMISSIONS
 from kargo.auth.policy import EVERY
 
-from tests.pipeline.auth.conftest import API, PIPELINE
-from tests.pipeline.auth.test_routes import concrete, status_of
-from tests.pipeline.harness import admin_token, api_server, make_repo, wait_until
+from tests.pipeline.auth.conftest import API, PIPELINE, Served, serving
+from tests.pipeline.auth.test_routes import concrete, documented_routes_and_a_promotion, status_of
 
 READ = [
     "version", "projects", "projectconfigs", "warehouses", "freight", "stages", "promotions",
@@ -56,42 +54,12 @@ TOKENS = {
 }
 
 
-@dataclass
-class Scoped:
-    """A server with the RBAC above and a token per name."""
-
-    base: str
-    tokens: dict[str, str]
-    freight: str
-
-    def client(self, name: str | None) -> httpx.Client:
-        """A client sending that token (none for None)."""
-        headers = {"Authorization": f"Bearer {self.tokens[name]}"} if name else {}
-        return httpx.Client(base_url=self.base, headers=headers, timeout=15)
-
-
 @pytest.fixture(scope="module")
-def scoped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scoped]:
-    root = tmp_path_factory.mktemp("scopes")
-    repo = make_repo(root / "repo")
-    config = root / "kargo"
-    config.mkdir()
-    (config / "pipeline.yaml").write_text(PIPELINE.format(repo=repo) + "---\n" + OTHER)
-    (config / "rbac.yaml").write_text(RBAC)
-    state = root / "state"
-    with api_server(state, config) as (base, _):
-        tokens = {"admin": admin_token(state)}
-        with httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {tokens['admin']}"}
-        ) as http:
-            for name, role in TOKENS.items():
-                created = http.post(f"{API}/tokens", json={"name": name, "role": role})
-                assert created.status_code == 201, created.text
-                tokens[name] = created.json()["token"]
-            freight = wait_until(
-                lambda: http.get(f"{API}/projects/shop/freight").json()["items"], what="freight"
-            )[0]["metadata"]["name"]
-        yield Scoped(base, tokens, freight)
+def scoped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tokens = {name: (name, role) for name, role in TOKENS.items()}
+    pipeline = PIPELINE + "---\n" + OTHER.replace("{", "{{").replace("}", "}}")
+    with serving(tmp_path_factory.mktemp("scopes"), pipeline, RBAC, tokens) as running:
+        yield running
 
 
 def stage_document(project: str, name: str) -> str:
@@ -109,7 +77,7 @@ def apply(client: httpx.Client, text: str) -> httpx.Response:
     return client.post(f"{API}/apply", content=text, headers={"Content-Type": "application/yaml"})
 
 
-def test_a_project_limited_admin_cannot_apply_to_another_project(scoped: Scoped) -> None:
+def test_a_project_limited_admin_cannot_apply_to_another_project(scoped: Served) -> None:
     with scoped.client("shop-admin") as client:
         assert apply(client, stage_document("shop", "development")).status_code == 200
         answer = apply(client, OTHER + "---\n" + stage_document("shop", "development"))
@@ -119,7 +87,7 @@ def test_a_project_limited_admin_cannot_apply_to_another_project(scoped: Scoped)
         assert apply(client, mixed).status_code == 403  # one foreign document refuses the lot
 
 
-def test_an_admin_limited_to_development_cannot_apply_over_production(scoped: Scoped) -> None:
+def test_an_admin_limited_to_development_cannot_apply_over_production(scoped: Served) -> None:
     with scoped.client("dev-admin") as client:
         assert apply(client, stage_document("shop", "development")).status_code == 200
         answer = apply(client, stage_document("shop", "production"))
@@ -127,14 +95,14 @@ def test_an_admin_limited_to_development_cannot_apply_over_production(scoped: Sc
         assert "for stage production" in answer.json()["error"]["message"]
 
 
-def test_a_project_limited_admin_cannot_mint_tokens(scoped: Scoped) -> None:
+def test_a_project_limited_admin_cannot_mint_tokens(scoped: Served) -> None:
     with scoped.client("shop-admin") as client:
         answer = client.post(f"{API}/tokens", json={"name": "escape", "role": "admin"})
         assert answer.status_code == 403
         assert "in every project" in answer.json()["error"]["message"]
 
 
-def test_a_token_never_carries_more_than_its_creator(scoped: Scoped) -> None:
+def test_a_token_never_carries_more_than_its_creator(scoped: Served) -> None:
     with scoped.client("issuer") as client:
         answer = client.post(f"{API}/tokens", json={"name": "bigger", "role": "admin"})
         assert answer.status_code == 403, answer.text
@@ -145,7 +113,7 @@ def test_a_token_never_carries_more_than_its_creator(scoped: Scoped) -> None:
         assert answer.status_code == 201, answer.text
 
 
-def test_a_project_limited_viewer_reads_only_its_project(scoped: Scoped) -> None:
+def test_a_project_limited_viewer_reads_only_its_project(scoped: Served) -> None:
     with scoped.client("other-viewer") as client:
         names = [p["metadata"]["name"] for p in client.get(f"{API}/projects").json()["items"]]
         assert names == ["other"]
@@ -186,16 +154,8 @@ def expected(permission: Any, who: str | None) -> set[int]:
     return {403}
 
 
-def test_the_route_matrix_follows_each_routes_scope(scoped: Scoped) -> None:
-    with scoped.client("admin") as admin:
-        document = admin.get("/openapi.json").json()
-        created = admin.post(
-            f"{API}/projects/shop/promotions",
-            json={"stage": "development", "freight": scoped.freight},
-        )
-        assert created.status_code == 201, created.text
-    promotion = created.json()["metadata"]["name"]
-    routes = {(m.upper(), path) for path, item in document["paths"].items() for m in item}
+def test_the_route_matrix_follows_each_routes_scope(scoped: Served) -> None:
+    routes, promotion = documented_routes_and_a_promotion(scoped)
     routes |= {("GET", "/openapi.json")}  # served, but left out of its own document
     assert routes - {("GET", "/healthz")} == set(ROUTE_PERMISSIONS), "extend ROUTE_PERMISSIONS"
     params = {"project": "shop", "name": "development", "plural": "stages", "delivery_id": "1"}
@@ -211,7 +171,7 @@ def test_the_route_matrix_follows_each_routes_scope(scoped: Scoped) -> None:
                 needed = resolver(in_path)
                 # routes that check in the route act on a stage of the path's project
                 scope = (needed.verb, needed.project) if needed else ("promote", "shop")
-                url, body = concrete(method, path, scoped, promotion)  # type: ignore[arg-type]
+                url, body = concrete(method, path, scoped, promotion)
                 if method == "POST" and path == "/api/v1/apply":
                     body = stage_document("shop", "development")
                 status = status_of(client, method, url, body)
