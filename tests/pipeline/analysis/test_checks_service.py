@@ -72,3 +72,21 @@ def test_without_the_token_the_checks_service_refuses_the_measurement(checks_url
     run = run_smoke_template(checks_url, [], resolve_secret=lambda ref: "not-the-token")
     assert run.status.phase is AnalysisPhase.ERROR, run.status.message
     assert "401" in (run.status.message or "")
+
+
+def test_every_call_to_the_checks_service_sends_the_token_from_its_secret_reference() -> None:
+    for path in sorted((REPO_ROOT / "kargo" / "analysis-templates").glob("*.yaml")):
+        for template in load_analysis_templates(path):
+            token = next(a for a in template.spec.args if a.name == "checks-token")
+            assert token.value is None and token.value_from is not None, path.name
+            ref = token.value_from.secret_key_ref
+            assert (ref.name, ref.key) == ("checks", "token"), path.name
+            for metric in template.spec.metrics:
+                web = metric.provider.web
+                if web is None or "checks-url" not in web.url:
+                    continue
+                headers = {h.key: h.value for h in web.headers}
+                assert headers.get("Authorization") == "Bearer {{args.checks-token}}", (
+                    path.name,
+                    metric.name,
+                )
