@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 from tests.pipeline.harness import api_server, auth, make_repo
+from tests.services import VENV_BIN
 
 API = "/api/v1"
 
@@ -68,3 +71,32 @@ def test_streams_are_bounded_per_token(server: tuple[str, Path]) -> None:
                     break
             assert time.monotonic() < deadline, "the slots were never given back"
             time.sleep(0.3)
+
+
+def test_kargo_get_watch_lists_again_after_a_resync(server: tuple[str, Path]) -> None:
+    base, repo = server
+    env = {
+        **os.environ,
+        "KARGO_SERVER": base,
+        "KARGO_TOKEN": auth(base)["Authorization"].split()[1],
+        "KARGO_CONFIG": str(repo.parent / "cli.yaml"),
+    }
+    argv = [str(VENV_BIN / "kargo"), "get", "warehouses", "-w", "--project", "shop"]
+    watcher = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert watcher.stdout is not None
+        header = watcher.stdout.readline()  # printed after the first list, before the watch
+        assert header.startswith("NAME"), header
+        time.sleep(1.5)
+        with httpx.Client(base_url=base, headers=auth(base), timeout=15) as client:
+            text = warehouses(repo, 8).replace("name: w", "name: again")
+            assert client.post(f"{API}/apply", content=text).status_code == 200
+        time.sleep(3)
+    finally:
+        watcher.terminate()
+        rest, err = watcher.communicate(timeout=10)
+    out = header + rest
+    assert "the watch fell behind; listing again" in err, (out, err)
+    assert "again7" in out

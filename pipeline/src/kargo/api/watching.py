@@ -55,13 +55,16 @@ async def _stream(
     allowed = readable(request, "watch")
 
     def push(changes: list[Change]) -> None:
+        wanted = []
         for change in changes:
             if (kind is None or change.kind == kind) and (
                 project is None or change.project in (project, "")
             ):
                 owner = change.name if change.kind == "Project" else change.project
                 if allowed(owner):
-                    loop.call_soon_threadsafe(_offer, queue, change)
+                    wanted.append(change)
+        if wanted:  # one commit's changes reach the queue together
+            loop.call_soon_threadsafe(_offer, queue, wanted)
 
     unsubscribe = state.store.watch(push)
     try:
@@ -94,11 +97,12 @@ def queue_size() -> int:
     return max(1, int(raw)) if raw.isdigit() else 10_000
 
 
-def _offer(queue: asyncio.Queue[Change | None], change: Change) -> None:
-    """Queue a change; when the queue is full, drop what it holds for one `resync` event."""
-    if queue.full():
-        while not queue.empty():
-            queue.get_nowait()
-        queue.put_nowait(None)
-        return
-    queue.put_nowait(change)
+def _offer(queue: asyncio.Queue[Change | None], changes: list[Change]) -> None:
+    """Queue changes; when the queue is full, drop what it holds for one `resync` event."""
+    for change in changes:
+        if queue.full():
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)
+            return  # the client lists again: the rest of this commit is in what it lists
+        queue.put_nowait(change)
