@@ -56,7 +56,7 @@ def test_expressions_resolve_context_vars_outputs_and_commits(tmp_path: Path) ->
         "count": 3,
         "list": ["brave-otter"],
     }
-    with pytest.raises(ExpressionError, match="cannot evaluate"):
+    with pytest.raises(ExpressionError, match="cannot fetch key from <nil>"):
         render("${{ outputs.missing.key }}", ctx)
 
 

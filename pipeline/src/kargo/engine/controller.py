@@ -235,7 +235,7 @@ class Engine:
             stage = get_model(self.store, Stage, *key)
             if stage is None or not verification_pending(stage):
                 continue
-            verifier = Verifier(self.store, stage)
+            verifier = Verifier(self.store, stage, self.state_dir)
             task = asyncio.create_task(verifier.verify(), name=f"verify {stage.name}")
             self._verifiers[key] = (verifier, task)
             task.add_done_callback(functools.partial(self._done, self._verifiers, key))

@@ -60,6 +60,10 @@ class StepContext:
     vars: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], Awaitable[None]] | None = None
     is_rollback: bool = False
+    origin: str = ""  # the warehouse the freight came from
+    actor: str = ""  # who asked for the promotion
+    alias: str = ""  # this step's alias (`task::step` inside a PromotionTask)
+    step_statuses: list[tuple[str, str]] = field(default_factory=list)  # (alias, status) so far
 
     async def emit(self, line: str) -> None:
         """Append a line to the promotion's step log."""

@@ -1,6 +1,6 @@
 """The `http` step (Kargo's): send a request, judge the response with expressions.
 
-`successExpression` and `failureExpression` are CEL over `response.status`, `response.headers`
+`successExpression` and `failureExpression` are expr over `response.status`, `response.headers`
 and `response.body` (parsed JSON, or the text). With neither, a 2xx status succeeds. When neither
 matches, the step stays Running and is tried again (the step's retry timeout bounds it).
 """
