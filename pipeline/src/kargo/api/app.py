@@ -7,7 +7,7 @@ import logging
 from fastapi import Depends, FastAPI
 
 from kargo import __version__
-from kargo.api import access, reading, ui, watching, writing
+from kargo.api import access, insight, reading, ui, watching, writing
 from kargo.api.errors import install_error_handlers
 from kargo.api.gate import RequestGate
 from kargo.api.security import guard
@@ -40,6 +40,7 @@ def create_app(state: ServerState) -> FastAPI:
         log.info("webhook routes unavailable")
     else:
         app.include_router(webhooks.router)
+    app.include_router(insight.router)  # before reading's /projects/{project}/{plural}
     app.include_router(reading.router)
     app.include_router(ui.router)
     return app

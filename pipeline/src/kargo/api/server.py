@@ -45,6 +45,7 @@ class ServerError(Exception):
 
 RBAC_FILE = "rbac.yaml"
 SQLITE_CLAIM_WAIT = 5.0  # a server that is stopping releases the lease within this time
+SHUTDOWN_GRACE_SECONDS = 5  # open requests get this long after SIGTERM; watch streams end at once
 
 
 def read_policy(config_dir: Path | None, rbac: Path | None) -> Policy:
@@ -192,6 +193,7 @@ def serve(
     tls: Tls | None = None,
     insecure_bind_all: bool = False,
     rbac: Path | None = None,
+    save_token: bool = False,
 ) -> None:
     """Run the engine and its API server until interrupted."""
     try:
@@ -210,7 +212,7 @@ def serve(
         state.store.close()
         raise
     mark_keyed_chain(state.store)
-    first_start_token(state.store, state_dir, server_url(host, port, tls))
+    first_start_token(state.store, state_dir, server_url(host, port, tls), save_token)
     log.info("access policy: %s", state.policy.source)
     log.info("dashboard: %s/ui/ (sign in with an API token)", server_url(host, port, tls))
     app = create_app(state)
@@ -233,8 +235,22 @@ def serve(
         forwarded_allow_ips=trusted_proxies() or None,
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     try:
-        uvicorn.Server(config).run()
+        _ClosingServer(config, state).run()
     finally:
         state.store.close()
+
+
+class _ClosingServer(uvicorn.Server):
+    """Uvicorn that ends the watch streams when shutdown begins (it would wait for them)."""
+
+    def __init__(self, config: uvicorn.Config, state: ServerState) -> None:
+        super().__init__(config)
+        self.kargo = state
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        """Close the streams, then shut down as uvicorn does."""
+        self.kargo.closing.set()
+        await super().shutdown(sockets)

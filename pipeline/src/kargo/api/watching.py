@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
@@ -51,7 +51,7 @@ async def _stream(
     request: Request, state: State, project: str | None, kind: str | None
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Change | None] = asyncio.Queue(maxsize=queue_size())
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size())
     allowed = readable(request, "watch")
 
     def push(changes: list[Change]) -> None:
@@ -77,18 +77,21 @@ async def _stream(
                 )
                 if allowed(str(owner)):
                     yield sse(ChangeType.ADDED.value, redact_resource(body))
-        while not await request.is_disconnected():
-            try:
-                change = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
-            except TimeoutError:
+        while not state.closing.is_set() and not await request.is_disconnected():
+            change = await _next_change(queue, state.closing)
+            if change is None:
                 yield ": keep-alive\n\n"
-                continue
-            if change is None:  # changes were dropped: the client must list again
+            elif change is _RESYNC:  # changes were dropped: the client must list again
                 yield sse(RESYNC, {"reason": "the client fell behind; changes were dropped"})
-                continue
-            yield sse(change.type.value, redact_resource(change.body))
+            elif change is not _CLOSING:
+                yield sse(change.type.value, redact_resource(change.body))
     finally:
         unsubscribe()
+
+
+_CLOSING = object()
+_RESYNC = object()
+"""Queued instead of the changes a full queue dropped."""
 
 
 def queue_size() -> int:
@@ -97,12 +100,26 @@ def queue_size() -> int:
     return max(1, int(raw)) if raw.isdigit() else 10_000
 
 
-def _offer(queue: asyncio.Queue[Change | None], changes: list[Change]) -> None:
+async def _next_change(queue: asyncio.Queue[Any], closing: asyncio.Event) -> Any:
+    """The next change (or _RESYNC); None after a heartbeat's silence; _CLOSING at shutdown."""
+    getting = asyncio.ensure_future(queue.get())
+    stopping = asyncio.ensure_future(closing.wait())
+    done, _ = await asyncio.wait(
+        {getting, stopping}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED
+    )
+    getting.cancel()
+    stopping.cancel()
+    if getting in done:
+        return getting.result()
+    return _CLOSING if stopping in done else None
+
+
+def _offer(queue: asyncio.Queue[Any], changes: list[Change]) -> None:
     """Queue changes; when the queue is full, drop what it holds for one `resync` event."""
     for change in changes:
         if queue.full():
             while not queue.empty():
                 queue.get_nowait()
-            queue.put_nowait(None)
+            queue.put_nowait(_RESYNC)
             return  # the client lists again: the rest of this commit is in what it lists
         queue.put_nowait(change)

@@ -21,6 +21,7 @@ from kargo.cli.cmd_admin import (
     server_command,
     version_command,
 )
+from kargo.cli.cmd_explain import explain_group
 from kargo.cli.cmd_get import describe_command, get_command
 from kargo.cli.cmd_ops import (
     apply_command,
@@ -89,6 +90,7 @@ for command in (
     delete_group,
     login_command,
     audit_group,
+    explain_group,
 ):
     cli.add_command(command)
 

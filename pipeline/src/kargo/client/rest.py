@@ -301,6 +301,18 @@ class KargoClient:
         _raise_for_error(response)
         return _as_dict(response.json())
 
+    # -- explaining --------------------------------------------------------------------------
+
+    def explain_freight(self, project: str, freight: str, stage: str) -> Resource:
+        """Why freight is not (yet) in a stage: `{"promotable", "inStage", "reasons": [...]}`."""
+        path = f"{API}/projects/{project}/explain"
+        return _as_dict(self._json("GET", path, params={"freight": freight, "stage": stage}))
+
+    def delivery_metrics(self, project: str, window: str = "30d") -> Resource:
+        """The DORA metrics per stage: `{"window", "stages": [...]}`."""
+        path = f"{API}/projects/{project}/metrics"
+        return _as_dict(self._json("GET", path, params={"window": window}))
+
 
 def _as_dict(payload: Any) -> Resource:
     return dict(payload) if isinstance(payload, dict) else {"result": payload}
