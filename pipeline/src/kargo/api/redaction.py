@@ -58,7 +58,7 @@ def _webhook_config(spec: dict[str, Any]) -> None:
 
 def _steps(steps: Any) -> None:
     for step in steps if isinstance(steps, list) else []:
-        if isinstance(step, dict) and step.get("uses") == "http":
+        if isinstance(step, dict) and step.get("uses") in ("http", "http-download"):
             config = step.get("config")
             if isinstance(config, dict):
                 _header_values(config.get("headers"))

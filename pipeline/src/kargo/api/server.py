@@ -89,7 +89,11 @@ def open_state(
     if config_dir is not None:
         try:
             results = apply_resources(
-                store, _load_config(config_dir), actor="system", source="config"
+                store,
+                _load_config(config_dir),
+                actor="system",
+                source="config",
+                state_dir=state_dir,
             )
         except ServerError:
             store.close()

@@ -20,13 +20,14 @@ from kargo.engine.autopromotion import auto_promote
 from kargo.engine.promotions import PromotionExecutor
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.engine.rollbacks import roll_back_failed_promotion
+from kargo.engine.stepwrites import StepResourceWriter
 from kargo.engine.verification import Verifier, verification_pending
 from kargo.engine.warehouses import WarehouseReconciler, discovery_due
 from kargo.model.promotion import ABORT_ANNOTATION, Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
 from kargo.steps import builtin  # noqa: F401  (registers the built-in step kinds)
-from kargo.steps.resources import set_resource_reader
+from kargo.steps.resources import set_resource_reader, set_resource_writer
 from kargo.store import Change, Store, get_model, list_models
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class Engine:
         _load_optional_steps()
         register_higher_layer_parsers()
         set_resource_reader(store.get)  # the canary's analysis steps read their templates
+        writer = StepResourceWriter(store)
+        set_resource_writer(writer.update, writer.list)  # set-metadata, set-freight-alias
         self.store = store
         self.state_dir = state_dir
         self.resync_seconds = resync_seconds

@@ -34,7 +34,15 @@ from kargo.model.promotion import (
     StepExecutionPhase,
 )
 from kargo.model.stage import PromotionStepSpec, Stage
-from kargo.steps.base import FreightCommit, StepContext, StepPhase, StepResult, step_kinds
+from kargo.steps.base import (
+    FreightChart,
+    FreightCommit,
+    FreightImage,
+    StepContext,
+    StepPhase,
+    StepResult,
+    step_kinds,
+)
 from kargo.steps.expressions import ExpressionError, evaluate_if, render
 from kargo.store import Store, StoreConflict, StoreError, Transaction, get_model, save_model
 
@@ -244,6 +252,8 @@ class PromotionExecutor:
                 )
                 for c in freight.commits
             ],
+            images=[FreightImage(i.repo_url, i.tag, i.digest) for i in freight.images],
+            charts=[FreightChart(c.repo_url, c.name, c.version) for c in freight.charts],
             work_dir=work_dir,
             state_dir=self.state_dir,
             outputs={k: dict(v) for k, v in promotion.status.state.items() if isinstance(v, dict)},

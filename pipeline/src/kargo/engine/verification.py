@@ -16,7 +16,12 @@ from kargo.engine.promoting import create_promotion
 from kargo.engine.rollbacks import auto_rollback_policy, failed_metrics, verification_reason
 from kargo.engine.writing import record_event, transact, update_model
 from kargo.expr.library import FreightArtifacts
-from kargo.model.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate
+from kargo.model.analysis import (
+    AnalysisPhase,
+    AnalysisRun,
+    AnalysisTemplate,
+    ClusterAnalysisTemplate,
+)
 from kargo.model.base import utcnow
 from kargo.model.event import EventReason
 from kargo.model.freight import Freight, VerifiedStage
@@ -60,6 +65,16 @@ def _info(stage: Stage) -> VerificationInfo:
     return current.verification_history[0]
 
 
+def _template(store: Store, project: str, kind: str, name: str) -> AnalysisTemplate | None:
+    """The stage's template: the project's AnalysisTemplate or the ClusterAnalysisTemplate."""
+    if kind == "ClusterAnalysisTemplate":
+        cluster = get_model(store, ClusterAnalysisTemplate, "", name)
+        if cluster is None:
+            return None
+        return AnalysisTemplate.model_validate({**cluster.to_dict(), "kind": "AnalysisTemplate"})
+    return get_model(store, AnalysisTemplate, project, name)
+
+
 class Verifier:
     """Runs one stage's verification to its end."""
 
@@ -79,9 +94,9 @@ class Verifier:
         assert current is not None and stage.spec.verification is not None
         templates = self.templates  # kept: a rollback's reason names their failed metrics
         for ref in stage.spec.verification.analysis_templates:
-            template = get_model(self.store, AnalysisTemplate, stage.project, ref.name)
+            template = _template(self.store, stage.project, ref.kind, ref.name)
             if template is None:
-                return self._finish(None, VerificationPhase.ERROR, f"template {ref.name} missing")
+                return self._finish(None, VerificationPhase.ERROR, f"{ref.kind} {ref.name} missing")
             templates.append(template)
             self.annotations[template.name] = dict(template.metadata.annotations)
         run = self._existing_run()

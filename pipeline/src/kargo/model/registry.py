@@ -11,11 +11,15 @@ from pydantic import BaseModel
 from kargo.model.freight import Freight
 from kargo.model.project import Project, ProjectConfig
 from kargo.model.promotion import Promotion
+from kargo.model.promotiontask import ClusterPromotionTask, PromotionTask
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
 
-Parser = Callable[[dict[str, Any], str, int | None], BaseModel]
-"""A custom parser: (document, source file, first line) → model; raises ValueError-like errors."""
+LineOf = Callable[[str], int | None]
+"""The line of a dotted field path (`spec.metrics[0].successCondition`), or None."""
+Parser = Callable[[dict[str, Any], str, int | None, LineOf | None], BaseModel]
+"""A custom parser: (document, source file, first line, field lines) → model; raises errors
+that carry `field`, `line` and `expected` (see kargo.analysis.errors)."""
 
 KINDS: dict[str, type[BaseModel]] = {
     "Project": Project,
@@ -24,6 +28,8 @@ KINDS: dict[str, type[BaseModel]] = {
     "Freight": Freight,
     "Stage": Stage,
     "Promotion": Promotion,
+    "PromotionTask": PromotionTask,
+    "ClusterPromotionTask": ClusterPromotionTask,
 }
 _PARSERS: dict[str, Parser] = {}
 PLURALS: dict[str, str] = {
@@ -34,6 +40,9 @@ PLURALS: dict[str, str] = {
     "freights": "Freight",
     "stages": "Stage",
     "promotions": "Promotion",
+    "promotiontasks": "PromotionTask",
+    "clusterpromotiontasks": "ClusterPromotionTask",
+    "clusteranalysistemplates": "ClusterAnalysisTemplate",
     "analysistemplates": "AnalysisTemplate",
     "analysisruns": "AnalysisRun",
     "webhookconfigs": "WebhookConfig",
@@ -52,7 +61,9 @@ def _register_optional(module: str, names: tuple[str, ...]) -> None:
             KINDS[name] = cls
 
 
-_register_optional("kargo.model.analysis", ("AnalysisTemplate", "AnalysisRun"))
+_register_optional(
+    "kargo.model.analysis", ("AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun")
+)
 _register_optional("kargo.model.webhooks", ("WebhookConfig",))
 
 
@@ -78,13 +89,16 @@ def register_parser(kind: str, parser: Parser) -> None:
 
 
 def parse_resource(
-    document: dict[str, Any], source: str = "<input>", line: int | None = None
+    document: dict[str, Any],
+    source: str = "<input>",
+    line: int | None = None,
+    line_of: LineOf | None = None,
 ) -> BaseModel:
     """Validate a serialised resource into its model (raises pydantic's ValidationError)."""
     kind = str(document.get("kind", ""))
     parser = _PARSERS.get(kind)
     if parser is not None:
-        return parser(document, source, line)
+        return parser(document, source, line, line_of)
     cls = KINDS.get(kind)
     if cls is None:
         raise KeyError(kind)

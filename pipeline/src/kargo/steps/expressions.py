@@ -21,6 +21,7 @@ from kargo.expr import ExprError, compile_expression
 from kargo.expr.library import FreightArtifacts, KargoData, kargo_functions, task_outputs
 from kargo.expr.templates import TemplateError, evaluate_template, has_expression
 from kargo.steps.base import StepContext
+from kargo.steps.resources import NoResourceReader, read_resource
 
 
 class ExpressionError(ValueError):
@@ -59,6 +60,15 @@ def data_folder(state_dir: Path, kind: str, project: str, name: str) -> Path:
     return state_dir / kind / project / name
 
 
+def stored_metadata(kind: str, project: str, name: str) -> dict[str, Any] | None:
+    """A stored Stage's or Freight's `status.metadata` (set-metadata), None when absent."""
+    try:
+        body = read_resource(kind, project, name)
+    except NoResourceReader:
+        return None
+    return None if body is None else dict((body.get("status") or {}).get("metadata") or {})
+
+
 def kargo_data(ctx: StepContext) -> KargoData:
     """What Kargo's functions read, for this step."""
     origin = ctx.origin
@@ -73,9 +83,8 @@ def kargo_data(ctx: StepContext) -> KargoData:
         }
         for c in ctx.commits
     ]
-    # Images and charts arrive with the artifact subscriptions; until then none are carried.
-    images = [dict(i) for i in getattr(ctx, "images", ())]
-    charts = [dict(c) for c in getattr(ctx, "charts", ())]
+    images = [{"repoURL": i.repo_url, "tag": i.tag, "digest": i.digest} for i in ctx.images]
+    charts = [{"repoURL": c.repo_url, "name": c.name, "version": c.version} for c in ctx.charts]
     return KargoData(
         freight=(FreightArtifacts(origin, commits, images, charts),),
         secret=lambda name: read_data_folder(
@@ -84,6 +93,8 @@ def kargo_data(ctx: StepContext) -> KargoData:
         config_map=lambda name: read_data_folder(
             data_folder(ctx.state_dir, "configmaps", ctx.project, name)
         ),
+        freight_metadata=lambda name: stored_metadata("Freight", ctx.project, name),
+        stage_metadata=lambda name: stored_metadata("Stage", ctx.project, name),
         step_statuses=tuple(ctx.step_statuses),
         current_alias=ctx.alias,
     )
