@@ -28,6 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".kargo"
 LOGS = STATE / "logs"
+SECRETS = STATE / "secrets"  # $KARGO_SECRETS_DIR of the engine: <name>/<key> files, 0600
 PIDS = STATE / "demo-processes.json"
 BIN = ROOT / ".venv" / "bin"
 ENGINE = "http://127.0.0.1:8080"
@@ -66,7 +67,7 @@ def services() -> list[Service]:
                     "8095",
                     "--create-secret",
                     "--secret-file",
-                    str(STATE / "webhook-receiver.secret"),
+                    str(SECRETS / "webhook-receiver.secret"),
                     "--store",
                     str(STATE / "webhooks-received.jsonl"),
                 ],
@@ -77,7 +78,24 @@ def services() -> list[Service]:
     found.append(
         Service(
             "checks",
-            [str(BIN / "poker-checks"), "serve", "--port", "8090"],
+            [
+                str(BIN / "poker-checks"),
+                "serve",
+                "--port",
+                "8090",
+                # the engine reads the same token through the templates' secret reference
+                "--token-file",
+                str(SECRETS / "checks" / "token"),
+                "--create-token",
+                # reads only the stages' sources (links into the promotions' work folders)
+                "--root",
+                str(STATE / "stages"),
+                "--root",
+                str(STATE / "work"),
+                "--targets-file",
+                str(STATE / "runtime" / "targets.json"),
+            ]
+            + [arg for url in STAGES.values() for arg in ("--target", url)],
             "http://127.0.0.1:8090/healthz",
             optional=True,
         )
@@ -114,6 +132,7 @@ def services() -> list[Service]:
             ],
             f"{ENGINE}/healthz",
             timeout=90,
+            env={"KARGO_SECRETS_DIR": str(SECRETS)},
         )
     )
     return found
@@ -150,6 +169,13 @@ def healthy(url: str) -> bool:
         return False
 
 
+def private_folder(path: Path) -> None:
+    """Create path and its .kargo parents as owner-only folders (0700)."""
+    for folder in (STATE, path):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+
+
 def start(service: Service, pids: dict[str, dict[str, Any]]) -> str:
     """Start a service unless ours (or an equivalent) already answers; say what happened."""
     entry = pids.get(service.name)
@@ -157,8 +183,12 @@ def start(service: Service, pids: dict[str, dict[str, Any]]) -> str:
         return "already running"
     if healthy(service.health):
         return "already answering (not started by this demo)"
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{service.name}.log", "ab")  # handed to the child, closed below
+    private_folder(LOGS)
+    descriptor = os.open(
+        LOGS / f"{service.name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+    )
+    os.chmod(LOGS / f"{service.name}.log", 0o600)  # logs may carry personal data: owner only
+    log = os.fdopen(descriptor, "ab")  # handed to the child, closed below
     process = subprocess.Popen(
         service.argv,
         cwd=ROOT,
@@ -365,6 +395,7 @@ def up() -> int:
     STATE.mkdir(exist_ok=True)
     problems: list[str] = []
     pids = load_pids()
+    os.umask(0o077)  # what the services write under .kargo/ (logs, webhooks, data) is owner-only
     print("demo: starting services (logs in .kargo/logs/)")
     for service in services():
         if service.name == "engine" and not healthy(service.health):

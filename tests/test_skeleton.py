@@ -28,5 +28,6 @@ def test_planning_poker_serves_healthz_on_the_given_port(tmp_path: Path) -> None
 def test_poker_checks_serve_answers_healthz() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/healthz"
-    with running([str(VENV_BIN / "poker-checks"), "serve", "--port", str(port)], url):
+    argv = [str(VENV_BIN / "poker-checks"), "serve", "--port", str(port)]
+    with running(argv, url, env={"POKER_CHECKS_TOKEN": "skeleton-test-token"}):
         assert httpx.get(url).json()["status"] == "ok"

@@ -6,7 +6,7 @@ own copy of the secret and appended to a JSONL file, verified or not. `GET /` is
 what arrived, `GET /received` the same as JSON, `GET /healthz` answers `ok`.
 
     python deploy/local/webhook_receiver.py --port 8095 --create-secret \
-        --secret-file .kargo/webhook-receiver.secret --store .kargo/webhooks-received.jsonl
+        --secret-file .kargo/secrets/webhook-receiver.secret --store .kargo/webhooks-received.jsonl
 
 `--create-secret` writes a new `whsec_` secret to the file when it does not exist yet (the engine
 reads the same file through `secretRef.file` in kargo/webhooks.yaml). The secret may also come

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.checks.support import APP_COMMIT
+from tests.checks.support import APP_COMMIT, CHECKS_TOKEN
 from tests.services import REPO_ROOT, VENV_BIN, free_port, running
 
 
@@ -25,11 +25,20 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def checks_url() -> Iterator[str]:
-    """A real poker-checks service on a free port, one load run at a time, short queue."""
+def checks_url(app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real poker-checks service on a free port, one load run at a time, short queue.
+
+    It reads inside the tests' temporary folders and tests only the app_url process.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {"POKER_CHECKS_LOAD_CONCURRENCY": "1", "POKER_CHECKS_QUEUE_TIMEOUT": "1"}
+    env = {
+        "POKER_CHECKS_LOAD_CONCURRENCY": "1",
+        "POKER_CHECKS_QUEUE_TIMEOUT": "1",
+        "POKER_CHECKS_TOKEN": CHECKS_TOKEN,
+        "POKER_CHECKS_ROOTS": str(tmp_path_factory.getbasetemp()),
+        "POKER_CHECKS_TARGETS": app_url,
+    }
     argv = [str(VENV_BIN / "poker-checks"), "serve", "--port", str(port)]
     with running(argv, f"{url}/healthz", env=env):
         yield url

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 APP_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+CHECKS_TOKEN = "checks-test-token-0f1e2d3c4b5a"
+AUTH = {"Authorization": f"Bearer {CHECKS_TOKEN}"}
 
 
 def write_advisory(folder: Path, id: str, package: str, fixed: str, severity: str) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from packaging.version import Version
 from poker_checks.advisories import DEFAULT_DATABASE, load_database, parse_advisory
-from poker_checks.cvss import base_score, severity_of_score
+from poker_checks.cvss import vector_rating
 from poker_checks.results import DatabaseStatus, Severity
 
 
@@ -90,11 +90,93 @@ def test_severity_comes_from_the_github_rating_or_else_the_cvss_vector() -> None
 
 
 def test_cvss_scores_match_the_published_examples() -> None:
-    assert base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") == 9.8
-    assert base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H") == 10.0
-    assert base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H") == 7.5
-    assert base_score("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N") == 3.1
-    assert severity_of_score(7.5) is Severity.HIGH
+    # CVSS v3.1 specification examples (FIRST), v2 guide's CVE-2002-0392 (FIRST), and FIRST's
+    # v4.0 calculator for the all-high network vector.
+    v3 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+    assert vector_rating("CVSS_V3", v3) == (9.8, Severity.CRITICAL)
+    assert vector_rating("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H")[0] == 10.0
+    assert vector_rating("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H") == (
+        7.5,
+        Severity.HIGH,
+    )
+    assert vector_rating("CVSS_V3", "CVSS:3.0/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N")[0] == 3.1
+    assert vector_rating("CVSS_V2", "AV:N/AC:L/Au:N/C:N/I:N/A:C") == (7.8, Severity.HIGH)
+    v4 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+    assert vector_rating("CVSS_V4", v4) == (9.3, Severity.CRITICAL)
+
+
+def test_an_advisory_scored_only_in_cvss_v4_gets_its_critical_rating() -> None:
+    v4 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+    assert parse_advisory(_advisory(severity=[{"type": "CVSS_V4", "score": v4}])).severity is (
+        Severity.CRITICAL
+    )
+    # scored in two versions: the most severe rating counts
+    both = [
+        {"type": "CVSS_V2", "score": "AV:N/AC:L/Au:N/C:N/I:N/A:C"},
+        {"type": "CVSS_V4", "score": v4},
+    ]
+    assert parse_advisory(_advisory(severity=both)).severity is Severity.CRITICAL
+    broken = [{"type": "CVSS_V4", "score": "CVSS:4.0/AV:X"}]
+    assert parse_advisory(_advisory(severity=broken)).severity is Severity.MEDIUM
+
+
+def _range(*events: dict[str, str], versions: list[str] | None = None) -> object:
+    """The Affected entry of an advisory with one ECOSYSTEM range."""
+    item = {
+        "package": {"ecosystem": "PyPI", "name": "p"},
+        "ranges": [{"type": "ECOSYSTEM", "events": list(events)}],
+        "versions": versions or [],
+    }
+    return parse_advisory(_advisory(affected=[item])).affected[0]
+
+
+def _affected(entry: object, *versions: str) -> list[bool]:
+    return [entry.matches(Version(v)) for v in versions]  # type: ignore[attr-defined]
+
+
+def test_osv_schema_examples_evaluate_as_the_schema_documents() -> None:
+    # The examples of the OSV schema (ossf/osv-schema docs/schema.md, "Examples"), evaluated
+    # with its IsVulnerable pseudocode.
+    unfixed = _range({"introduced": "0"})
+    assert _affected(unfixed, "0.0.1", "1.0.0", "99.0") == [True, True, True]
+    fixed = _range({"introduced": "0"}, {"fixed": "1.0.2"})
+    assert _affected(fixed, "1.0.1", "1.0.2", "1.0.3") == [True, False, False]
+    multiple = _range(
+        {"introduced": "1.0.0"}, {"fixed": "1.0.2"}, {"introduced": "3.0.0"}, {"fixed": "3.2.5"}
+    )
+    assert _affected(multiple, "0.9", "1.0.0", "1.0.1", "1.0.2", "2.0", "3.0.0", "3.2.4") == [
+        False, True, True, False, False, True, True,
+    ]  # fmt: skip
+    assert _affected(multiple, "3.2.5", "4.0") == [False, False]
+    last = _range({"introduced": "0"}, {"last_affected": "2.1.214"})
+    assert _affected(last, "2.1.213", "2.1.214", "2.1.215") == [True, True, False]
+    fixed_at = _range({"introduced": "0"}, {"fixed": "2.1.214"})
+    assert _affected(fixed_at, "2.1.213", "2.1.214") == [True, False]
+    limited = _range({"introduced": "1.0"}, {"limit": "2.0"})
+    assert _affected(limited, "0.9", "1.0", "1.9", "2.0", "3.0") == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+    star = _range({"introduced": "1.0"}, {"limit": "*"})
+    assert _affected(star, "0.9", "1.0", "9.0") == [False, True, True]
+
+
+def test_last_affected_on_a_pre_release_does_not_flag_the_final_release() -> None:
+    entry = _range({"introduced": "0"}, {"last_affected": "2.0.0rc1"})
+    assert _affected(entry, "2.0.0b1", "2.0.0rc1", "2.0.0", "2.0.0.post1") == [
+        True, True, False, False,
+    ]  # fmt: skip
+
+
+def test_events_are_evaluated_in_version_order_whatever_their_order_in_the_file() -> None:
+    shuffled = _range(
+        {"fixed": "3.2.5"}, {"introduced": "3.0.0"}, {"fixed": "1.0.2"}, {"introduced": "0"}
+    )
+    assert _affected(shuffled, "0.5", "1.0.2", "3.1", "3.2.5") == [True, False, True, False]
+    assert shuffled.fixed_in(Version("3.1")) == "3.2.5"  # type: ignore[attr-defined]
 
 
 def test_the_bundled_database_loads_with_its_build_date() -> None:

@@ -14,7 +14,7 @@ from poker_checks.load import judge_load, measure_load
 from poker_checks.smoke import PLAN, run_smoke
 from poker_checks.targets import LoadRequest, SmokeRequest
 
-from tests.checks.support import APP_COMMIT
+from tests.checks.support import APP_COMMIT, AUTH
 from tests.services import REPO_ROOT, free_port, running
 
 LOAD_KEYS = {"passed", "requests", "failures", "error_rate", "rps", "p50_ms", "p95_ms", "p99_ms"}
@@ -62,7 +62,7 @@ def test_a_p95_above_the_threshold_fails_the_load_run(
 
 
 def test_smoke_over_http_passes_against_the_real_app(checks_url: str, app_url: str) -> None:
-    response = httpx.post(f"{checks_url}/smoke", json={"url": app_url}, timeout=60)
+    response = httpx.post(f"{checks_url}/smoke", json={"url": app_url}, headers=AUTH, timeout=60)
     report = response.json()
     assert response.status_code == 200
     assert report["passed"] is True, [c for c in report["checks"] if not c["passed"]]
@@ -75,8 +75,12 @@ def test_load_over_http_answers_the_issue_shape_and_a_concurrent_run_gets_429(
     # The service under test allows one load run at a time and queues for 1 s at most.
     body = {"url": app_url, "users": 2, "spawn_rate": 2, "duration_seconds": 2}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(httpx.post, f"{checks_url}/load", json=body, timeout=60)]
-        futures.append(pool.submit(httpx.post, f"{checks_url}/load", json=body, timeout=60))
+        futures = [
+            pool.submit(httpx.post, f"{checks_url}/load", json=body, headers=AUTH, timeout=60)
+        ]
+        futures.append(
+            pool.submit(httpx.post, f"{checks_url}/load", json=body, headers=AUTH, timeout=60)
+        )
         responses = sorted((f.result() for f in futures), key=lambda r: r.status_code)
     assert [r.status_code for r in responses] == [200, 429]
     report = responses[0].json()

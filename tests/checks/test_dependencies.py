@@ -26,7 +26,7 @@ def test_a_pin_without_hashes_and_a_loose_line_are_reported(tmp_path: Path) -> N
     lock = parse_lock(lock_file)
     assert lock.pins() == {"alpha": "1.0", "beta": "2.0"}
     assert unhashed(lock) == ["beta==2.0 (line 4)"]
-    assert lock.unpinned == ["requirements.lock:5: gamma>=3"]
+    assert lock.unpinned == ["requirements.lock line 5"]  # never the line itself
 
 
 def test_a_lock_that_misses_or_contradicts_a_requirement_is_inconsistent(tmp_path: Path) -> None:
@@ -47,6 +47,20 @@ def test_licence_expressions_are_judged_by_and_and_or() -> None:
     assert is_allowed("GPL-3.0-only OR MIT", allowed)
     assert not is_allowed("Apache-2.0 AND GPL-3.0-only", allowed)
     assert not is_allowed("GPL-3.0-only", allowed)
+
+
+def test_licence_expressions_keep_their_parentheses_and_precedence() -> None:
+    # issue 15: the same expression, its operands swapped, gets the same verdict
+    only_mit = ["MIT"]
+    assert not is_allowed("(MIT OR GPL-3.0-only) AND LicenseRef-Proprietary", only_mit)
+    assert not is_allowed("LicenseRef-Proprietary AND (GPL-3.0-only OR MIT)", only_mit)
+    assert is_allowed(
+        "(MIT OR GPL-3.0-only) AND LicenseRef-Proprietary", ["MIT", "LicenseRef-Proprietary"]
+    )
+    # AND binds tighter than OR (SPDX annex D): MIT alone is enough here
+    assert is_allowed("MIT OR GPL-3.0-only AND LicenseRef-Proprietary", only_mit)
+    assert is_allowed("Apache-2.0 WITH LLVM-exception", ["Apache-2.0"])
+    assert not is_allowed("MIT AND (", only_mit)  # does not parse: refused
 
 
 def test_the_installed_app_dependencies_have_allowed_licences() -> None:

@@ -309,6 +309,8 @@ def running_pipeline(root: Path) -> Iterator[Pipeline]:
         "KARGO_CONFIG": str(root / "kargo-cli.yaml"),
         "KARGO_SERVER": f"http://127.0.0.1:{ports.engine}",
         "POKER_CHECKS_ADVISORY_DB": str(advisory_db(root / "advisories")),
+        # the engine reads the checks service's token as the templates' secret checks/token
+        "KARGO_SECRETS_DIR": str(state / "secrets"),
     }
     env.pop("KARGO_TOKEN", None)
     received = state / "webhooks-received.jsonl"
@@ -317,7 +319,11 @@ def running_pipeline(root: Path) -> Iterator[Pipeline]:
         stack.enter_context(
             process(
                 [str(VENV_BIN / "python"), str(receiver), "--port", str(ports.receiver)]
-                + ["--create-secret", "--secret-file", str(state / "webhook-receiver.secret")]
+                + [
+                    "--create-secret",
+                    "--secret-file",
+                    str(state / "secrets" / "webhook-receiver.secret"),
+                ]
                 + ["--store", str(received)],
                 repo,
                 env,
@@ -327,7 +333,12 @@ def running_pipeline(root: Path) -> Iterator[Pipeline]:
         )
         stack.enter_context(
             process(
-                [str(VENV_BIN / "poker-checks"), "serve", "--port", str(ports.checks)],
+                [str(VENV_BIN / "poker-checks"), "serve", "--port", str(ports.checks)]
+                + ["--token-file", str(state / "secrets" / "checks" / "token"), "--create-token"]
+                + ["--root", str(state / "stages"), "--root", str(state / "work")]
+                + ["--targets-file", str(state / "runtime" / "targets.json")]
+                + ["--target", f"http://127.0.0.1:{ports.development}"]
+                + ["--target", f"http://127.0.0.1:{ports.production}"],
                 repo,
                 env,
                 logs / "checks.log",

@@ -124,3 +124,17 @@ def test_http_judges_the_response_with_success_and_failure_expressions(tmp_path:
 def test_fail_fails_with_its_message(tmp_path: Path) -> None:
     result = asyncio.run(FailStep().run(context(tmp_path), FailConfig(message="frozen")))
     assert result.phase is StepPhase.FAILED and result.message == "frozen"
+
+
+def test_http_reads_a_header_from_a_secret_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KARGO_SECRET_CI_TOKEN", "planted-ci-token")
+    ctx = context(tmp_path)
+    with http_server() as base:
+        header = {"name": "Authorization", "valueFrom": {"name": "ci", "key": "token"}}
+        ok = asyncio.run(HttpStep().run(ctx, HttpConfig(url=f"{base}/ok", headers=[header])))
+        missing = {"name": "X", "valueFrom": {"name": "ci", "key": "absent"}}
+        errored = asyncio.run(HttpStep().run(ctx, HttpConfig(url=f"{base}/ok", headers=[missing])))
+    assert ok.phase is StepPhase.SUCCEEDED
+    assert errored.phase is StepPhase.ERRORED and "KARGO_SECRET_CI_ABSENT" in errored.message

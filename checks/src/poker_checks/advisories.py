@@ -2,7 +2,8 @@
 
 The database is a folder of OSV JSON files (one advisory each, or a list) plus `metadata.json`
 with `{"source": ..., "built_at": ISO-8601}`. Without metadata the newest file's mtime is the
-build date. Only the `PyPI` ecosystem is read; `ECOSYSTEM` ranges and `versions` lists both match.
+build date. Only the `PyPI` ecosystem is read; `versions` lists and `ECOSYSTEM` ranges both match,
+ranges evaluated exactly as OSV's schema documents (introduced, fixed, last_affected, limit).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from poker_checks.cvss import base_score, severity_of_score
+from poker_checks.cvss import worst_rating
 from poker_checks.results import AdvisoryDatabaseInfo, DatabaseStatus, Finding, Severity
 
 DEFAULT_DATABASE = Path(__file__).resolve().parents[2] / "advisories"
@@ -31,27 +32,72 @@ _GITHUB_SEVERITIES = {
 }
 
 
+Event = tuple[str, Version | None]
+"""One range event: introduced, fixed, last_affected or limit, and its version (None: "0"/"*")."""
+
+
+@dataclass(frozen=True)
+class VersionRange:
+    """One ECOSYSTEM or SEMVER range: its events sorted by version, evaluated as OSV says."""
+
+    events: tuple[Event, ...]
+    limits: tuple[Version | None, ...] = ()
+
+    def before_limits(self, version: Version) -> bool:
+        """OSV's BeforeLimits: no limit is an implicit "*"; else below some limit."""
+        if not self.limits:
+            return True
+        return any(limit is None or version < limit for limit in self.limits)
+
+    def includes(self, version: Version) -> bool:
+        """OSV's IncludedInRanges for one range."""
+        if not self.before_limits(version):
+            return False
+        vulnerable = False
+        for kind, at in self.events:
+            if kind == "introduced" and (at is None or version >= at):
+                vulnerable = True
+            elif kind == "fixed" and at is not None and version >= at:
+                vulnerable = False
+            elif kind == "last_affected" and at is not None and version > at:
+                vulnerable = False
+        return vulnerable
+
+
 @dataclass(frozen=True)
 class Affected:
-    """One package an advisory affects: explicit versions and introduced/fixed intervals."""
+    """One package an advisory affects: explicit versions and ranges."""
 
     package: str
     versions: frozenset[str]
-    intervals: tuple[tuple[Version | None, Version | None], ...]
+    ranges: tuple[VersionRange, ...]
 
     def matches(self, version: Version) -> bool:
-        """Whether the pinned version is affected."""
-        if str(version) in self.versions:
+        """Whether the pinned version is affected (OSV's IsVulnerable for one package)."""
+        if str(version) in self.versions or _listed(version, self.versions):
             return True
-        for introduced, fixed in self.intervals:
-            if (introduced is None or version >= introduced) and (fixed is None or version < fixed):
-                return True
-        return False
+        return any(entry.includes(version) for entry in self.ranges)
 
     def fixed_in(self, version: Version) -> str | None:
         """The lowest fixed version above the pinned one, if the advisory names one."""
-        fixes = [fixed for _, fixed in self.intervals if fixed is not None and fixed > version]
+        fixes = [
+            at
+            for entry in self.ranges
+            for kind, at in entry.events
+            if kind == "fixed" and at is not None and at > version
+        ]
         return str(min(fixes)) if fixes else None
+
+
+def _listed(version: Version, versions: frozenset[str]) -> bool:
+    """Whether an explicit `versions` entry is the same version written differently."""
+    for listed in versions:
+        try:
+            if Version(listed) == version:
+                return True
+        except InvalidVersion:
+            continue
+    return False
 
 
 @dataclass(frozen=True)
@@ -123,47 +169,41 @@ class AdvisoryDatabase:
         return findings
 
 
-def _version(text: str | None) -> Version | None:
-    if text is None or text == "0":
-        return None
-    return Version(text)
+_EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 
 
-def _intervals(ranges: list[dict[str, Any]]) -> tuple[tuple[Version | None, Version | None], ...]:
-    """introduced/fixed pairs of every ECOSYSTEM (or SEMVER) range, in event order."""
-    pairs: list[tuple[Version | None, Version | None]] = []
+def _event(raw: dict[str, Any]) -> Event:
+    """One event object (exactly one key); "0" introduced and "*" limits have no version."""
+    kinds = [kind for kind in _EVENT_KINDS if kind in raw]
+    if len(kinds) != 1:
+        raise ValueError(f"a range event has one of {', '.join(_EVENT_KINDS)}, got {sorted(raw)}")
+    kind = kinds[0]
+    text = str(raw[kind])
+    if (kind == "introduced" and text == "0") or (kind == "limit" and "*" in text):
+        return kind, None
+    return kind, Version(text)
+
+
+def _ranges(ranges: list[dict[str, Any]]) -> tuple[VersionRange, ...]:
+    """Every ECOSYSTEM (or SEMVER) range, events sorted by version ("0" first); GIT is skipped."""
+    parsed: list[VersionRange] = []
     for entry in ranges:
         if entry.get("type") not in ("ECOSYSTEM", "SEMVER"):
             continue
-        introduced: Version | None = None
-        open_range = False
-        for event in entry.get("events", []):
-            if "introduced" in event:
-                introduced, open_range = _version(event["introduced"]), True
-            elif "fixed" in event and open_range:
-                pairs.append((introduced, _version(event["fixed"])))
-                open_range = False
-            elif "last_affected" in event and open_range:
-                last = Version(event["last_affected"])
-                pairs.append((introduced, Version(f"{last.base_version}.post999999")))
-                open_range = False
-        if open_range:
-            pairs.append((introduced, None))
-    return tuple(pairs)
+        events = [_event(raw) for raw in entry.get("events", [])]
+        timeline = [(kind, at) for kind, at in events if kind != "limit"]
+        timeline.sort(key=lambda event: (event[1] is not None, event[1] or Version("0")))
+        limits = tuple(at for kind, at in events if kind == "limit")
+        parsed.append(VersionRange(tuple(timeline), limits))
+    return tuple(parsed)
 
 
 def _severity(raw: dict[str, Any]) -> Severity:
-    """GitHub's database_specific rating when present, else the CVSS v3 score, else medium."""
+    """GitHub's database_specific rating, else the worst CVSS v2/v3.x/v4 rating, else medium."""
     rating = str(raw.get("database_specific", {}).get("severity", "")).upper()
     if rating in _GITHUB_SEVERITIES:
         return _GITHUB_SEVERITIES[rating]
-    for entry in raw.get("severity", []):
-        if str(entry.get("type", "")).startswith("CVSS_V3"):
-            try:
-                return severity_of_score(base_score(str(entry.get("score", ""))))
-            except ValueError:
-                continue
-    return Severity.MEDIUM
+    return worst_rating(raw.get("severity", [])) or Severity.MEDIUM
 
 
 def parse_advisory(raw: dict[str, Any]) -> Advisory:
@@ -172,7 +212,7 @@ def parse_advisory(raw: dict[str, Any]) -> Advisory:
         Affected(
             package=canonicalize_name(item["package"]["name"]),
             versions=frozenset(str(v) for v in item.get("versions", [])),
-            intervals=_intervals(item.get("ranges", [])),
+            ranges=_ranges(item.get("ranges", [])),
         )
         for item in raw.get("affected", [])
         if item.get("package", {}).get("ecosystem") == "PyPI"
@@ -202,7 +242,8 @@ def load_database(folder: str | Path | None = None) -> AdvisoryDatabase:
             items = document if isinstance(document, list) else [document]
             database.advisories.extend(parse_advisory(item) for item in items)
         except (OSError, ValueError, KeyError, TypeError, InvalidVersion) as exc:
-            database.invalid.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            # the kind of error only: its message may quote the file
+            database.invalid.append(f"{path.name}: {type(exc).__name__}")
             continue
         newest = max(newest or 0.0, path.stat().st_mtime)
     if not database.advisories:

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import Any
 
 import click
 import uvicorn
 from pydantic import BaseModel, ValidationError
 
+from poker_checks.access import (
+    DEFAULT_MAX_DURATION,
+    DEFAULT_MAX_USERS,
+    ROOTS_ENV,
+    TARGETS_ENV,
+    TARGETS_FILE_ENV,
+    TOKEN_ENV,
+    TOKEN_FILE_ENV,
+    ServiceSettings,
+    SettingsError,
+    read_token_file,
+)
 from poker_checks.load import run_load
 from poker_checks.security import run_security
 from poker_checks.server import create_app
@@ -49,12 +63,49 @@ def cli() -> None:
     """Verification suites for Planning Poker."""
 
 
+def _settings(options: dict[str, Any]) -> ServiceSettings:
+    """The service's settings from serve's options; the environment fills in what is absent."""
+    token_file = options["token_file"] or os.environ.get(TOKEN_FILE_ENV)
+    try:
+        if token_file:
+            token = read_token_file(Path(token_file), create=options["create_token"])
+        else:
+            token = os.environ.get(TOKEN_ENV, "")
+        if not token:
+            raise SettingsError(f"no token: give --token-file FILE (or set ${TOKEN_ENV})")
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    roots = list(options["root"]) or _listed(ROOTS_ENV, os.pathsep)
+    targets = list(options["target"]) or _listed(TARGETS_ENV, ",")
+    targets_file = options["targets_file"] or os.environ.get(TARGETS_FILE_ENV)
+    return ServiceSettings.build(
+        token,
+        roots,
+        targets,
+        targets_file=Path(targets_file) if targets_file else None,
+        max_users=options["max_users"],
+        max_duration_seconds=options["max_duration"],
+    )
+
+
+def _listed(name: str, separator: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(separator) if item.strip()]
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8090, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve the suites over HTTP."""
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+@click.option("--token-file", help="file with the bearer token callers must present")
+@click.option("--create-token", is_flag=True, help="write a new token to --token-file if absent")
+@click.option("--root", multiple=True, help="folder the security suite may read (repeat)")
+@click.option("--target", multiple=True, help="URL smoke and load may test (repeat)")
+@click.option("--targets-file", help="Prometheus file_sd JSON whose app instances are allowed")
+@click.option("--max-users", default=DEFAULT_MAX_USERS, show_default=True, type=int)
+@click.option("--max-duration", default=DEFAULT_MAX_DURATION, show_default=True, type=float)
+def serve(host: str, port: int, **options: Any) -> None:
+    """Serve the suites over HTTP, to callers holding the token, on the configured roots/targets."""
+    settings = _settings(options)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 @cli.command()

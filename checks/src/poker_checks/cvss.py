@@ -1,61 +1,55 @@
-"""CVSS v3 base scores from vector strings, to rate OSV advisories that carry only a vector."""
+"""CVSS v2, v3.x and v4 ratings of OSV `severity[]` entries, with the maintained `cvss` library.
+
+The library computes each version's base score and its qualitative rating (v2 has no critical:
+its top band is high, as NVD rates v2). An advisory scored in several versions gets the most
+severe rating, so a gate never passes a vulnerability because an older vector scores lower.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cvss import CVSS2, CVSS3, CVSS4
+from cvss.exceptions import CVSSError
 
 from poker_checks.results import Severity
 
-_ATTACK_VECTOR = {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2}
-_COMPLEXITY = {"L": 0.77, "H": 0.44}
-_PRIVILEGES_UNCHANGED = {"N": 0.85, "L": 0.62, "H": 0.27}
-_PRIVILEGES_CHANGED = {"N": 0.85, "L": 0.68, "H": 0.5}
-_INTERACTION = {"N": 0.85, "R": 0.62}
-_IMPACT = {"H": 0.56, "L": 0.22, "N": 0.0}
+_RATINGS = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "none": Severity.LOW,
+}
+_ORDER = [Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 
 
-def _round_up(value: float) -> float:
-    """CVSS 3.1 Roundup: the smallest one-decimal number not below value."""
-    scaled = round(value * 100000)
-    if scaled % 10000 == 0:
-        return scaled / 100000.0
-    return (math.floor(scaled / 10000) + 1) / 10.0
-
-
-def base_score(vector: str) -> float:
-    """The CVSS v3.x base score of a vector such as CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H."""
-    parts = dict(part.split(":", 1) for part in vector.split("/") if ":" in part)
+def vector_rating(kind: str, vector: str) -> tuple[float, Severity]:
+    """Base score and rating of one vector; kind is OSV's CVSS_V2, CVSS_V3 or CVSS_V4."""
     try:
-        changed = parts["S"] == "C"
-        privileges = (_PRIVILEGES_CHANGED if changed else _PRIVILEGES_UNCHANGED)[parts["PR"]]
-        exploitability = (
-            8.22
-            * _ATTACK_VECTOR[parts["AV"]]
-            * _COMPLEXITY[parts["AC"]]
-            * privileges
-            * _INTERACTION[parts["UI"]]
-        )
-        iss = 1 - (
-            (1 - _IMPACT[parts["C"]]) * (1 - _IMPACT[parts["I"]]) * (1 - _IMPACT[parts["A"]])
-        )
-    except KeyError as exc:
-        raise ValueError(f"not a CVSS v3 vector: {vector!r} (missing or bad {exc})") from exc
-    if changed:
-        impact = 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15
-    else:
-        impact = 6.42 * iss
-    if impact <= 0:
-        return 0.0
-    total = impact + exploitability
-    return _round_up(min(1.08 * total if changed else total, 10.0))
+        if kind == "CVSS_V4":
+            v4 = CVSS4(vector)
+            score, rating = float(v4.base_score), str(v4.severity)
+        elif kind == "CVSS_V3":
+            v3 = CVSS3(vector)
+            score, rating = float(v3.scores()[0]), str(v3.severities()[0])
+        elif kind == "CVSS_V2":
+            v2 = CVSS2(vector)
+            score, rating = float(v2.scores()[0]), str(v2.severities()[0])
+        else:
+            raise ValueError(f"not a CVSS severity type: {kind!r}")
+    except CVSSError as exc:
+        raise ValueError(f"not a valid {kind} vector: {exc}") from exc
+    return score, _RATINGS[rating.lower()]
 
 
-def severity_of_score(score: float) -> Severity:
-    """The qualitative rating of a CVSS score (none is reported as low)."""
-    if score >= 9.0:
-        return Severity.CRITICAL
-    if score >= 7.0:
-        return Severity.HIGH
-    if score >= 4.0:
-        return Severity.MEDIUM
-    return Severity.LOW
+def worst_rating(entries: Iterable[Mapping[str, Any]]) -> Severity | None:
+    """The most severe rating among OSV severity entries; None when none can be read."""
+    found: list[Severity] = []
+    for entry in entries:
+        try:
+            found.append(vector_rating(str(entry.get("type", "")), str(entry.get("score", "")))[1])
+        except ValueError:
+            continue
+    return max(found, key=_ORDER.index) if found else None

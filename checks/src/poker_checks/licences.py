@@ -1,20 +1,30 @@
 """Licence allow-list check over the installed distributions of the locked packages.
 
 Licences are read from distribution metadata: `License-Expression` (SPDX) first, then the
-free-text `License` field, then `License ::` classifiers, normalised to SPDX ids. With a venv
+free-text `License` field, then `License ::` classifiers, normalised to SPDX ids; expressions
+are parsed by the maintained license-expression library. With a venv
 path the freight's own environment is read; otherwise the environment running this service.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import cast
 
+from license_expression import (
+    AND,
+    OR,
+    ExpressionError,
+    LicenseExpression,
+    LicenseWithExceptionSymbol,
+    Licensing,
+    get_spdx_licensing,
+)
 from packaging.utils import canonicalize_name
 
 DEFAULT_ALLOWED = (
@@ -92,15 +102,35 @@ def licence_of(metadata: Message) -> str | None:
     return None
 
 
+@functools.cache
+def _spdx() -> Licensing:
+    """The SPDX licence list of license-expression (built once: it is large)."""
+    return get_spdx_licensing()
+
+
 def is_allowed(licence: str, allowed: Iterable[str]) -> bool:
-    """Whether an SPDX expression is acceptable: any branch of an OR, every part of an AND."""
-    allowed_ids = {item.lower() for item in allowed}
-    alternatives = re.split(r"\s+OR\s+", licence.replace("(", " ").replace(")", " ").strip())
-    for alternative in alternatives:
-        parts = [p.split(" WITH ")[0].strip() for p in re.split(r"\s+AND\s+", alternative)]
-        if all(_normalise(part).lower() in allowed_ids for part in parts if part):
-            return True
-    return False
+    """Whether an SPDX expression is acceptable, parsed with license-expression.
+
+    `A OR B` needs either, `A AND B` both, parentheses and precedence (AND binds tighter) as
+    SPDX defines; `A WITH exception` is judged by A. An expression that does not parse is refused.
+    """
+    allowed_ids = {_normalise(item).lower() for item in allowed}
+    try:
+        parsed = _spdx().parse(_normalise(licence))
+    except ExpressionError:
+        return False
+    return parsed is not None and _accepted(parsed, allowed_ids)
+
+
+def _accepted(node: LicenseExpression, allowed_ids: set[str]) -> bool:
+    if isinstance(node, AND):
+        return all(_accepted(arg, allowed_ids) for arg in node.args)
+    if isinstance(node, OR):
+        return any(_accepted(arg, allowed_ids) for arg in node.args)
+    if isinstance(node, LicenseWithExceptionSymbol):
+        return _accepted(node.license_symbol, allowed_ids)
+    key = str(getattr(node, "key", ""))
+    return _normalise(key).lower() in allowed_ids
 
 
 def site_packages(venv: Path) -> list[str]:

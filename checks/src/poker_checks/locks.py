@@ -64,7 +64,8 @@ def parse_lock(path: Path) -> LockFile:
             continue
         match = _PIN.match(line)
         if match is None:
-            lock.unpinned.append(f"{path.name}:{number}: {line.split()[0]}")
+            # the line number only: a report never echoes what a file holds
+            lock.unpinned.append(f"{path.name} line {number}")
             continue
         name = canonicalize_name(match.group(1))
         lock.packages[name] = LockedPackage(

@@ -88,7 +88,9 @@ class SecurityRun:
             return f"lock file {path} is missing"
         self.lock = parse_lock(path)
         for line in self.lock.unpinned:
-            self.finding("DEP-UNPINNED", Severity.HIGH, f"not pinned: {line}", "dependency")
+            self.finding(
+                "DEP-UNPINNED", Severity.HIGH, f"{line} is not a name==version pin", "dependency"
+            )
         if self.lock.unpinned:
             return "not pinned with ==: " + ", ".join(self.lock.unpinned)
         return None

@@ -60,7 +60,7 @@ def unsafe_settings(env: dict[str, str]) -> list[tuple[str, str]]:
     for key, value in sorted(env.items()):
         upper = key.upper()
         if upper.endswith("DEBUG") and value.strip().lower() in _TRUTHY:
-            problems.append(("CONFIG-DEBUG", f"{key}={value}: debug is on in production"))
+            problems.append(("CONFIG-DEBUG", f"{key}: debug is on in production"))
         if "${" in value:
             continue  # filled in by the runtime at deploy time; its value is not known here
         if any(marker in upper for marker in _SECRET_MARKERS) and not upper.endswith("_FILE"):
@@ -76,7 +76,7 @@ def unsafe_settings(env: dict[str, str]) -> list[tuple[str, str]]:
     for key, value in sorted(env.items()):
         upper = key.upper()
         if (upper.endswith("_ENV") or upper == "ENVIRONMENT") and value.lower() not in _PRODUCTION:
-            problems.append(("CONFIG-NOT-PRODUCTION", f"{key}={value}: not the production mode"))
+            problems.append(("CONFIG-NOT-PRODUCTION", f"{key}: not the production mode"))
     return problems
 
 
@@ -86,9 +86,19 @@ def yaml_errors(folder: Path) -> list[str]:
     for path in sorted([*folder.rglob("*.yaml"), *folder.rglob("*.yml")]):
         try:
             list(yaml.safe_load_all(path.read_text()))
-        except (OSError, yaml.YAMLError) as exc:
-            errors.append(f"{path}: {exc}".replace("\n", " "))
+        except OSError as exc:
+            errors.append(f"{path}: cannot read: {exc.strerror}")
+        except yaml.YAMLError as exc:
+            errors.append(f"{path}: {_yaml_problem(exc)}")
     return errors
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """The parser's problem and position, without the snippet of the file it quotes."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "not valid YAML"
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}"
 
 
 def stage_settings(config_dir: Path, stage: str) -> dict[str, str] | None:

@@ -362,9 +362,10 @@ def test_args_are_substituted_and_secrets_are_read_at_use_and_never_stored(
 
 
 def test_the_repository_smoke_template_calls_the_checks_service_with_stage_args(
-    json_server: JsonServer,
+    json_server: JsonServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # json_server stands in for the checks service (tested in tests/checks/) with its JSON answer.
+    monkeypatch.setenv("KARGO_SECRET_CHECKS_TOKEN", "the-checks-token")
     report = {
         "passed": True,
         "checks": [
@@ -398,6 +399,8 @@ def test_the_repository_smoke_template_calls_the_checks_service_with_stage_args(
     }
     bodies = [json.loads(r["body"]) for r in json_server.requests]
     assert {"url": "http://127.0.0.1:8101", "commit": "c0ffee", "freight": "f1"} in bodies
+    sent = {r["headers"].get("Authorization") for r in json_server.requests}
+    assert sent == {"Bearer the-checks-token"}  # the secret reference checks/token
 
 
 def test_a_run_is_built_from_several_templates_with_their_defaults() -> None:

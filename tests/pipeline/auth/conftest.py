@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,24 +74,35 @@ class Served:
         return httpx.Client(base_url=self.base, headers=headers, timeout=15)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("auth")
+@contextmanager
+def serving(
+    root: Path, pipeline: str, rbac: str, tokens: dict[str, tuple[str, str]]
+) -> Iterator[Served]:
+    """A server of `pipeline` (formatted with a fresh repo) under `rbac`, with tokens made by
+    its admin: key → (token name, role); the admin's own token is under `admin`."""
     repo = make_repo(root / "repo")
     config = root / "kargo"
     config.mkdir()
-    (config / "pipeline.yaml").write_text(PIPELINE.format(repo=repo))
-    (config / "rbac.yaml").write_text(RBAC)
+    (config / "pipeline.yaml").write_text(pipeline.format(repo=repo))
+    (config / "rbac.yaml").write_text(rbac)
     state = root / "state"
     with api_server(state, config) as (base, _):
-        admin = admin_token(state)
-        tokens = {"admin": admin}
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}) as http:
-            for role in ("viewer", "promoter"):
-                created = http.post(f"{API}/tokens", json={"name": f"a-{role}", "role": role})
+        made = {"admin": admin_token(state)}
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {made['admin']}"}
+        ) as http:
+            for key, (name, role) in tokens.items():
+                created = http.post(f"{API}/tokens", json={"name": name, "role": role})
                 assert created.status_code == 201, created.text
-                tokens[role] = created.json()["token"]
+                made[key] = created.json()["token"]
             freight = wait_until(
                 lambda: http.get(f"{API}/projects/shop/freight").json()["items"], what="freight"
             )[0]["metadata"]["name"]
-        yield Served(base, state, tokens, freight)
+        yield Served(base, state, made, freight)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tokens = {role: (f"a-{role}", role) for role in ("viewer", "promoter")}
+    with serving(tmp_path_factory.mktemp("auth"), PIPELINE, RBAC, tokens) as running:
+        yield running

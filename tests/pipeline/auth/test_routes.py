@@ -80,7 +80,8 @@ def status_of(client: httpx.Client, method: str, url: str, body: Any) -> int:
         return response.status_code
 
 
-def test_every_route_is_protected_and_each_role_gets_exactly_its_share(served: Served) -> None:
+def documented_routes_and_a_promotion(served: Served) -> tuple[set[tuple[str, str]], str]:
+    """The (method, path) pairs of the OpenAPI document, and a promotion to aim routes at."""
     with served.client("admin") as admin:
         document = admin.get("/openapi.json").json()
         created = admin.post(
@@ -88,8 +89,12 @@ def test_every_route_is_protected_and_each_role_gets_exactly_its_share(served: S
             json={"stage": "development", "freight": served.freight},
         )
         assert created.status_code == 201, created.text
-    promotion = created.json()["metadata"]["name"]
     routes = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+    return routes, created.json()["metadata"]["name"]
+
+
+def test_every_route_is_protected_and_each_role_gets_exactly_its_share(served: Served) -> None:
+    routes, promotion = documented_routes_and_a_promotion(served)
     assert routes == set(MINIMUM), "a route was added or removed: extend the matrix"
     with served.client(None) as anonymous:
         assert anonymous.get("/openapi.json").status_code == 401

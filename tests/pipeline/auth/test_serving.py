@@ -149,10 +149,30 @@ def test_each_server_saves_its_first_admin_token_in_its_own_config_entry(tmp_pat
     assert entries[second]["token"] == admin_token(tmp_path / "two")
     assert entries[first]["token"] != entries[second]["token"]
     log = (tmp_path / "one" / "server.log").read_text()
-    assert log.count(admin_token(tmp_path / "one")) == 1
+    assert admin_token(tmp_path / "one") not in log  # the log names the file, never the token
+    assert f"admin token is saved in {tmp_path / 'one' / 'admin.token'}" in log
     with api_server(tmp_path / "one", env=shared, extra=save):  # no second admin token
         pass
     assert (tmp_path / "one" / "server.log").read_text().count("first start") == 1
+
+
+def test_the_state_folder_and_what_the_server_writes_there_are_owner_only(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    (state / "webhooks-received.jsonl").write_text("{}\n")
+    (state / "webhooks-received.jsonl").chmod(0o644)
+    with api_server(state) as (base, _):
+        headers = {"Authorization": f"Bearer {admin_token(state)}"}
+        assert httpx.get(f"{base}/api/v1/whoami", headers=headers).status_code == 200
+        modes = {
+            path.relative_to(state).as_posix(): stat.S_IMODE(path.stat().st_mode)
+            for path in [state, *state.rglob("*")]
+            if not path.is_symlink() and path.name != "server.log"  # the test's own file
+        }
+    assert modes["."] == 0o700
+    loose = {name: oct(mode) for name, mode in modes.items() if mode & 0o077}
+    assert loose == {}, loose
+    assert "kargo.db" in " ".join(modes)
 
 
 def test_login_create_list_and_delete_tokens_with_the_cli(

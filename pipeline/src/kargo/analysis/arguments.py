@@ -10,12 +10,11 @@ or else the file `$KARGO_SECRETS_DIR/<name>/<key>`. Its value is never stored in
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+from kargo import secretrefs
 from kargo.analysis.errors import AnalysisArgumentError
 from kargo.expr.templates import TemplateError, evaluate_template
 from kargo.model.analysis import Argument, SecretKeyRef
@@ -26,23 +25,15 @@ SecretResolver = Callable[[SecretKeyRef], str]
 
 def secret_env_name(ref: SecretKeyRef) -> str:
     """The environment variable that holds a secret key."""
-    return "KARGO_SECRET_" + re.sub(r"[^A-Z0-9]", "_", f"{ref.name}_{ref.key}".upper())
+    return secretrefs.secret_env_name(ref.name, ref.key)
 
 
 def resolve_secret_from_environment(ref: SecretKeyRef) -> str:
     """A secret's value from the environment or the secrets folder, or AnalysisArgumentError."""
-    env_name = secret_env_name(ref)
-    if env_name in os.environ:
-        return os.environ[env_name]
-    folder = os.environ.get("KARGO_SECRETS_DIR")
-    if folder:
-        path = Path(folder) / ref.name / ref.key
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\n")
-        except OSError:
-            pass
-    where = f" or the file $KARGO_SECRETS_DIR/{ref.name}/{ref.key}"
-    raise AnalysisArgumentError(f"secret {ref.name}/{ref.key} not found: set ${env_name}{where}")
+    try:
+        return secretrefs.read_secret_key(ref.name, ref.key)
+    except secretrefs.SecretNotFound as exc:
+        raise AnalysisArgumentError(str(exc)) from exc
 
 
 def references(value: Any) -> set[str]:

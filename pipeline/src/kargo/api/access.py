@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from kargo.api.errors import ApiError, ErrorCode
-from kargo.api.security import principal_of
+from kargo.api.security import deny, principal_of, readable
 from kargo.api.state import ServerState, actor_of, server_state
 from kargo.auth import (
+    Principal,
     TokenError,
     create_token,
     delete_token,
@@ -72,6 +73,10 @@ def get_tokens(state: State) -> dict[str, Any]:
 @router.post("/tokens", status_code=201)
 def post_token(body: TokenBody, request: Request, state: State) -> dict[str, Any]:
     """Create a token; the answer holds its secret, which the server never shows again."""
+    creator = principal_of(request)
+    beyond = state.policy.beyond(creator, Principal(body.name, (body.role,)))
+    if beyond:  # a token never carries more than its creator holds
+        raise deny(request, creator, beyond[0])
     try:
         expires = parse_duration(body.expires) if body.expires else None
         info, secret = create_token(
@@ -108,9 +113,16 @@ def _since(text: str | None) -> datetime | None:
 
 
 def _records(
-    state: ServerState, project: str | None, actor: str | None, since: str | None
+    request: Request,
+    state: ServerState,
+    project: str | None,
+    actor: str | None,
+    since: str | None,
 ) -> list[AuditRecord]:
-    return state.store.audit_records(project, actor=actor, since=_since(since))
+    """The records the caller may read: those of projects where it may `get audit`."""
+    allowed = readable(request, "audit")
+    records = state.store.audit_records(project, actor=actor, since=_since(since))
+    return [record for record in records if allowed(record.project)]
 
 
 Filter = Annotated[str | None, Query()]
@@ -118,19 +130,27 @@ Filter = Annotated[str | None, Query()]
 
 @router.get("/audit")
 async def get_audit(
-    state: State, project: Filter = None, actor: Filter = None, since: Filter = None
+    request: Request,
+    state: State,
+    project: Filter = None,
+    actor: Filter = None,
+    since: Filter = None,
 ) -> dict[str, Any]:
     """Audit records, oldest first; `actor`, `since` (1h or ISO time) and `project` filter."""
-    records = await run_in_threadpool(_records, state, project, actor, since)
+    records = await run_in_threadpool(_records, request, state, project, actor, since)
     return {"items": [audit_json(r) for r in records]}
 
 
 @router.get("/audit/export")
 async def export_audit(
-    state: State, project: Filter = None, actor: Filter = None, since: Filter = None
+    request: Request,
+    state: State,
+    project: Filter = None,
+    actor: Filter = None,
+    since: Filter = None,
 ) -> PlainTextResponse:
     """The audit trail as JSON lines, one record a line."""
-    records = await run_in_threadpool(_records, state, project, actor, since)
+    records = await run_in_threadpool(_records, request, state, project, actor, since)
     text = "".join(json.dumps(audit_json(r), separators=(",", ":")) + "\n" for r in records)
     return PlainTextResponse(text, media_type="application/x-ndjson")
 

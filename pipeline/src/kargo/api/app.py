@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from kargo import __version__
 from kargo.api import access, insight, reading, ui, watching, writing
 from kargo.api.errors import install_error_handlers
+from kargo.api.gate import RequestGate
 from kargo.api.security import guard
 from kargo.api.state import ServerState
 
@@ -27,6 +28,7 @@ def create_app(state: ServerState) -> FastAPI:
         redoc_url=None,
     )
     app.state.kargo = state
+    app.add_middleware(RequestGate, store=state.store)  # token and body cap before any body
     install_error_handlers(app)
     app.include_router(access.root)
     app.include_router(access.router)

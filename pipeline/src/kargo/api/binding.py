@@ -1,4 +1,4 @@
-"""Where the server may listen, and the admin token of its first start."""
+"""Where the server may listen, its private state folder, and the admin token of its first start."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kargo.auth import bootstrap_admin_token
+from kargo.auth import SYSTEM_ACTOR, bootstrap_admin_token
 from kargo.auth.credentials import ConfigFileError, remember_server_token
+from kargo.auth.secretfiles import AuditKeyError, audit_key_path, load_audit_key
 from kargo.store import Store
+from kargo.store.auditchain import is_keyed, use_audit_key
 
 log = logging.getLogger(__name__)
 ADMIN_TOKEN_FILE = "admin.token"
@@ -55,6 +57,15 @@ def check_binding(host: str, tls: Tls | None, insecure_bind_all: bool) -> None:
             raise BindingError(f"TLS file {path} does not exist")
 
 
+TRUSTED_PROXIES_ENV = "KARGO_TRUSTED_PROXIES"
+
+
+def trusted_proxies() -> list[str]:
+    """The proxy addresses whose X-Forwarded-For is believed (none unless configured)."""
+    raw = os.environ.get(TRUSTED_PROXIES_ENV, "")
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
 def server_url(host: str, port: int, tls: Tls | None) -> str:
     """The address clients use (loopback for a wildcard bind)."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -71,10 +82,49 @@ def write_secret_file(path: Path, secret: str) -> None:
     os.chmod(path, 0o600)
 
 
+def use_audit_key_of(state_dir: Path) -> None:
+    """Chain audit records with the state folder's audit key, made on the first start."""
+    try:
+        use_audit_key(load_audit_key(audit_key_path(state_dir), create=True))
+    except AuditKeyError as exc:
+        raise BindingError(str(exc)) from exc
+
+
+def mark_keyed_chain(store: Store) -> None:
+    """A trail whose newest record predates the key gets a keyed record saying so."""
+    head = store.audit_head()
+    if head is None or head[1] == 0 or is_keyed(head[0]):
+        return
+    with store.transaction() as tx:
+        tx.audit(
+            project="",
+            actor=SYSTEM_ACTOR,
+            action="audit.key",
+            resource="audit/key",
+            source="engine",
+            result="ok: records are keyed with the audit key from here on",
+        )
+
+
+def private_state_dir(state_dir: Path) -> None:
+    """Make the state folder owner-only (0700, its files 0600) and everything the server creates.
+
+    The database, logs, received webhooks, stage secrets and tokens live under it; the umask
+    077 makes every file this process and its children create readable by the owner only.
+    """
+    os.umask(0o077)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(state_dir, 0o700)
+    for entry in state_dir.iterdir():
+        if entry.is_symlink():
+            continue
+        os.chmod(entry, 0o700 if entry.is_dir() else 0o600)
+
+
 def first_start_token(
     store: Store, state_dir: Path, url: str, save_to_config: bool = False
 ) -> str | None:
-    """On the first start, create the admin token, save it (0600) and print it once.
+    """On the first start, create the admin token and save it (0600); say where, never what.
 
     Only when asked (`--save-token`) does it also go into the CLI config file, so throwaway
     servers leave no credentials behind in the user's home.
@@ -91,7 +141,6 @@ def first_start_token(
             where += f" and the CLI config {config} (entry {url})"
     except ConfigFileError as exc:
         log.warning("could not save the admin token in the CLI config: %s", exc)
-    sys.stderr.write(
-        f"kargo server: first start; admin token (shown once, saved in {where}):\n{secret}\n"
-    )
+    # stderr often ends in a log file: the token itself is never printed
+    sys.stderr.write(f"kargo server: first start; the admin token is saved in {where}\n")
     return secret

@@ -24,6 +24,8 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "Forbidden"
     UNAUTHORIZED = "Unauthorized"
     UNAVAILABLE = "Unavailable"
+    TOO_LARGE = "TooLarge"
+    TOO_MANY = "TooManyRequests"
 
 
 _STATUS = {
@@ -34,6 +36,8 @@ _STATUS = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.TOO_LARGE: 413,
+    ErrorCode.TOO_MANY: 429,
 }
 
 

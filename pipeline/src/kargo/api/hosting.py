@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from kargo.api.state import ServerState
+from kargo.auth.secretfiles import secrets_dir
 from kargo.engine.controller import Engine
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def _dispatcher(state: ServerState) -> Any:
     return WebhookDispatcher(
         state.store.engine,
         lambda: list_models(state.store, WebhookConfig),
-        base_dir=state.state_dir,
+        base_dir=secrets_dir(state.state_dir),
     )
 
 

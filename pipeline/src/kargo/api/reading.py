@@ -10,13 +10,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from kargo import __version__
 from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.redaction import redact_resource
+from kargo.api.security import principal_of, readable
 from kargo.api.selectors import matches_fields, matches_labels, parse_selector
 from kargo.api.state import ServerState, server_state
+from kargo.api.streams import STREAMS
 from kargo.engine.operations import aggregated_events
 from kargo.engine.soaking import with_soak
 from kargo.model.base import API_VERSION, utcnow
@@ -29,7 +32,6 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 State = Annotated[ServerState, Depends(server_state)]
 EXPORTED_KINDS = ("ProjectConfig", "Warehouse", "Stage", "AnalysisTemplate", "WebhookConfig")
-SECRET_WORDS = ("password", "token", "secret", "apikey", "api_key")
 
 
 def resolve_kind(plural: str) -> str:
@@ -74,9 +76,11 @@ def leader(state: State) -> dict[str, Any]:
 
 
 @router.get("/api/v1/projects")
-def list_projects(state: State) -> dict[str, Any]:
-    """Every project."""
-    return resource_list("Project", state.store.list("Project", ""))
+def list_projects(request: Request, state: State) -> dict[str, Any]:
+    """The projects the caller may read."""
+    allowed = readable(request, "projects")
+    projects = state.store.list("Project", "")
+    return resource_list("Project", [p for p in projects if allowed(p["metadata"]["name"])])
 
 
 @router.get("/api/v1/projects/{project}/events")
@@ -97,36 +101,24 @@ def export(project: str, state: State) -> PlainTextResponse:
     documents: list[dict[str, Any]] = []
     for kind in EXPORTED_KINDS:
         for body in state.store.list(kind, project):
-            documents.append(_redact({k: v for k, v in body.items() if k != "status"}))
+            documents.append(redact_resource({k: v for k, v in body.items() if k != "status"}))
     promotions = sorted(state.store.list("Promotion", project), key=lambda p: p["metadata"]["name"])
-    documents.extend(_redact(p) for p in promotions[-20:])
+    documents.extend(redact_resource(p) for p in promotions[-20:])
     text = yaml.safe_dump_all(documents, sort_keys=False)
     return PlainTextResponse(text, media_type="application/yaml")
 
 
-def _redact(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: "<redacted>"
-            if isinstance(v, str) and any(w in k.lower() for w in SECRET_WORDS)
-            else _redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
-    return value
-
-
 @router.get("/api/v1/projects/{project}/promotions/{name}/logs", response_model=None)
 def promotion_logs(
-    project: str, name: str, state: State, follow: bool = False
+    project: str, name: str, request: Request, state: State, follow: bool = False
 ) -> PlainTextResponse | StreamingResponse:
     """A promotion's step log; with `follow=true`, streamed until the promotion ends."""
     state.store.require("Promotion", project, name)
     if not follow:
         lines = [line for _, line in state.store.logs(project, name)]
         return PlainTextResponse("\n".join(lines) + ("\n" if lines else ""))
-    return StreamingResponse(_follow(state.store, project, name), media_type="text/plain")
+    followed = STREAMS.bounded(principal_of(request).subject, _follow(state.store, project, name))
+    return StreamingResponse(followed, media_type="text/plain")
 
 
 async def _follow(store: Store, project: str, name: str) -> AsyncIterator[str]:
@@ -167,6 +159,7 @@ def list_resources(
         items = _with_soak(state, project, items)
     if kind == "Promotion":
         items.sort(key=lambda b: b["metadata"].get("creationTimestamp", ""))
+    items = [redact_resource(body) for body in items]
     return resource_list(kind, items[-limit:] if limit else items)
 
 
@@ -187,6 +180,7 @@ def get_resource(
             f"{kind} {name!r} not found in project {project!r}; list them with "
             f"`kargo get {plural} --project {project}`",
         )
+    body = redact_resource(body)
     if kind == "Freight":
         return _with_soak(state, project, [body])[0]
     return with_instances(state, body) if kind == "Stage" and instances else body

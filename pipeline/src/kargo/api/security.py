@@ -3,7 +3,9 @@
 `guard` (an app-wide dependency) turns the bearer token into a principal, remembers the client
 address for audit records, and checks the route's permission from `ROUTE_PERMISSIONS`. A route
 missing from that table is refused (deny by default). Routes whose permission depends on the
-body (the stage of a promotion, approval or rollback) call `authorize` themselves.
+body (the stage of a promotion, approval or rollback, each document of an apply) call
+`authorize` themselves; routes that span projects (watch, audit, the project list) keep only
+what `readable` says the caller may read.
 """
 
 from __future__ import annotations
@@ -18,16 +20,24 @@ from fastapi import Request
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.state import ServerState
 from kargo.auth import Permission, Principal, authenticate
+from kargo.auth.policy import EVERY
+from kargo.auth.refusals import RefusalWindows
 from kargo.store import source_address
 
 log = logging.getLogger(__name__)
 Resolver = Callable[[dict[str, Any]], Permission | None]
 # The dashboard's static files hold no data; its API calls carry the token (api/ui.py).
 PUBLIC_PATHS = frozenset({"/healthz", "/", "/ui", "/ui/", "/ui/{file}"})
+REFUSALS = RefusalWindows()
 
 
 def _fixed(verb: str, resource: str) -> Resolver:
     return lambda params: Permission(verb, resource, str(params.get("project") or ""))
+
+
+def _everywhere(verb: str, resource: str) -> Resolver:
+    """A permission over every project at once: only an unlimited binding grants it."""
+    return lambda params: Permission(verb, resource, EVERY)
 
 
 def _named(verb: str, resource: str) -> Resolver:
@@ -61,7 +71,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Resolver] = {
     ("GET", "/api/v1/projects/{project}/webhookdeliveries"): _fixed("get", "webhookdeliveries"),
     ("GET", "/api/v1/audit"): _fixed("get", "audit"),
     ("GET", "/api/v1/audit/export"): _fixed("get", "audit"),
-    ("GET", "/api/v1/audit/verify"): _fixed("get", "audit"),
+    ("GET", "/api/v1/audit/verify"): _everywhere("get", "audit"),  # the whole chain
     ("GET", "/api/v1/whoami"): _fixed("get", "version"),
     ("GET", "/openapi.json"): _fixed("get", "version"),
     ("POST", "/api/v1/apply"): _fixed("apply", "configuration"),
@@ -79,9 +89,9 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Resolver] = {
     ("POST", "/api/v1/projects/{project}/webhookdeliveries/{delivery_id}/redeliver"): _fixed(
         "redeliver", "webhookdeliveries"
     ),
-    ("GET", "/api/v1/tokens"): _fixed("get", "tokens"),
-    ("POST", "/api/v1/tokens"): _fixed("create", "tokens"),
-    ("DELETE", "/api/v1/tokens/{name}"): _fixed("delete", "tokens"),
+    ("GET", "/api/v1/tokens"): _everywhere("get", "tokens"),
+    ("POST", "/api/v1/tokens"): _everywhere("create", "tokens"),
+    ("DELETE", "/api/v1/tokens/{name}"): _everywhere("delete", "tokens"),
 }
 
 
@@ -98,33 +108,52 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def bearer_problem(header: str) -> tuple[str, str | None]:
+    """The token of an Authorization header, or why there is none."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise ApiError(
-            ErrorCode.UNAUTHORIZED,
+        return "", (
             "this server needs a bearer token: pass --token, set KARGO_TOKEN, or run "
             "`kargo login --token TOKEN` (the first admin token is in the server's "
-            "state folder, admin.token)",
+            "state folder, admin.token)"
         )
-    return value.strip()
+    return value.strip(), None
+
+
+def unknown_token_message() -> str:
+    """The 401 message for a token that does not authenticate."""
+    return (
+        "the bearer token is unknown, revoked or expired; ask an admin for a new one "
+        "(`kargo create token`)"
+    )
+
+
+def _bearer(request: Request) -> str:
+    token, problem = bearer_problem(request.headers.get("authorization", ""))
+    if problem is not None:
+        raise ApiError(ErrorCode.UNAUTHORIZED, problem)
+    return token
 
 
 def deny(request: Request, principal: Principal, permission: Permission) -> ApiError:
     """Record the refused attempt in the audit trail and build the 403 answer."""
     state: ServerState = request.app.state.kargo
     needed = permission.describe()
-    with state.store.transaction() as tx:
-        tx.audit(
-            project=permission.project,
-            actor=principal.subject,
-            action=f"{request.method} {request.url.path}",
-            resource=f"{permission.resource}/{permission.name or '*'}",
-            source="api",
-            result=f"denied: missing permission {needed}",
-            address=client_address(request),
-        )
+    action = f"{request.method} {request.url.path}"
+    resource = f"{permission.resource}/{permission.name or '*'}"
+    folded = REFUSALS.admit(principal.subject, action, resource)
+    if folded is not None:  # a flood of refusals: one record a minute per caller and kind
+        also = f" (and {folded} more like it since the previous record)" if folded else ""
+        with state.store.transaction() as tx:
+            tx.audit(
+                project=permission.project,
+                actor=principal.subject,
+                action=action,
+                resource=resource,
+                source="api",
+                result=f"denied: missing permission {needed}{also}",
+                address=client_address(request),
+            )
     role = ", ".join(principal.groups) or "no role"
     return ApiError(
         ErrorCode.FORBIDDEN,
@@ -132,6 +161,21 @@ def deny(request: Request, principal: Principal, permission: Permission) -> ApiE
         "ask an admin for a role bound to it in kargo/rbac.yaml",
         [{"verb": permission.verb, "resource": permission.resource, "name": permission.name}],
     )
+
+
+def readable(request: Request, resource: str) -> Callable[[str], bool]:
+    """Whether the caller may `get` resource in a project ("" means every project at once)."""
+    state: ServerState = request.app.state.kargo
+    principal = principal_of(request)
+    cache: dict[str, bool] = {}
+
+    def check(project: str) -> bool:
+        if project not in cache:
+            wanted = Permission("get", resource, project or EVERY)
+            cache[project] = state.policy.allows(principal, wanted)
+        return cache[project]
+
+    return check
 
 
 def authorize(request: Request, permission: Permission) -> None:
@@ -149,13 +193,11 @@ async def guard(request: Request) -> None:
     if path in PUBLIC_PATHS:
         return
     state: ServerState = request.app.state.kargo
-    principal = await asyncio.to_thread(authenticate, state.store, _bearer(request))
+    principal = getattr(request.state, "principal", None)  # the gate authenticated already
+    if not isinstance(principal, Principal):
+        principal = await asyncio.to_thread(authenticate, state.store, _bearer(request))
     if principal is None:
-        raise ApiError(
-            ErrorCode.UNAUTHORIZED,
-            "the bearer token is unknown, revoked or expired; ask an admin for a new one "
-            "(`kargo create token`)",
-        )
+        raise ApiError(ErrorCode.UNAUTHORIZED, unknown_token_message())
     request.state.principal = principal
     source_address.set(client_address(request))
     resolver = ROUTE_PERMISSIONS.get((request.method, path))

@@ -15,7 +15,17 @@ from typing import Any
 import uvicorn
 
 from kargo.api.app import create_app
-from kargo.api.binding import BindingError, Tls, check_binding, first_start_token, server_url
+from kargo.api.binding import (
+    BindingError,
+    Tls,
+    check_binding,
+    first_start_token,
+    mark_keyed_chain,
+    private_state_dir,
+    server_url,
+    trusted_proxies,
+    use_audit_key_of,
+)
 from kargo.api.errors import config_error_message
 from kargo.api.hosting import running
 from kargo.api.state import ServerState
@@ -135,12 +145,18 @@ def serve(
         check_binding(host, tls, insecure_bind_all)
     except BindingError as exc:
         raise ServerError(str(exc)) from exc
+    private_state_dir(state_dir)
+    try:
+        use_audit_key_of(state_dir)
+    except BindingError as exc:
+        raise ServerError(str(exc)) from exc
     state = open_state(config_dir, state_dir, database_url, read_policy(config_dir, rbac))
     try:
         claim_sqlite_state(state)
     except ServerError:
         state.store.close()
         raise
+    mark_keyed_chain(state.store)
     first_start_token(state.store, state_dir, server_url(host, port, tls), save_token)
     log.info("access policy: %s", state.policy.source)
     log.info("dashboard: %s/ui/ (sign in with an API token)", server_url(host, port, tls))
@@ -158,6 +174,10 @@ def serve(
         port=port,
         log_level="info",
         lifespan="on",
+        # X-Forwarded-For is believed only from the proxies named in $KARGO_TRUSTED_PROXIES:
+        # any local process could otherwise forge the address the audit trail records
+        proxy_headers=bool(trusted_proxies()),
+        forwarded_allow_ips=trusted_proxies() or None,
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,

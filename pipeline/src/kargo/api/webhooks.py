@@ -10,6 +10,7 @@ from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.reading import resource_list
 from kargo.api.security import client_address
 from kargo.api.state import ServerState, actor_of, server_state
+from kargo.auth.secretfiles import secrets_dir
 from kargo.model.webhooks import WebhookConfig
 from kargo.notify.deliveries import DeliveryNotFound, list_deliveries, redeliver
 from kargo.notify.probing import test_webhook
@@ -39,7 +40,7 @@ async def send_test(project: str, name: str, request: Request, state: State) -> 
     if not any(c.name == name for c in configs):
         raise ApiError(ErrorCode.NOT_FOUND, f"webhook config {name!r} not found in {project!r}")
     result = await test_webhook(
-        name, configs, db=state.store.engine, project=project, base_dir=state.state_dir
+        name, configs, db=state.store.engine, project=project, base_dir=secrets_dir(state.state_dir)
     )
     _audit(request, state, project, "webhook.test", f"WebhookConfig/{name}")
     return result.to_dict()

@@ -13,6 +13,7 @@ from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.security import authorize, client_address
 from kargo.api.state import ServerState, actor_of, server_state
 from kargo.auth import Permission
+from kargo.auth.policy import EVERY
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
 from kargo.engine.approvals import approve_freight
@@ -74,6 +75,15 @@ class Unchanged(StrictModel):
     message: str = Field(default="")
 
 
+def apply_permission(resource: Any) -> Permission:
+    """What applying one document needs: its project, and its stage (every stage if not one)."""
+    kind = str(getattr(resource, "kind", ""))
+    name = str(getattr(resource, "name", ""))
+    project = name if kind == "Project" else str(getattr(resource, "project", ""))
+    stage = name if kind == "Stage" else EVERY
+    return Permission("apply", "configuration", project or EVERY, kind.lower(), stage=stage)
+
+
 @router.post("/apply")
 async def apply(request: Request, state: State) -> dict[str, Any]:
     """Create or update the resources of a multi-document YAML body."""
@@ -88,6 +98,8 @@ async def apply(request: Request, state: State) -> dict[str, Any]:
 
     def work() -> list[dict[str, str]]:
         loaded = load_text(text, "<request>")
+        for item in loaded:  # each document against its own project and stage
+            authorize(request, apply_permission(item.resource))
         return [r.to_dict() for r in apply_resources(state.store, loaded, actor=actor)]
 
     return {"results": await run_in_threadpool(work)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kargo.store import GENESIS, Store, record_hash
+from kargo.store.auditchain import CONFIGURED, configured_audit_key, is_keyed
 from kargo.store.documents import AuditRecord
 
 
@@ -16,6 +17,8 @@ class ChainReport:
     records: int
     message: str
     broken_at: int | None = None
+    checked_with_key: bool = False
+    keyed_records: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form."""
@@ -24,6 +27,8 @@ class ChainReport:
             "records": self.records,
             "message": self.message,
             "brokenAt": self.broken_at,
+            "checkedWithKey": self.checked_with_key,
+            "keyedRecords": self.keyed_records,
         }
 
 
@@ -42,28 +47,54 @@ def _fields(record: AuditRecord) -> dict[str, object]:
     }
 
 
-def verify_chain(store: Store) -> ChainReport:
-    """Walk every record oldest first; any altered, removed or inserted record breaks the chain."""
+def verify_chain(store: Store, key: bytes | None | object = CONFIGURED) -> ChainReport:
+    """Walk every record oldest first; any altered, removed or inserted record breaks the chain.
+
+    Keyed records are authenticated with the audit key (this process's, unless given); without
+    it only their links are checked, and the report says so.
+    """
+    secret = configured_audit_key() if key is CONFIGURED else key
+    assert secret is None or isinstance(secret, bytes)
     records = store.audit_records()
     previous = GENESIS
+    keyed = 0
+
+    def broken(record: AuditRecord, message: str) -> ChainReport:
+        return ChainReport(False, len(records), message, record.id, secret is not None, keyed)
+
     for record in records:
         if record.prev_hash != previous:
-            return ChainReport(
-                False,
-                len(records),
+            return broken(
+                record,
                 f"record {record.id} does not follow the record before it: a record was "
                 "removed or inserted before it",
-                record.id,
             )
-        expected = record_hash(previous, _fields(record))
-        if record.hash != expected:
-            return ChainReport(
-                False,
-                len(records),
+        if is_keyed(record.hash):
+            keyed += 1
+            if secret is not None and record.hash != record_hash(previous, _fields(record), secret):
+                return broken(
+                    record,
+                    f"record {record.id} was altered after it was written (its keyed hash "
+                    "does not match)",
+                )
+        elif keyed:
+            return broken(
+                record,
+                f"record {record.id} is not keyed though records before it are: the chain "
+                "was rewritten without the audit key",
+            )
+        elif record.hash != record_hash(previous, _fields(record), None):
+            return broken(
+                record,
                 f"record {record.id} was altered after it was written (its hash does not match)",
-                record.id,
             )
-        previous = expected
+        previous = str(record.hash)
+    if secret is not None and records and not is_keyed(records[-1].hash):
+        return broken(
+            records[-1],
+            f"the newest record {records[-1].id} is not keyed though the audit key exists: "
+            "the chain was rewritten without the key",
+        )
     head = store.audit_head()
     count, last = (head[1], head[0]) if head is not None else (0, GENESIS)
     if count != len(records) or last != previous:
@@ -72,5 +103,25 @@ def verify_chain(store: Store) -> ChainReport:
             len(records),
             f"the trail holds {len(records)} records but {count} were written: the newest "
             "records were removed",
+            checked_with_key=secret is not None,
+            keyed_records=keyed,
         )
-    return ChainReport(True, len(records), f"{len(records)} records, chain intact")
+    return ChainReport(
+        True, len(records), _verdict(len(records), keyed, secret is not None), None,
+        secret is not None, keyed,
+    )  # fmt: skip
+
+
+def _verdict(records: int, keyed: int, with_key: bool) -> str:
+    """What an intact chain proves, given the key was or was not used."""
+    if with_key:
+        return f"{records} records; checked with the audit key ({keyed} keyed)"
+    if keyed:
+        return (
+            f"{records} records; links only: checked without the audit key, so the {keyed} "
+            "keyed records' contents were not authenticated (give --audit-key FILE)"
+        )
+    return (
+        f"{records} records; no record is keyed, so anyone able to write the database "
+        "could have recomputed the chain"
+    )

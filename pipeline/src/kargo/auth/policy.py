@@ -3,6 +3,10 @@
 A small evaluator instead of pycasbin (not installed, and no new dependencies): our model is a
 fixed RBAC-with-scopes shape that fits in one page, and being plain data it is easy to test.
 Deny by default: a request is allowed only when some binding of the principal grants it.
+
+Scopes: a permission in project "" is not about a project (version, whoami); a permission in
+project `*` is about every project at once (tokens, the whole audit trail) and only a binding
+unlimited in projects grants it. Stage `*` likewise needs a binding unlimited in stages.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 import yaml
 
 WILDCARD = "*"
+EVERY = WILDCARD
+"""As a permission's project or stage: all of them, granted only by an unlimited binding."""
 STAGE_SCOPED = "stages"
 
 
@@ -38,11 +44,17 @@ class Permission:
     resource: str
     project: str = ""
     name: str | None = None
+    stage: str | None = None
+    """The stage the permission touches, when not the resource itself (a Stage document)."""
 
     def describe(self) -> str:
         """`promote on stages/production in project planning-poker`."""
         target = f"{self.resource}/{self.name}" if self.name else self.resource
-        where = f" in project {self.project}" if self.project else ""
+        where = {"": "", EVERY: " in every project"}.get(
+            self.project, f" in project {self.project}"
+        )
+        if self.stage is not None:
+            where += " for every stage" if self.stage == EVERY else f" for stage {self.stage}"
         return f"{self.verb} on {target}{where}"
 
 
@@ -54,9 +66,10 @@ class Rule:
     resources: frozenset[str]
 
     def grants(self, permission: Permission) -> bool:
-        """Whether the rule covers the verb and the resource type."""
-        verb_ok = WILDCARD in self.verbs or permission.verb in self.verbs
-        return verb_ok and (WILDCARD in self.resources or permission.resource in self.resources)
+        """Whether the rule covers the verb and the resource type (`*` only by `*`)."""
+        return _matches(self.verbs, permission.verb) and _matches(
+            self.resources, permission.resource
+        )
 
 
 @dataclass(frozen=True)
@@ -77,9 +90,10 @@ class Binding:
         """Whether the permission's project and stage fall inside the binding."""
         if permission.project and not _matches(self.projects, permission.project):
             return False
-        if permission.resource == STAGE_SCOPED and permission.name is not None:
-            return _matches(self.stages, permission.name)
-        return True
+        stage = permission.stage
+        if stage is None and permission.resource == STAGE_SCOPED:
+            stage = permission.name
+        return stage is None or _matches(self.stages, stage)
 
 
 def _matches(allowed: frozenset[str], value: str) -> bool:
@@ -102,6 +116,22 @@ class Policy:
             if any(rule.grants(permission) for rule in self.roles.get(binding.role, [])):
                 return True
         return False
+
+    def beyond(self, creator: Principal, created: Principal) -> list[Permission]:
+        """What `created` would hold that `creator` does not (a token never carries more)."""
+        missing: list[Permission] = []
+        for binding in self.bindings:
+            if not binding.applies_to(created):
+                continue
+            for rule in self.roles.get(binding.role, []):
+                for verb in sorted(rule.verbs):
+                    for resource in sorted(rule.resources):
+                        for project in sorted(binding.projects):
+                            for stage in sorted(binding.stages):
+                                wanted = Permission(verb, resource, project, stage=stage)
+                                if not self.allows(creator, wanted) and wanted not in missing:
+                                    missing.append(wanted)
+        return missing
 
 
 def _strings(value: Any, where: str, source: str) -> frozenset[str]:

@@ -147,28 +147,41 @@ def audit_group() -> None:
     help="Check the SQLite database under this folder directly.",
 )
 @click.option("--database-url", help="Check this database directly, not via the server.")
-def audit_verify_command(state_dir: Path | None, database_url: str | None) -> None:
+@click.option(
+    "--audit-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The audit key file for an offline check (default: <state-dir>/secrets/audit.key).",
+)
+def audit_verify_command(
+    state_dir: Path | None, database_url: str | None, audit_key: Path | None
+) -> None:
     """Recompute the hash chain; exit 1 when a record was altered, removed or inserted."""
     if state_dir is not None or database_url is not None:
-        report = _verify_offline(state_dir or Path(".kargo"), database_url)
+        report = _verify_offline(state_dir or Path(".kargo"), database_url, audit_key)
     else:
         report = session().client.audit_verify()
     if not report.get("ok"):
         raise KargoClientError(f"audit chain broken: {report.get('message')}")
-    click.echo(f"audit chain intact: {report.get('records')} records")
+    click.echo(f"audit chain intact: {report.get('message')}")
 
 
-def _verify_offline(state_dir: Path, database_url: str | None) -> dict[str, Any]:
+def _verify_offline(
+    state_dir: Path, database_url: str | None, key_file: Path | None
+) -> dict[str, Any]:
     # Reaching below the client on purpose: the check must work when the server is down.
     from kargo.auth import verify_chain
+    from kargo.auth.secretfiles import AuditKeyError, audit_key_path, load_audit_key
     from kargo.store import Store, StoreError
 
     try:
+        key = load_audit_key(key_file or audit_key_path(state_dir))
+        if key_file is not None and key is None:
+            raise KargoClientError(f"audit key {key_file} does not exist")
         store = Store.open(database_url, state_dir)
-    except StoreError as exc:
+    except (StoreError, AuditKeyError) as exc:
         raise KargoClientError(str(exc)) from exc
     try:
-        return verify_chain(store).to_dict()
+        return verify_chain(store, key).to_dict()
     finally:
         store.close()
 

@@ -198,20 +198,39 @@ def _watch(
     shown_versions = {f.name(r): f.text(r, "metadata.resourceVersion") for r in shown}
     try:
         for change, resource in s.client.watch(project, kind.plural):
+            if change == "resync":  # the server dropped changes: show the current state again
+                click.echo("kargo: the watch fell behind; listing again", err=True)
+                shown_versions = {}
+                for current in s.client.list_resources(project, kind.plural):
+                    _print_change(s, kind, current, name, fmt, layout, wide)
+                continue
             if resource.get("kind") not in (None, kind.kind):
                 continue
             version = f.text(resource, "metadata.resourceVersion")
             if change == "ADDED" and shown_versions.get(f.name(resource)) == version:
                 continue
-            if name and f.name(resource) != name:
-                continue
-            if fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
-                row = row_for(kind.kind, resource, wide, datetime.now(UTC))
-                click.echo(render_row(layout, row, layout, s.colour))
-            else:
-                click.echo(format_resources(kind, [resource], fmt, single=True))
+            _print_change(s, kind, resource, name, fmt, layout, wide)
     except KeyboardInterrupt:
         return
+
+
+def _print_change(
+    s: Any,
+    kind: Kind,
+    resource: Resource,
+    name: str | None,
+    fmt: OutputFormat,
+    layout: Any,
+    wide: bool,
+) -> None:
+    """One watched resource as a table row or in the chosen format (unless another name)."""
+    if name and f.name(resource) != name:
+        return
+    if fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
+        row = row_for(kind.kind, resource, wide, datetime.now(UTC))
+        click.echo(render_row(layout, row, layout, s.colour))
+    else:
+        click.echo(format_resources(kind, [resource], fmt, single=True))
 
 
 @click.command("describe")

@@ -96,6 +96,9 @@ class WebhookConfigSpec(StrictModel):
     """What a WebhookConfig declares."""
 
     url: str
+    url_from: SecretSource | None = None
+    """The full URL read at send time when its path is the secret (Slack); `url` then names
+    only where it goes (scheme and host must agree), for logs and the delivery log."""
     events: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     format: WebhookFormat = WebhookFormat.STANDARD
     secret_ref: SecretRef | None = None

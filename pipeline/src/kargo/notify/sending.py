@@ -14,7 +14,7 @@ import httpx
 
 from kargo.model.webhooks import WebhookConfig, redact_url
 from kargo.notify.retry import parse_retry_after
-from kargo.notify.signing import SecretUnavailable, request_headers
+from kargo.notify.signing import SecretUnavailable, request_headers, target_url
 
 RESPONSE_EXCERPT = 1024
 _SENDING: ContextVar[bool] = ContextVar("kargo_webhook_sending", default=False)
@@ -79,12 +79,13 @@ async def attempt_delivery(
     moment = datetime.now(UTC).replace(microsecond=0)
     try:
         headers = request_headers(config, message_id, moment, body, base_dir)
+        url = target_url(config, base_dir)
     except SecretUnavailable as exc:
         return AttemptResult(AttemptOutcome.BROKEN_CONFIG, None, 0.0, str(exc))
     token = _SENDING.set(True)
     try:
         response = await client.post(
-            config.spec.url,
+            url,
             content=body.encode(),
             headers=headers,
             timeout=config.spec.timeout_seconds,

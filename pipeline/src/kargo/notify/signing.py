@@ -11,6 +11,7 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
@@ -29,7 +30,11 @@ def generate_secret() -> str:
 
 
 def read_secret(source: SecretSource, base_dir: Path | None = None) -> str:
-    """The value behind an env variable or a file (relative files are under base_dir)."""
+    """The value behind an env variable or a file.
+
+    base_dir is the secrets folder: a relative file is read from it, and no file outside it is
+    read at all (a WebhookConfig cannot send the admin token or another file anywhere).
+    """
     if source.env is not None:
         value = os.environ.get(source.env)
         if not value:
@@ -39,6 +44,11 @@ def read_secret(source: SecretSource, base_dir: Path | None = None) -> str:
     path = Path(source.file).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
+    if base_dir is not None and not path.resolve().is_relative_to(base_dir.resolve()):
+        raise SecretUnavailable(
+            f"secret file {source.file} is outside the secrets folder {base_dir}: "
+            "keep webhook secrets there"
+        )
     try:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -46,6 +56,21 @@ def read_secret(source: SecretSource, base_dir: Path | None = None) -> str:
     if not value:
         raise SecretUnavailable(f"secret file {path} is empty")
     return value
+
+
+def target_url(config: WebhookConfig, base_dir: Path | None) -> str:
+    """Where to POST: `urlFrom` read now (same scheme and host as `url`), else `url`."""
+    source = config.spec.url_from
+    if source is None:
+        return config.spec.url
+    url = read_secret(source, base_dir)
+    shown, real = urlsplit(config.spec.url), urlsplit(url)
+    if (real.scheme, real.hostname) != (shown.scheme, shown.hostname):
+        raise SecretUnavailable(
+            f"the URL in {source.describe()} does not go to {shown.scheme}://{shown.hostname} "
+            "as `url` says"
+        )
+    return url
 
 
 def _webhook(secret: str, where: str) -> Webhook:

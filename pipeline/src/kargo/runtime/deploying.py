@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from kargo.childenv import child_env
 from kargo.liveness import is_alive
 from kargo.runtime import routing
 from kargo.runtime.processes import (
@@ -43,7 +44,6 @@ from kargo.runtime.substitution import expand, stage_secret
 from kargo.runtime.targets import write_targets
 
 Emit = Callable[[str], Awaitable[None]]
-PASSED_THROUGH_ENV = ("HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 
 
 class InstancesNotReady(Exception):
@@ -142,8 +142,8 @@ def _instance_env(
     spec: DeploySpec, instance: InstanceRecord, paths: RuntimePaths
 ) -> dict[str, str]:
     variables = _variables(spec, instance, paths)
-    env = {key: os.environ[key] for key in PASSED_THROUGH_ENV if key in os.environ}
-    path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env = child_env()
+    path = env["PATH"]
     if spec.env_dir is not None:
         env["VIRTUAL_ENV"] = str(spec.env_dir)
         path = f"{spec.env_dir / 'bin'}:{path}"

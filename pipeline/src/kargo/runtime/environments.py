@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from kargo.childenv import child_env
+
 
 class EnvironmentBuildError(Exception):
     """uv failed to build the environment (bad lock file, hash mismatch, build failure)."""
@@ -55,8 +57,8 @@ def environment_path(state_dir: Path, commit: str) -> Path:
 
 
 async def _uv(args: list[str], log: list[str]) -> None:
-    env = {**os.environ, "UV_NO_PROGRESS": "1"}
-    env.pop("VIRTUAL_ENV", None)
+    # the build backend of the commit runs here: installer settings only, no engine secrets
+    env = child_env({"UV_NO_PROGRESS": "1"}, build=True)
     process = await asyncio.create_subprocess_exec(
         find_uv(),
         *args,

@@ -21,8 +21,10 @@ import httpx
 import yaml
 from pydantic import Field, model_validator
 
+from kargo.model.analysis import SecretKeyRef
 from kargo.model.base import StrictModel
 from kargo.model.common import parse_duration
+from kargo.secretrefs import SecretNotFound, read_secret_key
 from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
 from kargo.steps.expressions import ExpressionError, evaluate
 from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
@@ -32,10 +34,27 @@ CONTENT_TYPES = ("application/json", "application/yaml", "text/plain")
 
 
 class NameValue(StrictModel):
-    """A header or query parameter."""
+    """A header or query parameter: a literal value, or a secret read when the step runs."""
 
     name: str = Field(min_length=1, description="The name.")
     value: str = Field(default="", description="The value.")
+    value_from: SecretKeyRef | None = Field(
+        default=None, description="A secret read when the step runs, instead of `value`."
+    )
+
+    def resolved(self) -> str:
+        """The value, reading the secret now (KARGO_SECRET_<NAME>_<KEY> or the secrets folder)."""
+        if self.value_from is None:
+            return self.value
+        return read_secret_key(self.value_from.name, self.value_from.key)
+
+
+def resolved_values(kind: str, items: list[NameValue]) -> dict[str, str]:
+    """Names to values (headers or query parameters), secrets read now; a missing one errors."""
+    try:
+        return {item.name: item.resolved() for item in items}
+    except SecretNotFound as exc:
+        raise StepErrored(kind, str(exc)) from exc
 
 
 class HttpOutput(StrictModel):
@@ -156,6 +175,7 @@ class HttpStep(CheckedStep[HttpConfig]):
             content = path.read_bytes()
         timeout = parse_duration(config.timeout).total_seconds()
         where = shown_url(config.url)
+        headers = resolved_values(self.kind, config.headers)
         try:
             async with httpx.AsyncClient(
                 timeout=timeout, verify=not config.insecure_skip_tls_verify, proxy=config.proxy
@@ -163,8 +183,8 @@ class HttpStep(CheckedStep[HttpConfig]):
                 response = await client.request(
                     config.method.upper(),
                     config.url,
-                    headers={h.name: h.value for h in config.headers},
-                    params={q.name: q.value for q in config.query_params},
+                    headers=headers,
+                    params=resolved_values(self.kind, config.query_params),
                     content=content,
                 )
         except httpx.HTTPError as exc:
@@ -241,8 +261,8 @@ class HttpDownloadStep(CheckedStep[HttpDownloadConfig]):
                 async with client.stream(
                     "GET",
                     config.url,
-                    headers={h.name: h.value for h in config.headers},
-                    params={q.name: q.value for q in config.query_params},
+                    headers=resolved_values(self.kind, config.headers),
+                    params=resolved_values(self.kind, config.query_params),
                 ) as response:
                     if response.status_code != 200:
                         raise StepErrored(self.kind, f"GET {where} answered {response.status_code}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
+from kargo.childenv import child_env
 from kargo.model.base import StrictModel
 from kargo.model.common import parse_duration
 from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
@@ -41,7 +42,7 @@ class ShellStep(Step[ShellConfig]):
         argv = config.args or ["/bin/sh", "-c", config.command or ""]
         cwd = ctx.work_dir / config.work_dir if config.work_dir else ctx.work_dir
         cwd.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **config.env, "KARGO_STAGE": ctx.stage, "KARGO_FREIGHT": ctx.freight}
+        env = child_env({**config.env, "KARGO_STAGE": ctx.stage, "KARGO_FREIGHT": ctx.freight})
         spawn = asyncio.ensure_future(
             asyncio.create_subprocess_exec(
                 *argv,

@@ -2,11 +2,17 @@
 
 A deleted, inserted or altered record breaks the chain from that point on; the head row
 (`audit_head`) holds the newest hash and the count, so truncating the tail is detected too.
+
+With an audit key (a secret kept outside the database, `use_audit_key`), each hash is an
+HMAC-SHA256 written `hmac-sha256:<hex>`: someone who can edit the database but not read the key
+cannot recompute the chain. Without one, the hash is a plain sha256, as records written before
+a key existed are.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -39,9 +45,45 @@ def _canonical_time(value: Any) -> str:
     return str(value)
 
 
-def record_hash(previous: str, fields: dict[str, Any]) -> str:
-    """sha256 over the previous hash and the record's fields in a canonical JSON form."""
+KEYED_PREFIX = "hmac-sha256:"
+"""How a keyed record's hash starts."""
+
+
+class _Configured:
+    """Marker: use the key this process was given (`use_audit_key`)."""
+
+
+CONFIGURED = _Configured()
+_audit_key: bytes | None = None
+
+
+def use_audit_key(key: bytes | None) -> None:
+    """Key every record this process writes from now on (None: plain sha256)."""
+    global _audit_key
+    _audit_key = key
+
+
+def configured_audit_key() -> bytes | None:
+    """The key this process chains with, if any."""
+    return _audit_key
+
+
+def is_keyed(digest: str | None) -> bool:
+    """Whether a stored hash was made with an audit key."""
+    return bool(digest) and str(digest).startswith(KEYED_PREFIX)
+
+
+def record_hash(
+    previous: str, fields: dict[str, Any], key: bytes | None | _Configured = CONFIGURED
+) -> str:
+    """The hash of a record: over the previous hash and its fields in canonical JSON.
+
+    HMAC-SHA256 with the audit key (prefixed `hmac-sha256:`), else plain sha256.
+    """
     body = {name: fields.get(name) for name in CHAINED_FIELDS}
     body["time"] = _canonical_time(body["time"])
-    text = json.dumps([previous, body], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = json.dumps([previous, body], sort_keys=True, separators=(",", ":")).encode("utf-8")
+    secret = _audit_key if isinstance(key, _Configured) else key
+    if secret:
+        return KEYED_PREFIX + hmac.new(secret, text, hashlib.sha256).hexdigest()
+    return hashlib.sha256(text).hexdigest()

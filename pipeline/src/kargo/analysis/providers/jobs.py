@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from typing import Any
 
 from kargo.analysis.errors import MeasurementError
+from kargo.childenv import child_env
 from kargo.model.analysis import JobMetric
 
 OUTPUT_LIMIT = 1_000_000
@@ -43,7 +43,7 @@ async def _run_once(job: JobMetric) -> Any:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, **job.env},
+            env=child_env(job.env),
             cwd=job.working_dir,
         )
     except OSError as exc:
