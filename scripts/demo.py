@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import install_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".kargo"
@@ -364,6 +365,8 @@ def up() -> int:
     STATE.mkdir(exist_ok=True)
     problems: list[str] = []
     pids = load_pids()
+    print("demo: the kargo command (KARGO_NO_MODIFY_PATH=1 leaves the shell's PATH alone)")
+    install_cli.main()
     print("demo: starting services (logs in .kargo/logs/)")
     for service in services():
         if service.name == "engine" and not healthy(service.health):
@@ -439,7 +442,8 @@ def summary(engine: Engine, problems: list[str]) -> None:
     print(f"Engine API {ENGINE} (kargo get stages), checks http://127.0.0.1:8090,")
     print("Prometheus http://127.0.0.1:9090, webhooks received http://127.0.0.1:8095/")
     print(
-        "\nNext: the guide's commands (scripts/guide_commands.sh runs them all). A rollback needs"
+        "\nNext, in a new shell: kargo get promotion planning-poker, and the guide's other commands"
+        "\n(scripts/guide_commands.sh runs them all). A rollback needs"
         "\nan earlier stable freight: commit a change under app/, let it reach production"
         "\n(kargo get stage production), then: kargo rollback planning-poker --to development"
     )
