@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
+import jsonschema
 import pytest
 import yaml
 from kargo.client import KargoClient
@@ -555,6 +557,115 @@ def test_a_webhook_delivery_can_be_queued_again(live: Live) -> None:
     ran = live.cli("redeliver", str(listed[0]["id"]))
     assert ran.code == 0, ran
     assert ran.out.strip() == f"webhook-delivery/{listed[0]['id']} queued for redelivery"
+
+
+def contract_requests(live: Live) -> list[tuple[str, str, str, Any]]:
+    """(method, route template, URL, body): every route of the API, with the kinds it serves."""
+    project, api = "planning-poker", "/api/v1/projects/planning-poker"
+    promotion = live.client.list_resources(project, "promotions")[-1]["metadata"]["name"]
+    delivery = live.client.webhook_deliveries(project, "receiver")[0]["id"]
+    freight = live.freight_aliases()[0]
+    named = {
+        "projects": project, "projectconfigs": project, "warehouses": "planning-poker",
+        "freight": freight, "stages": "production", "promotions": promotion,
+        "analysistemplates": "smoke-tests",
+        "analysisruns": live.client.list_resources(project, "analysisruns")[0]["metadata"]["name"],
+        "webhookconfigs": "receiver",
+    }  # fmt: skip
+    plural, one = (
+        "/api/v1/projects/{project}/{plural}",
+        "/api/v1/projects/{project}/{plural}/{name}",
+    )
+    found: list[tuple[str, str, str, Any]] = [
+        ("GET", "/healthz", "/healthz", None),
+        *[("GET", f"/api/v1/{p}", f"/api/v1/{p}", None) for p in ("version", "whoami", "leader")],
+        ("GET", "/api/v1/projects", "/api/v1/projects", None),
+        ("GET", "/api/v1/projects/{project}/events", f"{api}/events", None),
+        ("GET", "/api/v1/projects/{project}/export", f"{api}/export", None),
+        ("GET", "/api/v1/projects/{project}/promotions/{name}/logs",
+         f"{api}/promotions/{promotion}/logs", None),
+        *[("GET", plural, f"{api}/{kind}", None) for kind in named],
+        *[("GET", one, f"{api}/{kind}/{name}", None) for kind, name in named.items()],
+        ("GET", one, f"{api}/stages/production?instances=true", None),
+        ("GET", one, f"{api}/stages/nowhere", None),
+        ("GET", "/api/v1/projects/{project}/webhookdeliveries", f"{api}/webhookdeliveries", None),
+        *[("GET", f"/api/v1/audit{p}", f"/api/v1/audit{p}", None) for p in ("", "/export")],
+        ("GET", "/api/v1/audit/verify", "/api/v1/audit/verify", None),
+        ("GET", "/api/v1/tokens", "/api/v1/tokens", None),
+        ("POST", "/api/v1/tokens", "/api/v1/tokens", {"name": "contract", "role": "viewer"}),
+        ("DELETE", "/api/v1/tokens/{name}", "/api/v1/tokens/contract", None),
+        ("POST", "/api/v1/apply", "/api/v1/apply", (live.config_dir / "pipeline.yaml").read_text()),
+        ("POST", "/api/v1/projects/{project}/promotions", f"{api}/promotions",
+         {"stage": "production", "freightAlias": freight}),
+        ("POST", "/api/v1/projects/{project}/promotions", f"{api}/promotions",
+         {"stage": "slow", "freightAlias": freight}),
+        ("POST", "/api/v1/projects/{project}/rollbacks", f"{api}/rollbacks",
+         {"stage": "production", "dryRun": True}),
+        ("POST", "/api/v1/projects/{project}/rollbacks", f"{api}/rollbacks",
+         {"toStage": "production", "dryRun": True}),
+        ("POST", "/api/v1/projects/{project}/approvals", f"{api}/approvals",
+         {"freight": freight, "stage": "production"}),
+        ("POST", "/api/v1/projects/{project}/stages/{name}/verify",
+         f"{api}/stages/production/verify", {"abort": False}),
+        ("POST", "/api/v1/projects/{project}/warehouses/{name}/refresh",
+         f"{api}/warehouses/planning-poker/refresh", None),
+        ("POST", "/api/v1/projects/{project}/webhookconfigs/{name}/test",
+         f"{api}/webhookconfigs/receiver/test", None),
+        ("POST", "/api/v1/projects/{project}/webhookdeliveries/{delivery_id}/redeliver",
+         f"{api}/webhookdeliveries/{delivery}/redeliver", None),
+    ]  # fmt: skip
+    return found
+
+
+def answer_problem(document: dict[str, Any], route: str, answer: httpx.Response) -> str:
+    """What of the answer disagrees with the route's declared responses ('' when nothing)."""
+    method, url = answer.request.method, answer.request.url.path
+    declared = document["paths"][route][method.lower()]["responses"]
+    status = str(answer.status_code)
+    response = declared.get(status) or declared.get(f"{status[0]}XX")
+    if response is None:
+        return f"{method} {url}: {status} is not declared ({sorted(declared)})"
+    kind = answer.headers["content-type"].split(";")[0]
+    content = response.get("content", {})
+    if kind not in content:
+        return f"{method} {url}: {kind} is not declared ({sorted(content)})"
+    schema = content[kind].get("schema") if kind == "application/json" else None
+    if kind == "application/json" and not schema:
+        return f"{method} {route} declares no response model"
+    try:
+        if schema:
+            jsonschema.validate(answer.json(), {**schema, "components": document["components"]})
+    except jsonschema.ValidationError as exc:
+        return f"{method} {url} ({status}): {exc.message} at {exc.json_path}"
+    return ""
+
+
+def test_every_route_answers_as_its_openapi_schema_says(live: Live) -> None:
+    """/openapi.json is the contract: each route's real answers validate against its schema."""
+    headers = {"Authorization": f"Bearer {live.token}"}
+    with httpx.Client(base_url=live.url, headers=headers, timeout=30) as http:
+        document = http.get("/openapi.json").json()
+        routes = {(m.upper(), p) for p, item in document["paths"].items() for m in item}
+        answered: set[tuple[str, str]] = set()
+        problems: list[str] = []
+        for method, route, url, body in contract_requests(live):
+            sent = {"content": body} if isinstance(body, str) else {"json": body}
+            answer = http.request(method, url, **sent)
+            problems.append(answer_problem(document, route, answer))
+            if answer.is_success:
+                answered.add((method, route))
+            if answer.status_code == 201 and route.endswith("/promotions"):
+                name = answer.json()["metadata"]["name"]
+                route = "/api/v1/projects/{project}/promotions/{name}/abort"
+                aborted = http.post(f"/api/v1/projects/planning-poker/promotions/{name}/abort")
+                problems.append(answer_problem(document, route, aborted))
+                answered.add(("POST", route) if aborted.is_success else ("", ""))
+        watch = "/api/v1/watch"
+        with http.stream("GET", watch, params={"project": "planning-poker"}) as stream:
+            problems.append(answer_problem(document, watch, stream))
+            answered.add(("GET", watch))
+    assert not [p for p in problems if p], "\n".join(p for p in problems if p)
+    assert routes - answered == set(), "routes never answered 2xx in this test"
 
 
 def test_kargo_server_refuses_a_bad_configuration_on_one_line(tmp_path: Path) -> None:

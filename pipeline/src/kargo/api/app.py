@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI
 
 from kargo import __version__
 from kargo.api import access, reading, ui, watching, writing
+from kargo.api.contract import ERROR_RESPONSES
 from kargo.api.errors import install_error_handlers
 from kargo.api.security import guard
 from kargo.api.state import ServerState
@@ -22,6 +23,7 @@ def create_app(state: ServerState) -> FastAPI:
         version=__version__,
         description="The pipeline engine's API (docs/api.md); bearer tokens (docs/security.md).",
         dependencies=[Depends(guard)],
+        responses=ERROR_RESPONSES,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,

@@ -14,6 +14,15 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from kargo import __version__
+from kargo.api.contract import (
+    AnyResource,
+    AnyResourceList,
+    EventList,
+    Health,
+    LeaderInfo,
+    ProjectList,
+    VersionInfo,
+)
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.selectors import matches_fields, matches_labels, parse_selector
 from kargo.api.state import ServerState, server_state
@@ -45,19 +54,19 @@ def resource_list(kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": f"{kind}List", "items": items}
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 def healthz() -> dict[str, str]:
     """Liveness."""
     return {"status": "ok"}
 
 
-@router.get("/api/v1/version")
+@router.get("/api/v1/version", response_model=VersionInfo)
 def version() -> dict[str, str]:
     """The server's version and API version."""
     return {"version": __version__, "apiVersion": API_VERSION}
 
 
-@router.get("/api/v1/leader")
+@router.get("/api/v1/leader", response_model=LeaderInfo)
 def leader(state: State) -> dict[str, Any]:
     """Which server's engine reconciles: the engine lease's holder, and whether it is this one."""
     record = state.leadership.record()
@@ -73,13 +82,15 @@ def leader(state: State) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/projects")
+@router.get("/api/v1/projects", response_model=ProjectList, response_model_exclude_unset=True)
 def list_projects(state: State) -> dict[str, Any]:
     """Every project."""
     return resource_list("Project", state.store.list("Project", ""))
 
 
-@router.get("/api/v1/projects/{project}/events")
+@router.get(
+    "/api/v1/projects/{project}/events", response_model=EventList, response_model_exclude_unset=True
+)
 def list_events(
     project: str,
     state: State,
@@ -91,7 +102,11 @@ def list_events(
     return {"apiVersion": "v1", "kind": "EventList", "items": items}
 
 
-@router.get("/api/v1/projects/{project}/export")
+@router.get(
+    "/api/v1/projects/{project}/export",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/yaml": {}}}},
+)
 def export(project: str, state: State) -> PlainTextResponse:
     """The effective configuration and the recent promotions as YAML, secrets redacted."""
     documents: list[dict[str, Any]] = []
@@ -117,7 +132,11 @@ def _redact(value: Any) -> Any:
     return value
 
 
-@router.get("/api/v1/projects/{project}/promotions/{name}/logs", response_model=None)
+@router.get(
+    "/api/v1/projects/{project}/promotions/{name}/logs",
+    response_class=PlainTextResponse,
+    response_model=None,
+)
 def promotion_logs(
     project: str, name: str, state: State, follow: bool = False
 ) -> PlainTextResponse | StreamingResponse:
@@ -143,7 +162,11 @@ async def _follow(store: Store, project: str, name: str) -> AsyncIterator[str]:
         await asyncio.sleep(0.25)
 
 
-@router.get("/api/v1/projects/{project}/{plural}")
+@router.get(
+    "/api/v1/projects/{project}/{plural}",
+    response_model=AnyResourceList,
+    response_model_exclude_unset=True,
+)
 def list_resources(
     project: str,
     plural: str,
@@ -170,7 +193,11 @@ def list_resources(
     return resource_list(kind, items[-limit:] if limit else items)
 
 
-@router.get("/api/v1/projects/{project}/{plural}/{name}")
+@router.get(
+    "/api/v1/projects/{project}/{plural}/{name}",
+    response_model=AnyResource,
+    response_model_exclude_unset=True,
+)
 def get_resource(
     project: str, plural: str, name: str, state: State, instances: bool = False
 ) -> dict[str, Any]:
