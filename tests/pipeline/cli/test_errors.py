@@ -79,3 +79,14 @@ def test_shell_completion_offers_kinds_and_commands(config_file: Path) -> None:
 
     assert complete("kargo get prom") == ["promotion", "promotions", "promo", "promos"]
     assert complete("kargo pro") == ["promote"]
+
+
+def test_promote_timeout_takes_go_durations_and_refuses_others_with_exit_2(
+    config_file: Path,
+) -> None:
+    base = ["--server", "http://127.0.0.1:9", "promote", "planning-poker", "--to", "production"]
+    accepted = kargo(*base, "--wait", "--timeout", "1h30m")
+    assert accepted.code == 1 and "not a duration" not in accepted.err, accepted
+    refused = kargo(*base, "--wait", "--timeout=soon")
+    assert refused.code == 2, refused
+    assert "'soon' is not a duration; expected e.g. 90s, 5m, 1h30m or 500ms" in refused.err

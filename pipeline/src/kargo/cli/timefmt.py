@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import click
+
+from kargo.model.durations import duration_seconds
+
 
 def parse_time(value: object) -> datetime | None:
     """An RFC 3339 timestamp as an aware datetime, or None when absent or unreadable."""
@@ -57,10 +61,21 @@ def elapsed(start: object, end: object, now: datetime | None = None) -> str:
     return short_duration(seconds)
 
 
-def parse_duration(value: str) -> float:
-    """`90s`, `5m`, `2h`, `1d` or plain seconds, as seconds; ValueError otherwise."""
-    text = value.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if text and text[-1] in units:
-        return float(text[:-1]) * units[text[-1]]
-    return float(text)
+class Duration(click.ParamType[float, object]):
+    """A `--timeout`-style option: the one duration grammar (90s, 5m, 1h30m, 500ms), in seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """Seconds, or a usage error (exit 2) saying what to write."""
+        if isinstance(value, float):
+            return value
+        try:
+            return duration_seconds(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()

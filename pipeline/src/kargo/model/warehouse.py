@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from kargo.model.base import Resource, StrictModel
-from kargo.model.common import Condition, parse_duration
+from kargo.model.common import Condition
+from kargo.model.durations import parse_duration
 
 
 class CommitSelectionStrategy(enum.StrEnum):

@@ -14,7 +14,7 @@ import httpx
 from pydantic import Field
 
 from kargo.model.base import StrictModel
-from kargo.model.common import parse_duration
+from kargo.model.durations import parse_duration
 from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
 from kargo.steps.expressions import ExpressionError, evaluate
 

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from kargo.model.base import StrictModel
-from kargo.model.common import parse_duration
+from kargo.model.durations import parse_duration
 from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
 
 TAIL = 4000
