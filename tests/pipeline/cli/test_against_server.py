@@ -434,7 +434,7 @@ def test_a_refused_promotion_prints_the_servers_reason_on_one_line(live: Live) -
 
 
 def test_verbosity_4_redacts_the_token_it_sends(live: Live) -> None:
-    secret = str(live.client.create_token("verbose-viewer", "viewer")["token"])
+    secret = live.client.create_token("verbose-viewer", "viewer").token
     ran = live.cli("--v=4", "--token", secret, "get", "promotion")
     assert ran.code == 0, ran
     assert "authorization='Bearer <redacted>'" in ran.err

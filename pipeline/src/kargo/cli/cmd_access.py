@@ -8,12 +8,13 @@ from typing import Any
 
 import click
 
+from kargo.api.contract import ChainReport
 from kargo.cli.printing import OutputFormat, to_yaml
 from kargo.cli.session import Session, session
 from kargo.cli.settings import ConfigFileError, save_config
 from kargo.cli.tables import Table, render_table
 from kargo.cli.timefmt import age
-from kargo.client import KargoClientError
+from kargo.client import KargoClientError, document
 
 TOKEN_KINDS = ("tokens", "token")
 AUDIT_KINDS = ("audit", "audits", "auditrecords")
@@ -31,22 +32,17 @@ def _structured(data: Any, fmt: OutputFormat) -> str | None:
 def show_tokens(s: Session, fmt: OutputFormat, no_headers: bool) -> None:
     """`kargo get tokens`: names, roles and expiry, never secrets."""
     tokens = s.client.list_tokens()
-    text = _structured({"items": tokens}, fmt)
+    text = _structured({"items": [document(t) for t in tokens]}, fmt)
     if text is not None:
         click.echo(text)
         return
     if fmt is OutputFormat.NAME:
-        click.echo("\n".join(f"token/{t.get('name')}" for t in tokens))
+        click.echo("\n".join(f"token/{t.name}" for t in tokens))
         return
     table = Table(["NAME", "ROLE", "CREATED BY", "AGE", "EXPIRES"])
     for t in tokens:
-        table.add(
-            t.get("name"),
-            t.get("role"),
-            t.get("createdBy"),
-            age(t.get("createdAt")),
-            t.get("expiresAt") or "never",
-        )
+        expires = t.expires_at.isoformat().replace("+00:00", "Z") if t.expires_at else "never"
+        table.add(t.name, t.role, t.created_by, age(t.created_at), expires)
     click.echo(render_table(table, no_headers))
 
 
@@ -55,7 +51,7 @@ def show_audit(
 ) -> None:
     """`kargo get audit`: who did what, to what, from where, with which result."""
     records = s.client.audit(actor=actor, since=since)
-    text = _structured({"items": records}, fmt)
+    text = _structured({"items": [document(r) for r in records]}, fmt)
     if text is not None:
         click.echo(text)
         return
@@ -64,16 +60,16 @@ def show_audit(
         return
     table = Table(["TIME", "ACTOR", "ACTION", "RESOURCE", "PHASE", "SOURCE", "RESULT"])
     for r in records:
-        phase = f"{r.get('phaseBefore') or ''}→{r.get('phaseAfter') or ''}"
-        source = " ".join(str(x) for x in (r.get("source"), r.get("address")) if x)
+        phase = f"{r.phase_before or ''}→{r.phase_after or ''}"
+        source = " ".join(x for x in (r.source, r.address) if x)
         table.add(
-            r.get("time", "")[:19],
-            r.get("actor"),
-            r.get("action"),
-            "/".join(x for x in (r.get("project"), r.get("resource")) if x),
+            r.time.isoformat()[:19],
+            r.actor,
+            r.action,
+            "/".join(x for x in (r.project, r.resource) if x),
             "" if phase == "→" else phase,
             source,
-            r.get("result"),
+            r.result,
         )
     click.echo(render_table(table, no_headers))
 
@@ -91,7 +87,7 @@ def create_token_command(name: str, role: str, expires: str | None) -> None:
     """Create a token and print its secret (this one time only)."""
     created = session().client.create_token(name, role, expires)
     click.echo(f"token/{name} created (role {role}); save it now, it is not shown again:")
-    click.echo(str(created.get("token", "")))
+    click.echo(created.token)
 
 
 @click.group("delete")
@@ -131,8 +127,8 @@ def login_command(token: str) -> None:
         save_config(s.config)
     except ConfigFileError as exc:
         raise KargoClientError(str(exc)) from exc
-    groups = ", ".join(who.get("groups") or []) or "no role"
-    click.echo(f"logged in to {server} as {who.get('subject')} ({groups})")
+    groups = ", ".join(who.groups) or "no role"
+    click.echo(f"logged in to {server} as {who.subject} ({groups})")
 
 
 @click.group("audit")
@@ -153,12 +149,12 @@ def audit_verify_command(state_dir: Path | None, database_url: str | None) -> No
         report = _verify_offline(state_dir or Path(".kargo"), database_url)
     else:
         report = session().client.audit_verify()
-    if not report.get("ok"):
-        raise KargoClientError(f"audit chain broken: {report.get('message')}")
-    click.echo(f"audit chain intact: {report.get('records')} records")
+    if not report.ok:
+        raise KargoClientError(f"audit chain broken: {report.message}")
+    click.echo(f"audit chain intact: {report.records} records")
 
 
-def _verify_offline(state_dir: Path, database_url: str | None) -> dict[str, Any]:
+def _verify_offline(state_dir: Path, database_url: str | None) -> ChainReport:
     # Reaching below the client on purpose: the check must work when the server is down.
     from kargo.auth import verify_chain
     from kargo.store import Store, StoreError
@@ -168,7 +164,7 @@ def _verify_offline(state_dir: Path, database_url: str | None) -> dict[str, Any]
     except StoreError as exc:
         raise KargoClientError(str(exc)) from exc
     try:
-        return verify_chain(store).to_dict()
+        return ChainReport.model_validate(verify_chain(store).to_dict())
     finally:
         store.close()
 

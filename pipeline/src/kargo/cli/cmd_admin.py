@@ -31,10 +31,7 @@ def version_command(client_only: bool) -> None:
     except KargoClientError as exc:
         click.echo(f"server: not reachable at {s.connection.server} ({_short(exc)})")
         return
-    click.echo(
-        f"server: {server.get('version', '?')} (api {server.get('apiVersion', '?')}) "
-        f"at {s.connection.server}"
-    )
+    click.echo(f"server: {server.version} (api {server.api_version}) at {s.connection.server}")
 
 
 def _short(exc: Exception) -> str:

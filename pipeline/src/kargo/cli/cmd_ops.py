@@ -84,8 +84,7 @@ def apply_command(paths: tuple[Path, ...]) -> None:
     except ApiError as exc:
         raise KargoClientError(sent.explain(exc.one_line())) from exc
     for result in results:
-        kind = f.text(result, "kind").lower()
-        click.echo(f"{kind}/{f.text(result, 'name')} {f.text(result, 'action', default='applied')}")
+        click.echo(f"{result.kind.lower()}/{result.name} {result.action}")
 
 
 @click.group("test")
@@ -106,16 +105,13 @@ def test_webhook_command(name: str, project: str | None) -> None:
         if exc.not_found:
             raise s.not_found(target_project, resolve_kind("webhook-config"), name) from exc
         raise
-    latency = answer.get("latencyMs")
-    shown = f"{float(latency):.0f}ms" if isinstance(latency, int | float) else "?"
-    ok = bool(answer.get("ok"))
-    status = answer.get("status")
-    line = f"webhook/{name}: {'ok' if ok else 'FAILED'} status={status} latency={shown}"
-    error = str(answer.get("error") or "").strip()
+    ok = answer.ok
+    line = f"webhook/{name}: {'ok' if ok else 'FAILED'} status={answer.status} "
+    line += f"latency={answer.latency_ms:.0f}ms"
+    error = (answer.error or "").strip()
     click.echo(f"{line}: {error}" if error and not ok else line)
-    body = str(answer.get("body") or "").strip()
-    if body:
-        click.echo(body)
+    if answer.body.strip():
+        click.echo(answer.body.strip())
     if not ok:
         raise click.exceptions.Exit(1)
 
