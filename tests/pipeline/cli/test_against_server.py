@@ -25,6 +25,7 @@ import httpx
 import jsonschema
 import pytest
 import yaml
+from kargo.api.contract import RESOURCE_VIEWS, StageView
 from kargo.client import KargoClient
 
 from tests.pipeline.cli.conftest import Ran, kargo
@@ -557,6 +558,15 @@ def test_a_webhook_delivery_can_be_queued_again(live: Live) -> None:
     ran = live.cli("redeliver", str(listed[0]["id"]))
     assert ran.code == 0, ran
     assert ran.out.strip() == f"webhook-delivery/{listed[0]['id']} queued for redelivery"
+
+
+def test_the_client_reads_every_kind_as_its_contract_model(live: Live) -> None:
+    for kind, model in RESOURCE_VIEWS.items():
+        found = live.client.resources("planning-poker", model)
+        assert found and all(r.kind == kind for r in found), kind
+    production = live.client.resource("planning-poker", StageView, "production")
+    assert production.status.current_freight is not None
+    assert production.status.current_freight.alias in live.freight_aliases()
 
 
 def contract_requests(live: Live) -> list[tuple[str, str, str, Any]]:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import Depends, FastAPI
 
 from kargo import __version__
-from kargo.api import access, reading, ui, watching, writing
+from kargo.api import access, reading, ui, watching, webhooks, writing
 from kargo.api.contract import ERROR_RESPONSES
 from kargo.api.errors import install_error_handlers
 from kargo.api.security import guard
 from kargo.api.state import ServerState
-
-log = logging.getLogger(__name__)
 
 
 def create_app(state: ServerState) -> FastAPI:
@@ -34,12 +30,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.include_router(access.router)
     app.include_router(watching.router)
     app.include_router(writing.router)
-    try:
-        from kargo.api import webhooks
-    except ImportError:  # the notify layer is optional
-        log.info("webhook routes unavailable")
-    else:
-        app.include_router(webhooks.router)
+    app.include_router(webhooks.router)
     app.include_router(reading.router)
     app.include_router(ui.router)
     return app

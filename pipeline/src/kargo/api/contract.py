@@ -133,6 +133,7 @@ class ResourceList(StrictModel, Generic[ItemT]):
     """A Kubernetes-style list of one kind (`kind` is `<Kind>List`)."""
 
     api_version: str = API_VERSION
+    kind: str
     items: list[ItemT]
 
 

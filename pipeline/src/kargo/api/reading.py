@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -13,12 +13,13 @@ import yaml
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from kargo import __version__
+from kargo import __version__, runtime
 from kargo.api.contract import (
     AnyResource,
     AnyResourceList,
     EventList,
     Health,
+    Instance,
     LeaderInfo,
     ProjectList,
     VersionInfo,
@@ -236,23 +237,12 @@ def _with_soak(
 def with_instances(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
     """A stage with `status.instances`: what the local runtime runs for it (none without it)."""
     try:
-        runtime: Any = importlib.import_module("kargo.runtime")
         found = runtime.describe_stage(state.state_dir, body["metadata"]["name"])
-    except (ImportError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         log.warning("could not describe the instances of stage %s: %s", body["metadata"], exc)
         found = []
     shown = [
-        {
-            "id": i.id,
-            "pid": i.pid,
-            "port": i.port,
-            "freight": i.freight,
-            "commit": i.commit,
-            "track": i.track,
-            "state": i.state,
-            "healthy": i.healthy,
-            "logFile": i.log_file,
-        }
+        Instance.model_validate(dataclasses.asdict(i)).model_dump(mode="json", by_alias=True)
         for i in found
     ]
     return {**body, "status": {**(body.get("status") or {}), "instances": shown}}

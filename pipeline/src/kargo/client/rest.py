@@ -179,8 +179,9 @@ class KargoClient:
         return self._model(model, "GET", path)
 
     def resources(self, project: str, model: type[ModelT]) -> list[ModelT]:
-        """Every resource of one kind in a project, as models."""
-        path = f"{API}/projects/{project}/{plural_of(model)}"
+        """Every resource of one kind in a project (every project for Project), as models."""
+        plural = plural_of(model)
+        path = f"{API}/projects" if plural == "projects" else f"{API}/projects/{project}/{plural}"
         return list(self._model(ResourceList[model], "GET", path).items)  # type: ignore[valid-type]
 
     def export(self, project: str) -> str:

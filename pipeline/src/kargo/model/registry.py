@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
+from kargo.model.analysis import AnalysisRun, AnalysisTemplate
 from kargo.model.freight import Freight
 from kargo.model.project import Project, ProjectConfig
 from kargo.model.promotion import Promotion
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
+from kargo.model.webhooks import WebhookConfig
 
 Parser = Callable[[dict[str, Any], str, int | None], BaseModel]
 """A custom parser: (document, source file, first line) → model; raises ValueError-like errors."""
@@ -24,6 +25,9 @@ KINDS: dict[str, type[BaseModel]] = {
     "Freight": Freight,
     "Stage": Stage,
     "Promotion": Promotion,
+    "AnalysisTemplate": AnalysisTemplate,
+    "AnalysisRun": AnalysisRun,
+    "WebhookConfig": WebhookConfig,
 }
 _PARSERS: dict[str, Parser] = {}
 PLURALS: dict[str, str] = {
@@ -38,22 +42,6 @@ PLURALS: dict[str, str] = {
     "analysisruns": "AnalysisRun",
     "webhookconfigs": "WebhookConfig",
 }
-
-
-def _register_optional(module: str, names: tuple[str, ...]) -> None:
-    """Register kinds from a module owned by another component, when it exists."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return
-    for name in names:
-        cls = getattr(mod, name, None)
-        if isinstance(cls, type) and issubclass(cls, BaseModel):
-            KINDS[name] = cls
-
-
-_register_optional("kargo.model.analysis", ("AnalysisTemplate", "AnalysisRun"))
-_register_optional("kargo.model.webhooks", ("WebhookConfig",))
 
 
 def kind_for_plural(plural: str) -> str | None:
