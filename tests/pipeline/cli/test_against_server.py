@@ -11,6 +11,7 @@ import base64
 import importlib.util
 import json
 import os
+import pty
 import subprocess
 import sys
 import threading
@@ -558,6 +559,35 @@ def test_a_webhook_delivery_can_be_queued_again(live: Live) -> None:
     ran = live.cli("redeliver", str(listed[0]["id"]))
     assert ran.code == 0, ran
     assert ran.out.strip() == f"webhook-delivery/{listed[0]['id']} queued for redelivery"
+
+
+def on_terminal(live: Live, *args: str, **env: str) -> str:
+    """What `kargo ARGS` prints when its stdout is a terminal (a pseudo-terminal here)."""
+    main, secondary = pty.openpty()
+    variables = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    variables.update(KARGO_SERVER=live.url, KARGO_TOKEN=live.token, **env)
+    subprocess.run(
+        [str(VENV_BIN / "kargo"), *args], stdout=secondary, stderr=secondary, env=variables,
+        timeout=30, check=True,
+    )  # fmt: skip
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    return b"".join(chunks).decode()
+
+
+def test_colour_on_a_terminal_and_none_with_no_color_or_the_flag(live: Live) -> None:
+    assert "\x1b[32mSucceeded" in on_terminal(live, "get", "stage", "development")
+    assert "\x1b[" not in on_terminal(live, "get", "stage", "development", NO_COLOR="1")
+    assert "\x1b[" not in on_terminal(live, "--no-color", "get", "stage", "development")
 
 
 def test_the_client_reads_every_kind_as_its_contract_model(live: Live) -> None:

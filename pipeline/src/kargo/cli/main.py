@@ -55,6 +55,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--server", envvar=None, help="API server URL (else KARGO_SERVER, config file).")
 @click.option("--token", envvar=None, help="Bearer token (else KARGO_TOKEN, config file).")
 @click.option("-p", "--project", help="Project (else `kargo config set-project`, or the only one).")
+@click.option("--no-color", is_flag=True, help="No colour in the output (as NO_COLOR=1 does).")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -62,9 +63,10 @@ def cli(
     server: str | None,
     token: str | None,
     project: str | None,
+    no_color: bool,
 ) -> None:
     """Manage the promotion pipeline."""
-    ctx.obj = Session(verbosity, server, token, project)
+    ctx.obj = Session(verbosity, server, token, project, no_color)
     configure_logging(verbosity)
 
 

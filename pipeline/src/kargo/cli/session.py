@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -26,10 +27,18 @@ class Session:
     server_flag: str | None = None
     token_flag: str | None = None
     project_flag: str | None = None
+    no_color: bool = False
     _config: ConfigFile | None = None
     _client: KargoClient | None = None
     _projects: list[str] | None = None
-    console: Console = field(default_factory=Console)
+    _console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """The terminal console; without colour for --no-color or NO_COLOR (rich reads it)."""
+        if self._console is None:
+            self._console = Console(no_color=self.no_color or None)
+        return self._console
 
     @property
     def config(self) -> ConfigFile:
@@ -54,7 +63,9 @@ class Session:
 
     @property
     def colour(self) -> bool:
-        """Colour only when stdout is a terminal that takes it (rich decides; NO_COLOR wins)."""
+        """Colour only on a terminal that takes it, never with --no-color or NO_COLOR set."""
+        if self.no_color or os.environ.get("NO_COLOR"):
+            return False
         return self.console.is_terminal and self.console.color_system is not None
 
     def project_names(self) -> list[str]:
