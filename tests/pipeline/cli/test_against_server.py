@@ -561,6 +561,50 @@ def test_a_webhook_delivery_can_be_queued_again(live: Live) -> None:
     assert ran.out.strip() == f"webhook-delivery/{listed[0]['id']} queued for redelivery"
 
 
+def test_get_takes_several_names_and_kubectls_short_option_forms(live: Live) -> None:
+    both = live.cli("get", "stage", "development", "production", "-o=name")
+    assert (both.code, both.out.split()) == (0, ["stage/development", "stage/production"])
+    listed = live.cli("-p=planning-poker", "get", "stages", "-o", "name")
+    assert listed.code == 0 and "stage/slow" in listed.out.split(), listed
+    missing = live.cli("get", "stage", "development", "prod")
+    assert missing.code == 1 and "did you mean 'production'?" in missing.err, missing
+
+
+def test_get_prints_jsonpath_custom_columns_and_sorts_by_a_path(live: Live) -> None:
+    aliases = live.cli("get", "freight", "-o", "jsonpath={.items[*].alias}")
+    assert aliases.code == 0 and set(aliases.out.split()) == set(live.freight_aliases())
+    ranged = live.cli(
+        "get", "stages", "-o", 'jsonpath={range .items[*]}{.metadata.name}{"\\n"}{end}'
+    )
+    assert ranged.out.split() == ["broken", "development", "production", "slow"], ranged
+    spec = "custom-columns=NAME:.metadata.name,SOURCE:.spec.requestedFreight[0].sources.stages[0]"
+    columns = live.cli("get", "stages", "--sort-by=.metadata.name", "-o", spec)
+    assert columns.out.splitlines()[0].split() == ["NAME", "SOURCE"]
+    assert columns.out.splitlines()[3].split() == ["production", "development"], columns
+    newest = live.cli("get", "promotions", "--sort-by=.metadata.creationTimestamp", "-o", "name")
+    names = [
+        p["metadata"]["name"] for p in live.client.list_resources("planning-poker", "promotions")
+    ]
+    assert newest.out.split() == [f"promotion/{n}" for n in names], newest
+    path = live.config_dir / "names.jsonpath"
+    path.write_text("{.metadata.name}")
+    single = live.cli("get", "stage", "production", f"-o=jsonpath-file={path}")
+    assert single.out.strip() == "production"
+
+
+def test_usage_errors_exit_2_and_flags_of_other_kinds_are_refused(live: Live) -> None:
+    for args, said in [
+        (("get", "stage", "-o", "bogus"), "is not an output format"),
+        (("get", "stage", "-o", "jsonpath={end}"), "{end} without a {range"),
+        (("get", "stage", "dev", "--webhook", "x"), "apply to `kargo get webhook-deliveries`"),
+        (("get", "promotions", "--actor", "admin"), "apply to `kargo get audit`"),
+        (("promote", "planning-poker", "--to", "dev", "--timeout", "soon"), "not a duration"),
+    ]:  # fmt: skip
+        ran = live.cli(*args)
+        assert ran.code == 2, ran
+        assert said in ran.err and ran.err.count("\n") == 1, ran
+
+
 def on_terminal(live: Live, *args: str, **env: str) -> str:
     """What `kargo ARGS` prints when its stdout is a terminal (a pseudo-terminal here)."""
     main, secondary = pty.openpty()

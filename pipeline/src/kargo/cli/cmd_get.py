@@ -13,7 +13,7 @@ from kargo.cli.cmd_access import AUDIT_KINDS, TOKEN_KINDS, show_audit, show_toke
 from kargo.cli.columns import build_table, row_for, with_delivery_summary
 from kargo.cli.describing import describe, describe_promotion, find_verification
 from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
-from kargo.cli.printing import OutputFormat, format_resources
+from kargo.cli.printing import OUTPUT, OUTPUT_CHOICES, Output, OutputFormat, format_resources
 from kargo.cli.selectors import (
     EVENT_FIELDS,
     SelectorError,
@@ -99,14 +99,10 @@ def _newest(resources: list[Resource]) -> Resource | None:
 
 @click.command("get")
 @click.argument("kind", shell_complete=complete_kind)
-@click.argument("name", required=False)
+@click.argument("names", nargs=-1, metavar="[PROJECT] [NAME]...")
 @project_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice([o.value for o in OutputFormat if o is not OutputFormat.TABLE]),
-    help="Output format.",
-)
+@click.option("-o", "--output", type=OUTPUT, default=Output(), help=f"{OUTPUT_CHOICES}.")
+@click.option("--sort-by", help="Order by a JSONPath, e.g. .metadata.creationTimestamp.")
 @click.option("--no-headers", is_flag=True, help="Leave the header row out.")
 @click.option("-w", "--watch", is_flag=True, help="After listing, print changes as they happen.")
 @click.option("--field-selector", help="e.g. involvedObject.kind=Promotion,reason!=X")
@@ -118,9 +114,10 @@ def _newest(resources: list[Resource]) -> Resource | None:
 @click.option("--since", help="audit: only records newer than this (1h, 7d) or an ISO time.")
 def get_command(
     kind: str,
-    name: str | None,
+    names: tuple[str, ...],
     project: str | None,
-    output: str | None,
+    output: Output,
+    sort_by: str | None,
     no_headers: bool,
     watch: bool,
     field_selector: str | None,
@@ -131,9 +128,19 @@ def get_command(
     actor: str | None,
     since: str | None,
 ) -> None:
-    """List resources, or show one: stage, freight, warehouse, promotion, analysisrun, ..."""
+    """List resources, or show some: stage, freight, warehouse, promotion, analysisrun, ...
+
+    \b
+    Examples:
+      kargo get promotion planning-poker        # the project's promotions
+      kargo get stage development production    # two stages
+      kargo get freight -o jsonpath='{.items[*].alias}'
+      kargo get promotions --sort-by=.metadata.creationTimestamp -o name
+      kargo get stages -o custom-columns=NAME:.metadata.name,FREIGHT:.status.freightHistory[0].alias
+    """
     s = session()
-    fmt = OutputFormat(output) if output else OutputFormat.TABLE
+    fmt = output.format
+    _refuse_flags_of_other_kinds(kind, webhook, failed, actor, since)
     if kind.lower() in TOKEN_KINDS:
         show_tokens(s, fmt, no_headers)
         return
@@ -143,14 +150,24 @@ def get_command(
     chosen = kind_argument(kind)
     if chosen.kind == "Project":
         projects = s.client.list_projects()
-        if name:
-            projects = [p for p in projects if f.name(p) == name]
-            if not projects:
-                raise s.not_found_project(name)
-        click.echo(format_resources(chosen, projects, fmt, no_headers, s.colour, bool(name)))
+        if names:
+            known = {f.name(p): p for p in projects}
+            for missing in [n for n in names if n not in known]:
+                raise s.not_found_project(missing)
+            projects = [known[n] for n in names]
+        text = format_resources(
+            chosen, projects, output, no_headers, s.colour, len(names) == 1, sort_by=sort_by
+        )
+        click.echo(text)
         return
-    target = s.target(name, project)
-    if target.name and chosen.kind not in {"Event", "WebhookDelivery"}:
+    target = s.target(names[0] if names else None, project)
+    wanted = [*([target.name] if target.name else []), *names[1:]]
+    if len(wanted) > 1 and chosen.kind not in {"Event", "WebhookDelivery"}:
+        resources = [s.get_named(target.project, chosen, n) for n in wanted]
+        single = False
+        if watch:
+            raise click.UsageError("-w watches one NAME or the whole kind; drop the other NAMEs")
+    elif target.name and chosen.kind not in {"Event", "WebhookDelivery"}:
         resources = [s.get_named(target.project, chosen, target.name)]
         single = True
     else:
@@ -167,11 +184,24 @@ def get_command(
     if fmt is OutputFormat.TABLE and not resources and not watch:
         click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
         return
-    text = format_resources(chosen, resources, fmt, no_headers, s.colour, single)
+    text = format_resources(
+        chosen, resources, output, no_headers, s.colour, single, sort_by=sort_by
+    )
     if text:
         click.echo(text)
     if watch:
-        _watch(s, target.project, chosen, target.name, fmt, resources, no_headers)
+        _watch(s, target.project, chosen, target.name, output, resources, no_headers)
+
+
+def _refuse_flags_of_other_kinds(
+    kind: str, webhook: str | None, failed: bool, actor: str | None, since: str | None
+) -> None:
+    """A usage error for a flag that does not apply to the kind asked for (never ignored)."""
+    typed = kind.lower()
+    if (webhook or failed) and typed not in resolve_kind("webhook-deliveries").names:
+        raise click.UsageError("--webhook and --failed apply to `kargo get webhook-deliveries`")
+    if (actor or since) and typed not in AUDIT_KINDS:
+        raise click.UsageError("--actor and --since apply to `kargo get audit`")
 
 
 def _watch(
@@ -179,11 +209,12 @@ def _watch(
     project: str,
     kind: Kind,
     name: str | None,
-    fmt: OutputFormat,
+    output: Output,
     shown: list[Resource],
     no_headers: bool,
 ) -> None:
     """Print each change of the watched kind (and name) until interrupted."""
+    fmt = output.format
     if not kind.watchable:
         raise click.UsageError(f"{kind.plural} cannot be watched; drop -w")
     wide = fmt is OutputFormat.WIDE
@@ -205,7 +236,7 @@ def _watch(
                 row = row_for(kind.kind, resource, wide, datetime.now(UTC))
                 click.echo(render_row(layout, row, layout, s.colour))
             else:
-                click.echo(format_resources(kind, [resource], fmt, single=True))
+                click.echo(format_resources(kind, [resource], output, single=True))
     except KeyboardInterrupt:
         return
 

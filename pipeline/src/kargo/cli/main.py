@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 error, 2 usage error. Every error is one line on stderr
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -102,10 +103,17 @@ def _usage_line(exc: click.UsageError) -> str:
     return f"error: {message} (see `{path} --help`)"
 
 
+def kubectl_forms(argv: list[str]) -> list[str]:
+    """`-o=json`, `-p=NAME` (kubectl's short-option forms) as click reads them: `-ojson`."""
+    short = re.compile(r"^-[A-Za-z]=")
+    return [f"{arg[:2]}{arg[3:]}" if short.match(arg) else arg for arg in argv]
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI on argv and return the exit code, printing errors as one line."""
+    args = kubectl_forms(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(args=argv, prog_name="kargo", standalone_mode=False)
+        result = cli.main(args=args, prog_name="kargo", standalone_mode=False)
     except click.UsageError as exc:
         click.echo(_usage_line(exc), err=True)
         return 2
