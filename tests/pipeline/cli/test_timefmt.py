@@ -14,22 +14,17 @@ from tests.pipeline.cli.conftest import NOW
 @pytest.mark.parametrize(
     ("seconds", "shown"),
     [
-        (0, "0s"),
-        (5, "5s"),
-        (59, "59s"),
-        (60, "1m"),
-        (3 * 60 + 59, "3m"),
-        (59 * 60, "59m"),
-        (2 * 3600, "2h"),
-        (47 * 3600 + 59 * 60, "47h"),
-        (48 * 3600, "2d"),
-        (4 * 86400 + 3600, "4d"),
-        (364 * 86400, "364d"),
-        (800 * 86400, "2y"),
+        # The boundaries of HumanDuration (k8s.io/apimachinery/pkg/util/duration), kubectl's AGE.
+        (0, "0s"), (1, "1s"), (60, "60s"), (119, "119s"), (120, "2m"), (330, "5m30s"),
+        (599, "9m59s"), (600, "10m"), (179 * 60, "179m"), (3 * 3600, "3h"),
+        (3 * 3600 + 20 * 60, "3h20m"), (8 * 3600, "8h"), (47 * 3600 + 59 * 60, "47h"),
+        (48 * 3600, "2d"), (4 * 86400 + 3600, "4d1h"), (8 * 86400, "8d"), (364 * 86400, "364d"),
+        (729 * 86400, "729d"), (730 * 86400, "2y"), (800 * 86400, "2y70d"),
+        (8 * 365 * 86400, "8y"),
         (-0.5, "0s"),
         (-5, "<invalid>"),
     ],
-)
+)  # fmt: skip
 def test_ages_are_shortened_like_kubectl(seconds: float, shown: str) -> None:
     assert short_duration(seconds) == shown
 

@@ -1,4 +1,4 @@
-"""Times as kubectl shows them: ages (5s, 3m, 2h, 4d, 1y) and step durations."""
+"""Times as kubectl shows them: ages (90s, 5m30s, 3h20m, 4d2h, 2y) and step durations."""
 
 from __future__ import annotations
 
@@ -22,22 +22,29 @@ def parse_time(value: object) -> datetime | None:
 
 
 def short_duration(seconds: float) -> str:
-    """kubectl's short human duration: 5s, 3m, 2h (below 48h), 4d, 1y."""
+    """kubectl's AGE (apimachinery's HumanDuration): 90s, 5m30s, 45m, 3h20m, 20h, 3d4h, 30d, 2y."""
     if seconds < -1:
         return "<invalid>"
     total = max(int(seconds), 0)
-    if total < 60:
+    minutes, hours, days = total // 60, total // 3600, total // 86400
+    if total < 120:
         return f"{total}s"
-    minutes = total // 60
-    if minutes < 60:
+    if minutes < 10:
+        return f"{minutes}m" + (f"{total % 60}s" if total % 60 else "")
+    if minutes < 180:
         return f"{minutes}m"
-    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h" + (f"{minutes % 60}m" if minutes % 60 else "")
     if hours < 48:
         return f"{hours}h"
-    days = hours // 24
-    if days < 365:
+    if hours < 192:
+        return f"{days}d" + (f"{hours % 24}h" if hours % 24 else "")
+    if days < 730:
         return f"{days}d"
-    return f"{days // 365}y"
+    years = days // 365
+    if years < 8:
+        return f"{years}y" + (f"{days % 365}d" if days % 365 else "")
+    return f"{years}y"
 
 
 def age(timestamp: object, now: datetime | None = None) -> str:
