@@ -566,8 +566,19 @@ def test_get_takes_several_names_and_kubectls_short_option_forms(live: Live) -> 
     assert (both.code, both.out.split()) == (0, ["stage/development", "stage/production"])
     listed = live.cli("-p=planning-poker", "get", "stages", "-o", "name")
     assert listed.code == 0 and "stage/slow" in listed.out.split(), listed
-    missing = live.cli("get", "stage", "development", "prod")
+    missing = live.cli("get", "stage", "development", "prodution")
     assert missing.code == 1 and "did you mean 'production'?" in missing.err, missing
+
+
+def test_names_as_get_prints_them_or_unique_prefixes_name_resources(live: Live) -> None:
+    freight = live.client.list_resources("planning-poker", "freight")[0]
+    name, alias = freight["metadata"]["name"], freight["alias"]
+    for typed in (name[:7], alias, alias[:4]):
+        ran = live.cli("get", "freight", typed, "-o", "name")
+        assert (ran.code, ran.out.strip()) == (0, f"freight/{name}"), (typed, ran)
+    assert live.cli("describe", "stage", "produ").out.startswith("Name:           production")
+    several = live.cli("get", "promotion", "development.")
+    assert several.code == 1 and "matches several promotions (development." in several.err
 
 
 def test_get_prints_jsonpath_custom_columns_and_sorts_by_a_path(live: Live) -> None:

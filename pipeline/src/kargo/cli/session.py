@@ -94,13 +94,23 @@ class Session:
         return self.target(None, project).project
 
     def get_named(self, project: str, kind: Kind, name: str) -> Resource:
-        """One resource; a missing one says what exists and what was probably meant."""
+        """One resource by name, alias or unique prefix of either (as `get` prints them)."""
         try:
             return self.client.get_resource(project, kind.plural, name)
         except ApiError as exc:
             if not exc.not_found:
                 raise
-            raise self.not_found(project, kind, name) from exc
+            missing = exc
+        candidates = self.client.list_resources(project, kind.plural)
+        matches = [r for r in candidates if any(n.startswith(name) for n in _names_of(r))]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            shown = ", ".join(sorted(_names_of(m)[0] for m in matches)[:5])
+            raise KargoClientError(
+                f"{name!r} matches several {kind.plural} ({shown}); give more of the name"
+            )
+        raise self.not_found(project, kind, name) from missing
 
     def not_found(self, project: str, kind: Kind, name: str) -> KargoClientError:
         """The error for a missing resource, with a "did you mean" from the existing names."""
@@ -123,6 +133,13 @@ class Session:
         return KargoClientError(
             f"project {name!r} not found{hint} (list them with `kargo get projects`)"
         )
+
+
+def _names_of(resource: Resource) -> list[str]:
+    """The names a user may type for a resource: its name and, for freight, its alias."""
+    name = str((resource.get("metadata") or {}).get("name") or "")
+    alias = resource.get("alias")
+    return [name, *([str(alias)] if alias else [])]
 
 
 def session() -> Session:
