@@ -28,6 +28,7 @@ import pytest
 import yaml
 from kargo.api.contract import RESOURCE_VIEWS, StageView
 from kargo.client import KargoClient
+from kargo.model.promotion import Promotion
 
 from tests.pipeline.cli.conftest import Ran, kargo
 from tests.services import VENV_BIN, free_port, running
@@ -614,6 +615,22 @@ def test_usage_errors_exit_2_and_flags_of_other_kinds_are_refused(live: Live) ->
         ran = live.cli(*args)
         assert ran.code == 2, ran
         assert said in ran.err and ran.err.count("\n") == 1, ran
+
+
+def test_wait_returns_0_when_reached_and_1_when_ended_otherwise_or_timed_out(live: Live) -> None:
+    promotion = live.client.resources("planning-poker", Promotion)
+    done = next(p for p in promotion if p.status.phase == "Succeeded").name
+    reached = live.cli("wait", "promotion", done, "--for=phase=Succeeded", "--timeout=1m30s")
+    assert reached.code == 0 and "condition met" in reached.out, reached
+    ended = live.cli("wait", "promotion", done, "--for", "phase=Failed")
+    assert ended.code == 1 and "ended Succeeded, not Failed" in ended.err, ended
+    verified = live.cli("wait", "stage", "production", "--for=phase=Successful")
+    assert verified.code == 0, verified
+    late = live.cli(
+        "wait", "stage", "production", "--for=jsonpath={.metadata.name}=x", "--timeout=500ms"
+    )
+    assert late.code == 1 and "timed out waiting for stage/production" in late.err, late
+    assert live.cli("wait", "stage", "production", "--for=ready").code == 2
 
 
 def on_terminal(live: Live, *args: str, **env: str) -> str:

@@ -37,6 +37,7 @@ from kargo.cli.cmd_promote import (
     rollback_command,
     verify_group,
 )
+from kargo.cli.cmd_wait import wait_command
 from kargo.cli.session import Session, configure_logging
 from kargo.cli.settings import ConfigFileError
 from kargo.client import KargoClientError
@@ -92,6 +93,7 @@ for command in (
     delete_group,
     login_command,
     audit_group,
+    wait_command,
 ):
     cli.add_command(command)
 
