@@ -90,3 +90,24 @@ def test_promote_timeout_takes_go_durations_and_refuses_others_with_exit_2(
     refused = kargo(*base, "--wait", "--timeout=soon")
     assert refused.code == 2, refused
     assert "'soon' is not a duration; expected e.g. 90s, 5m, 1h30m or 500ms" in refused.err
+
+
+def test_every_command_help_has_an_examples_section() -> None:
+    import click
+    from kargo.cli.main import cli
+
+    def commands(group: click.Group, path: list[str]) -> list[list[str]]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += commands(command, [*path, name])
+            else:
+                found.append([*path, name])
+        return found
+
+    lacking = [
+        " ".join(path)
+        for path in commands(cli, [])
+        if "Examples:" not in kargo(*path, "--help").out
+    ]
+    assert lacking == []

@@ -84,7 +84,12 @@ def create_group() -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES), help="Its role (kargo/rbac.yaml).")
 @click.option("--expires", help="Lifetime, e.g. 30d, 12h (default: never).")
 def create_token_command(name: str, role: str, expires: str | None) -> None:
-    """Create a token and print its secret (this one time only)."""
+    """Create a token and print its secret (this one time only).
+
+    \b
+    Examples:
+      kargo create token --name ci --role promoter --expires 30d
+    """
     created = session().client.create_token(name, role, expires)
     click.echo(f"token/{name} created (role {role}); save it now, it is not shown again:")
     click.echo(created.token)
@@ -98,7 +103,12 @@ def delete_group() -> None:
 @delete_group.command("token")
 @click.argument("name")
 def delete_token_command(name: str) -> None:
-    """Revoke the token NAME at once."""
+    """Revoke the token NAME at once.
+
+    \b
+    Examples:
+      kargo delete token ci
+    """
     session().client.delete_token(name)
     click.echo(f"token/{name} deleted")
 
@@ -113,7 +123,12 @@ def delete_token_command(name: str) -> None:
     help="The bearer token (prompted when left out).",
 )
 def login_command(token: str) -> None:
-    """Check a token against the current server and save it in that server's config entry."""
+    """Check a token against the current server and save it in that server's config entry.
+
+    \b
+    Examples:
+      kargo login --token "$(cat .kargo/admin.token)"
+    """
     s = session()
     server = s.connection.server
     from kargo.client import KargoClient
@@ -144,7 +159,13 @@ def audit_group() -> None:
 )
 @click.option("--database-url", help="Check this database directly, not via the server.")
 def audit_verify_command(state_dir: Path | None, database_url: str | None) -> None:
-    """Recompute the hash chain; exit 1 when a record was altered, removed or inserted."""
+    """Recompute the hash chain; exit 1 when a record was altered, removed or inserted.
+
+    \b
+    Examples:
+      kargo audit verify
+      kargo audit verify --state-dir .kargo    # with the server down
+    """
     if state_dir is not None or database_url is not None:
         report = _verify_offline(state_dir or Path(".kargo"), database_url)
     else:
@@ -173,5 +194,10 @@ def _verify_offline(state_dir: Path, database_url: str | None) -> ChainReport:
 @click.option("--actor", help="Only this actor's records.")
 @click.option("--since", help="Only records newer than this (1h, 7d) or an ISO time.")
 def audit_export_command(actor: str | None, since: str | None) -> None:
-    """Print the audit trail as JSON lines (one record a line), oldest first."""
+    """Print the audit trail as JSON lines (one record a line), oldest first.
+
+    \b
+    Examples:
+      kargo audit export --since 7d > audit.jsonl
+    """
     click.echo(session().client.audit_export(actor, since), nl=False)

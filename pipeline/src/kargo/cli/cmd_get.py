@@ -246,7 +246,14 @@ def _watch(
 @click.argument("name", required=False)
 @project_option
 def describe_command(kind: str, name: str | None, project: str | None) -> None:
-    """Show resources in full, with their related events (promotion: the newest by default)."""
+    """Show resources in full, with their related events (promotion: the newest by default).
+
+    \b
+    Examples:
+      kargo describe promotion planning-poker    # the newest promotion
+      kargo describe stage production
+      kargo describe analysisrun NAME
+    """
     s = session()
     chosen = kind_argument(kind, DESCRIBABLE)
     target = s.target(name, project)

@@ -23,7 +23,13 @@ EXPORTABLE = tuple(k for k in KINDS if k.kind in {"Promotion", "Project"})
 @project_option
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the promotion ends.")
 def logs_command(kind: str, name: str | None, project: str | None, follow: bool) -> None:
-    """Print a promotion's step logs (the project's newest promotion by default)."""
+    """Print a promotion's step logs (the project's newest promotion by default).
+
+    \b
+    Examples:
+      kargo logs promotion planning-poker    # the newest promotion
+      kargo logs promotion production.01jd -f
+    """
     s = session()
     kind_argument(kind, PROMOTION_ONLY)
     target = s.target(name, project)
@@ -49,7 +55,12 @@ def logs_command(kind: str, name: str | None, project: str | None, follow: bool)
 @click.argument("project_name", required=False, metavar="[PROJECT]")
 @project_option
 def export_command(kind: str, project_name: str | None, project: str | None) -> None:
-    """Print the project's promotion configuration and recent promotions as YAML."""
+    """Print the project's promotion configuration and recent promotions as YAML.
+
+    \b
+    Examples:
+      kargo export promotion planning-poker > promotion-debug.yaml
+    """
     s = session()
     kind_argument(kind, EXPORTABLE)
     target = s.target(project_name, project)
@@ -73,7 +84,13 @@ def export_command(kind: str, project_name: str | None, project: str | None) -> 
     help="A YAML file or a folder of them (repeatable).",
 )
 def apply_command(paths: tuple[Path, ...]) -> None:
-    """Create or update resources from YAML files."""
+    """Create or update resources from YAML files.
+
+    \b
+    Examples:
+      kargo apply -f kargo/
+      kargo apply -f kargo/stage.yaml -f kargo/warehouse.yaml
+    """
     s = session()
     try:
         sent = bundle(list(paths))
@@ -96,7 +113,12 @@ def test_group() -> None:
 @click.argument("name")
 @project_option
 def test_webhook_command(name: str, project: str | None) -> None:
-    """Send a signed webhook.test to a webhook; exit 1 when it fails."""
+    """Send a signed webhook.test to a webhook; exit 1 when it fails.
+
+    \b
+    Examples:
+      kargo test webhook local
+    """
     s = session()
     target_project = s.project(project)
     try:
@@ -120,7 +142,13 @@ def test_webhook_command(name: str, project: str | None) -> None:
 @click.argument("delivery_id", metavar="ID")
 @project_option
 def redeliver_command(delivery_id: str, project: str | None) -> None:
-    """Queue a webhook delivery again."""
+    """Queue a webhook delivery again.
+
+    \b
+    Examples:
+      kargo get webhook-deliveries --failed
+      kargo redeliver 42
+    """
     s = session()
     target_project = s.project(project)
     try:

@@ -77,7 +77,14 @@ def promote_command(
     timeout: float,
     abort: bool,
 ) -> None:
-    """Promote freight to a stage (the guide: kargo promote planning-poker --from A --to B)."""
+    """Promote freight to a stage (the guide: kargo promote planning-poker --from A --to B).
+
+    \b
+    Examples:
+      kargo promote planning-poker --from development --to production
+      kargo promote --to development --freight-alias wise-otter --wait --timeout 1h30m
+      kargo promote --abort --stage production
+    """
     s = session()
     if abort:
         _abort(s, project_or_promotion, project, stage)
@@ -142,7 +149,14 @@ def rollback_command(
     wait: bool,
     timeout: float,
 ) -> None:
-    """Roll back (the guide: kargo rollback planning-poker --to development)."""
+    """Roll back (the guide: kargo rollback planning-poker --to development).
+
+    \b
+    Examples:
+      kargo rollback planning-poker --to development
+      kargo rollback --stage production --freight-alias brave-heron --reason 'p95 too high'
+      kargo rollback --stage production --dry-run
+    """
     s = session()
     target_project = _project_only(s, project_name, project, "rollback")
     if not to_stage and not stage:
@@ -204,7 +218,12 @@ def resolve_freight(s: Session, project: str, wanted: str) -> Resource:
 @click.option("--freight", required=True, help="Freight name, alias or name prefix.")
 @click.option("--stage", required=True, help="The stage it may go to.")
 def approve_command(project: str | None, freight: str, stage: str) -> None:
-    """Approve freight for a stage, skipping upstream verification and soak."""
+    """Approve freight for a stage, skipping upstream verification and soak.
+
+    \b
+    Examples:
+      kargo approve --freight wise-otter --stage production
+    """
     s = session()
     target_project = s.project(project)
     found = resolve_freight(s, target_project, freight)
@@ -223,7 +242,13 @@ def verify_group() -> None:
 @project_option
 @click.option("--abort", is_flag=True, help="Stop the running verification.")
 def verify_stage_command(name: str, project: str | None, abort: bool) -> None:
-    """Rerun the stage's verification of its current freight (or --abort it)."""
+    """Rerun the stage's verification of its current freight (or --abort it).
+
+    \b
+    Examples:
+      kargo verify stage production
+      kargo verify stage production --abort
+    """
     s = session()
     target_project = s.project(project)
     try:
@@ -244,7 +269,12 @@ def refresh_group() -> None:
 @click.argument("name")
 @project_option
 def refresh_warehouse_command(name: str, project: str | None) -> None:
-    """Make a warehouse look for new freight now."""
+    """Make a warehouse look for new freight now.
+
+    \b
+    Examples:
+      kargo refresh warehouse planning-poker
+    """
     s = session()
     target_project = s.project(project)
     try:
