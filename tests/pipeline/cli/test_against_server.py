@@ -28,7 +28,7 @@ import pytest
 import yaml
 from kargo.api.contract import RESOURCE_VIEWS, StageView
 from kargo.client import KargoClient
-from kargo.model.promotion import Promotion
+from kargo.model.promotion import Promotion, PromotionPhase
 
 from tests.pipeline.cli.conftest import Ran, kargo
 from tests.services import VENV_BIN, free_port, running
@@ -631,6 +631,18 @@ def test_wait_returns_0_when_reached_and_1_when_ended_otherwise_or_timed_out(liv
     )
     assert late.code == 1 and "timed out waiting for stage/production" in late.err, late
     assert live.cli("wait", "stage", "production", "--for=ready").code == 2
+
+
+def test_the_dashboard_takes_its_phases_and_annotations_from_the_model(live: Live) -> None:
+    module = httpx.get(f"{live.url}/ui/vocabulary.js", timeout=10)
+    assert module.status_code == 200 and module.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    terminal = [p.value for p in PromotionPhase if p.is_terminal()]
+    assert f"export const TERMINAL_PROMOTION_PHASES = {json.dumps(terminal)};" in module.text
+    assert '"rollback": "kargo.akuity.io/rollback"' in module.text
+    dashboard = httpx.get(f"{live.url}/ui/dashboard.js", timeout=10).text
+    assert 'from "./vocabulary.js"' in dashboard and '"Errored", "Aborted"' not in dashboard
 
 
 def on_terminal(live: Live, *args: str, **env: str) -> str:

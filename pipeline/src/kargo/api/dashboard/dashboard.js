@@ -3,11 +3,12 @@
 
 import { call, items, token, watch } from "./client.js";
 import { age, el, phaseBadge, pipelineOrder, short, table } from "./view.js";
+import { ANNOTATIONS, TERMINAL_PROMOTION_PHASES } from "./vocabulary.js";
 
 const $ = (id) => document.getElementById(id);
-const HOLD = "kargo.akuity.io/auto-promotion-hold";
-const ACTOR = "kargo.akuity.io/create-actor";
-const ROLLBACK = "kargo.akuity.io/rollback";
+const HOLD = ANNOTATIONS.hold;
+const ACTOR = ANNOTATIONS.actor;
+const ROLLBACK = ANNOTATIONS.rollback;
 
 let project = "";
 let stopWatching = () => {};
@@ -182,7 +183,7 @@ function promotionRows(promotions) {
   return sorted.slice(0, 20).map((p) => {
     const annotations = p.metadata.annotations || {};
     const status = p.status || {};
-    const running = !["Succeeded", "Failed", "Errored", "Aborted"].includes(status.phase);
+    const running = !TERMINAL_PROMOTION_PHASES.includes(status.phase);
     return [
       el("button", { type: "button", className: "link", onclick: () => showLogs(p.metadata.name),
         "aria-label": `Logs of ${p.metadata.name}` }, p.metadata.name),
