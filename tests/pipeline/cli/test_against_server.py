@@ -645,6 +645,15 @@ def test_the_dashboard_takes_its_phases_and_annotations_from_the_model(live: Liv
     assert 'from "./vocabulary.js"' in dashboard and '"Errored", "Aborted"' not in dashboard
 
 
+def test_verify_and_refresh_wait_for_their_outcome(live: Live) -> None:
+    verified = live.cli("verify", "stage", "production", "--wait", "--timeout", "1m")
+    assert verified.code == 0, verified
+    assert verified.out.splitlines()[-1].startswith("stage/production verification Successful")
+    refreshed = live.cli("refresh", "warehouse", "planning-poker", "--wait")
+    assert refreshed.code == 0, refreshed
+    assert "warehouse/planning-poker discovered: last freight" in refreshed.out
+
+
 def on_terminal(live: Live, *args: str, **env: str) -> str:
     """What `kargo ARGS` prints when its stdout is a terminal (a pseudo-terminal here)."""
     main, secondary = pty.openpty()

@@ -6,15 +6,19 @@ from typing import Any
 
 import click
 
-from kargo.api.contract import FreightView, Unchanged
+from kargo.api.contract import FreightView, StageView, Unchanged
 from kargo.cli import fields as f
+from kargo.cli.cmd_wait import poll_until
 from kargo.cli.kinds import Kind, did_you_mean, resolve_kind
 from kargo.cli.printing import to_yaml
 from kargo.cli.progress import Outcome, make_view, wait_for_promotion
 from kargo.cli.session import Session, project_option, session
 from kargo.cli.timefmt import DURATION
 from kargo.client import ApiError, KargoClientError, document
+from kargo.model.common import ConditionStatus
 from kargo.model.promotion import Promotion
+from kargo.model.stage import VerificationInfo, VerificationPhase
+from kargo.model.warehouse import REFRESH_ANNOTATION, Warehouse
 
 Resource = dict[str, Any]
 
@@ -241,12 +245,19 @@ def verify_group() -> None:
 @click.argument("name")
 @project_option
 @click.option("--abort", is_flag=True, help="Stop the running verification.")
-def verify_stage_command(name: str, project: str | None, abort: bool) -> None:
+@click.option("--wait", is_flag=True, help="Wait for the verification's end; exit 1 unless good.")
+@click.option(
+    "--timeout", type=DURATION, default="30m", show_default=True, help="How long --wait waits."
+)
+def verify_stage_command(
+    name: str, project: str | None, abort: bool, wait: bool, timeout: float
+) -> None:
     """Rerun the stage's verification of its current freight (or --abort it).
 
     \b
     Examples:
       kargo verify stage production
+      kargo verify stage production --wait --timeout 1h
       kargo verify stage production --abort
     """
     s = session()
@@ -258,6 +269,25 @@ def verify_stage_command(name: str, project: str | None, abort: bool) -> None:
             raise s.not_found(target_project, _kind("stage"), name) from exc
         raise
     click.echo(f"stage/{name} verification {'aborted' if abort else 'restarted'}")
+    if wait:
+        _wait_verification(s, target_project, name, timeout)
+
+
+def _wait_verification(s: Session, project: str, name: str, timeout: float) -> None:
+    """Follow the stage's newest verification to its end; exit 1 unless Successful."""
+
+    def ended() -> VerificationInfo | None:
+        current = s.client.resource(project, StageView, name).status.current_freight
+        newest = (
+            current.verification_history[0] if current and current.verification_history else None
+        )
+        return newest if newest is not None and newest.phase.is_terminal() else None
+
+    verification = poll_until(f"the verification of stage/{name}", ended, timeout)
+    message = f": {verification.message}" if verification.message else ""
+    click.echo(f"stage/{name} verification {verification.phase}{message}")
+    if verification.phase is not VerificationPhase.SUCCESSFUL:
+        raise click.exceptions.Exit(1)
 
 
 @click.group("refresh")
@@ -268,7 +298,13 @@ def refresh_group() -> None:
 @refresh_group.command("warehouse")
 @click.argument("name")
 @project_option
-def refresh_warehouse_command(name: str, project: str | None) -> None:
+@click.option(
+    "--wait", is_flag=True, help="Wait until the warehouse has looked; exit 1 on failure."
+)
+@click.option(
+    "--timeout", type=DURATION, default="5m", show_default=True, help="How long --wait waits."
+)
+def refresh_warehouse_command(name: str, project: str | None, wait: bool, timeout: float) -> None:
     """Make a warehouse look for new freight now.
 
     \b
@@ -278,12 +314,31 @@ def refresh_warehouse_command(name: str, project: str | None) -> None:
     s = session()
     target_project = s.project(project)
     try:
-        s.client.refresh_warehouse(target_project, name)
+        asked = s.client.refresh_warehouse(target_project, name)
     except ApiError as exc:
         if exc.not_found:
             raise s.not_found(target_project, _kind("warehouse"), name) from exc
         raise
     click.echo(f"warehouse/{name} refresh requested")
+    if wait:
+        _wait_discovery(s, target_project, asked, timeout)
+
+
+def _wait_discovery(s: Session, project: str, asked: Warehouse, timeout: float) -> None:
+    """Wait until the warehouse handled this refresh; exit 1 when discovery failed."""
+    token = asked.metadata.annotations.get(REFRESH_ANNOTATION)
+
+    def handled() -> Warehouse | None:
+        warehouse = s.client.resource(project, Warehouse, asked.name)
+        return warehouse if warehouse.status.last_handled_refresh == token else None
+
+    warehouse = poll_until(f"warehouse/{asked.name} to discover", handled, timeout)
+    failed = [c for c in warehouse.status.conditions if c.status == ConditionStatus.FALSE]
+    if failed:
+        raise KargoClientError(f"warehouse/{asked.name} discovery failed: {failed[0].message}")
+    click.echo(
+        f"warehouse/{asked.name} discovered: last freight {warehouse.status.last_freight_id}"
+    )
 
 
 def _kind(name: str) -> Kind:

@@ -9,7 +9,8 @@ ended in another terminal phase or the timeout passed (as `kubectl argo rollouts
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -33,6 +34,7 @@ TERMINAL = {
     "Stage": {p.value for p in VerificationPhase if p.is_terminal()},
 }
 WAITABLE = ("promotion", "stage", "freight", "analysisrun")
+T = TypeVar("T")
 
 
 def parse_condition(kind: str, text: str) -> tuple[str, str]:
@@ -49,6 +51,18 @@ def parse_condition(kind: str, text: str) -> tuple[str, str]:
         return path, wanted
     phases = f"phase=PHASE ({'|'.join(sorted(TERMINAL[kind]))}) or " if kind in TERMINAL else ""
     raise click.UsageError(f"--for {text!r}: write {phases}jsonpath={{.path}}=VALUE")
+
+
+def poll_until(what: str, check: Callable[[], T | None], timeout: float) -> T:
+    """check() every second until it returns something; KargoClientError after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found is not None:
+            return found
+        if time.monotonic() >= deadline:
+            raise KargoClientError(f"timed out waiting for {what}")
+        time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
 
 
 def _value(resource: dict[str, Any], path: str) -> str:

@@ -14,6 +14,7 @@ from kargo.model.common import Condition, ConditionStatus, FreightOrigin, set_co
 from kargo.model.event import EventReason
 from kargo.model.freight import Freight, GitCommit, freight_alias, freight_name
 from kargo.model.warehouse import (
+    REFRESH_ANNOTATION,
     DiscoveredArtifacts,
     FreightCreationPolicy,
     GitDiscoveryResult,
@@ -22,9 +23,6 @@ from kargo.model.warehouse import (
 from kargo.store import Store, Transaction, list_models, save_model
 
 log = logging.getLogger(__name__)
-
-REFRESH_ANNOTATION = "kargo.akuity.io/refresh"
-"""Set to a new token to ask for discovery now (Kargo's refresh annotation)."""
 
 
 def discovery_due(warehouse: Warehouse) -> bool:

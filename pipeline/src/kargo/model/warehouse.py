@@ -103,6 +103,10 @@ class WarehouseStatus(StrictModel):
     observed_generation: int | None = None
 
 
+REFRESH_ANNOTATION = "kargo.akuity.io/refresh"
+"""Set to a new token to ask for discovery now (Kargo's refresh annotation)."""
+
+
 class Warehouse(Resource[WarehouseSpec, WarehouseStatus]):
     """A source of freight."""
 
