@@ -654,6 +654,14 @@ def test_verify_and_refresh_wait_for_their_outcome(live: Live) -> None:
     assert "warehouse/planning-poker discovered: last freight" in refreshed.out
 
 
+def test_set_based_label_selectors_filter_on_the_server_and_bad_ones_exit_2(live: Live) -> None:
+    every = live.client.list_resources("planning-poker", "stages", label_selector="!nothing")
+    assert len(every) == 4
+    assert live.client.list_resources("planning-poker", "stages", label_selector="a in (b)") == []
+    refused = live.cli("get", "stages", "-l", "tier in web")
+    assert refused.code == 2 and "expected key=value" in refused.err, refused
+
+
 def on_terminal(live: Live, *args: str, **env: str) -> str:
     """What `kargo ARGS` prints when its stdout is a terminal (a pseudo-terminal here)."""
     main, secondary = pty.openpty()

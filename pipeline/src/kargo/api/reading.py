@@ -25,7 +25,12 @@ from kargo.api.contract import (
     VersionInfo,
 )
 from kargo.api.errors import ApiError, ErrorCode
-from kargo.api.selectors import matches_fields, matches_labels, parse_selector
+from kargo.api.selectors import (
+    label_requirements,
+    matches_fields,
+    matches_labels,
+    parse_selector,
+)
 from kargo.api.state import ServerState, server_state
 from kargo.engine.operations import aggregated_events
 from kargo.engine.soaking import with_soak
@@ -179,7 +184,7 @@ def list_resources(
 ) -> dict[str, Any]:
     """Resources of one kind in a project (stages with their runtime instances if asked)."""
     kind = resolve_kind(plural)
-    fields, labels = parse_selector(field_selector), parse_selector(label_selector)
+    fields, labels = parse_selector(field_selector), label_requirements(label_selector)
     items = [
         body
         for body in state.store.list(kind, project)

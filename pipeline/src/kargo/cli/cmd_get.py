@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +26,7 @@ from kargo.cli.selectors import (
 from kargo.cli.session import Session, project_option, session
 from kargo.cli.tables import render_row, render_table
 from kargo.client import ApiError, KargoClientError
+from kargo.model.labels import labels_match, parse_label_selector
 
 Resource = dict[str, Any]
 GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
@@ -106,7 +109,9 @@ def _newest(resources: list[Resource]) -> Resource | None:
 @click.option("--no-headers", is_flag=True, help="Leave the header row out.")
 @click.option("-w", "--watch", is_flag=True, help="After listing, print changes as they happen.")
 @click.option("--field-selector", help="e.g. involvedObject.kind=Promotion,reason!=X")
-@click.option("-l", "--selector", "label_selector", help="Label selector, e.g. app=poker.")
+@click.option(
+    "-l", "--selector", "label_selector", help="Label selector: app=poker, env in (dev,qa), !old."
+)
 @click.option("--limit", type=int, help="At most this many resources.")
 @click.option("--webhook", help="webhook-deliveries: only those of this webhook.")
 @click.option("--failed", is_flag=True, help="webhook-deliveries: only failed ones.")
@@ -160,6 +165,7 @@ def get_command(
         )
         click.echo(text)
         return
+    selected = selected_by(chosen, field_selector, label_selector)  # usage errors first
     target = s.target(names[0] if names else None, project)
     wanted = [*([target.name] if target.name else []), *names[1:]]
     if len(wanted) > 1 and chosen.kind not in {"Event", "WebhookDelivery"}:
@@ -190,7 +196,7 @@ def get_command(
     if text:
         click.echo(text)
     if watch:
-        _watch(s, target.project, chosen, target.name, output, resources, no_headers)
+        _watch(s, target.project, chosen, target.name, output, resources, no_headers, selected)
 
 
 def _refuse_flags_of_other_kinds(
@@ -204,6 +210,40 @@ def _refuse_flags_of_other_kinds(
         raise click.UsageError("--actor and --since apply to `kargo get audit`")
 
 
+def selected_by(
+    kind: Kind, field_selector: str | None, label_selector: str | None
+) -> Callable[[Resource], bool]:
+    """Whether a resource passes `--field-selector` and `-l` (set-based too): for the watch."""
+    allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
+    try:
+        fields = parse_field_selector(field_selector, allowed) if field_selector else []
+        labels = parse_label_selector(label_selector)
+    except (SelectorError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+    def selected(resource: Resource) -> bool:
+        own = (resource.get("metadata") or {}).get("labels") or {}
+        return all(r.matches(resource) for r in fields) and labels_match(own, labels)
+
+    return selected
+
+
+def _changes(s: Session, project: str, kind: Kind) -> Iterator[tuple[str, Resource]]:
+    """The watch stream, opened again (with a growing pause) whenever it breaks or ends."""
+    pause = 1.0
+    while True:
+        try:
+            for change in s.client.watch(project, kind.plural):
+                pause = 1.0
+                yield change
+        except ApiError:
+            raise
+        except KargoClientError as exc:
+            click.echo(f"watch: {exc}; reconnecting in {pause:.0f}s", err=True)
+        time.sleep(pause)
+        pause = min(pause * 2, 10.0)
+
+
 def _watch(
     s: Session,
     project: str,
@@ -212,8 +252,9 @@ def _watch(
     output: Output,
     shown: list[Resource],
     no_headers: bool,
+    selected: Callable[[Resource], bool],
 ) -> None:
-    """Print each change of the watched kind (and name) until interrupted."""
+    """Print each change of the watched kind (and name, and selectors) until interrupted."""
     fmt = output.format
     if not kind.watchable:
         raise click.UsageError(f"{kind.plural} cannot be watched; drop -w")
@@ -224,13 +265,14 @@ def _watch(
     # The server starts a watch with ADDED for everything that exists: skip what is shown.
     shown_versions = {f.name(r): f.text(r, "metadata.resourceVersion") for r in shown}
     try:
-        for change, resource in s.client.watch(project, kind.plural):
+        for change, resource in _changes(s, project, kind):
             if resource.get("kind") not in (None, kind.kind):
                 continue
             version = f.text(resource, "metadata.resourceVersion")
-            if change == "ADDED" and shown_versions.get(f.name(resource)) == version:
-                continue
-            if name and f.name(resource) != name:
+            if change != "DELETED" and shown_versions.get(f.name(resource)) == version:
+                continue  # a reconnect replays what exists as ADDED
+            shown_versions[f.name(resource)] = version
+            if (name and f.name(resource) != name) or not selected(resource):
                 continue
             if fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
                 row = row_for(kind.kind, resource, wide, datetime.now(UTC))
