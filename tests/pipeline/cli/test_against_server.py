@@ -28,6 +28,7 @@ import pytest
 import yaml
 from kargo.api.contract import RESOURCE_VIEWS, StageView
 from kargo.client import KargoClient
+from kargo.model.analysis import AnalysisRun
 from kargo.model.promotion import Promotion, PromotionPhase
 
 from tests.pipeline.cli.conftest import Ran, kargo
@@ -660,6 +661,17 @@ def test_set_based_label_selectors_filter_on_the_server_and_bad_ones_exit_2(live
     assert live.client.list_resources("planning-poker", "stages", label_selector="a in (b)") == []
     refused = live.cli("get", "stages", "-l", "tier in web")
     assert refused.code == 2 and "expected key=value" in refused.err, refused
+
+
+def test_logs_analysisrun_prints_each_measurement_of_a_metric(live: Live) -> None:
+    run = live.client.resources("planning-poker", AnalysisRun)[0]
+    ran = live.cli("logs", "analysisrun", run.name, "--metric", "smoke-test-success")
+    assert ran.code == 0, ran
+    assert ran.out.splitlines()[0] == "== smoke-tests/smoke-test-success: Successful"
+    assert '"passed": true' in ran.out
+    missing = live.cli("logs", "analysisrun", run.name, "--metric", "smoke-test")
+    assert missing.code == 1 and "did you mean 'smoke-test-success'?" in missing.err, missing
+    assert live.cli("logs", "promotion", "--metric", "x").code == 2
 
 
 def on_terminal(live: Live, *args: str, **env: str) -> str:
