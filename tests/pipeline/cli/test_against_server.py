@@ -674,6 +674,20 @@ def test_logs_analysisrun_prints_each_measurement_of_a_metric(live: Live) -> Non
     assert live.cli("logs", "promotion", "--metric", "x").code == 2
 
 
+def test_login_server_makes_it_current_and_logout_forgets_the_token(
+    live: Live, tmp_path: Path
+) -> None:
+    env: dict[str, str | None] = {
+        "KARGO_CONFIG": str(tmp_path / "config.yaml"), "KARGO_SERVER": None, "KARGO_TOKEN": None,
+    }  # fmt: skip
+    logged = kargo("login", live.url, "--token", live.token, env=env)
+    assert logged.code == 0 and logged.out.startswith(f"logged in to {live.url} as admin"), logged
+    assert kargo("get", "stage", "production", "-o", "name", env=env).out == "stage/production\n"
+    assert kargo("logout", env=env).out == f"logged out of {live.url}\n"
+    refused = kargo("get", "stages", env=env)
+    assert refused.code == 1 and "401" not in refused.out, refused
+
+
 def on_terminal(live: Live, *args: str, **env: str) -> str:
     """What `kargo ARGS` prints when its stdout is a terminal (a pseudo-terminal here)."""
     main, secondary = pty.openpty()

@@ -114,6 +114,7 @@ def delete_token_command(name: str) -> None:
 
 
 @click.command("login")
+@click.argument("server_url", required=False, metavar="[SERVER]")
 @click.option(
     "--token",
     "token",
@@ -122,21 +123,26 @@ def delete_token_command(name: str) -> None:
     hide_input=True,
     help="The bearer token (prompted when left out).",
 )
-def login_command(token: str) -> None:
-    """Check a token against the current server and save it in that server's config entry.
+def login_command(server_url: str | None, token: str) -> None:
+    """Check a token against a server (the current one by default) and save it for that server.
+
+    A SERVER given becomes the current server, as `kargo login` does in Kargo.
 
     \b
     Examples:
       kargo login --token "$(cat .kargo/admin.token)"
+      kargo login https://kargo.example.com:8443 --token "$KARGO_TOKEN"
     """
     s = session()
-    server = s.connection.server
+    server = (server_url or s.connection.server).rstrip("/")
+    if "://" not in server:
+        server = f"https://{server}"
     from kargo.client import KargoClient
 
     with KargoClient(server, token, s.verbosity) as client:
         who = client.whoami()
     s.config.ensure(server).token = token
-    if s.config.current_server is None:
+    if s.config.current_server is None or server_url:
         s.config.current_server = server
     try:
         save_config(s.config)
@@ -144,6 +150,29 @@ def login_command(token: str) -> None:
         raise KargoClientError(str(exc)) from exc
     groups = ", ".join(who.groups) or "no role"
     click.echo(f"logged in to {server} as {who.subject} ({groups})")
+
+
+@click.command("logout")
+def logout_command() -> None:
+    """Forget the current server's token (the server and default project stay remembered).
+
+    \b
+    Examples:
+      kargo logout
+      kargo --server http://127.0.0.1:8080 logout
+    """
+    s = session()
+    server = s.connection.server
+    entry = s.config.entry(server)
+    if entry is None or not entry.token:
+        click.echo(f"not logged in to {server}")
+        return
+    entry.token = None
+    try:
+        save_config(s.config)
+    except ConfigFileError as exc:
+        raise KargoClientError(str(exc)) from exc
+    click.echo(f"logged out of {server}")
 
 
 @click.group("audit")

@@ -15,6 +15,7 @@ from kargo.cli.cmd_access import (
     create_group,
     delete_group,
     login_command,
+    logout_command,
 )
 from kargo.cli.cmd_admin import (
     completion_command,
@@ -92,6 +93,7 @@ for command in (
     create_group,
     delete_group,
     login_command,
+    logout_command,
     audit_group,
     wait_command,
 ):
