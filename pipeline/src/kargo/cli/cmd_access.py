@@ -139,7 +139,13 @@ def login_command(server_url: str | None, token: str) -> None:
         server = f"https://{server}"
     from kargo.client import KargoClient
 
-    with KargoClient(server, token, s.verbosity) as client:
+    with KargoClient(
+        server,
+        token,
+        s.verbosity,
+        certificate_authority=s.certificate_authority,
+        insecure_skip_tls_verify=s.insecure_skip_tls_verify,
+    ) as client:
         who = client.whoami()
     s.config.ensure(server).token = token
     if s.config.current_server is None or server_url:

@@ -59,6 +59,15 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--token", envvar=None, help="Bearer token (else KARGO_TOKEN, config file).")
 @click.option("-p", "--project", help="Project (else `kargo config set-project`, or the only one).")
 @click.option("--no-color", is_flag=True, help="No colour in the output (as NO_COLOR=1 does).")
+@click.option(
+    "--certificate-authority",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="KARGO_CERTIFICATE_AUTHORITY",
+    help="PEM file of the CA that signed an https server's certificate.",
+)
+@click.option(
+    "--insecure-skip-tls-verify", is_flag=True, help="Do not check an https server's certificate."
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -67,9 +76,13 @@ def cli(
     token: str | None,
     project: str | None,
     no_color: bool,
+    certificate_authority: str | None,
+    insecure_skip_tls_verify: bool,
 ) -> None:
     """Manage the promotion pipeline."""
-    ctx.obj = Session(verbosity, server, token, project, no_color)
+    ctx.obj = Session(
+        verbosity, server, token, project, no_color, certificate_authority, insecure_skip_tls_verify
+    )
     configure_logging(verbosity)
 
 

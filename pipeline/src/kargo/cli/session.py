@@ -28,6 +28,8 @@ class Session:
     token_flag: str | None = None
     project_flag: str | None = None
     no_color: bool = False
+    certificate_authority: str | None = None
+    insecure_skip_tls_verify: bool = False
     _config: ConfigFile | None = None
     _client: KargoClient | None = None
     _projects: list[str] | None = None
@@ -57,7 +59,13 @@ class Session:
         """The API client, made on first use and closed when the command ends."""
         if self._client is None:
             connection = self.connection
-            self._client = KargoClient(connection.server, connection.token, self.verbosity)
+            self._client = KargoClient(
+                connection.server,
+                connection.token,
+                self.verbosity,
+                certificate_authority=self.certificate_authority,
+                insecure_skip_tls_verify=self.insecure_skip_tls_verify,
+            )
             click.get_current_context().call_on_close(self._client.close)
         return self._client
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -71,6 +72,8 @@ class KargoClient:
         verbosity: int = 0,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        certificate_authority: str | None = None,
+        insecure_skip_tls_verify: bool = False,
     ) -> None:
         self.server = server.rstrip("/")
         tracer = RequestTracer(verbosity)
@@ -83,6 +86,7 @@ class KargoClient:
             timeout=httpx.Timeout(timeout, connect=5.0),
             event_hooks={"request": [tracer.on_request], "response": [tracer.on_response]},
             transport=transport,
+            verify=_trust(certificate_authority, insecure_skip_tls_verify),
         )
 
     def close(self) -> None:
@@ -103,6 +107,12 @@ class KargoClient:
         try:
             yield
         except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise KargoClientError(
+                    f"the kargo server at {self.server} has a certificate this machine does not "
+                    f"trust ({_reason(exc)}); pass --certificate-authority CA.pem (the CA that "
+                    "signed it) or, to test only, --insecure-skip-tls-verify"
+                ) from exc
             raise ServerUnreachable(self.server, _reason(exc)) from exc
         except httpx.TimeoutException as exc:
             raise ServerTimeout(
@@ -343,6 +353,21 @@ class KargoClient:
         if response.status_code != 409:
             _raise_for_error(response)
         return _parsed(ChainReport, response.json(), "GET /audit/verify")
+
+
+def _trust(certificate_authority: str | None, insecure: bool) -> ssl.SSLContext | bool:
+    """What an https server's certificate is checked against: a CA file, nothing, or the system."""
+    if insecure:
+        return False
+    if not certificate_authority:
+        return True
+    try:
+        return ssl.create_default_context(cafile=certificate_authority)
+    except (OSError, ssl.SSLError) as exc:
+        raise KargoClientError(
+            f"--certificate-authority {certificate_authority}: cannot read it ({exc}); "
+            "give the PEM file of the CA that signed the server's certificate"
+        ) from exc
 
 
 def plural_of(model: type[BaseModel]) -> str:
