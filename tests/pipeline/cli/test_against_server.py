@@ -688,6 +688,20 @@ def test_login_server_makes_it_current_and_logout_forgets_the_token(
     assert refused.code == 1 and "401" not in refused.out, refused
 
 
+def test_get_pipeline_draws_stages_freight_promotion_and_verification(live: Live) -> None:
+    ran = live.cli("get", "pipeline")
+    assert ran.code == 0, ran
+    lines = ran.out.splitlines()
+    assert lines[0] == "Pipeline: planning-poker"
+    stages = [line.split()[2] for line in lines if "# stage " in line]
+    assert stages.index("development") < stages.index("production")
+    production = ran.out[ran.out.index("# stage production") :].split("# stage ")[1]
+    alias = live.client.resource("planning-poker", StageView, "production").status.current_freight
+    assert alias is not None and f"freight  {alias.alias} ({alias.name[:7]})" in production
+    assert "verification  Successful  production." in production
+    assert "promotion  production." in production or "rollback  production." in production
+
+
 def on_terminal(live: Live, *args: str, **env: str) -> str:
     """What `kargo ARGS` prints when its stdout is a terminal (a pseudo-terminal here)."""
     main, secondary = pty.openpty()

@@ -15,6 +15,7 @@ from kargo.cli.cmd_access import AUDIT_KINDS, TOKEN_KINDS, show_audit, show_toke
 from kargo.cli.columns import build_table, row_for, with_delivery_summary
 from kargo.cli.describing import describe, describe_promotion, find_verification
 from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
+from kargo.cli.pipeline_tree import read_pipeline
 from kargo.cli.printing import OUTPUT, OUTPUT_CHOICES, Output, OutputFormat, format_resources
 from kargo.cli.selectors import (
     EVENT_FIELDS,
@@ -30,6 +31,7 @@ from kargo.model.labels import labels_match, parse_label_selector
 
 Resource = dict[str, Any]
 GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
+PIPELINE_KINDS = ("pipeline", "pipelines")
 
 
 def complete_kind(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -146,6 +148,9 @@ def get_command(
     s = session()
     fmt = output.format
     _refuse_flags_of_other_kinds(kind, webhook, failed, actor, since)
+    if kind.lower() in PIPELINE_KINDS:
+        _show_pipeline(s, s.project(project), watch)
+        return
     if kind.lower() in TOKEN_KINDS:
         show_tokens(s, fmt, no_headers)
         return
@@ -228,12 +233,28 @@ def selected_by(
     return selected
 
 
-def _changes(s: Session, project: str, kind: Kind) -> Iterator[tuple[str, Resource]]:
+def _show_pipeline(s: Session, project: str, watch: bool) -> None:
+    """`kargo get pipeline [-w]`: the tree, drawn again after each change while watching."""
+    drawn = read_pipeline(s.client, project)
+    click.echo(drawn)
+    if not watch:
+        return
+    try:
+        for _ in _changes(s, project, None):
+            tree = read_pipeline(s.client, project)
+            if tree != drawn:
+                click.echo(("\x1b[2J\x1b[H" if s.console.is_terminal else "\n") + tree)
+                drawn = tree
+    except KeyboardInterrupt:
+        return
+
+
+def _changes(s: Session, project: str, kind: Kind | None) -> Iterator[tuple[str, Resource]]:
     """The watch stream, opened again (with a growing pause) whenever it breaks or ends."""
     pause = 1.0
     while True:
         try:
-            for change in s.client.watch(project, kind.plural):
+            for change in s.client.watch(project, kind.plural if kind else None):
                 pause = 1.0
                 yield change
         except ApiError:

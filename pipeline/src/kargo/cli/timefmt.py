@@ -10,7 +10,9 @@ from kargo.model.durations import duration_seconds
 
 
 def parse_time(value: object) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime, or None when absent or unreadable."""
+    """An RFC 3339 timestamp (or a datetime) as an aware datetime, or None when absent."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value:
         return None
     text = value.strip().replace("Z", "+00:00")

@@ -213,9 +213,9 @@ class KargoClient:
                     _raise_for_error(response)
                 yield from response.iter_lines()
 
-    def watch(self, project: str, kind: str) -> Iterator[tuple[str, Resource]]:
-        """Changes to resources of one kind, as (ADDED|MODIFIED|DELETED, resource), forever."""
-        params = {"project": project, "kind": kind}
+    def watch(self, project: str, kind: str | None) -> Iterator[tuple[str, Resource]]:
+        """Changes to resources of one kind (None: all), as (ADDED|MODIFIED|DELETED, resource)."""
+        params = {"project": project, **({"kind": kind} if kind else {})}
         with self._wrapped():
             with self._http.stream(
                 "GET",
