@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,15 +41,27 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
+from typing import Any
 
 import httpx
 from support import free_port
 from websockets.asyncio.client import ClientConnection, connect
 
 VENV_BIN = Path(sys.executable).parent
+DELTAS = os.environ.get("BENCH_DELTAS", "1")
 WAIT_SECONDS = 10.0
-STATE_PREFIX = '{"type": "state"'
-VERSION = re.compile(r'"version": (\d+)')
+# Full states and deltas, compact (orjson) or spaced (the standard encoder of older releases).
+STATE_PREFIXES = ('{"type":"state"', '{"type": "state"', '{"type":"delta"')
+VERSION = re.compile(r'"version": ?(\d+)')
+GC_BUCKET = re.compile(
+    r'planning_poker_gc_pause_seconds_bucket\{generation="(\d)",le="([^"]+)"\} (\S+)'
+)
+# The app's per-client limits are for the internet; every benchmark client is one address.
+UNLIMITED = {
+    "PLANNING_POKER_SOCKETS_PER_CLIENT": "1000000",
+    "PLANNING_POKER_ROOMS_PER_CLIENT_PER_HOUR": "1000000",
+    "PLANNING_POKER_JOINS_PER_CLIENT_PER_ROOM_PER_HOUR": "1000000",
+}
 BASELINE_DECK = ["1", "2", "3", "5", "8", "13"]
 
 
@@ -77,7 +90,7 @@ class Participant:
             async for raw in self.socket:
                 now = time.perf_counter()
                 # A regex instead of json.loads keeps the client's CPU for the sockets.
-                if not isinstance(raw, str) or not raw.startswith(STATE_PREFIX):
+                if not isinstance(raw, str) or not raw.startswith(STATE_PREFIXES):
                     continue
                 found = VERSION.search(raw)
                 if found:
@@ -174,7 +187,7 @@ async def worker_main(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
     async def open_one(room: Room, person: Participant) -> None:
         async with limit:
             person.socket = await connect(
-                f"{ws_base}/ws/rooms/{room.plan.id}?token={person.token}",
+                f"{ws_base}/ws/rooms/{room.plan.id}?token={person.token}&deltas=" + DELTAS,
                 max_queue=None,
                 compression=None,
             )
@@ -208,20 +221,27 @@ async def make_app_rooms(base: str, rooms: int, participants: int) -> list[RoomP
     limit = asyncio.Semaphore(16)
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
 
+        async def call(method: str, url: str, body: dict[str, str] | None = None) -> Any:
+            # A kept-alive connection the server closed as we reused it (a starved client on
+            # a loaded machine) is worth another try; a lost setup request is not a result.
+            for attempt in range(3):
+                try:
+                    async with limit:
+                        return (await client.request(method, url, json=body)).json()
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+            return None
+
         async def make_room(index: int) -> RoomPlan:
-            async with limit:
-                answer = await client.post(
-                    "/api/rooms", json={"name": f"Bench {index}", "facilitatorName": "F"}
-                )
-            created = answer.json()
+            created = await call(
+                "POST", "/api/rooms", {"name": f"Bench {index}", "facilitatorName": "F"}
+            )
             tokens = [created["token"]]
             for number in range(participants - 1):
-                async with limit:
-                    joined = await client.post(
-                        f"/api/rooms/{created['id']}/participants", json={"name": f"P{number}"}
-                    )
-                tokens.append(joined.json()["token"])
-            state = (await client.get(f"/api/rooms/{created['id']}")).json()
+                path = f"/api/rooms/{created['id']}/participants"
+                tokens.append((await call("POST", path, {"name": f"P{number}"}))["token"])
+            state = await call("GET", f"/api/rooms/{created['id']}")
             return RoomPlan(created["id"], [c for c in state["deck"] if c != "?"], tokens)
 
         return list(await asyncio.gather(*(make_room(i) for i in range(rooms))))
@@ -283,6 +303,59 @@ def report(name: str, title: str, figures: dict[str, float]) -> None:
     )
 
 
+def rss_mib(pid: int | None) -> float:
+    """Resident memory of a process in MiB, from /proc; 0 if unknown."""
+    if pid is None:
+        return 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def gc_pauses(base: str) -> dict[tuple[str, str], float]:
+    """The server's cumulative collector-pause buckets (empty for a server without them)."""
+    with contextlib.suppress(httpx.HTTPError):
+        text = httpx.get(f"{base}/metrics", timeout=10).text
+        return {(g, le): float(n) for g, le, n in GC_BUCKET.findall(text)}
+    return {}
+
+
+def pause_histogram(
+    before: dict[tuple[str, str], float], after: dict[tuple[str, str], float]
+) -> str:
+    """Collections per generation and pause bucket during a phase, e.g. `gen0 <=1ms:40 <=2ms:3`."""
+    parts = []
+    for generation in "012":
+        edges = sorted((float(le), le) for g, le in after if g == generation and le != "+Inf")
+        previous, cells = 0.0, []
+        for _, le in [*edges, (0.0, "+Inf")]:
+            total = after.get((generation, le), 0.0) - before.get((generation, le), 0.0)
+            if total - previous > 0:
+                label = "more" if le == "+Inf" else f"{float(le) * 1000:g}ms"
+                cells.append(f"<={label}:{total - previous:.0f}")
+            previous = total
+        if cells:
+            parts.append(f"gen{generation} " + " ".join(cells))
+    return "; ".join(parts) or "none"
+
+
+def profiler(
+    prefix: str | None, name: str, phase: str, pid: int | None
+) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server's GIL holder during one phase (raw collapsed stacks)."""
+    if not prefix or pid is None:
+        return None
+    spy = VENV_BIN / "py-spy"
+    out = f"{prefix}-{name}-{phase}.txt"
+    argv = [str(spy), "record", "--pid", str(pid), "--gil", "--nonblocking", "-r", "100"]
+    process = subprocess.Popen(
+        [*argv, "-f", "raw", "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(1.0)  # attached before the phase starts
+    return process
+
+
 def drive(
     name: str, args: argparse.Namespace, base: str, plans: list[RoomPlan], pid: int | None
 ) -> dict[str, dict[str, float]]:
@@ -312,20 +385,31 @@ def drive(
             flush=True,
         )
         time.sleep(1.0)  # let the join broadcasts settle
-        results: dict[str, dict[str, float]] = {}
+        memory = rss_mib(pid)
+        print(f"{name:<8} server memory with {total} connected: {memory:.0f} MiB", flush=True)  # noqa: T201
+        results: dict[str, dict[str, float]] = {"memory": {"rss_mib": memory}}
         phases = [("paced", args.duration, args.rate)]
         if args.saturate > 0:
             phases.append(("saturated", args.saturate, None))
         for phase, seconds, rate in phases:
-            before = cpu_seconds(pid)
+            spy = profiler(args.profile, name, phase, pid)
+            before, pauses = cpu_seconds(pid), gc_pauses(base)
             begun = time.perf_counter()
             for pipe in pipes:
                 pipe.send((begun + 0.2 + seconds, rate))
             parts = [pipe.recv() for pipe in pipes]
             elapsed = time.perf_counter() - begun
             results[phase] = summarise(parts, elapsed, cpu_seconds(pid) - before)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(30)
             title = f"paced {rate:g}/s" if rate else phase
             report(name, title, results[phase])
+            after = gc_pauses(base)
+            if after:
+                print(
+                    f"{name:<8} {title:<10} gc pauses: {pause_histogram(pauses, after)}", flush=True
+                )  # noqa: T201
         for pipe in pipes:
             pipe.send(None)
         for process in processes:
@@ -342,11 +426,13 @@ def drive(
 
 
 @contextlib.contextmanager
-def server_process(argv: list[str], ready_url: str) -> Iterator[int]:
+def server_process(
+    argv: list[str], ready_url: str, env: dict[str, str] | None = None
+) -> Iterator[int]:
     """A server in its own process until the block ends; yields its pid once it answers."""
     process = subprocess.Popen(
         argv,
-        env={**os.environ, "PLANNING_POKER_ENV": "development"},
+        env={**os.environ, "PLANNING_POKER_ENV": "development", **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -413,44 +499,45 @@ def app_state_bytes(base: str, plans: list[RoomPlan]) -> int:
     return len(json.dumps({"type": "state", "room": view}))
 
 
-def main() -> None:
-    """Parse flags and run the app, then the baseline, with the same clients."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--rooms", type=int, default=100)
-    parser.add_argument("--participants", type=int, default=10)
-    parser.add_argument("--rate", type=float, default=1.0, help="votes per room per second")
-    parser.add_argument("--duration", type=float, default=10.0, help="paced phase, seconds")
-    parser.add_argument("--saturate", type=float, default=5.0, help="saturated phase, seconds")
-    parser.add_argument("--workers", type=int, default=2, help="client processes")
-    parser.add_argument("--url", help="an already running app (default: start one)")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline run")
-    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--payload-bytes", type=int, default=2000, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve_baseline:
-        asyncio.run(serve_baseline(args.serve_baseline, args.payload_bytes))
-        return
-    print(f"load average before: {os.getloadavg()}", flush=True)  # noqa: T201
-    with contextlib.ExitStack() as stack:
-        if args.url:
-            base, pid = args.url.rstrip("/"), None
-        else:
-            data_dir = stack.enter_context(tempfile.TemporaryDirectory())
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            argv = [str(VENV_BIN / "planning-poker"), "--port", str(port), "--data-dir", data_dir]
-            pid = stack.enter_context(server_process(argv, base + "/readyz"))
-        started = time.perf_counter()
-        plans = asyncio.run(make_app_rooms(base, args.rooms, args.participants))
-        print(  # noqa: T201
-            f"app      rooms and participants created over HTTP in "
-            f"{time.perf_counter() - started:.1f}s",
-            flush=True,
-        )
-        app = drive("app", args, base, plans, pid)
-        payload = app_state_bytes(base, plans)
-    if args.no_baseline:
-        return
+@contextlib.contextmanager
+def release_source(ref: str) -> Iterator[Path]:
+    """The app's source at a git ref (e.g. the previous release), unpacked in a temporary folder."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", ref, "app/src"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        yield Path(folder) / "app" / "src"
+
+
+def run_app(
+    name: str, args: argparse.Namespace, source: Path | None
+) -> dict[str, dict[str, float]]:
+    """Start the app (this tree's, or the given source's), create its rooms, drive the load."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**UNLIMITED, **({"PYTHONPATH": str(source)} if source else {})}
+        if args.gc_thresholds:
+            env["PLANNING_POKER_GC_THRESHOLDS"] = args.gc_thresholds
+        entry = "import sys; from planning_poker.cli import main; main(sys.argv[1:])"
+        argv = [sys.executable, "-c", entry, "--port", str(port), "--data-dir", data_dir]
+        with server_process(argv, base + "/readyz", env) as pid:
+            started = time.perf_counter()
+            plans = asyncio.run(make_app_rooms(base, args.rooms, args.participants))
+            print(  # noqa: T201
+                f"{name:<8} rooms and participants created over HTTP in "
+                f"{time.perf_counter() - started:.1f}s",
+                flush=True,
+            )
+            figures = drive(name, args, base, plans, pid)
+            figures["memory"]["state_bytes"] = app_state_bytes(base, plans)
+            return figures
+
+
+def run_baseline(args: argparse.Namespace, payload: int) -> dict[str, dict[str, float]]:
+    """The bare websockets server with the same clients."""
     port = free_port()
     argv = [
         sys.executable,
@@ -461,18 +548,72 @@ def main() -> None:
         str(payload),
     ]
     with server_process(argv, f"http://127.0.0.1:{port}/healthz") as pid:
-        base = baseline_rooms(args.rooms, args.participants)
-        baseline = drive("baseline", args, f"http://127.0.0.1:{port}", base, pid)
-    for phase, figures in app.items():
-        other = baseline[phase]
+        plans = baseline_rooms(args.rooms, args.participants)
+        return drive("baseline", args, f"http://127.0.0.1:{port}", plans, pid)
+
+
+def ratios(
+    name: str, ours: dict[str, dict[str, float]], other: dict[str, dict[str, float]]
+) -> None:
+    """Print app/other for each phase and memory."""
+    for phase in ("paced", "saturated"):
+        if phase not in ours or phase not in other:
+            continue
+        mine, theirs = ours[phase], other[phase]
         print(  # noqa: T201
-            f"ratio    {phase:<10} app/baseline p50={figures['p50_ms'] / other['p50_ms']:.2f} "
-            f"p95={figures['p95_ms'] / other['p95_ms']:.2f} "
-            f"p99={figures['p99_ms'] / other['p99_ms']:.2f} "
-            f"votes/s={figures['votes_per_s'] / other['votes_per_s']:.2f} "
-            f"(state message {payload} bytes)"
+            f"ratio    {phase:<10} app/{name} p50={mine['p50_ms'] / theirs['p50_ms']:.2f} "
+            f"p95={mine['p95_ms'] / theirs['p95_ms']:.2f} "
+            f"p99={mine['p99_ms'] / theirs['p99_ms']:.2f} "
+            f"votes/s={mine['votes_per_s'] / theirs['votes_per_s']:.2f} "
+            f"cpu/vote={mine['server_cpu_ms_per_vote'] / theirs['server_cpu_ms_per_vote']:.2f}",
+            flush=True,
         )
-    print(f"load average after: {os.getloadavg()}")  # noqa: T201
+    print(  # noqa: T201
+        f"ratio    memory     app/{name} "
+        f"{ours['memory']['rss_mib'] / max(1.0, other['memory']['rss_mib']):.2f}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    """Parse flags; run the previous release (if asked), the app and the baseline, in turns."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--rooms", type=int, default=100)
+    parser.add_argument("--participants", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=1.0, help="votes per room per second")
+    parser.add_argument("--duration", type=float, default=10.0, help="paced phase, seconds")
+    parser.add_argument("--saturate", type=float, default=5.0, help="saturated phase, seconds")
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--url", help="an already running app (default: start one)")
+    parser.add_argument("--previous", metavar="REF", help="also run the app at this git ref")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of alternating runs")
+    parser.add_argument("--gc-thresholds", help="PLANNING_POKER_GC_THRESHOLDS for this tree's app")
+    parser.add_argument("--profile", metavar="PREFIX", help="py-spy each phase to PREFIX-*.txt")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline run")
+    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--payload-bytes", type=int, default=2000, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_baseline:
+        asyncio.run(serve_baseline(args.serve_baseline, args.payload_bytes))
+        return
+    print(f"load average before: {os.getloadavg()}", flush=True)  # noqa: T201
+    if args.url:
+        base = args.url.rstrip("/")
+        plans = asyncio.run(make_app_rooms(base, args.rooms, args.participants))
+        drive("app", args, base, plans, None)
+        return
+    with contextlib.ExitStack() as stack:
+        previous = stack.enter_context(release_source(args.previous)) if args.previous else None
+        for round_number in range(1, args.repeat + 1):
+            print(f"== round {round_number} of {args.repeat}", flush=True)  # noqa: T201
+            earlier = run_app("previous", args, previous) if previous else None
+            app = run_app("app", args, None)
+            if earlier:
+                ratios("previous", app, earlier)
+            if not args.no_baseline:
+                baseline = run_baseline(args, int(app["memory"]["state_bytes"]))
+                ratios("baseline", app, baseline)
+            print(f"load average now: {os.getloadavg()}", flush=True)  # noqa: T201
 
 
 if __name__ == "__main__":

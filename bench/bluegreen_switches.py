@@ -124,10 +124,10 @@ def main() -> int:
                 threading.Thread(target=http_load, args=(f"http://{base}/healthz", tally, stop, k))
                 for k in (True, False)
             ]
-            for socket in sockets:
+            for number, socket in enumerate(sockets):
                 joined = httpx.post(
                     f"http://{base}/api/rooms/{room['id']}/participants",
-                    json={"name": "voter", "role": "voter"},
+                    json={"name": f"voter {number}", "role": "voter"},  # names are unique in a room
                 ).json()
                 url = f"ws://{base}/ws/rooms/{room['id']}?token={joined['token']}"
                 threads.append(threading.Thread(target=socket_client, args=(url, socket, stop)))

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(git haproxy prometheus chromium)
+SYSTEM_PACKAGES=(git haproxy prometheus chromium docker-registry)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   case "$pkg" in

@@ -116,6 +116,7 @@ def services() -> list[Service]:
                 str(STATE),
                 "--port",
                 "8080",
+                "--save-token",  # the demo's CLI then works without `kargo login`
             ],
             f"{ENGINE}/healthz",
             timeout=90,

@@ -103,6 +103,85 @@ def test_the_export_lists_each_story_with_its_result(
     response = httpx.get(f"{server.base}/api/rooms/{room['id']}/export.csv")
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert rows[0] == ["story", "final estimate", "votes", "average", "median", "agreement", "time"]
+    assert rows[0] == [
+        "story", "final estimate", "votes", "average", "median", "agreement", "time", "round",
+        "seconds",
+    ]  # fmt: skip
     assert rows[1][:6] == ["'=Login", "5", "Fay: 5", "5.0", "5.0", "100.0"]
-    assert rows[1][6].startswith("20")
+    assert rows[1][6].startswith("20") and rows[1][7] == "1"
+
+
+def export_rows(server: Server, room_id: str) -> list[list[str]]:
+    response = httpx.get(f"{server.base}/api/rooms/{room_id}/export.csv")
+    return list(csv.reader(io.StringIO(response.text)))[1:]
+
+
+def test_every_round_of_a_story_is_kept_and_an_empty_reveal_is_refused(
+    server: Server, peers: Callable[[Server, str, str], Peer]
+) -> None:
+    room = create_room(server)
+    fay = peers(server, room["id"], room["token"])
+    vic = peers(server, room["id"], join(server, room["id"], "Vic")["token"])
+    fay.send({"type": "add_story", "title": "Login"})
+    fay.state(lambda r: r["currentStory"] is not None)
+    fay.send({"type": "vote", "card": "3"})
+    vic.send({"type": "vote", "card": "8"})
+    fay.state(lambda r: r["allVoted"])
+    fay.send({"type": "reveal"})
+    fay.send({"type": "new_round"})
+    fay.state(lambda r: not r["revealed"] and r["currentStory"]["rounds"])
+    fay.send({"type": "reveal"})  # nobody has voted in this round
+    refusal = fay.until(lambda m: m["type"] == "error")
+    assert refusal["code"] == "not_allowed" and "nobody has voted" in refusal["message"]
+    fay.send({"type": "vote", "card": "5"})
+    vic.send({"type": "vote", "card": "5"})
+    fay.state(lambda r: r["allVoted"])
+    fay.send({"type": "reveal"})
+    seen = fay.state(lambda r: r["revealed"])
+    rounds = seen["currentStory"]["rounds"]
+    assert [r["votes"] for r in rounds] == [
+        [["Fay", "3"], ["Vic", "8"]],
+        [["Fay", "5"], ["Vic", "5"]],
+    ]
+    assert [r["round"] for r in rounds] == [1, 2]
+    assert all(isinstance(r["seconds"], int) for r in rounds)
+    rows = export_rows(server, room["id"])
+    assert [(r[0], r[2], r[3], r[7]) for r in rows] == [
+        ("Login", "Fay: 3; Vic: 8", "5.5", "1"),
+        ("Login", "Fay: 5; Vic: 5", "5.0", "2"),
+    ]
+
+
+def test_removing_a_voter_after_the_reveal_changes_neither_the_screen_nor_the_export(
+    server: Server, peers: Callable[[Server, str, str], Peer]
+) -> None:
+    room = create_room(server)
+    fay = peers(server, room["id"], room["token"])
+    vic = join(server, room["id"], "Vic")
+    vic_socket = peers(server, room["id"], vic["token"])
+    fay.send({"type": "add_story", "title": "Search"})
+    fay.send({"type": "vote", "card": "2"})
+    vic_socket.send({"type": "vote", "card": "13"})
+    fay.state(lambda r: r["allVoted"])
+    fay.send({"type": "reveal"})
+    before = fay.state(lambda r: r["revealed"])
+    fay.send({"type": "remove_participant", "participantId": vic["participantId"]})
+    after = fay.state(lambda r: len(r["participants"]) == 1)
+    assert after["stats"] == before["stats"] and after["stats"]["average"] == 7.5
+    assert after["lastRound"]["votes"] == [["Fay", "2"], ["Vic", "13"]]
+    assert export_rows(server, room["id"])[0][2:4] == ["Fay: 2; Vic: 13", "7.5"]
+
+
+def test_a_second_person_with_the_same_name_is_refused(server: Server) -> None:
+    room = create_room(server)
+    answer = httpx.post(
+        f"{server.base}/api/rooms/{room['id']}/participants",
+        json={"name": " fay ", "role": "voter"},
+    )
+    assert answer.status_code == 409 and "already called fay" in answer.text
+
+
+def test_a_custom_deck_of_one_card_is_refused(server: Server) -> None:
+    body = {"name": "S", "deck": "custom", "cards": ["5"], "facilitatorName": "Fay"}
+    answer = httpx.post(server.base + "/api/rooms", json=body)
+    assert answer.status_code == 422 and "2 to 20 cards" in answer.text

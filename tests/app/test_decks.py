@@ -21,11 +21,12 @@ def test_a_custom_deck_is_trimmed_and_kept_in_order() -> None:
 @pytest.mark.parametrize(
     ("cards", "reason"),
     [
-        ([], "1 to 20"),
-        ([str(n) for n in range(21)], "1 to 20"),
+        ([], "2 to 20"),
+        (["5"], "2 to 20"),
+        ([str(n) for n in range(21)], "2 to 20"),
         (["1", "1"], "distinct"),
-        (["123456789"], "longer than 8"),
-        (["  "], "empty"),
+        (["1", "123456789"], "longer than 8"),
+        (["1", "  "], "empty"),
     ],
 )
 def test_a_bad_custom_deck_is_refused_with_the_reason(cards: list[str], reason: str) -> None:

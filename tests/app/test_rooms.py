@@ -85,6 +85,7 @@ def test_a_spectator_never_votes_and_does_not_hold_up_all_voted() -> None:
 
 def test_only_the_facilitator_reveals_unless_the_room_lets_anyone() -> None:
     room, fay, vic = make_room()
+    room.vote(fay.id, "3")
     with refused(ErrorCode.NOT_ALLOWED):
         room.reveal(vic.id)
     room.update_settings(fay.id, {"anyoneCanReveal": True})
@@ -236,3 +237,43 @@ def test_the_broadcast_renderer_gives_each_participant_their_personal_view() -> 
         assert message["type"] == "state"
         expected = personal_view(public, room, participant.id)
         assert {**message["room"], "timer": None} == {**expected, "timer": None}
+
+
+def test_a_leaving_facilitator_hands_the_role_to_the_longest_present() -> None:
+    room, fay, vic = make_room()
+    room.leave(fay.id)
+    assert list(room.participants) == [vic.id] and vic.role is Role.FACILITATOR
+
+
+def test_a_rename_to_a_name_in_use_is_refused_but_a_change_of_case_of_ones_own_is_not() -> None:
+    room, fay, vic = make_room()
+    with refused(ErrorCode.CONFLICT):
+        room.rename(vic.id, "FAY")
+    room.rename(fay.id, "FAY")
+    assert fay.name == "FAY"
+
+
+def test_a_timer_running_out_on_an_empty_table_keeps_no_round() -> None:
+    room, fay, _ = make_room()
+    room.add_story(fay.id, "Login")
+    room.start_timer(fay.id, 5, NOW)
+    assert room.reveal_if_timer_done(NOW + 6)
+    assert room.revealed and room.stories[0].rounds == [] and room.last_round is None
+
+
+def test_a_nudge_names_the_present_voters_without_a_card_and_waits_ten_seconds() -> None:
+    room, fay, vic = make_room()
+    ann = room.add_participant("Ann", Role.VOTER, "h-ann", NOW + 2)
+    ann.connect("i1")
+    room.vote(ann.id, "5")
+    with refused(ErrorCode.NOT_ALLOWED):
+        room.nudge_waiting(vic.id, NOW)
+    assert room.nudge_waiting(fay.id, NOW) == [vic.id]
+    assert public_view(room, NOW)["nudge"] == {"at": round(NOW * 1000), "ids": [vic.id]}
+    with refused(ErrorCode.RATE_LIMITED):
+        room.nudge_waiting(fay.id, NOW + 5)
+    room.vote(vic.id, "8")
+    with refused(ErrorCode.CONFLICT):
+        room.nudge_waiting(fay.id, NOW + 11)
+    room.new_round(fay.id)
+    assert room.nudge is None

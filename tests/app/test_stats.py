@@ -55,3 +55,12 @@ def test_no_votes_give_empty_statistics() -> None:
         "agreement": 0.0,
         "distribution": {},
     }
+
+
+def test_there_is_no_mode_when_every_estimate_differs_and_question_marks_are_not_estimates() -> (
+    None
+):
+    assert compute_stats(["3", "5", "8"], FIB).mode == []
+    assert compute_stats(["?", "?", "5"], FIB).mode == ["5"]
+    assert compute_stats(["?", "?"], FIB).mode == []
+    assert compute_stats(["8"], FIB).mode == ["8"]

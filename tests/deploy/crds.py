@@ -1,8 +1,9 @@
 """Validate manifests against the upstream CRD schemas of Kargo v1.11.2 and Argo Rollouts v1.9.1.
 
-Each CRD's `spec.versions[].schema.openAPIV3Schema` is kept in `tests/deploy/schemas/` as compact
-JSON (descriptions removed), derived from the published CRDs with `python -m tests.deploy.crds
-SOURCE_DIR`. Two adjustments turn the API server's behaviour into JSON Schema:
+Each CRD's `spec.versions[].schema.openAPIV3Schema` is kept in the engine's own copy,
+`pipeline/src/kargo/config/schemas/` (the engine validates every applied document against it), as
+compact JSON (descriptions removed), derived from the published CRDs with `python -m
+tests.deploy.crds SOURCE_DIR`. Two adjustments turn the API server's behaviour into JSON Schema:
 
 - `x-kubernetes-*` extensions are dropped (their CEL rules are not evaluated here);
 - an object that lists `properties` and does not set `x-kubernetes-preserve-unknown-fields`
@@ -21,8 +22,10 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft7Validator
+from kargo.config.crds import SCHEMA_DIR, vendored_crds
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+__all__ = ["SCHEMA_DIR", "vendored_crds"]
+
 UPSTREAM_DIR = Path("/work/shared/schemas")
 PRESERVE_UNKNOWN = "x-kubernetes-preserve-unknown-fields"
 
@@ -100,17 +103,6 @@ def kubernetes_to_json_schema(node: Any) -> Any:
         if "additionalProperties" not in node and not node.get(PRESERVE_UNKNOWN, False):
             converted["additionalProperties"] = False
     return converted
-
-
-@cache
-def vendored_crds() -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) → compact CRD, for every vendored schema."""
-    crds: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted(SCHEMA_DIR.glob("*.json")):
-        compact = json.loads(path.read_text(encoding="utf-8"))
-        for version in compact["versions"]:
-            crds[(f"{compact['group']}/{version}", compact["kind"])] = compact
-    return crds
 
 
 @cache

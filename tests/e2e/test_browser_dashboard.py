@@ -21,6 +21,20 @@ from tests.pipeline.harness import (
 )
 
 pytestmark = pytest.mark.chromium
+# The chart module on a metric of three numeric measurements and a `result < 0.05` condition.
+CHART_OF_A_NUMERIC_METRIC = """async () => {
+  const { metricChart } = await import("/ui/charts.js");
+  const metric = { name: "error-rate", successful: 2, failed: 1, measurements: [
+    { value: 0.01, phase: "Successful" }, { value: "0.03", phase: "Successful" },
+    { value: [0.08], phase: "Failed" }] };
+  const chart = metricChart(metric, "result < 0.05");
+  const line = chart.querySelector("line.threshold");
+  const limitY = Number(line.getAttribute("y1"));
+  const points = [...chart.querySelectorAll("circle.point")];
+  return { limit: line.dataset.limit ?? line.getAttribute("data-limit"), points: points.length,
+    above: points.filter((p) => Number(p.getAttribute("cy")) < limitY).length,
+    line: Boolean(chart.querySelector("polyline.series")) };
+}"""
 API = "/api/v1"
 HOSTILE = "<img src=x onerror=window.pwned=1> fix"
 
@@ -129,7 +143,8 @@ def run_the_dashboard(page: Page, config: Path, state: Path) -> None:
 
         sign_in(page, base, (state / "admin.token").read_text().strip())
         expect(page.locator("#who")).to_have_text("admin (admin)")
-        expect(page.locator("#freight")).to_contain_text(HOSTILE)  # shown as text, not run
+        expect(page.locator("#timeline")).to_contain_text(HOSTILE)  # shown as text, not run
+        page.locator(f"[data-freight='{freight['metadata']['name']}']").click()
         page.get_by_role("button", name=f"Promote {alias} to dev").click()
         dev = page.get_by_role("article", name="dev")
         expect(dev).to_contain_text(re.compile(f"Promoting\\s*Running\\s*{alias}"))  # step runs
@@ -139,14 +154,28 @@ def run_the_dashboard(page: Page, config: Path, state: Path) -> None:
         dev.get_by_role("button", name="Analysis of dev").click()
         expect(page.locator("#analysis")).to_contain_text("answers-ok")
         expect(page.locator("#analysis")).to_contain_text("1 ok, 0 failed")
+        chart = page.locator("#analysis-charts").get_by_role("img")
+        expect(chart).to_have_attribute(
+            "aria-label",
+            re.compile(r"^answers-ok: 1 measurement, passes when result == true, 1 ok"),
+        )
+        expect(chart.locator("circle.point.successful")).to_have_count(1)
+        drawn = page.evaluate(CHART_OF_A_NUMERIC_METRIC)
+        assert drawn == {"limit": "0.05", "points": 3, "above": 1, "line": True}, drawn
         expect(page.locator("#promotions")).to_contain_text("admin")
-        expect(dev.get_by_role("button", name="Roll back dev")).to_be_visible()
+        # Nothing to roll back to yet: the first freight is all dev has had.
+        expect(dev.get_by_role("button", name="Roll back dev")).to_be_hidden()
+        expect(dev.get_by_role("button", name="Verify dev again")).to_be_visible()
 
         page.get_by_role("button", name="Sign out").click()
         sign_in(page, base, viewer)
         expect(page.locator("#who")).to_have_text("watcher (viewer)")
-        page.get_by_role("button", name=f"Promote {alias} to prod").click()
-        expect(page.get_by_role("alert")).to_contain_text("may not do this: missing permission")
+        page.locator(f"[data-freight='{freight['metadata']['name']}']").click()
+        detail = page.locator("#freight-detail")
+        expect(detail).to_contain_text("your role may not promote here")
+        expect(page.get_by_role("button", name=f"Promote {alias} to prod")).to_have_count(0)
+        expect(page.get_by_role("button", name="Verify dev again")).to_have_count(0)
+        expect(page.locator("#role-note")).to_be_visible()
         prod = httpx.get(f"{base}{API}/projects/shop/stages/prod", headers=headers).json()
         assert not prod.get("status", {}).get("freightHistory"), prod
         # A change made elsewhere reaches the open page through the watch stream.

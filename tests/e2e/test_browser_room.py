@@ -93,7 +93,7 @@ def test_three_participants_vote_reveal_and_see_the_statistics(
     for page, label in ((fay, "3"), (ann, "5"), (bob, "5")):
         card(page, label).click()
         expect(card(page, label)).to_have_attribute("aria-pressed", "true")
-    expect(fay.get_by_label("has voted", exact=True)).to_have_count(3)
+    expect(fay.get_by_role("img", name="has voted", exact=True)).to_have_count(3)
     expect(ann.locator("#participants")).not_to_contain_text("3")
     fay.get_by_role("button", name="Reveal cards").click()
     for page in (fay, ann, bob):
@@ -122,13 +122,20 @@ def test_a_refresh_resumes_the_same_participant(server: Server, person: OpenPage
     expect(fay.locator("#participants li")).to_have_count(2)
 
 
-def test_a_spectator_cannot_vote(server: Server, person: OpenPage) -> None:
+def test_a_spectator_sees_no_deck_and_can_switch_to_voting(
+    server: Server, person: OpenPage
+) -> None:
     url = create_room(person(), server)
     sam = person()
     join(sam, url, "Sam", spectator=True)
     expect(sam.get_by_text("You are watching as a spectator.")).to_be_visible()
-    expect(card(sam, "5")).to_be_disabled()
+    expect(card(sam, "5")).to_be_hidden()
     expect(sam.get_by_role("button", name="Reveal cards")).to_be_hidden()
+    sam.get_by_text("You", exact=True).click()
+    sam.get_by_role("button", name="Vote as a voter").click()
+    expect(card(sam, "5")).to_be_visible()
+    card(sam, "5").click()
+    expect(card(sam, "5")).to_have_attribute("aria-pressed", "true")
 
 
 def test_a_hostile_name_shows_as_text(server: Server, person: OpenPage) -> None:

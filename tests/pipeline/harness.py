@@ -32,6 +32,8 @@ def running_engine(store: Store, state_dir: Path) -> Iterator[Engine]:
     finally:
         asyncio.run_coroutine_threadsafe(engine.stop(), loop).result(timeout=10)
         thread.join(timeout=10)
+        # Callbacks scheduled as the engine stopped (subprocess pipes closing) still run.
+        loop.run_until_complete(asyncio.sleep(0.05))
         loop.close()
 
 

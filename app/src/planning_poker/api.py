@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from planning_poker import __version__
+from planning_poker.clients import client_address
 from planning_poker.decks import DeckError, DeckKind, cards_for
 from planning_poker.errors import ErrorCode, RoomError, StoreError
 from planning_poker.migrating import migrations_current
@@ -64,6 +65,7 @@ def error_response(exc: RoomError | StoreError) -> JSONResponse:
         ErrorCode.NOT_FOUND: 404,
         ErrorCode.NOT_ALLOWED: 403,
         ErrorCode.CONFLICT: 409,
+        ErrorCode.RATE_LIMITED: 429,
     }.get(exc.code, 422)
     return JSONResponse({"code": exc.code.value, "message": exc.message}, status_code=status)
 
@@ -103,6 +105,8 @@ async def create_room(
     `X-Room-Id` names the new room so that a router can keep its later requests on this version.
     """
     running = services(request)
+    if not running.limits.may_create_room(client_address(request.scope, running.settings.proxies)):
+        return error_response(RoomError(ErrorCode.RATE_LIMITED, "too many new rooms; try later"))
     try:
         cards = cards_for(body.deck, body.cards)
     except DeckError as exc:
@@ -157,6 +161,9 @@ async def join_room(
         if existing is not None:
             body_out = {"participantId": existing.id, "token": body.token}
             return JSONResponse(body_out, status_code=200)
+    client = client_address(request.scope, running.settings.proxies)
+    if not running.limits.may_join(client, room_id):
+        return error_response(RoomError(ErrorCode.RATE_LIMITED, "too many joins; try later"))
     token = new_token()
     token_hash = hash_token(secret, token)
 

@@ -65,6 +65,7 @@ def serve(argv: list[str]) -> None:
         log_level="warning",
         access_log=False,  # one log call per request is wasted work at level warning
         ws="websockets-sansio",
+        proxy_headers=False,  # the app reads X-Forwarded-For itself, from trusted proxies only
         ws_max_size=1024 * 1024,
         ws_per_message_deflate=False,  # state snapshots are small; compressing costs more CPU
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

@@ -2,12 +2,17 @@
 
 Each change awaits its own save before anybody is told about it, so a state a client has seen
 is in the database. Saves that arrive while a transaction is being written wait for the next
-one, which then carries all of them: one thread hop and one commit for many rooms.
+one, which then carries all of them: one commit for many rooms.
+
+On SQLite (a local file, no network) the transaction is written on the event loop itself,
+once the loop has run every callback that was ready: no thread hop, no wait for the GIL. A
+database across a network (PostgreSQL) is written from a thread so the loop keeps serving.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from planning_poker.errors import StaleRoomError, StoreError
 from planning_poker.rooms import Room
@@ -19,18 +24,36 @@ MAX_BATCH = 200
 class GroupCommit:
     """Queue saves from the event loop; one writer at a time drains them in batches."""
 
-    def __init__(self, store: RoomStore) -> None:
+    def __init__(self, store: RoomStore, inline: bool = False) -> None:
         self.store = store
+        self.inline = inline
         self._waiting: list[tuple[Room, int, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._scheduled = False
 
     async def save(self, room: Room, expected_version: int) -> None:
         """Write the room (already at its new version) if stored at expected_version."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         self._waiting.append((room, expected_version, future))
-        if self._writer is None or self._writer.done():
+        if self.inline:
+            if not self._scheduled:
+                self._scheduled = True
+                loop.call_soon(self._write_inline)
+        elif self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         await future
+
+    def _write_inline(self) -> None:
+        self._scheduled = False
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            outcomes: Sequence[StoreError | None]
+            try:
+                outcomes = self.store.save_many([(room, expected) for room, expected, _ in batch])
+            except StoreError as exc:
+                outcomes = [StoreError(str(exc))] * len(batch)
+            _settle(batch, outcomes)
 
     async def _drain(self) -> None:
         while self._waiting:
@@ -51,10 +74,17 @@ class GroupCommit:
                         future.set_exception(StoreError(f"save interrupted: {exc!r}"))
                 self._waiting = []
                 raise
-            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if outcome is None:
-                    future.set_result(None)
-                else:
-                    future.set_exception(outcome)
+            _settle(batch, outcomes)
+
+
+def _settle(
+    batch: list[tuple[Room, int, asyncio.Future[None]]], outcomes: Sequence[StoreError | None]
+) -> None:
+    """Wake each waiting change with its outcome (None: committed)."""
+    for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+        if future.done():
+            continue
+        if outcome is None:
+            future.set_result(None)
+        else:
+            future.set_exception(outcome)

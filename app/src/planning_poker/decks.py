@@ -36,6 +36,8 @@ BUILT_IN_DECKS: dict[DeckKind, tuple[str, ...]] = {
     DeckKind.POWERS_OF_TWO: ("0", "1", "2", "4", "8", "16", "32", "64", "?"),
 }
 
+ABSTAIN_CARDS = frozenset({"?", "☕"})
+MIN_CUSTOM_CARDS = 2
 MAX_CUSTOM_CARDS = 20
 MAX_CARD_LENGTH = 8
 
@@ -54,10 +56,13 @@ def cards_for(kind: DeckKind, custom_cards: list[str] | None = None) -> list[str
 
 
 def validate_custom_cards(cards: list[str]) -> list[str]:
-    """A custom deck: 1 to 20 distinct cards, each at most 8 characters, trimmed."""
+    """A custom deck: 2 to 20 distinct cards, each at most 8 characters, trimmed."""
     trimmed = [card.strip() for card in cards]
-    if not 1 <= len(trimmed) <= MAX_CUSTOM_CARDS:
-        raise DeckError(f"a custom deck needs 1 to {MAX_CUSTOM_CARDS} cards, got {len(trimmed)}")
+    if not MIN_CUSTOM_CARDS <= len(trimmed) <= MAX_CUSTOM_CARDS:
+        raise DeckError(
+            f"a custom deck needs {MIN_CUSTOM_CARDS} to {MAX_CUSTOM_CARDS} cards"
+            f" (one card leaves nothing to choose), got {len(trimmed)}"
+        )
     for card in trimmed:
         if not card:
             raise DeckError("a card cannot be empty")

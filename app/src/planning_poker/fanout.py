@@ -10,9 +10,10 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 CHANNEL = "planning-poker:rooms"
@@ -28,7 +29,15 @@ class Fanout:
 
     def __init__(self, redis_url: str | None) -> None:
         self.enabled = redis_url is not None
-        self._client = aioredis.from_url(redis_url) if redis_url else None
+        self._client: aioredis.Redis | None = None
+        self._errors: tuple[type[Exception], ...] = (OSError,)
+        if redis_url:
+            # Imported only when used: the client and its dependencies hold about 14 MiB.
+            import redis.asyncio
+            from redis.exceptions import RedisError
+
+            self._client = redis.asyncio.from_url(redis_url)
+            self._errors = (RedisError, OSError)
         self._alive: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -43,7 +52,7 @@ class Fanout:
                 if await self._client.exists(INSTANCE_KEY + instance_id):
                     self._alive.add(instance_id)
                     known.add(instance_id)
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             log.warning("cannot ask Redis which instances are alive: %s", exc)
             return instance_ids  # forget nobody while Redis is out
         return known
@@ -55,7 +64,7 @@ class Fanout:
         notice = json.dumps({"room": room_id, "version": version, "instance": instance_id})
         try:
             await self._client.publish(CHANNEL, notice)
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             log.warning("cannot publish a room change to Redis: %s", exc)
 
     async def start(self, instance_id: str, on_change: OnChange) -> None:
@@ -76,7 +85,7 @@ class Fanout:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._client is not None:
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*self._errors):
                 await self._client.delete(INSTANCE_KEY + instance_id)
             await self._client.aclose()
 
@@ -89,7 +98,7 @@ class Fanout:
                 (k.decode() if isinstance(k, bytes) else str(k)).removeprefix(INSTANCE_KEY)
                 for k in keys
             }
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             log.warning("Redis heartbeat failed: %s", exc)
 
     async def _heartbeat(self, instance_id: str) -> None:
@@ -109,7 +118,7 @@ class Fanout:
                         if message.get("type") != "message":
                             continue
                         await self._dispatch(message["data"], instance_id, on_change)
-            except (RedisError, OSError) as exc:
+            except self._errors as exc:
                 log.warning("Redis subscription lost (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)

@@ -9,72 +9,82 @@ instance.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from planning_poker.commits import GroupCommit
+from planning_poker.deltas import changes, delta_messages
 from planning_poker.errors import ErrorCode, RoomError, StaleRoomError, StoreError
 from planning_poker.fanout import Fanout
 from planning_poker.metrics import ACTIVE_ROOMS, MESSAGES_OUT, WEBSOCKET_CONNECTIONS
-from planning_poker.rooms import Room, new_id
+from planning_poker.outbox import Outbox
+from planning_poker.pruning import prune_departed
+from planning_poker.rooms import MAX_PARTICIPANTS, Room, new_id
 from planning_poker.store import RoomStore
 from planning_poker.views import public_view, state_messages
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SAVE_ATTEMPTS = 5
-SEND_QUEUE_LIMIT = 256
 CLOSE_REMOVED = 4403
+REMOVED_MESSAGE = '{"type": "removed"}'
+MAX_SOCKETS_PER_PARTICIPANT = 8
+CLOSE_RECONNECT = 1012
+PRUNE_EVERY_SECONDS = 60.0
 
 
 @dataclass(eq=False)
 class Connection:
-    """One open WebSocket: what it is for and what waits to be sent on it."""
+    """One open WebSocket: whose it is, whether it takes deltas, and its send side."""
 
     room_id: str
     participant_id: str
-    outbox: asyncio.Queue[str | int] = field(
-        default_factory=lambda: asyncio.Queue(SEND_QUEUE_LIMIT)
-    )
+    outbox: Outbox
+    deltas: bool = False
 
     def deliver(self, text: str) -> None:
-        """Queue a message; a client too slow to keep up is disconnected."""
-        try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:
-            self.close(1013)
+        """Send a message (at once when the socket is writable)."""
+        self.outbox.deliver(text)
 
     def close(self, code: int) -> None:
-        """Ask the writer to close the socket with a code once the queue is sent."""
-        while True:
-            try:
-                self.outbox.put_nowait(code)
-                return
-            except asyncio.QueueFull:
-                self.outbox.get_nowait()
+        """Close the socket with a code once what is queued is sent."""
+        self.outbox.close(code)
 
 
 class Hub:
     """The rooms this instance serves."""
 
-    def __init__(self, store: RoomStore, fanout: Fanout, grace_seconds: float) -> None:
+    def __init__(
+        self,
+        store: RoomStore,
+        fanout: Fanout,
+        grace_seconds: float,
+        departed_seconds: float = float("inf"),
+    ) -> None:
         self.store = store
-        self.commits = GroupCommit(store)
+        self.commits = GroupCommit(store, inline=store.local)
         self.fanout = fanout
         self.grace_seconds = grace_seconds
+        self.departed_seconds = departed_seconds
         self.instance_id = new_id(8)
         self._cache: dict[str, Room] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        # A lock lives while a change holds or awaits it: ids of unknown rooms leave nothing.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._connections: dict[str, set[Connection]] = {}
+        self._views: dict[str, dict[str, Any]] = {}  # the public view last broadcast
+        self._pruned_at: dict[str, float] = {}  # rooms with local connections only
 
     # -- reading ----------------------------------------------------------------------------
 
     def _lock(self, room_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(room_id, asyncio.Lock())
+        lock = self._locks.get(room_id)
+        if lock is None:
+            lock = self._locks[room_id] = asyncio.Lock()
+        return lock
 
     async def _fresh(self, room_id: str) -> Room | None:
         """The room as stored, with presence of dead instances forgotten."""
@@ -122,6 +132,7 @@ class Hub:
             if room is None:
                 raise RoomError(ErrorCode.NOT_FOUND, "this room does not exist (any more)")
             try:
+                self._prune(room)
                 result = action(room)
             except RoomError:
                 self._cache.pop(room_id, None)  # the action may have half-changed it
@@ -140,15 +151,27 @@ class Hub:
             return room, result
         raise StoreError(f"room {room_id} kept changing under us; try again")
 
+    def _prune(self, room: Room) -> None:
+        """Forget long-departed participants when the room is full, else once a minute."""
+        now = time.time()
+        full = len(room.participants) >= MAX_PARTICIPANTS
+        if full or now - self._pruned_at.get(room.id, 0.0) >= PRUNE_EVERY_SECONDS:
+            if room.id in self._connections:
+                self._pruned_at[room.id] = now
+            prune_departed(room, now, self.departed_seconds)
+
     async def mutate(self, room_id: str, action: Callable[[Room], T]) -> T:
         """Apply an action to a room, save it and tell everyone."""
-        async with self._lock(room_id):
+        lock = self._lock(room_id)
+        async with lock:
             room, result = await self._apply(room_id, action)
             self._broadcast(room)
         await self.fanout.publish(room_id, room.version, self.instance_id)
         return result
 
-    async def connect(self, room_id: str, token_hash: str) -> Connection:
+    async def connect(
+        self, room_id: str, token_hash: str, outbox: Outbox, deltas: bool = False
+    ) -> Connection:
         """Resume the participant holding the token on a new connection."""
         opened: list[Connection] = []
 
@@ -156,13 +179,21 @@ class Hub:
             participant = room.by_token_hash(token_hash)
             if participant is None:
                 raise RoomError(ErrorCode.NOT_ALLOWED, "unknown participant token")
+            local = self._connections.get(room_id, set())
+            mine = sum(1 for c in local if c.participant_id == participant.id and c not in opened)
+            if mine >= MAX_SOCKETS_PER_PARTICIPANT:
+                raise RoomError(
+                    ErrorCode.RATE_LIMITED,
+                    f"at most {MAX_SOCKETS_PER_PARTICIPANT} connections per participant",
+                )
             participant.connect(self.instance_id)
             if not opened:  # registered before the broadcast so that it gets the state too
-                opened.append(Connection(room_id, participant.id))
+                opened.append(Connection(room_id, participant.id, outbox, deltas))
                 self._connections.setdefault(room_id, set()).add(opened[0])
             return opened[0]
 
-        async with self._lock(room_id):
+        lock = self._lock(room_id)
+        async with lock:
             try:
                 room, connection = await self._apply(room_id, come_online)
             except (RoomError, StoreError):
@@ -171,7 +202,7 @@ class Hub:
             self._cache[room_id] = room
             WEBSOCKET_CONNECTIONS.inc()
             ACTIVE_ROOMS.set(len(self._connections))
-            self._broadcast(room)
+            self._broadcast(room, joined=connection)
         await self.fanout.publish(room_id, room.version, self.instance_id)
         return connection
 
@@ -204,29 +235,54 @@ class Hub:
             if not local:
                 self._connections.pop(room_id, None)
                 self._cache.pop(room_id, None)
-                self._locks.pop(room_id, None)
+                self._views.pop(room_id, None)
+                self._pruned_at.pop(room_id, None)
             ACTIVE_ROOMS.set(len(self._connections))
 
     # -- telling ----------------------------------------------------------------------------
 
-    def _broadcast(self, room: Room) -> None:
+    def _broadcast(self, room: Room, joined: Connection | None = None) -> None:
+        """Tell local connections: a delta to those that take one, else the full state."""
         connections = self._connections.get(room.id)
         if not connections:
             return
-        render = state_messages(room)
+        public = public_view(room)
+        before = self._views.get(room.id)
+        self._views[room.id] = public
+        body = changes(before, public) if before is not None else None
+        full: Callable[[str], str] | None = None
+        small = delta_messages(room, body) if body is not None else None
+        sent = 0
         for connection in list(connections):
             if connection.participant_id not in room.participants:
-                connection.deliver(json.dumps({"type": "removed"}))
+                connection.deliver(REMOVED_MESSAGE)
                 connection.close(CLOSE_REMOVED)
                 continue
-            connection.deliver(render(connection.participant_id))
+            if small is not None and connection.deltas and connection is not joined:
+                connection.deliver(small(connection.participant_id))
+            else:
+                full = full or state_messages(room, public)
+                connection.deliver(full(connection.participant_id))
+            sent += 1
+        MESSAGES_OUT.inc(sent)
+
+    async def resend_state(self, connection: Connection) -> None:
+        """Send one connection the full state it asked for (it missed a delta's base)."""
+        async with self._lock(connection.room_id):
+            room = self._cache.get(connection.room_id)
+            public = self._views.get(connection.room_id)
+            if room is None or public is None:
+                connection.close(CLOSE_RECONNECT)  # the page reconnects and gets the state
+                return
+            connection.deliver(state_messages(room, public)(connection.participant_id))
             MESSAGES_OUT.inc()
 
     async def on_remote_change(self, room_id: str, version: int) -> None:
         """Another instance changed a room: reload it and tell local connections."""
         if room_id not in self._connections:
             return
-        async with self._lock(room_id):
+        lock = self._lock(room_id)
+        async with lock:
             cached = self._cache.get(room_id)
             if cached is not None and cached.version >= version:
                 return
@@ -271,4 +327,4 @@ class Hub:
         """Ask every local connection to close (the server is going away)."""
         for connections in self._connections.values():
             for connection in connections:
-                connection.close(1012)
+                connection.close(CLOSE_RECONNECT)

@@ -20,6 +20,7 @@ class MessageType(StrEnum):
     """Client-to-server message types."""
 
     PING = "ping"
+    SYNC = "sync"
     VOTE = "vote"
     UNVOTE = "unvote"
     REVEAL = "reveal"
@@ -38,6 +39,8 @@ class MessageType(StrEnum):
     REMOVE_PARTICIPANT = "remove_participant"
     RENAME = "rename"
     SET_ROLE = "set_role"
+    LEAVE = "leave"
+    NUDGE = "nudge"
 
 
 Action = Callable[[Room], object]
@@ -55,38 +58,59 @@ def parse_message(message: object) -> tuple[MessageType, dict[str, Any]]:
         ) from None
 
 
+Change = Callable[[Room, str, dict[str, Any]], object]
+
+# What each message does to the room, as (room, acting participant, message body).
+CHANGES: dict[MessageType, Change] = {
+    MessageType.VOTE: lambda room, actor, body: room.vote(actor, body.get("card")),
+    MessageType.UNVOTE: lambda room, actor, body: room.unvote(actor),
+    MessageType.REVEAL: lambda room, actor, body: room.reveal(actor),
+    MessageType.NEW_ROUND: lambda room, actor, body: room.new_round(actor),
+    MessageType.NEXT_STORY: lambda room, actor, body: room.next_story(actor),
+    MessageType.ADD_STORY: lambda room, actor, body: room.add_story(
+        actor, body.get("title"), body.get("link")
+    ),
+    MessageType.REMOVE_STORY: lambda room, actor, body: room.remove_story(
+        actor, body.get("storyId")
+    ),
+    MessageType.REORDER_STORIES: lambda room, actor, body: room.reorder_stories(
+        actor, body.get("order")
+    ),
+    MessageType.IMPORT_STORIES: lambda room, actor, body: room.import_stories(
+        actor, body.get("csv")
+    ),
+    MessageType.SELECT_STORY: lambda room, actor, body: room.select_story(
+        actor, body.get("storyId")
+    ),
+    MessageType.SET_ESTIMATE: lambda room, actor, body: room.set_estimate(
+        actor, body.get("estimate"), body.get("storyId")
+    ),
+    MessageType.START_TIMER: lambda room, actor, body: room.start_timer(
+        actor, body.get("seconds"), time.time()
+    ),
+    MessageType.STOP_TIMER: lambda room, actor, body: room.stop_timer(actor),
+    MessageType.UPDATE_SETTINGS: lambda room, actor, body: room.update_settings(
+        actor, body.get("settings")
+    ),
+    MessageType.MAKE_FACILITATOR: lambda room, actor, body: room.make_facilitator(
+        actor, body.get("participantId")
+    ),
+    MessageType.REMOVE_PARTICIPANT: lambda room, actor, body: room.remove_participant(
+        actor, body.get("participantId")
+    ),
+    MessageType.RENAME: lambda room, actor, body: room.rename(actor, body.get("name")),
+    MessageType.SET_ROLE: lambda room, actor, body: room.set_own_role(actor, body.get("role")),
+    MessageType.LEAVE: lambda room, actor, body: room.leave(actor),
+    MessageType.NUDGE: lambda room, actor, body: room.nudge_waiting(actor, time.time()),
+}
+
+
 def action_for(kind: MessageType, body: dict[str, Any], actor: str) -> Action:
     """The change a message asks for, done as the acting participant."""
-    get = body.get
-    actions: dict[MessageType, Action] = {
-        MessageType.VOTE: lambda room: room.vote(actor, get("card")),
-        MessageType.UNVOTE: lambda room: room.unvote(actor),
-        MessageType.REVEAL: lambda room: room.reveal(actor),
-        MessageType.NEW_ROUND: lambda room: room.new_round(actor),
-        MessageType.NEXT_STORY: lambda room: room.next_story(actor),
-        MessageType.ADD_STORY: lambda room: room.add_story(actor, get("title"), get("link")),
-        MessageType.REMOVE_STORY: lambda room: room.remove_story(actor, get("storyId")),
-        MessageType.REORDER_STORIES: lambda room: room.reorder_stories(actor, get("order")),
-        MessageType.IMPORT_STORIES: lambda room: room.import_stories(actor, get("csv")),
-        MessageType.SELECT_STORY: lambda room: room.select_story(actor, get("storyId")),
-        MessageType.SET_ESTIMATE: lambda room: room.set_estimate(
-            actor, get("estimate"), get("storyId")
-        ),
-        MessageType.START_TIMER: lambda room: room.start_timer(actor, get("seconds"), time.time()),
-        MessageType.STOP_TIMER: lambda room: room.stop_timer(actor),
-        MessageType.UPDATE_SETTINGS: lambda room: room.update_settings(actor, get("settings")),
-        MessageType.MAKE_FACILITATOR: lambda room: room.make_facilitator(
-            actor, get("participantId")
-        ),
-        MessageType.REMOVE_PARTICIPANT: lambda room: room.remove_participant(
-            actor, get("participantId")
-        ),
-        MessageType.RENAME: lambda room: room.rename(actor, get("name")),
-        MessageType.SET_ROLE: lambda room: room.set_own_role(actor, get("role")),
-    }
-    if kind not in actions:
+    change = CHANGES.get(kind)
+    if change is None:
         raise RoomError(ErrorCode.BAD_MESSAGE, f"{kind.value} changes nothing")
-    return actions[kind]
+    return lambda room: change(room, actor, body)
 
 
 class RateLimiter:

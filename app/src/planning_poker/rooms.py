@@ -15,7 +15,7 @@ from typing import Any
 from planning_poker.decks import DeckKind
 from planning_poker.errors import ErrorCode, RoomError
 from planning_poker.participants import Participant, Role, clean_name
-from planning_poker.stats import compute_stats
+from planning_poker.rounds import round_record
 from planning_poker.stories import (
     MAX_STORIES,
     Story,
@@ -27,6 +27,7 @@ from planning_poker.stories import (
 
 MAX_PARTICIPANTS = 100
 MAX_TIMER_SECONDS = 3600
+NUDGE_INTERVAL_SECONDS = 10
 
 
 def new_id(nbytes: int = 12) -> str:
@@ -80,6 +81,9 @@ class Room:
     revealed: bool = False
     round: int = 1
     timer_ends_at: float | None = None
+    round_started_at: float | None = None
+    last_round: dict[str, Any] | None = None
+    nudge: dict[str, Any] | None = None  # {"at": seconds, "ids": [participants asked to vote]}
     version: int = 0
 
     # -- membership -------------------------------------------------------------------------
@@ -90,7 +94,7 @@ class Room:
             raise RoomError(ErrorCode.CONFLICT, f"a room holds at most {MAX_PARTICIPANTS} people")
         if role is Role.FACILITATOR and self.facilitator() is not None:
             raise RoomError(ErrorCode.NOT_ALLOWED, "the room already has a facilitator")
-        participant = Participant(new_id(8), clean_name(name), role, token_hash, now)
+        participant = Participant(new_id(8), self._free_name(name), role, token_hash, now)
         participant.away_since = now
         self.participants[participant.id] = participant
         return participant
@@ -117,9 +121,17 @@ class Room:
         if self.member(actor).role is not Role.FACILITATOR:
             raise RoomError(ErrorCode.NOT_ALLOWED, "only the facilitator can do that")
 
+    def _free_name(self, raw: object, keeping: str | None = None) -> str:
+        """A clean name nobody else in the room uses (compared without case)."""
+        name = clean_name(raw)
+        taken = {p.name.casefold() for p in self.participants.values() if p.id != keeping}
+        if name.casefold() in taken:
+            raise RoomError(ErrorCode.CONFLICT, f"someone in this room is already called {name}")
+        return name
+
     def rename(self, actor: str, name: object) -> None:
-        """A participant changes their display name."""
-        self.member(actor).name = clean_name(name)
+        """A participant changes their display name (to one nobody else uses)."""
+        self.member(actor).name = self._free_name(name, keeping=actor)
 
     def set_own_role(self, actor: str, role: object) -> None:
         """A participant switches themselves between voter and spectator."""
@@ -149,6 +161,14 @@ class Room:
         removed = self.member(str(target))
         del self.participants[removed.id]
         return removed
+
+    def leave(self, actor: str) -> None:
+        """A participant leaves for good; a leaving facilitator hands the role on first."""
+        leaving = self.member(actor)
+        del self.participants[leaving.id]
+        if leaving.role is Role.FACILITATOR and self.participants:
+            heir = min(self.participants.values(), key=lambda p: (not p.online, p.joined_at))
+            heir.role = Role.FACILITATOR
 
     def pass_facilitator_if_gone(self, now: float, grace_seconds: float) -> bool:
         """Give the role to whoever has been present longest if the facilitator is long gone."""
@@ -180,6 +200,8 @@ class Room:
         if not isinstance(card, str) or card not in self.cards:
             raise RoomError(ErrorCode.UNKNOWN_CARD, "that card is not in this room's deck")
         participant.vote = card
+        if self.round_started_at is None:
+            self.round_started_at = self._clock()
         if self.settings.auto_reveal and self.everyone_voted():
             self._reveal()
 
@@ -189,6 +211,23 @@ class Room:
         if self.revealed:
             raise RoomError(ErrorCode.NOT_ALLOWED, "the cards are revealed; start a new round")
         participant.vote = None
+
+    def nudge_waiting(self, actor: str, now: float) -> list[str]:
+        """The facilitator reminds the present voters without a card; at most every 10 s."""
+        self._require_facilitator(actor)
+        if self.revealed:
+            raise RoomError(ErrorCode.NOT_ALLOWED, "the cards are revealed; start a new round")
+        if self.nudge is not None and now - self.nudge["at"] < NUDGE_INTERVAL_SECONDS:
+            raise RoomError(ErrorCode.RATE_LIMITED, "a nudge went out a moment ago; wait a little")
+        waiting = [
+            p.id
+            for p in self.participants.values()
+            if p.role.votes() and p.online and p.vote is None and p.id != actor
+        ]
+        if not waiting:
+            raise RoomError(ErrorCode.CONFLICT, "everyone present has voted")
+        self.nudge = {"at": now, "ids": waiting}
+        return waiting
 
     def everyone_voted(self) -> bool:
         """Whether every present voter (and anyone away who voted) has a card down."""
@@ -204,23 +243,28 @@ class Room:
         )
         if not allowed:
             raise RoomError(ErrorCode.NOT_ALLOWED, "only the facilitator can reveal the cards")
+        if not self.revealed and not self.cast_votes():
+            raise RoomError(
+                ErrorCode.NOT_ALLOWED, "nobody has voted yet; there is nothing to reveal"
+            )
         self._reveal()
 
     def _reveal(self, now: float | None = None) -> None:
+        """Turn the cards over and keep the round; a round without cards is not kept."""
         if self.revealed:
             return
         self.revealed = True
         self.timer_ends_at = None
+        votes = [(p.name, p.vote) for p in self.participants.values() if p.vote is not None]
+        if not votes:
+            self.last_round = None
+            return
         story = self.current_story()
+        number = len(story.rounds) + 1 if story is not None else self.round
+        when = now if now is not None else self._clock()
+        self.last_round = round_record(number, votes, self.cards, self.round_started_at, when)
         if story is not None:
-            stats = compute_stats(self.cast_votes(), self.cards)
-            story.result = {
-                "votes": [[p.name, p.vote] for p in self.participants.values() if p.vote],
-                "average": stats.average,
-                "median": stats.median,
-                "agreement": stats.agreement,
-                "revealedAt": now if now is not None else self._clock(),
-            }
+            story.record(self.last_round)
 
     def cast_votes(self) -> list[str]:
         """The cards on the table."""
@@ -247,6 +291,9 @@ class Room:
             participant.vote = None
         self.revealed = False
         self.timer_ends_at = None
+        self.last_round = None
+        self.nudge = None
+        self.round_started_at = self._clock()
         self.round += 1
 
     # -- timer ------------------------------------------------------------------------------
@@ -292,6 +339,8 @@ class Room:
         self.stories.append(story)
         if self.current_story_id is None and len(self.stories) == 1:
             self.current_story_id = story.id
+            if not self.revealed and not self.cast_votes():
+                self.round_started_at = self._clock()
         return story
 
     def import_stories(self, actor: str, text: object) -> int:

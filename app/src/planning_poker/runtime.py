@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from planning_poker.clients import ClientLimits
 from planning_poker.fanout import Fanout
 from planning_poker.hub import Hub
 from planning_poker.settings import Settings
@@ -21,6 +22,7 @@ class Services:
     store: RoomStore
     fanout: Fanout
     hub: Hub
+    limits: ClientLimits
 
 
 def build_services(settings: Settings) -> Services:
@@ -28,5 +30,10 @@ def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.effective_database_url)
     store = RoomStore(engine)
     fanout = Fanout(settings.redis_url)
-    hub = Hub(store, fanout, settings.facilitator_grace_seconds)
-    return Services(settings, engine, store, fanout, hub)
+    hub = Hub(store, fanout, settings.facilitator_grace_seconds, settings.departed_after_seconds)
+    limits = ClientLimits(
+        settings.rooms_per_client_per_hour,
+        settings.joins_per_client_per_room_per_hour,
+        settings.sockets_per_client,
+    )
+    return Services(settings, engine, store, fanout, hub, limits)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from planning_poker.clients import Network, parse_networks
 
 DEVELOPMENT_SECRET = "development-only-not-a-secret"
 PLACEHOLDER_SECRETS = frozenset(
@@ -56,6 +59,41 @@ class Settings(BaseSettings):
         ),
     )
 
+    trusted_proxies: str = Field(
+        "", validation_alias=_env("trusted_proxies", "PLANNING_POKER_TRUSTED_PROXIES")
+    )
+    allowed_origins_text: str = Field(
+        "", validation_alias=_env("allowed_origins", "PLANNING_POKER_ALLOWED_ORIGINS")
+    )
+    rooms_per_client_per_hour: float = Field(
+        600.0,
+        gt=0,
+        validation_alias=_env(
+            "rooms_per_client_per_hour", "PLANNING_POKER_ROOMS_PER_CLIENT_PER_HOUR"
+        ),
+    )
+    joins_per_client_per_room_per_hour: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=_env(
+            "joins_per_client_per_room_per_hour",
+            "PLANNING_POKER_JOINS_PER_CLIENT_PER_ROOM_PER_HOUR",
+        ),
+    )
+    sockets_per_client: int = Field(
+        500, gt=0, validation_alias=_env("sockets_per_client", "PLANNING_POKER_SOCKETS_PER_CLIENT")
+    )
+    departed_after_seconds: float = Field(
+        3600.0,
+        gt=0,
+        validation_alias=_env("departed_after_seconds", "PLANNING_POKER_DEPARTED_AFTER_SECONDS"),
+    )
+
+    gc_thresholds: tuple[int, int, int] = Field(
+        (10_000, 50, 1_000),
+        validation_alias=_env("gc_thresholds", "PLANNING_POKER_GC_THRESHOLDS"),
+    )
+
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
@@ -73,7 +111,30 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
             raise ValueError("REDIS_URL must start with redis:// or rediss://")
+        try:
+            parse_networks(self.trusted_proxies.split(","))
+        except ValueError as exc:
+            raise ValueError(f"PLANNING_POKER_TRUSTED_PROXIES: {exc}") from None
+        for origin in self.allowed_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(
+                    f"PLANNING_POKER_ALLOWED_ORIGINS: {origin!r} is not an origin "
+                    "like https://poker.example.com"
+                )
         return self
+
+    @property
+    def proxies(self) -> list[Network]:
+        """The proxies whose X-Forwarded-For is believed."""
+        return parse_networks(self.trusted_proxies.split(","))
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The origins whose pages may open WebSockets (empty: the app's own Host)."""
+        return [
+            o.strip().rstrip("/").lower() for o in self.allowed_origins_text.split(",") if o.strip()
+        ]
 
     @property
     def effective_database_url(self) -> str:

@@ -1,18 +1,22 @@
-"""The room WebSocket: resume by token, read messages, write state snapshots."""
+"""The room WebSocket, served straight on ASGI: resume by token, read messages, send states.
+
+It sits in front of the framework (a middleware on `/ws/rooms/{id}`) so that each message in
+and out skips the per-message layers a routed endpoint would pass through. Upgrades from
+another site's page (an `Origin` that is not the app's own) are refused with 403.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect
-
+from planning_poker.clients import client_address
 from planning_poker.errors import ErrorCode, RoomError, StoreError
 from planning_poker.hub import Connection
-from planning_poker.metrics import MESSAGES_IN, MESSAGES_OUT
+from planning_poker.metrics import MESSAGES_IN, MESSAGES_OUT, ASGIApp, Receive, Scope, Send
+from planning_poker.origins import origin_allowed
+from planning_poker.outbox import Outbox
 from planning_poker.protocol import (
     MAX_MESSAGE_BYTES,
     MessageType,
@@ -24,63 +28,95 @@ from planning_poker.runtime import Services
 from planning_poker.security import hash_token
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+PATH_PREFIX = "/ws/rooms/"
 CLOSE_UNKNOWN_ROOM = 4404
 CLOSE_BAD_TOKEN = 4401
+CLOSE_TOO_MANY = 4429
 CLOSE_UNAVAILABLE = 1011
+COUNTED = {kind: MESSAGES_IN.labels(kind.value) for kind in MessageType}  # labels() locks
+PONG = '{"type": "pong"}'
+REFUSAL_SECONDS = 5.0
 
 
-@router.websocket("/ws/rooms/{room_id}")
-async def room_socket(websocket: WebSocket, room_id: str, token: str = "") -> None:
+class RoomSockets:
+    """ASGI middleware: serve room WebSockets, pass everything else on."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        room_id = path.removeprefix(PATH_PREFIX)
+        if scope["type"] != "websocket" or not path.startswith(PATH_PREFIX) or "/" in room_id:
+            await self.app(scope, receive, send)
+            return
+        if (await receive())["type"] != "websocket.connect":
+            return
+        await room_socket(scope, receive, send, self.services, room_id)
+
+
+def _refuse(outbox: Outbox, error: RoomError, code: int) -> None:
+    outbox.deliver(json.dumps(error.to_json()))
+    outbox.close(code)
+
+
+async def room_socket(
+    scope: Scope, receive: Receive, send: Send, running: Services, room_id: str
+) -> None:
     """One participant's live connection to a room."""
-    running: Services = websocket.app.state.services
-    await websocket.accept()
+    settings = running.settings
+    if not origin_allowed(scope, settings.allowed_origins):
+        await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
+        return
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    token = query.get("token", [""])[0]
+    client = client_address(scope, settings.proxies)
+    await send({"type": "websocket.accept"})
+    outbox = Outbox(send)
+    if not running.limits.open_socket(client):
+        busy = RoomError(ErrorCode.RATE_LIMITED, "too many connections from your address")
+        _refuse(outbox, busy, CLOSE_TOO_MANY)
+        await outbox.drain(REFUSAL_SECONDS)
+        return
     try:
-        connection = await running.hub.connect(room_id, hash_token(running.settings.secret, token))
+        await _serve(receive, outbox, running, room_id, token, query.get("deltas") == ["1"])
+    finally:
+        running.limits.close_socket(client)
+
+
+async def _serve(
+    receive: Receive, outbox: Outbox, running: Services, room_id: str, token: str, deltas: bool
+) -> None:
+    try:
+        connection = await running.hub.connect(
+            room_id, hash_token(running.settings.secret, token), outbox, deltas
+        )
     except RoomError as exc:
-        await websocket.send_text(json.dumps(exc.to_json()))
-        code = CLOSE_UNKNOWN_ROOM if exc.code is ErrorCode.NOT_FOUND else CLOSE_BAD_TOKEN
-        await websocket.close(code)
+        code = {ErrorCode.NOT_FOUND: CLOSE_UNKNOWN_ROOM, ErrorCode.RATE_LIMITED: CLOSE_TOO_MANY}
+        _refuse(outbox, exc, code.get(exc.code, CLOSE_BAD_TOKEN))
+        await outbox.drain(REFUSAL_SECONDS)
         return
     except StoreError:
-        await websocket.close(CLOSE_UNAVAILABLE)
+        outbox.close(CLOSE_UNAVAILABLE)
+        await outbox.drain(REFUSAL_SECONDS)
         return
-    writer = asyncio.create_task(_write(websocket, connection))
     try:
-        await _read(websocket, connection, running)
+        await _read(receive, connection, running)
     finally:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        await outbox.drain()
         await running.hub.disconnect(connection)
 
 
-async def _write(websocket: WebSocket, connection: Connection) -> None:
-    """Send queued messages in order; an int in the queue is a close code."""
-    try:
-        while True:
-            item = await connection.outbox.get()
-            if isinstance(item, int):
-                await websocket.close(item)
-                return
-            await websocket.send_text(item)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        return
-
-
-async def _read(websocket: WebSocket, connection: Connection, running: Services) -> None:
+async def _read(receive: Receive, connection: Connection, running: Services) -> None:
     limiter = RateLimiter()
     while True:
-        try:
-            message = await websocket.receive()
-        except (WebSocketDisconnect, RuntimeError):
-            return
-        if message["type"] == "websocket.disconnect":
+        message = await receive()
+        if message["type"] != "websocket.receive":
             return
         raw = message.get("text")
         if raw is None:
-            data = message.get("bytes") or b""
-            raw = data.decode("utf-8", errors="replace")
+            raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
         try:
             await _handle(raw, connection, running, limiter)
         except RoomError as exc:
@@ -111,9 +147,12 @@ async def _handle(
     except RoomError:
         MESSAGES_IN.labels("malformed").inc()
         raise
-    MESSAGES_IN.labels(kind.value).inc()
+    COUNTED[kind].inc()
     if kind is MessageType.PING:
-        connection.deliver('{"type": "pong"}')
+        connection.deliver(PONG)
         MESSAGES_OUT.inc()
+        return
+    if kind is MessageType.SYNC:
+        await running.hub.resend_state(connection)
         return
     await running.hub.mutate(connection.room_id, action_for(kind, body, connection.participant_id))

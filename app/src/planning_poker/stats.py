@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from planning_poker.decks import numeric_value
+from planning_poker.decks import ABSTAIN_CARDS, numeric_value
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,11 @@ class RoundStats:
 
 
 def compute_stats(votes: list[str], deck: list[str]) -> RoundStats:
-    """Statistics over the cast cards; ? and ☕ count in the distribution but not the numbers."""
+    """Statistics over the cast cards; ? and ☕ count in the distribution but not the numbers.
+
+    The mode is the most common estimate (? and ☕ are not estimates); when every estimate
+    differs there is none.
+    """
     order = {card: index for index, card in enumerate(deck)}
     counts = Counter(votes)
     distribution = {card: counts[card] for card in sorted(counts, key=lambda c: order.get(c, 99))}
@@ -41,7 +45,10 @@ def compute_stats(votes: list[str], deck: list[str]) -> RoundStats:
     average = round(statistics.fmean(numbers), 2) if numbers else None
     median = round(float(statistics.median(numbers)), 2) if numbers else None
     top = max(counts.values(), default=0)
-    mode = [card for card, count in distribution.items() if count == top] if top else []
+    estimates = {card: n for card, n in distribution.items() if card not in ABSTAIN_CARDS}
+    most = max(estimates.values(), default=0)
+    all_differ = most == 1 and len(estimates) > 1
+    mode = [] if all_differ else [card for card, n in estimates.items() if n == most and most]
     consensus = len(votes) > 0 and len(counts) == 1
     agreement = round(100.0 * top / len(votes), 1) if votes else 0.0
     return RoundStats(

@@ -5,15 +5,17 @@ SQLite by default, PostgreSQL by URL. Every driver error is wrapped in StoreErro
 
 from __future__ import annotations
 
-import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from planning_poker.errors import StaleRoomError, StoreError
 from planning_poker.rooms import Room
@@ -68,6 +70,8 @@ class RoomStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.local = engine.dialect.name == "sqlite"  # a file on this machine: no network waits
+        self._writer: PoolProxiedConnection | None = None
         marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._save_sql = _SAVE_SQL.format(p=marker)
 
@@ -139,19 +143,51 @@ class RoomStore:
         A stale room does not stop the others; a database error fails them all (StoreError).
         """
         now = time.time() if now is None else now
-        outcomes: list[StaleRoomError | None] = []
-        with self._begin() as connection:
-            for room, expected_version in saves:
-                document = json.dumps(room_to_doc(room))
-                values = (room.name, document, room.version, now, room.id, expected_version)
-                result = connection.exec_driver_sql(self._save_sql, values)
-                stale = result.rowcount != 1
-                outcomes.append(
-                    StaleRoomError(f"room {room.id} changed since version {expected_version}")
-                    if stale
-                    else None
-                )
-        return outcomes
+        rows = [
+            (
+                room.name,
+                orjson.dumps(room_to_doc(room)).decode(),
+                room.version,
+                now,
+                room.id,
+                expected_version,
+            )
+            for room, expected_version in saves
+        ]
+        if self.local:
+            counts = self._write_sqlite(rows)
+        else:
+            with self._begin() as connection:
+                counts = [connection.exec_driver_sql(self._save_sql, row).rowcount for row in rows]
+        return [
+            None if count == 1 else StaleRoomError(f"room {row[4]} changed since version {row[5]}")
+            for row, count in zip(rows, counts, strict=True)
+        ]
+
+    def _write_sqlite(self, rows: list[tuple[Any, ...]]) -> list[int]:
+        """The UPDATEs on one long-lived sqlite3 connection: no pool, no statement pipeline."""
+        try:
+            if self._writer is None:
+                self._writer = self.engine.raw_connection()
+            driver: Any = self._writer.driver_connection
+            try:
+                counts = [driver.execute(self._save_sql, row).rowcount for row in rows]
+                driver.commit()
+            except BaseException:
+                driver.rollback()
+                raise
+            return counts
+        except (sqlite3.Error, SQLAlchemyError) as exc:
+            if self._writer is not None:
+                self._writer.invalidate()
+                self._writer = None
+            raise StoreError(f"database error: {type(exc).__name__}") from exc
+
+    def close(self) -> None:
+        """Give back the connection the SQLite writer holds."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def delete_expired(self, idle_seconds: float, now: float | None = None) -> int:
         """Delete rooms idle for longer than idle_seconds; how many went."""

@@ -4,28 +4,48 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from planning_poker.errors import ErrorCode, RoomError
+from planning_poker.rounds import MAX_ROUNDS_PER_STORY, seconds_spent
 
 MAX_TITLE_LENGTH = 200
 MAX_LINK_LENGTH = 500
 MAX_ESTIMATE_LENGTH = 8
 MAX_STORIES = 500
-EXPORT_HEADER = ["story", "final estimate", "votes", "average", "median", "agreement", "time"]
+EXPORT_HEADER = [
+    "story",
+    "final estimate",
+    "votes",
+    "average",
+    "median",
+    "agreement",
+    "time",
+    "round",
+    "seconds",
+]
 
 
 @dataclass
 class Story:
-    """A story: its title, an optional link, the last revealed round and the final estimate."""
+    """A story: its title, an optional link, every revealed round and the final estimate."""
 
     id: str
     title: str
     link: str | None = None
     estimate: str | None = None
-    result: dict[str, Any] | None = None
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        """The latest revealed round."""
+        return self.rounds[-1] if self.rounds else None
+
+    def record(self, revealed_round: dict[str, Any]) -> None:
+        """Keep a revealed round (the oldest go once a story has had 50)."""
+        self.rounds = [*self.rounds, revealed_round][-MAX_ROUNDS_PER_STORY:]
 
     def to_json(self) -> dict[str, Any]:
         """The wire and stored form."""
@@ -35,17 +55,22 @@ class Story:
             "link": self.link,
             "estimate": self.estimate,
             "result": self.result,
+            "rounds": self.rounds,
+            "secondsSpent": seconds_spent(self.rounds),
         }
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Story:
-        """Read the stored form."""
+        """Read the stored form (a story stored before rounds were kept has its one result)."""
+        rounds = doc.get("rounds")
+        if rounds is None:
+            rounds = [doc["result"]] if doc.get("result") else []
         return cls(
             id=doc["id"],
             title=doc["title"],
             link=doc.get("link"),
             estimate=doc.get("estimate"),
-            result=doc.get("result"),
+            rounds=list(rounds),
         )
 
 
@@ -101,26 +126,28 @@ def parse_stories_csv(text: str) -> list[tuple[str, str | None]]:
 
 
 def export_csv(stories: list[Story]) -> str:
-    """The results as CSV, one line per story."""
+    """The results as CSV: one line per revealed round, newest last (one for a story without)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_HEADER)
     for story in stories:
-        result = story.result or {}
-        votes = "; ".join(f"{name}: {card}" for name, card in result.get("votes", []))
-        revealed_at = result.get("revealedAt")
-        when = datetime.fromtimestamp(revealed_at, UTC).isoformat() if revealed_at else ""
-        writer.writerow(
-            [
-                _safe_cell(story.title),
-                _safe_cell(story.estimate or ""),
-                _safe_cell(votes),
-                _blank_none(result.get("average")),
-                _blank_none(result.get("median")),
-                _blank_none(result.get("agreement")),
-                when,
-            ]
-        )
+        for result in story.rounds or [{}]:
+            votes = "; ".join(f"{name}: {card}" for name, card in result.get("votes", []))
+            revealed_at = result.get("revealedAt")
+            when = datetime.fromtimestamp(revealed_at, UTC).isoformat() if revealed_at else ""
+            writer.writerow(
+                [
+                    _safe_cell(story.title),
+                    _safe_cell(story.estimate or ""),
+                    _safe_cell(votes),
+                    _blank_none(result.get("average")),
+                    _blank_none(result.get("median")),
+                    _blank_none(result.get("agreement")),
+                    when,
+                    _blank_none(result.get("round")),
+                    _blank_none(result.get("seconds")),
+                ]
+            )
     return out.getvalue()
 
 

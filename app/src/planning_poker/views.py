@@ -5,19 +5,25 @@ Before the reveal a view carries no card values except the receiving participant
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from planning_poker.decks import DeckKind
 from planning_poker.participants import Participant
 from planning_poker.rooms import Room, RoomSettings
+from planning_poker.rounds import stats_of
 from planning_poker.stats import compute_stats
 from planning_poker.stories import Story
 
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+def _encode(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
 _NONCE = secrets.token_hex(16)
 _YOU_MARK, _PEOPLE_MARK = f'"you-{_NONCE}"', f'"people-{_NONCE}"'
 
@@ -37,6 +43,9 @@ def room_to_doc(room: Room) -> dict[str, Any]:
         "revealed": room.revealed,
         "round": room.round,
         "timerEndsAt": room.timer_ends_at,
+        "roundStartedAt": room.round_started_at,
+        "lastRound": room.last_round,
+        "nudge": room.nudge,
     }
 
 
@@ -56,8 +65,19 @@ def room_from_doc(doc: dict[str, Any], version: int) -> Room:
         revealed=bool(doc.get("revealed")),
         round=int(doc.get("round", 1)),
         timer_ends_at=doc.get("timerEndsAt"),
+        round_started_at=doc.get("roundStartedAt"),
+        last_round=doc.get("lastRound") or _legacy_round(doc),
+        nudge=doc.get("nudge"),
         version=version,
     )
+
+
+def _legacy_round(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The revealed round of a room stored before rounds were kept: its story's result."""
+    if not doc.get("revealed"):
+        return None
+    story = next((s for s in doc.get("stories", []) if s["id"] == doc.get("currentStoryId")), None)
+    return story.get("result") if story else None
 
 
 def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
@@ -94,11 +114,25 @@ def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
         ],
         "currentStory": story.to_json() if story else None,
         "stories": [s.to_json() for s in room.stories],
-        "stats": compute_stats(room.cast_votes(), room.cards).to_json() if room.revealed else None,
+        "stats": _revealed_stats(room),
+        "lastRound": room.last_round if room.revealed else None,
+        "nudge": {"at": round(room.nudge["at"] * 1000), "ids": room.nudge["ids"]}
+        if room.nudge
+        else None,
+        "roundStartedAt": room.round_started_at,
         "settings": room.settings.to_json(),
         "timer": timer,
         "allVoted": room.everyone_voted(),
     }
+
+
+def _revealed_stats(room: Room) -> dict[str, Any] | None:
+    """The revealed round's statistics as recorded at the reveal (one truth with the export)."""
+    if not room.revealed:
+        return None
+    if room.last_round is None:
+        return compute_stats([], room.cards).to_json()
+    return stats_of(room.last_round)
 
 
 def personal_view(public: dict[str, Any], room: Room, participant_id: str) -> dict[str, Any]:
@@ -114,14 +148,14 @@ def personal_view(public: dict[str, Any], room: Room, participant_id: str) -> di
     return view
 
 
-def state_messages(room: Room) -> Callable[[str], str]:
+def state_messages(room: Room, public: dict[str, Any] | None = None) -> Callable[[str], str]:
     """A renderer of each participant's `state` message, serialising the shared part once.
 
     Broadcasts send one message per connection; only `you` and the receiver's own vote differ,
     so the JSON is cut around two placeholders and reassembled per receiver. The placeholders
     hold a per-process secret that never leaves the process, so no content can contain them.
     """
-    public = public_view(room)
+    public = public_view(room) if public is None else public
     shell = {**public, "you": _YOU_MARK[1:-1], "participants": _PEOPLE_MARK[1:-1]}
     text = _encode({"type": "state", "room": shell})
     before_you, after_you = text.split(_YOU_MARK)

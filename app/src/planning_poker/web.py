@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from planning_poker import __version__, api, pages, sockets
+from planning_poker import __version__, api, collector, pages, sockets
 from planning_poker.errors import StoreError
 from planning_poker.metrics import ROOMS_EXPIRED, RequestTimingMiddleware, render_metrics
 from planning_poker.migrating import upgrade_to_head
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> FastAP
             await asyncio.to_thread(upgrade_to_head, running.engine)
         await running.fanout.start(running.hub.instance_id, running.hub.on_remote_change)
         background = asyncio.create_task(_background(running))
+        collector.settle(settings.gc_thresholds)
         try:
             yield
         finally:
@@ -65,12 +66,12 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> FastAP
             with contextlib.suppress(asyncio.CancelledError):
                 await background
             await running.fanout.stop(running.hub.instance_id)
+            running.store.close()
             running.engine.dispose()
 
     app = FastAPI(title="Planning Poker", version=__version__, lifespan=lifespan)
     app.state.services = running
     app.include_router(api.router)
-    app.include_router(sockets.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> FastAP
         body = {"code": "invalid", "message": "the request is invalid", "problems": problems}
         return JSONResponse(body, status_code=422)
 
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, allowed_origins=settings.allowed_origins)
     app.add_middleware(RequestTimingMiddleware)
+    app.add_middleware(sockets.RoomSockets, services=running)  # outermost: fewest layers
     return app

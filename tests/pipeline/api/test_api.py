@@ -109,13 +109,14 @@ def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_apply_refuses_an_unknown_field_with_its_line(bare_server: str) -> None:
     response = httpx.post(
         f"{bare_server}{API}/apply",
-        content="kind: Warehouse\nmetadata: {name: w}\nspec:\n  intervall: 5m\n",
+        content="apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\nmetadata: {name: w}\n"
+        "spec:\n  intervall: 5m\n",
         headers={"Content-Type": "application/yaml", **auth(bare_server)},
     )
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "Invalid"
-    assert 'line 4: spec.intervall: unknown field (did you mean "interval"?)' in error["message"]
+    assert 'line 5: spec.intervall: unknown field (did you mean "interval"?)' in error["message"]
     assert "spec.intervall" in [d["path"] for d in error["details"]]
 
 
@@ -133,6 +134,7 @@ def test_unknown_resources_and_bad_promotions_get_contract_errors(bare_server: s
 
 def test_watch_streams_added_then_changed_resources(bare_server: str) -> None:
     warehouse = """\
+apiVersion: kargo.akuity.io/v1alpha1
 kind: Warehouse
 metadata: {name: w, namespace: shop}
 spec:

@@ -90,6 +90,7 @@ def test_with_a_certificate_the_server_speaks_https(tmp_path: Path) -> None:
         str(cert),
         "--tls-key",
         str(key),
+        "--save-token",
     ]
     env = {"KARGO_CONFIG": str(tmp_path / "cli.yaml"), "PATH": "/usr/bin:/bin"}
     with subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL) as process:
@@ -114,11 +115,33 @@ def test_with_a_certificate_the_server_speaks_https(tmp_path: Path) -> None:
             process.wait(timeout=15)
 
 
+def test_a_server_leaves_the_cli_config_alone_unless_asked_and_the_cli_deletes_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "cli" / "config.yaml"
+    with api_server(tmp_path / "throwaway", env={"KARGO_CONFIG": str(config)}):
+        pass
+    assert not config.exists()  # a throwaway server leaves no credentials behind
+    assert admin_token(tmp_path / "throwaway")
+    with api_server(tmp_path / "kept", env={"KARGO_CONFIG": str(config)}, extra=["--save-token"]):
+        pass
+    [entry] = yaml.safe_load(config.read_text())["servers"]
+    monkeypatch.setenv("KARGO_CONFIG", str(config))
+    missing = kargo("config", "delete-server", "http://127.0.0.1:1")
+    assert missing.code == 1 and "has no entry for http://127.0.0.1:1" in missing.err
+    deleted = kargo("config", "delete-server", entry["server"])
+    assert deleted.code == 0 and f"deleted {entry['server']}" in deleted.out, deleted
+    left = yaml.safe_load(config.read_text())
+    assert left["servers"] == [] and "currentServer" not in left
+    assert admin_token(tmp_path / "kept") not in config.read_text()
+
+
 def test_each_server_saves_its_first_admin_token_in_its_own_config_entry(tmp_path: Path) -> None:
     shared = {"KARGO_CONFIG": str(tmp_path / "cli" / "config.yaml")}
     config = tmp_path / "cli" / "config.yaml"
-    with api_server(tmp_path / "one", env=shared) as (first, _):
-        with api_server(tmp_path / "two", env=shared) as (second, _):
+    save = ["--save-token"]
+    with api_server(tmp_path / "one", env=shared, extra=save) as (first, _):
+        with api_server(tmp_path / "two", env=shared, extra=save) as (second, _):
             entries = {e["server"]: e for e in yaml.safe_load(config.read_text())["servers"]}
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "one" / "admin.token").stat().st_mode) == 0o600
@@ -127,7 +150,7 @@ def test_each_server_saves_its_first_admin_token_in_its_own_config_entry(tmp_pat
     assert entries[first]["token"] != entries[second]["token"]
     log = (tmp_path / "one" / "server.log").read_text()
     assert log.count(admin_token(tmp_path / "one")) == 1
-    with api_server(tmp_path / "one", env=shared):  # a restart creates no second admin token
+    with api_server(tmp_path / "one", env=shared, extra=save):  # no second admin token
         pass
     assert (tmp_path / "one" / "server.log").read_text().count("first start") == 1
 

@@ -52,7 +52,7 @@ metadata:
   namespace: planning-poker
 spec:
   promotionPolicies:
-  - stageSelector: {{name: "*"}}
+  - stageSelector: {{name: "glob:*"}}
     autoPromotionEnabled: false
 ---
 apiVersion: kargo.akuity.io/v1alpha1

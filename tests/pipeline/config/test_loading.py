@@ -91,8 +91,9 @@ def test_cycles_in_stage_sources_are_refused() -> None:
 
 
 def test_a_resource_without_namespace_joins_the_only_project() -> None:
-    text = "kind: Project\nmetadata: {name: shop}\n---\n" + stage("dev", "{direct: true}").replace(
-        "  namespace: shop\n", ""
+    text = (
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {name: shop}\n---\n"
+        + stage("dev", "{direct: true}").replace("  namespace: shop\n", "")
     )
     loaded = load_text(text)
     stages = [r.resource for r in loaded if isinstance(r.resource, Stage)]
@@ -102,3 +103,20 @@ def test_a_resource_without_namespace_joins_the_only_project() -> None:
 def test_invalid_yaml_syntax_is_reported_with_its_line() -> None:
     with pytest.raises(ConfigError, match=r"bad.yaml:4: not valid YAML"):
         load_text("kind: Stage\nmetadata:\n  name: [unclosed\n", "bad.yaml")
+
+
+def test_the_cluster_kargo_folder_loads_unchanged_with_its_kustomize_resources() -> None:
+    root = Path(__file__).resolve().parents[3]
+    loaded = load_path(root / "deploy/kubernetes/kargo")
+    kinds = sorted((r.kind, getattr(r.resource, "name", "")) for r in loaded)
+    assert kinds == [
+        ("AnalysisTemplate", "load-test"),
+        ("AnalysisTemplate", "security-scan"),
+        ("AnalysisTemplate", "smoke-tests"),
+        ("Project", "planning-poker"),
+        ("ProjectConfig", "planning-poker"),
+        ("Stage", "development"),
+        ("Stage", "production"),
+        ("Warehouse", "planning-poker"),
+    ]
+    assert check_references(loaded) == []

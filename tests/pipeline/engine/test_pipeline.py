@@ -32,7 +32,7 @@ spec:
   promotionPolicies:
   - stage: dev
     autoPromotionEnabled: false
-  - stageSelector: {{name: "*"}}
+  - stageSelector: {{name: "glob:*"}}
     autoPromotionEnabled: true
 ---
 apiVersion: kargo.akuity.io/v1alpha1

@@ -18,6 +18,7 @@ from tests.pipeline.harness import make_repo, running_engine, wait_until
 
 def pipeline(repo: Path, command: str) -> str:
     return f"""\
+apiVersion: kargo.akuity.io/v1alpha1
 kind: Warehouse
 metadata: {{name: app, namespace: shop}}
 spec:
@@ -25,6 +26,7 @@ spec:
   subscriptions:
   - git: {{repoURL: {repo}, branch: main}}
 ---
+apiVersion: kargo.akuity.io/v1alpha1
 kind: Stage
 metadata: {{name: dev, namespace: shop}}
 spec:

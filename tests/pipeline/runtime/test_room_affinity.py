@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from kargo.runtime.canarying import start_canary
-from kargo.runtime.haproxy_config import affinity_lines
+from kargo.runtime.haproxy_config import GLOBAL, affinity_lines
 from kargo.runtime.state import RuntimePaths
 from websockets.sync.client import connect
 
@@ -42,6 +42,11 @@ def test_affinity_config_sticks_on_the_path_keys_and_stores_the_response_header(
     assert "stick on path,field(4,/) if affinity_1" in text
     assert "stick store-response res.hdr(X-Room-Id)" in text
     assert affinity_lines(None) == ""
+
+
+def test_the_router_passes_each_client_address_on_to_the_instances() -> None:
+    # Planning Poker's per-client limits read X-Forwarded-For from a trusted proxy.
+    assert "option forwardfor" in GLOBAL
 
 
 @pytest.mark.haproxy

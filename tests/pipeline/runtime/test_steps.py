@@ -115,9 +115,11 @@ def test_git_clone_checks_out_the_freight_commit_and_keeps_it_on_a_rerun(
     assert (tmp_path / "work" / "src" / "marker").exists()
 
 
-def test_git_clone_refuses_a_checkout_without_a_revision() -> None:
-    with pytest.raises(ValueError, match="exactly one of commit, branch, tag or fromFreight"):
-        GitCloneConfig.model_validate({"repoURL": ".", "checkout": [{"path": "src"}]})
+def test_git_clone_refuses_a_checkout_with_two_revisions() -> None:
+    with pytest.raises(ValueError, match="at most one of commit, branch, tag or fromFreight"):
+        GitCloneConfig.model_validate(
+            {"repoURL": ".", "checkout": [{"path": "src", "commit": "a", "fromFreight": True}]}
+        )
 
 
 def test_build_venv_installs_the_locked_app_once_per_commit(

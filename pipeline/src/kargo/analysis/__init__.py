@@ -1,4 +1,4 @@
-"""Analysis: AnalysisTemplates in both forms, CEL conditions, providers and AnalysisRuns.
+"""Analysis: AnalysisTemplates in both forms, expr conditions, providers and AnalysisRuns.
 
 The entry points are `parse_analysis_template` (config loading), `build_analysis_run` and
 `run_analysis` (the engine's verification).

@@ -1,5 +1,8 @@
 """Template arguments: `{{args.name}}` substitution, defaults, and secrets read at use time.
 
+A stage's `spec.verification.args` may hold Kargo's `${{ ... }}` expressions; they are
+evaluated when the run is built (`evaluate_arguments`) and each must give a string, as in Kargo.
+
 A secret argument (`valueFrom.secretKeyRef: {name, key}`) is read when a measurement is taken,
 from the environment variable `KARGO_SECRET_<NAME>_<KEY>` (upper case, other characters as `_`)
 or else the file `$KARGO_SECRETS_DIR/<name>/<key>`. Its value is never stored in a run.
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kargo.analysis.errors import AnalysisArgumentError
+from kargo.expr.templates import TemplateError, evaluate_template
 from kargo.model.analysis import Argument, SecretKeyRef
 
 ARG_REFERENCE = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
@@ -71,6 +75,25 @@ def substitute(value: Any, values: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [substitute(item, values) for item in value]
     return value
+
+
+def evaluate_arguments(
+    args: Mapping[str, str], env: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
+) -> dict[str, str]:
+    """Each argument's `${{ }}` evaluated (Kargo's rules); one-line AnalysisArgumentError else."""
+    values: dict[str, str] = {}
+    for name, template in args.items():
+        try:
+            value = evaluate_template(template, env, functions)
+        except TemplateError as exc:
+            raise AnalysisArgumentError(f"spec.verification.args {name}: {exc}") from None
+        if not isinstance(value, str):
+            raise AnalysisArgumentError(
+                f"spec.verification.args {name}: {template.strip()} gave {value!r}, not a string "
+                "(Kargo needs a string here: wrap the expression in quote())"
+            )
+        values[name] = value
+    return values
 
 
 def merge_arguments(declared: Iterable[Argument], supplied: Sequence[Argument]) -> list[Argument]:

@@ -1,21 +1,33 @@
-"""CEL conditions over `result`, compiled with cel-python when a template is loaded."""
+"""Argo Rollouts' conditions: expr over `result`, with isNaN, isInf, isNil, default, asInt, asFloat.
+
+A condition is compiled when its template is loaded: a syntax error, an unknown name or an
+unknown function is refused then, with its line and column (Argo Rollouts would only find it
+at the first measurement). Evaluation follows argoproj/argo-rollouts utils/evaluate.
+"""
 
 from __future__ import annotations
 
 import functools
-import json
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import celpy
-from celpy.adapter import json_to_cel
-from celpy.celparser import CELParseError
-
+from kargo.expr import (
+    BUILTINS,
+    ExprRuntimeError,
+    ExprSyntaxError,
+    Fault,
+    Program,
+    compile_expression,
+    type_name,
+)
 from kargo.model.analysis import AnalysisPhase
+
+RESULT = "result"
 
 
 class ConditionSyntaxError(ValueError):
-    """A condition is not valid CEL; `line` and `column` are within the expression."""
+    """A condition is not valid expr; `line` and `column` are within the expression."""
 
     def __init__(self, expression: str, message: str, line: int | None, column: int | None):
         self.expression = expression
@@ -28,71 +40,90 @@ class ConditionEvaluationError(Exception):
     """A condition could not be evaluated over this result: the measurement is Error."""
 
 
-_ENVIRONMENT = celpy.Environment()
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Fault(f"cannot use {type_name(value)} as argument (type float64) to call {name}")
+    return float(value)
+
+
+def condition_functions(result: Any) -> Mapping[str, Callable[..., Any]]:
+    """Argo's functions; `default` and `isNil` look at the whole result, as Argo's do."""
+    return {
+        "asInt": BUILTINS["int"],  # Argo's asInt and asFloat convert as expr's int and float do
+        "asFloat": BUILTINS["float"],
+        "isNaN": lambda value: math.isnan(_number("isNaN", value)),
+        "isInf": lambda value: math.isinf(_number("isInf", value)),
+        "isNil": lambda _value: result is None,
+        "default": lambda _value, fallback: fallback if result is None else result,
+    }
+
+
+FUNCTION_NAMES = frozenset(condition_functions(None))
+# Argo's functions are typed Go functions; expr checks their results' types at compile time.
+RETURN_TYPES = {
+    "asInt": "int",
+    "asFloat": "float64",
+    "isNaN": "bool",
+    "isInf": "bool",
+    "isNil": "bool",
+    "len": "int",
+}
 
 
 @functools.lru_cache(maxsize=512)
-def compile_condition(expression: str) -> Any:
-    """A runnable CEL program for the expression, or ConditionSyntaxError."""
+def compile_condition(expression: str) -> Program:
+    """The program of a condition, or ConditionSyntaxError naming line and column."""
     try:
-        ast = _ENVIRONMENT.compile(expression)
-        return _ENVIRONMENT.program(ast)
-    except CELParseError as exc:
-        line, column = getattr(exc, "line", None), getattr(exc, "column", None)
-        where = f" at line {line}, column {column}" if line is not None else ""
-        caret = str(exc).rstrip("\n")
-        detail = (
-            f"invalid CEL expression{where} (expected a boolean expression over result):\n{caret}"
-        )
-        raise ConditionSyntaxError(expression, detail, line, column) from exc
-    except Exception as exc:  # cel-python raises assorted errors for unsupported syntax
+        program = compile_expression(expression)
+        program.check_names({RESULT}, set(FUNCTION_NAMES))
+        program.check_types(RETURN_TYPES)
+    except ExprSyntaxError as exc:
+        where = f" at line {exc.line}, column {exc.column}" if exc.line is not None else ""
         raise ConditionSyntaxError(
-            expression, f"invalid CEL expression {expression!r}: {exc}", None, None
-        ) from exc
+            expression, f"invalid expression{where}: {exc.message}", exc.line, exc.column
+        ) from None
+    return program
 
 
-def _to_cel(result: Any) -> Any:
-    """The result as CEL values: dict → map, list → list, integral floats stay floats."""
-    return json_to_cel(json.loads(json.dumps(result, allow_nan=True)))
-
-
-def evaluate_condition(expression: str, result: Any) -> bool:
-    """Whether the condition holds for this result; ConditionEvaluationError when it cannot say."""
-    program = compile_condition(expression)
+def evaluate_condition(expression: str, result: Any, field: str = "condition") -> bool:
+    """Whether the condition holds; ConditionEvaluationError (one line) when it cannot say."""
     try:
-        value = program.evaluate({"result": _to_cel(result)})
-    except Exception as exc:  # CELEvalError and friends: a measurement error, not a crash
-        raise ConditionEvaluationError(f"evaluating {expression!r}: {_describe(exc)}") from exc
-    if isinstance(value, Exception):
-        raise ConditionEvaluationError(f"evaluating {expression!r}: {_describe(value)}")
-    if not isinstance(value, bool):  # celpy's BoolType subclasses int, not bool
-        if type(value).__name__ != "BoolType":
-            raise ConditionEvaluationError(
-                f"evaluating {expression!r}: expected a boolean, got {value!r}"
-            )
-    return bool(value)
+        program = compile_condition(expression)
+    except ConditionSyntaxError as exc:
+        raise ConditionEvaluationError(
+            f'could not evaluate {field} "{expression}": {exc}'
+        ) from None
+    try:
+        value = program.run({RESULT: result}, condition_functions(result))
+    except ExprRuntimeError as exc:
+        cause = exc.describe()
+        if result is None or result == []:
+            cause = "metric result is nil or empty: no data returned from the metric provider"
+        raise ConditionEvaluationError(
+            f'could not evaluate {field} "{_one_line(expression)}": {cause}'
+        ) from None
+    if not isinstance(value, bool):
+        raise ConditionEvaluationError(
+            f'could not evaluate {field} "{_one_line(expression)}": '
+            f"expected bool, but got {type_name(value)}"
+        )
+    return value
 
 
-def _describe(exc: BaseException) -> str:
-    """The first, most readable part of a cel-python error."""
-    args = getattr(exc, "args", ())
-    if args and isinstance(args[0], str):
-        return args[0]
-    return str(exc) or type(exc).__name__
+def _one_line(expression: str) -> str:
+    return " ".join(expression.split())
 
 
 def assess_conditions(
     success: str | None, failure: str | None, result: Any
 ) -> tuple[AnalysisPhase, str | None]:
-    """A measurement's phase from its conditions, with Argo Rollouts' rules."""
-    if isinstance(result, float) and math.isnan(result):
-        raise ConditionEvaluationError("the result is NaN")
-    if failure is not None and evaluate_condition(failure, result):
-        return AnalysisPhase.FAILED, f"failureCondition {failure!r} was met"
-    if success is not None:
-        if evaluate_condition(success, result):
-            return AnalysisPhase.SUCCESSFUL, None
-        if failure is not None:
-            return AnalysisPhase.INCONCLUSIVE, "neither successCondition nor failureCondition met"
-        return AnalysisPhase.FAILED, f"successCondition {success!r} was not met"
-    return AnalysisPhase.SUCCESSFUL, None
+    """A measurement's phase from its conditions, with Argo Rollouts' rules (EvaluateResult)."""
+    succeeded = evaluate_condition(success, result, "successCondition") if success else None
+    failed = evaluate_condition(failure, result, "failureCondition") if failure else None
+    if failed:
+        return AnalysisPhase.FAILED, f"failureCondition {_one_line(failure or '')!r} was met"
+    if succeeded is None or succeeded:
+        return AnalysisPhase.SUCCESSFUL, None
+    if failed is None:
+        return AnalysisPhase.FAILED, f"successCondition {_one_line(success or '')!r} was not met"
+    return AnalysisPhase.INCONCLUSIVE, "neither successCondition nor failureCondition met"

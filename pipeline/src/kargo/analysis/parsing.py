@@ -2,7 +2,7 @@
 
 `parse_analysis_template` is what the config loader calls for kind AnalysisTemplate. It
 normalises the guide's shorthand and Argo Rollouts' native form into one model, compiles every
-CEL condition, checks durations and `{{args.name}}` references, and raises AnalysisTemplateError
+condition (expr), checks durations and `{{args.name}}` references, and raises AnalysisTemplateError
 naming the file, line, field and what was expected.
 """
 
@@ -126,7 +126,7 @@ def _from_validation_error(exc: ValidationError, refuse: _Locator) -> AnalysisTe
 
 
 def _check_semantics(template: AnalysisTemplate, refuse: _Locator) -> None:
-    """Durations, unique metric names, CEL conditions and argument references."""
+    """Durations, unique metric names, expr conditions and argument references."""
     spec = template.spec
     declared = {arg.name for arg in spec.args}
     if spec.timeout is not None:

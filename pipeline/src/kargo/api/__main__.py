@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="allow a non-loopback address without TLS (tokens travel in clear)",
     )
+    parser.add_argument(
+        "--save-token",
+        action="store_true",
+        help="on the first start, also save the admin token in the CLI config file",
+    )
     parser.add_argument("--v", dest="verbosity", type=int, default=0, help="4+: debug logs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -51,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             tls=tls,
             insecure_bind_all=args.insecure_bind_all,
             rbac=args.rbac,
+            save_token=args.save_token,
         )
     except ServerError as exc:
         sys.stderr.write(f"kargo server: {exc}\n")

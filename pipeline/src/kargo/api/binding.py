@@ -71,8 +71,14 @@ def write_secret_file(path: Path, secret: str) -> None:
     os.chmod(path, 0o600)
 
 
-def first_start_token(store: Store, state_dir: Path, url: str) -> str | None:
-    """On the first start, create the admin token, save it (0600) and print it once."""
+def first_start_token(
+    store: Store, state_dir: Path, url: str, save_to_config: bool = False
+) -> str | None:
+    """On the first start, create the admin token, save it (0600) and print it once.
+
+    Only when asked (`--save-token`) does it also go into the CLI config file, so throwaway
+    servers leave no credentials behind in the user's home.
+    """
     secret = bootstrap_admin_token(store)
     if secret is None:
         return None
@@ -80,8 +86,9 @@ def first_start_token(store: Store, state_dir: Path, url: str) -> str | None:
     write_secret_file(state_dir / ADMIN_TOKEN_FILE, secret)
     where = f"{state_dir / ADMIN_TOKEN_FILE}"
     try:
-        config = remember_server_token(url, secret, state_dir)
-        where += f" and the CLI config {config} (entry {url})"
+        if save_to_config:
+            config = remember_server_token(url, secret, state_dir)
+            where += f" and the CLI config {config} (entry {url})"
     except ConfigFileError as exc:
         log.warning("could not save the admin token in the CLI config: %s", exc)
     sys.stderr.write(

@@ -34,6 +34,7 @@ class ServerError(Exception):
 
 RBAC_FILE = "rbac.yaml"
 SQLITE_CLAIM_WAIT = 5.0  # a server that is stopping releases the lease within this time
+SHUTDOWN_GRACE_SECONDS = 5  # open requests get this long after SIGTERM; watch streams end at once
 
 
 def read_policy(config_dir: Path | None, rbac: Path | None) -> Policy:
@@ -77,7 +78,11 @@ def open_state(
     if config_dir is not None:
         try:
             results = apply_resources(
-                store, _load_config(config_dir), actor="system", source="config"
+                store,
+                _load_config(config_dir),
+                actor="system",
+                source="config",
+                state_dir=state_dir,
             )
         except ServerError:
             store.close()
@@ -181,6 +186,7 @@ def serve(
     tls: Tls | None = None,
     insecure_bind_all: bool = False,
     rbac: Path | None = None,
+    save_token: bool = False,
 ) -> None:
     """Run the engine and its API server until interrupted."""
     try:
@@ -193,7 +199,7 @@ def serve(
     except ServerError:
         state.store.close()
         raise
-    first_start_token(state.store, state_dir, server_url(host, port, tls))
+    first_start_token(state.store, state_dir, server_url(host, port, tls), save_token)
     log.info("access policy: %s", state.policy.source)
     log.info("dashboard: %s/ui/ (sign in with an API token)", server_url(host, port, tls))
     app = create_app(state)
@@ -212,8 +218,22 @@ def serve(
         lifespan="on",
         ssl_certfile=str(tls.cert) if tls else None,
         ssl_keyfile=str(tls.key) if tls else None,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     try:
-        uvicorn.Server(config).run()
+        _ClosingServer(config, state).run()
     finally:
         state.store.close()
+
+
+class _ClosingServer(uvicorn.Server):
+    """Uvicorn that ends the watch streams when shutdown begins (it would wait for them)."""
+
+    def __init__(self, config: uvicorn.Config, state: ServerState) -> None:
+        super().__init__(config)
+        self.kargo = state
+
+    async def shutdown(self, sockets: list[Any] | None = None) -> None:
+        """Close the streams, then shut down as uvicorn does."""
+        self.kargo.closing.set()
+        await super().shutdown(sockets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ class ServerState:
     engine: Engine | None = None  # set while this server leads
     dispatcher: Any = None  # set while this server leads, when webhooks are available
     policy: Policy = field(default_factory=default_policy)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)  # set when shutdown begins
 
 
 def server_state(request: Request) -> ServerState:

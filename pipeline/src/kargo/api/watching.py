@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
@@ -65,15 +65,31 @@ async def _stream(
         for each in kinds:
             for body in await asyncio.to_thread(state.store.list, each, project):
                 yield sse(ChangeType.ADDED.value, body)
-        while not await request.is_disconnected():
-            try:
-                change = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_SECONDS)
-            except TimeoutError:
+        while not state.closing.is_set() and not await request.is_disconnected():
+            change = await _next_change(queue, state.closing)
+            if change is None:
                 yield ": keep-alive\n\n"
-                continue
-            yield sse(change.type.value, change.body)
+            elif change is not _CLOSING:
+                yield sse(change.type.value, change.body)
     finally:
         unsubscribe()
+
+
+_CLOSING = object()
+
+
+async def _next_change(queue: asyncio.Queue[Change], closing: asyncio.Event) -> Any:
+    """The next change; None after a heartbeat's silence; _CLOSING once the server shuts down."""
+    getting = asyncio.ensure_future(queue.get())
+    stopping = asyncio.ensure_future(closing.wait())
+    done, _ = await asyncio.wait(
+        {getting, stopping}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED
+    )
+    getting.cancel()
+    stopping.cancel()
+    if getting in done:
+        return getting.result()
+    return _CLOSING if stopping in done else None
 
 
 def _offer(queue: asyncio.Queue[Change], change: Change) -> None:

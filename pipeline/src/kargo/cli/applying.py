@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 YAML_SUFFIXES = (".yaml", ".yml")
 LINE_PATTERN = re.compile(r"\bline (\d+)")
@@ -47,6 +48,20 @@ class Bundle:
             return f"{found[0]} line {found[1]}" if found else match.group(0)
 
         return LINE_PATTERN.sub(replace, message)
+
+    def describe(self, summary: str, details: list[Any]) -> str:
+        """The server's refusal with each problem once, as `FILE:LINE: field: problem`."""
+        lines = [summary.splitlines()[0] if summary else "invalid configuration"]
+        for detail in details:
+            if not isinstance(detail, dict):
+                lines.append(str(detail))
+                continue
+            line = detail.get("line")
+            found = self.locate(int(line)) if isinstance(line, int) else None
+            where = f"{found[0]}:{found[1]}" if found else str(detail.get("file") or "")
+            field = f" {detail['path']}:" if detail.get("path") else ""
+            lines.append(f"{where}:{field} {detail.get('message', '')}".strip())
+        return "\n".join(lines)
 
 
 def yaml_files(paths: list[Path]) -> list[Path]:

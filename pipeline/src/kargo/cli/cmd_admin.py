@@ -97,6 +97,22 @@ def set_server_command(url: str, token: str | None, project: str | None) -> None
     click.echo(f"current server is now {url}")
 
 
+@config_group.command("delete-server")
+@click.argument("url")
+def delete_server_command(url: str) -> None:
+    """Forget the server at URL: its entry (token, project) leaves the config file."""
+    s = session()
+    entry = s.config.entry(url)
+    if entry is None:
+        known = ", ".join(e.server for e in s.config.servers) or "none"
+        raise KargoClientError(f"{s.config.path} has no entry for {url} (entries: {known})")
+    s.config.servers.remove(entry)
+    if s.config.current_server and s.config.current_server.rstrip("/") == entry.server:
+        s.config.current_server = None
+    _save()
+    click.echo(f"deleted {entry.server} from {s.config.path}")
+
+
 @config_group.command("view")
 def view_command() -> None:
     """Print the config file, tokens redacted.
@@ -156,6 +172,11 @@ def completion_command(shell: str) -> None:
     is_flag=True,
     help="Allow a non-loopback --host without TLS (tokens travel in clear).",
 )
+@click.option(
+    "--save-token",
+    is_flag=True,
+    help="On the first start, also save the admin token in the CLI config file.",
+)
 def server_command(
     config_dir: Path | None,
     state_dir: Path,
@@ -166,6 +187,7 @@ def server_command(
     tls_cert: Path | None,
     tls_key: Path | None,
     insecure_bind_all: bool,
+    save_token: bool,
 ) -> None:
     """Run the engine and its API server (loopback only unless TLS or --insecure-bind-all).
 
@@ -194,6 +216,7 @@ def server_command(
             tls=tls,
             insecure_bind_all=insecure_bind_all,
             rbac=rbac,
+            save_token=save_token,
         )
     except ServerError as exc:
         raise click.ClickException(f"kargo server: {exc}") from exc

@@ -12,6 +12,7 @@ from click.shell_completion import CompletionItem
 
 from kargo.cli import fields as f
 from kargo.cli.cmd_access import AUDIT_KINDS, TOKEN_KINDS, show_audit, show_tokens
+from kargo.cli.cmd_metrics import METRICS_KINDS, show_metrics
 from kargo.cli.columns import build_table, row_for, with_delivery_summary
 from kargo.cli.describing import describe, describe_promotion, find_verification
 from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
@@ -156,6 +157,9 @@ def get_command(
         return
     if kind.lower() in AUDIT_KINDS:
         show_audit(s, fmt, no_headers, actor, since)
+        return
+    if kind.lower() in METRICS_KINDS:
+        show_metrics(s, s.project(project), fmt, no_headers, since)
         return
     chosen = kind_argument(kind)
     if chosen.kind == "Project":

@@ -143,6 +143,8 @@ def apply_command(paths: tuple[Path, ...]) -> None:
     try:
         results = s.client.apply(sent.text)
     except ApiError as exc:
+        if exc.details and all(isinstance(d, dict) and "line" in d for d in exc.details):
+            raise KargoClientError(sent.describe(exc.message, exc.details)) from exc
         raise KargoClientError(sent.explain(exc.one_line())) from exc
     for result in results:
         click.echo(f"{result.kind.lower()}/{result.name} {result.action}")

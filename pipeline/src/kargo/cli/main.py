@@ -23,6 +23,7 @@ from kargo.cli.cmd_admin import (
     server_command,
     version_command,
 )
+from kargo.cli.cmd_explain import explain_group
 from kargo.cli.cmd_get import describe_command, get_command
 from kargo.cli.cmd_ops import (
     apply_command,
@@ -108,6 +109,7 @@ for command in (
     login_command,
     logout_command,
     audit_group,
+    explain_group,
     wait_command,
 ):
     cli.add_command(command)

@@ -354,6 +354,18 @@ class KargoClient:
             _raise_for_error(response)
         return _parsed(ChainReport, response.json(), "GET /audit/verify")
 
+    # -- explaining --------------------------------------------------------------------------
+
+    def explain_freight(self, project: str, freight: str, stage: str) -> Resource:
+        """Why freight is not (yet) in a stage: `{"promotable", "inStage", "reasons": [...]}`."""
+        path = f"{API}/projects/{project}/explain"
+        return dict(self._json("GET", path, params={"freight": freight, "stage": stage}))
+
+    def delivery_metrics(self, project: str, window: str = "30d") -> Resource:
+        """The DORA metrics per stage: `{"window", "stages": [...]}`."""
+        path = f"{API}/projects/{project}/metrics"
+        return dict(self._json("GET", path, params={"window": window}))
+
 
 def _trust(certificate_authority: str | None, insecure: bool) -> ssl.SSLContext | bool:
     """What an https server's certificate is checked against: a CA file, nothing, or the system."""

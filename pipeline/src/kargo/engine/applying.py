@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from kargo.config import ConfigError, LoadedResource, check_references
+from kargo.config import ConfigError, ConfigIssue, LoadedResource, check_references
 from kargo.engine.writing import record_audit, transact
 from kargo.model.base import ObjectMeta
 from kargo.model.project import Project
 from kargo.model.registry import model_for
+from kargo.model.secret import SecretDocument
+from kargo.steps.secretstore import SecretError, StoredSecret, parse_secret, save_secret
 from kargo.store import Store, Transaction, to_document
 
 _COMPARED = ("apiVersion", "spec", "alias", "origin", "commits")
@@ -45,13 +48,19 @@ class ApplyResult:
         }
 
 
+_REFERENCED = ("Stage", "Warehouse", "AnalysisTemplate", "PromotionTask")
+_REFERENCED_CLUSTER = ("ClusterAnalysisTemplate", "ClusterPromotionTask")
+
+
 def _existing(store: Store, projects: set[str]) -> list[BaseModel]:
+    """The stored resources that the applied ones may refer to."""
     found: list[BaseModel] = []
-    for kind in ("Stage", "Warehouse", "AnalysisTemplate"):
+    wanted = [(k, p) for k in _REFERENCED for p in projects] + [
+        (k, "") for k in _REFERENCED_CLUSTER
+    ]
+    for kind, project in wanted:
         model = model_for(kind)
-        if model is None:
-            continue
-        for project in projects:
+        if model is not None:
             found.extend(model.model_validate(b) for b in store.list(kind, project))
     return found
 
@@ -69,9 +78,20 @@ def _same(new: dict[str, Any], old: dict[str, Any]) -> bool:
 
 
 def apply_resources(
-    store: Store, loaded: list[LoadedResource], actor: str = "unknown", source: str = "api"
+    store: Store,
+    loaded: list[LoadedResource],
+    actor: str = "unknown",
+    source: str = "api",
+    state_dir: Path | None = None,
 ) -> list[ApplyResult]:
-    """Check references (with what is stored), then write everything or nothing."""
+    """Check references (with what is stored), then write everything or nothing.
+
+    Secrets go to the secret store under `state_dir` (a configuration folder's); without one
+    (an API request) they are refused, so no secret travels through the API.
+    """
+    secrets = [r for r in loaded if isinstance(r.resource, SecretDocument)]
+    loaded = [r for r in loaded if not isinstance(r.resource, SecretDocument)]
+    parsed = _parse_secrets(secrets, state_dir)
     projects = {getattr(r.resource, "project", "") for r in loaded} - {""}
     issues = check_references(loaded, _existing(store, projects))
     if issues:
@@ -87,7 +107,41 @@ def apply_resources(
             results.append(_apply_one(tx, item, actor, source))
         return results
 
-    return transact(store, work)
+    results = transact(store, work)
+    for project, secret in parsed:
+        assert state_dir is not None
+        save_secret(state_dir, project, secret)
+        results.append(ApplyResult("Secret", secret.name, project, ApplyAction.CONFIGURED))
+    return results
+
+
+def _parse_secrets(
+    secrets: list[LoadedResource], state_dir: Path | None
+) -> list[tuple[str, StoredSecret]]:
+    issues = []
+    parsed = []
+    for item in secrets:
+        if state_dir is None:
+            issues.append(
+                ConfigIssue(
+                    item.source,
+                    item.line,
+                    "kind",
+                    "Secrets are accepted only in the "
+                    "configuration folder (kargo server --config), never through the API",
+                )
+            )
+            continue
+        assert isinstance(item.resource, SecretDocument)
+        try:
+            namespace, secret = parse_secret(item.resource.revealed())
+        except SecretError as exc:
+            issues.append(ConfigIssue(item.source, item.line, "", str(exc)))
+            continue
+        parsed.append((namespace or item.resource.project, secret))
+    if issues:
+        raise ConfigError(issues)
+    return parsed
 
 
 def _apply_one(tx: Transaction, item: LoadedResource, actor: str, source: str) -> ApplyResult:

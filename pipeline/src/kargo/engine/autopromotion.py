@@ -1,7 +1,11 @@
 """Auto-promotion: promote the newest eligible freight into stages whose policy allows it.
 
-Freight is eligible when it comes straight from the warehouse (`direct`), or is verified in an
-upstream stage for at least `requiredSoakTime`, or is approved for the stage. A stage with the
+Freight is eligible when it comes straight from the warehouse (`direct`), or is verified (and
+soaked for `requiredSoakTime`) in one upstream stage, or in all of them with `availabilityStrategy:
+All`, or is approved for the stage. `autoPromotionOptions.selectionPolicy` picks the newest
+eligible freight (`NewestFreight`) or the one the single upstream stage runs (`MatchUpstream`).
+The policy is the first of the project's ProjectConfig (named after the project, as Kargo reads
+it) whose `stage` or `stageSelector` selects the stage. A stage with the
 hold annotation is skipped; after a rollback only the rolled-back freight (and older) is held.
 Freight is never auto-promoted twice to the same stage, so a failed promotion (or a rollback
 away from it) is not retried in a loop.
@@ -17,7 +21,7 @@ from kargo.engine.soaking import soak_remaining
 from kargo.model.base import utcnow
 from kargo.model.freight import Freight
 from kargo.model.project import ProjectConfig
-from kargo.model.stage import FreightRequest, Stage
+from kargo.model.stage import FreightRequest, SelectionPolicy, Stage
 from kargo.store import Store, get_model, list_models
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,23 +35,27 @@ def _eligible(freight: Freight, stage: Stage, request: FreightRequest, now: date
     return soak_remaining(freight, request, now) == 0
 
 
+def _selected(request: FreightRequest, eligible: list[Freight]) -> Freight | None:
+    if request.sources.selection_policy() is SelectionPolicy.MATCH_UPSTREAM:
+        upstream = request.sources.stages[0] if request.sources.stages else None
+        running = [f for f in eligible if upstream in f.status.currently_in]
+        return running[0] if running else None
+    return max(eligible, key=lambda f: (f.discovered_at or _EPOCH, f.name)) if eligible else None
+
+
 def candidate_freight(stage: Stage, freight: list[Freight], now: datetime) -> Freight | None:
-    """The newest freight the stage could take now, or None."""
-    eligible = [
-        f for f in freight if any(_eligible(f, stage, r, now) for r in stage.spec.requested_freight)
-    ]
-    if not eligible:
-        return None
-    return max(eligible, key=lambda f: (f.discovered_at or _EPOCH, f.name))
+    """The freight the stage's selection policy picks now (the first request's pick), or None."""
+    for request in stage.spec.requested_freight:
+        eligible = [f for f in freight if _eligible(f, stage, request, now)]
+        picked = _selected(request, eligible)
+        if picked is not None:
+            return picked
+    return None
 
 
 def project_config(store: Store, project: str) -> ProjectConfig | None:
-    """The project's configuration (named after the project, or the only one)."""
-    config = get_model(store, ProjectConfig, project, project)
-    if config is None:
-        configs = list_models(store, ProjectConfig, project)
-        config = configs[0] if configs else None
-    return config
+    """The project's configuration: the ProjectConfig named after the project."""
+    return get_model(store, ProjectConfig, project, project)
 
 
 def auto_promotion_enabled(config: ProjectConfig | None, stage: Stage) -> bool:

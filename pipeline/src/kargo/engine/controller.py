@@ -20,6 +20,7 @@ from kargo.engine.autopromotion import auto_promote
 from kargo.engine.promotions import PromotionExecutor
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.engine.rollbacks import roll_back_failed_promotion
+from kargo.engine.stepwrites import StepResourceWriter
 from kargo.engine.verification import Verifier, verification_pending
 from kargo.engine.warehouses import WarehouseReconciler, discovery_due
 from kargo.model.promotion import ABORT_ANNOTATION, Promotion, PromotionPhase
@@ -27,7 +28,7 @@ from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
 from kargo.runtime import steps as runtime_steps  # noqa: F401  (registers git-clone, build, deploy)
 from kargo.steps import builtin  # noqa: F401  (registers the built-in step kinds)
-from kargo.steps.resources import set_resource_reader
+from kargo.steps.resources import set_resource_reader, set_resource_writer
 from kargo.store import Change, Store, get_model, list_models
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class Engine:
     def __init__(self, store: Store, state_dir: Path, resync_seconds: float = 1.0) -> None:
         register_higher_layer_parsers()
         set_resource_reader(store.get)  # the canary's analysis steps read their templates
+        writer = StepResourceWriter(store)
+        set_resource_writer(writer.update, writer.list)  # set-metadata, set-freight-alias
         self.store = store
         self.state_dir = state_dir
         self.resync_seconds = resync_seconds
@@ -223,7 +226,7 @@ class Engine:
             stage = get_model(self.store, Stage, *key)
             if stage is None or not verification_pending(stage):
                 continue
-            verifier = Verifier(self.store, stage)
+            verifier = Verifier(self.store, stage, self.state_dir)
             task = asyncio.create_task(verifier.verify(), name=f"verify {stage.name}")
             self._verifiers[key] = (verifier, task)
             task.add_done_callback(functools.partial(self._done, self._verifiers, key))

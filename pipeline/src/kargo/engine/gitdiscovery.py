@@ -11,9 +11,12 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from kargo.engine.criteria import CriteriaError, filter_commits
 from kargo.model.warehouse import CommitSelectionStrategy, DiscoveredCommit, GitSubscription
 
 SEP = "\x1f"
+FILTERED_LOOKBACK = 500
+"""How many commits or tags are read when an expressionFilter may drop some of them."""
 
 
 class DiscoveryError(Exception):
@@ -93,10 +96,20 @@ def _semver(tag: str) -> Version | None:
 
 def discover_commits(sub: GitSubscription, cache_dir: Path) -> list[DiscoveredCommit]:
     """Commits to offer as freight, newest (or highest) first, at most `discoveryLimit`."""
+    try:
+        commits = _discover(sub, cache_dir)
+        return filter_commits(sub, commits)[: sub.discovery_limit]
+    except CriteriaError as exc:
+        raise DiscoveryError(str(exc)) from exc
+
+
+def _discover(sub: GitSubscription, cache_dir: Path) -> list[DiscoveredCommit]:
     repo = repository(sub, cache_dir)
     strategy = sub.commit_selection_strategy
+    # An expressionFilter is applied before the limit, so look further back for it.
+    limit = sub.discovery_limit if not sub.expression_filter else FILTERED_LOOKBACK
     if strategy is CommitSelectionStrategy.NEWEST_FROM_BRANCH:
-        return _log(repo, f"refs/heads/{sub.branch}", sub.discovery_limit, sub)
+        return _log(repo, f"refs/heads/{sub.branch}", limit, sub)
     tags = [t for t in _tags(repo) if t[0] not in sub.ignore_tags]
     if sub.allow_tags:
         allowed = re.compile(sub.allow_tags)
@@ -111,7 +124,7 @@ def discover_commits(sub: GitSubscription, cache_dir: Path) -> list[DiscoveredCo
     elif strategy is CommitSelectionStrategy.LEXICAL:
         tags = sorted(tags, key=lambda t: t[0], reverse=True)
     result = []
-    for name, sha, date, _ in tags[: sub.discovery_limit]:
+    for name, sha, date, _ in tags[:limit]:
         result.append(
             DiscoveredCommit(
                 id=sha,

@@ -21,7 +21,14 @@ from kargo.model.promotion import (
     Promotion,
     PromotionSpec,
 )
-from kargo.model.stage import Stage
+from kargo.model.promotiontask import (
+    ClusterPromotionTask,
+    PromotionTask,
+    PromotionTaskSpec,
+    TaskInflationError,
+    inflate_steps,
+)
+from kargo.model.stage import PromotionStepSpec, PromotionTaskReference, Stage
 from kargo.store import Store, Transaction, get_model, list_models, save_model
 
 AUTO_PROMOTION_ACTOR = "system"
@@ -125,6 +132,24 @@ def request_promotion(store: Store, request: PromotionRequest) -> Promotion | No
     return create_promotion(store, stage, freight, request.actor, request.rollback_reason)
 
 
+def promotion_steps(store: Store, stage: Stage) -> list[PromotionStepSpec]:
+    """The stage's steps with (Cluster)PromotionTask steps inflated, as Kargo builds a promotion."""
+
+    def lookup(ref: PromotionTaskReference) -> PromotionTaskSpec | None:
+        if ref.kind == "ClusterPromotionTask":
+            cluster = get_model(store, ClusterPromotionTask, "", ref.name)
+            return cluster.spec if cluster else None
+        task = get_model(store, PromotionTask, stage.project, ref.name)
+        return task.spec if task else None
+
+    template = stage.spec.promotion_template
+    variables = template.spec.vars if template else []
+    try:
+        return inflate_steps(stage.steps(), variables, lookup)
+    except TaskInflationError as exc:
+        raise Invalid(f"stage {stage.name}: {exc}") from exc
+
+
 def create_promotion(
     store: Store,
     stage: Stage,
@@ -149,7 +174,10 @@ def create_promotion(
             labels={"kargo.akuity.io/stage": stage.name},
         ),
         spec=PromotionSpec(
-            stage=stage.name, freight=freight.name, origin=freight.origin, steps=stage.steps()
+            stage=stage.name,
+            freight=freight.name,
+            origin=freight.origin,
+            steps=promotion_steps(store, stage),
         ),
     )
 

@@ -34,8 +34,16 @@ from kargo.model.promotion import (
     StepExecutionPhase,
 )
 from kargo.model.stage import PromotionStepSpec, Stage
-from kargo.steps.base import FreightCommit, StepContext, StepPhase, StepResult, step_kinds
-from kargo.steps.expressions import ExpressionError, context_variables, evaluate, render
+from kargo.steps.base import (
+    FreightChart,
+    FreightCommit,
+    FreightImage,
+    StepContext,
+    StepPhase,
+    StepResult,
+    step_kinds,
+)
+from kargo.steps.expressions import ExpressionError, evaluate_if, render
 from kargo.store import Store, StoreConflict, StoreError, Transaction, get_model, save_model
 
 log = logging.getLogger(__name__)
@@ -221,7 +229,9 @@ class PromotionExecutor:
         meta.started_at = meta.started_at or utcnow()
         meta.attempts += 1
 
-    def _context(self, stage: Stage, freight: Freight, step: PromotionStepSpec) -> StepContext:
+    def _context(
+        self, stage: Stage, freight: Freight, step: PromotionStepSpec, index: int
+    ) -> StepContext:
         promotion = self.promotion
         work_dir = self.state_dir / "work" / promotion.project / promotion.name
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -242,17 +252,27 @@ class PromotionExecutor:
                 )
                 for c in freight.commits
             ],
+            images=[FreightImage(i.repo_url, i.tag, i.digest) for i in freight.images],
+            charts=[FreightChart(c.repo_url, c.name, c.version) for c in freight.charts],
             work_dir=work_dir,
             state_dir=self.state_dir,
             outputs={k: dict(v) for k, v in promotion.status.state.items() if isinstance(v, dict)},
             log=self._log,
             is_rollback="kargo.akuity.io/rollback" in promotion.metadata.annotations,
+            origin=freight.origin.name,
+            actor=promotion.actor,
+            alias=step.alias_at(index),
+            step_statuses=[
+                (m.alias, m.status.value)
+                for m in promotion.status.step_execution_metadata
+                if m.status.is_terminal()
+            ],
         )
         template = stage.spec.promotion_template
         variables = [*stage.spec.vars, *(template.spec.vars if template else [])]
         variables += [*promotion.spec.vars, *step.vars]
         for var in variables:
-            ctx.vars[var.name] = render(var.value, ctx)
+            ctx.vars[var.name] = render(var.value, ctx, f"vars.{var.name}")
         return ctx
 
     async def _run_steps(self, stage: Stage, freight: Freight) -> Promotion:
@@ -315,8 +335,8 @@ class PromotionExecutor:
             known = ", ".join(sorted(step_kinds()))
             return StepResult(StepPhase.ERRORED, f"unknown step kind {step.uses!r}; known: {known}")
         try:
-            ctx = self._context(stage, freight, step)
-            if step.if_ and evaluate(_strip(step.if_), context_variables(ctx)) is not True:
+            ctx = self._context(stage, freight, step, index)
+            if step.if_ and not evaluate_if(step.if_, ctx):
                 meta.status = StepExecutionPhase.SKIPPED
                 return StepResult(StepPhase.SUCCEEDED, "skipped: condition is false")
             config: Any = kind.config_model.model_validate(render(step.config, ctx))
@@ -421,13 +441,6 @@ def _read_inputs(reader: Any, promotion: Promotion) -> tuple[Stage | None, Freig
         return stage, None
     body.pop("status", None)
     return stage, Freight.model_validate(body)
-
-
-def _strip(expression: str) -> str:
-    text = expression.strip()
-    if text.startswith("${{") and text.endswith("}}"):
-        return text[3:-2]
-    return text
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:

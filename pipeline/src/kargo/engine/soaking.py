@@ -16,23 +16,29 @@ from kargo.model.stage import FreightRequest, Stage
 
 
 def soak_remaining(freight: Freight, request: FreightRequest, now: datetime) -> float | None:
-    """Seconds left before the freight has soaked in some upstream stage of the request.
+    """Seconds left before the freight has soaked upstream as the request's strategy asks.
 
-    0 when it may go now, None when it is verified in none of the request's upstream stages.
+    `OneOf` (the default) needs one upstream stage, `All` every one of them. 0 when it may go
+    now, None when it is not verified where it must be.
     """
     soak = request.sources.soak_seconds()
-    best: float | None = None
+    every = request.sources.needs_all_upstream()
+    lefts: list[float] = []
     for upstream in request.sources.stages:
         verified = freight.status.verified_in.get(upstream)
-        if verified is None:
-            continue
-        if not soak:
-            return 0.0
-        if verified.verified_at is None or upstream not in freight.status.currently_in:
-            continue  # soaking counts only while the freight is still there
-        left = max(0.0, soak - (now - verified.verified_at).total_seconds())
-        best = left if best is None else min(best, left)
-    return best
+        if verified is not None and not soak:
+            lefts.append(0.0)
+        elif (
+            verified is not None
+            and verified.verified_at is not None
+            and upstream in freight.status.currently_in  # soaking counts only while it is there
+        ):
+            lefts.append(max(0.0, soak - (now - verified.verified_at).total_seconds()))
+        elif every:
+            return None
+    if not lefts:
+        return None
+    return max(lefts) if every else min(lefts)
 
 
 def stage_soak_remaining(freight: Freight, stage: Stage, now: datetime) -> float | None:

@@ -5,15 +5,23 @@ AnalysisRun, record the outcome on the stage and freight, and roll back when the
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
+from kargo.analysis.arguments import evaluate_arguments
 from kargo.analysis.errors import AnalysisArgumentError
 from kargo.analysis.runs import build_analysis_run, run_analysis
 from kargo.engine.naming import analysis_run_name
 from kargo.engine.promoting import create_promotion
 from kargo.engine.rollbacks import auto_rollback_policy, failed_metrics, verification_reason
 from kargo.engine.writing import record_event, transact, update_model
-from kargo.model.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate
+from kargo.expr.library import FreightArtifacts
+from kargo.model.analysis import (
+    AnalysisPhase,
+    AnalysisRun,
+    AnalysisTemplate,
+    ClusterAnalysisTemplate,
+)
 from kargo.model.base import utcnow
 from kargo.model.event import EventReason
 from kargo.model.freight import Freight, VerifiedStage
@@ -21,12 +29,14 @@ from kargo.model.project import VerificationOutcome
 from kargo.model.promotion import ABORT_ANNOTATION
 from kargo.model.stage import (
     AnalysisRunReference,
+    FreightReference,
     Health,
     HealthState,
     Stage,
     VerificationInfo,
     VerificationPhase,
 )
+from kargo.steps.expressions import ExpressionError, verification_scope
 from kargo.store import Store, Transaction, get_model, save_model
 
 log = logging.getLogger(__name__)
@@ -55,12 +65,23 @@ def _info(stage: Stage) -> VerificationInfo:
     return current.verification_history[0]
 
 
+def _template(store: Store, project: str, kind: str, name: str) -> AnalysisTemplate | None:
+    """The stage's template: the project's AnalysisTemplate or the ClusterAnalysisTemplate."""
+    if kind == "ClusterAnalysisTemplate":
+        cluster = get_model(store, ClusterAnalysisTemplate, "", name)
+        if cluster is None:
+            return None
+        return AnalysisTemplate.model_validate({**cluster.to_dict(), "kind": "AnalysisTemplate"})
+    return get_model(store, AnalysisTemplate, project, name)
+
+
 class Verifier:
     """Runs one stage's verification to its end."""
 
-    def __init__(self, store: Store, stage: Stage) -> None:
+    def __init__(self, store: Store, stage: Stage, state_dir: Path | None = None) -> None:
         self.store = store
         self.stage = stage
+        self.state_dir = state_dir  # where secrets and config maps live (None: none)
         self.aborted = False
         self.run_name: str | None = None  # the AnalysisRun, once created or found
         self.annotations: dict[str, dict[str, str]] = {}
@@ -73,9 +94,9 @@ class Verifier:
         assert current is not None and stage.spec.verification is not None
         templates = self.templates  # kept: a rollback's reason names their failed metrics
         for ref in stage.spec.verification.analysis_templates:
-            template = get_model(self.store, AnalysisTemplate, stage.project, ref.name)
+            template = _template(self.store, stage.project, ref.kind, ref.name)
             if template is None:
-                return self._finish(None, VerificationPhase.ERROR, f"template {ref.name} missing")
+                return self._finish(None, VerificationPhase.ERROR, f"{ref.kind} {ref.name} missing")
             templates.append(template)
             self.annotations[template.name] = dict(template.metadata.annotations)
         run = self._existing_run()
@@ -86,7 +107,7 @@ class Verifier:
                 run = build_analysis_run(
                     name=name,
                     templates=templates,
-                    args={a.name: a.value for a in stage.spec.verification.args},
+                    args=self._arguments(current),
                     project=stage.project,
                     stage=stage.name,
                     freight=current.name,
@@ -114,6 +135,25 @@ class Verifier:
         if self.aborted and phase is not VerificationPhase.SUCCESSFUL:
             phase = VerificationPhase.ABORTED
         return self._finish(saved[0], phase, final.status.message or "")
+
+    def _arguments(self, current: FreightReference) -> dict[str, str]:
+        """The stage's verification args with their `${{ }}` evaluated, as Kargo does."""
+        stage = self.stage
+        assert stage.spec.verification is not None
+        origin = current.origin.name if current.origin else ""
+        env, functions = verification_scope(
+            stage.project,
+            stage.name,
+            [(v.name, v.value) for v in stage.spec.vars],
+            [FreightArtifacts(origin, commits=current.commits)],
+            self.state_dir,
+        )
+        try:
+            return evaluate_arguments(
+                {a.name: a.value or "" for a in stage.spec.verification.args}, env, functions
+            )
+        except ExpressionError as exc:
+            raise AnalysisArgumentError(str(exc)) from None
 
     def _existing_run(self) -> AnalysisRun | None:
         ref = _info(self.stage).analysis_run

@@ -1,4 +1,4 @@
-"""Warehouse reconciler: discover commits on the interval or on refresh, create freight."""
+"""Warehouse reconciler: discover commits and images on the interval or on refresh, make freight."""
 
 from __future__ import annotations
 
@@ -7,12 +7,22 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+from kargo.engine.chartdiscovery import discover_charts
+from kargo.engine.criteria import CriteriaError, meets_creation_criteria
 from kargo.engine.gitdiscovery import DiscoveryError, discover_commits
+from kargo.engine.imagediscovery import discover_images
 from kargo.engine.writing import record_event, transact, update_model
 from kargo.model.base import ObjectMeta, utcnow
 from kargo.model.common import Condition, ConditionStatus, FreightOrigin, set_condition
 from kargo.model.event import EventReason
-from kargo.model.freight import Freight, GitCommit, freight_alias, freight_name
+from kargo.model.freight import (
+    Chart,
+    Freight,
+    GitCommit,
+    Image,
+    freight_alias,
+    freight_name,
+)
 from kargo.model.warehouse import (
     REFRESH_ANNOTATION,
     DiscoveredArtifacts,
@@ -20,6 +30,7 @@ from kargo.model.warehouse import (
     GitDiscoveryResult,
     Warehouse,
 )
+from kargo.steps.repocreds import registry_credentials
 from kargo.store import Store, Transaction, list_models, save_model
 
 log = logging.getLogger(__name__)
@@ -42,9 +53,10 @@ def discovery_due(warehouse: Warehouse) -> bool:
 class WarehouseReconciler:
     """Discovers artifacts for one warehouse at a time and turns the newest into freight."""
 
-    def __init__(self, store: Store, cache_dir: Path) -> None:
+    def __init__(self, store: Store, cache_dir: Path, state_dir: Path | None = None) -> None:
         self.store = store
         self.cache_dir = cache_dir
+        self.state_dir = state_dir or cache_dir.parent  # where the secret store lives
 
     async def reconcile(self, warehouse: Warehouse) -> Freight | None:
         """Discover if due; returns freight it created, if any."""
@@ -53,34 +65,52 @@ class WarehouseReconciler:
         token = warehouse.metadata.annotations.get(REFRESH_ANNOTATION)
         try:
             results = await asyncio.to_thread(self._discover, warehouse)
-        except DiscoveryError as exc:
+            creatable = meets_creation_criteria(warehouse, results)
+        except (DiscoveryError, CriteriaError) as exc:
             self._record_failure(warehouse, str(exc), token)
             return None
-        return transact(self.store, lambda tx: self._record(tx, warehouse, results, token))
+        return transact(
+            self.store, lambda tx: self._record(tx, warehouse, results, token, creatable)
+        )
 
-    def _discover(self, warehouse: Warehouse) -> list[GitDiscoveryResult]:
-        results = []
+    def _discover(self, warehouse: Warehouse) -> DiscoveredArtifacts:
+        found = DiscoveredArtifacts()
         for sub in warehouse.spec.subscriptions:
-            commits = discover_commits(sub.git, self.cache_dir / "git")
-            results.append(GitDiscoveryResult(repoURL=sub.git.repo_url, commits=commits))
-        return results
+            if sub.git is not None:
+                commits = discover_commits(sub.git, self.cache_dir / "git")
+                found.git.append(GitDiscoveryResult(repoURL=sub.git.repo_url, commits=commits))
+            elif sub.image is not None:
+                credentials = registry_credentials(
+                    self.state_dir, warehouse.project, "image", sub.image.repo_url
+                )
+                found.images.append(discover_images(sub.image, credentials))
+            elif sub.chart is not None:
+                credentials = registry_credentials(
+                    self.state_dir,
+                    warehouse.project,
+                    "image" if sub.chart.repo_url.startswith("oci://") else "helm",
+                    sub.chart.repo_url,
+                )
+                found.charts.append(discover_charts(sub.chart, credentials))
+        return found
 
     def _record(
         self,
         tx: Transaction,
         warehouse: Warehouse,
-        results: list[GitDiscoveryResult],
+        results: DiscoveredArtifacts,
         token: str | None,
+        creatable: bool = True,
     ) -> Freight | None:
         created: Freight | None = None
         automatic = warehouse.spec.freight_creation_policy is FreightCreationPolicy.AUTOMATIC
-        if automatic and results and all(r.commits for r in results):
+        automatic = automatic and creatable  # freightCreationCriteria.expression held
+        if automatic and results.complete():
             created = self._create_freight(tx, warehouse, results)
 
         def mutate(current: Warehouse) -> None:
-            current.status.discovered_artifacts = DiscoveredArtifacts(
-                discovered_at=utcnow(), git=results
-            )
+            results.discovered_at = utcnow()
+            current.status.discovered_artifacts = results
             current.status.observed_generation = current.metadata.generation
             if token:
                 current.status.last_handled_refresh = token
@@ -100,8 +130,15 @@ class WarehouseReconciler:
         return created
 
     def _create_freight(
-        self, tx: Transaction, warehouse: Warehouse, results: list[GitDiscoveryResult]
+        self, tx: Transaction, warehouse: Warehouse, results: DiscoveredArtifacts
     ) -> Freight | None:
+        images = [
+            Image(repoURL=r.repo_url, tag=r.references[0].tag, digest=r.references[0].digest)
+            for r in results.images
+        ]
+        charts = [
+            Chart(repoURL=r.repo_url, name=r.name, version=r.versions[0]) for r in results.charts
+        ]
         commits = [
             GitCommit(
                 repoURL=r.repo_url,
@@ -111,10 +148,10 @@ class WarehouseReconciler:
                 message=r.commits[0].subject,
                 author=r.commits[0].author,
             )
-            for r in results
+            for r in results.git
         ]
         origin = FreightOrigin(name=warehouse.name)
-        name = freight_name(origin, commits)
+        name = freight_name(origin, commits, images, charts)
         if tx.get("Freight", warehouse.project, name) is not None:
             return None
         taken = {f.alias for f in list_models(self.store, Freight, warehouse.project)}
@@ -123,27 +160,28 @@ class WarehouseReconciler:
             alias=freight_alias(name, taken),
             origin=origin,
             commits=commits,
+            images=images,
+            charts=charts,
             discovered_at=utcnow(),
         )
         freight.metadata.labels["kargo.akuity.io/alias"] = freight.alias
         saved = save_model(tx, freight)
-        head = commits[0]
         record_event(
             tx,
             project=warehouse.project,
             reason=EventReason.FREIGHT_CREATED,
             kind="Freight",
             name=name,
-            message=(
-                f"Freight {saved.alias} created by warehouse {warehouse.name} from commit "
-                f"{head.id[:7]} ({head.message})"
-            ),
+            message=f"Freight {saved.alias} created by warehouse {warehouse.name} from "
+            + _artifacts_text(commits, images, charts),
             data={
                 "freight": name,
                 "freightAlias": saved.alias,
                 "warehouse": warehouse.name,
-                "commit": head.id,
+                "commit": commits[0].id if commits else "",
                 "commits": [c.model_dump(by_alias=True) for c in commits],
+                "images": [i.model_dump(by_alias=True) for i in images],
+                "charts": [c.model_dump(by_alias=True) for c in charts],
             },
         )
         return saved
@@ -182,3 +220,11 @@ class WarehouseReconciler:
             )
 
         transact(self.store, work)
+
+
+def _artifacts_text(commits: list[GitCommit], images: list[Image], charts: list[Chart]) -> str:
+    """`commit abc1234 (subject)`, `image repo:tag`, `chart name version`, joined by `and`."""
+    parts = [f"commit {c.id[:7]} ({c.message})" for c in commits]
+    parts += [f"image {i.repo_url}:{i.tag}" for i in images]
+    parts += [f"chart {c.name} {c.version}" for c in charts]
+    return " and ".join(parts)

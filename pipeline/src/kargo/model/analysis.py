@@ -177,6 +177,13 @@ class AnalysisTemplate(Resource[AnalysisTemplateSpec, EmptyStatus]):
     status: EmptyStatus = Field(default_factory=EmptyStatus)
 
 
+class ClusterAnalysisTemplate(Resource[AnalysisTemplateSpec, EmptyStatus]):
+    """An analysis template every project can use (cluster-scoped: it belongs to no project)."""
+
+    kind: Literal["ClusterAnalysisTemplate"] = "ClusterAnalysisTemplate"
+    status: EmptyStatus = Field(default_factory=EmptyStatus)
+
+
 class TemplateRef(StrictModel):
     """A template a run uses, by name."""
 

@@ -1,4 +1,4 @@
-"""Freight: an immutable set of artifacts (here: git commits) that moves through stages."""
+"""Freight: an immutable set of artifacts (commits, images, charts) that moves through stages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import json
 import random
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -38,6 +38,23 @@ class GitCommit(StrictModel):
     committer: str = ""
 
 
+class Image(StrictModel):
+    """A container image carried by freight (Kargo's `images[]`)."""
+
+    repo_url: str = Field(alias="repoURL")
+    tag: str = ""
+    digest: str = ""
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class Chart(StrictModel):
+    """A Helm chart carried by freight (Kargo's `charts[]`)."""
+
+    repo_url: str = Field(alias="repoURL")
+    name: str = ""
+    version: str = ""
+
+
 class StageRef(StrictModel):
     """An empty marker value in Kargo's `currentlyIn`/`verifiedIn`/`approvedFor` maps."""
 
@@ -61,6 +78,7 @@ class FreightStatus(StrictModel):
     currently_in: dict[str, CurrentStage] = Field(default_factory=dict)
     verified_in: dict[str, VerifiedStage] = Field(default_factory=dict)
     approved_for: dict[str, StageRef] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)  # set by the set-metadata step
 
 
 class Freight(StrictModel):
@@ -72,6 +90,8 @@ class Freight(StrictModel):
     alias: str = ""
     origin: FreightOrigin
     commits: list[GitCommit] = Field(default_factory=list)
+    images: list[Image] = Field(default_factory=list)
+    charts: list[Chart] = Field(default_factory=list)
     discovered_at: datetime | None = None
     status: FreightStatus = Field(default_factory=FreightStatus)
 
@@ -90,10 +110,20 @@ class Freight(StrictModel):
         return stage in self.status.verified_in
 
 
-def freight_name(origin: FreightOrigin, commits: list[GitCommit]) -> str:
+def freight_name(
+    origin: FreightOrigin,
+    commits: list[GitCommit],
+    images: list[Image] | None = None,
+    charts: list[Chart] | None = None,
+) -> str:
     """The freight's name: the sha1 of its origin and artifact set, so equal sets share a name."""
     artifacts = sorted((c.repo_url, c.id) for c in commits)
-    payload = json.dumps({"origin": origin.name, "commits": artifacts}, sort_keys=True)
+    content: dict[str, object] = {"origin": origin.name, "commits": artifacts}
+    if images:
+        content["images"] = sorted((i.repo_url, i.tag, i.digest) for i in images)
+    if charts:
+        content["charts"] = sorted((c.repo_url, c.name, c.version) for c in charts)
+    payload = json.dumps(content, sort_keys=True)
     return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-import fnmatch
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kargo.model.base import EmptyStatus, Resource, StrictModel
 from kargo.model.common import Condition
+from kargo.model.selectors import LabelSelector, check_name_pattern, name_matches
 
 
 class ProjectPhase(enum.StrEnum):
@@ -42,17 +42,23 @@ class Project(Resource[ProjectSpec, ProjectStatus]):
     status: ProjectStatus = Field(default_factory=ProjectStatus)
 
 
-class StageSelector(StrictModel):
-    """Selects stages by name (exact, glob `dev*`, or `regex:`-less glob) and labels."""
+class StageSelector(LabelSelector):
+    """Selects stages by name (exact, `glob:`, `regex:`) ANDed with a label selector."""
 
     name: str | None = None
-    match_labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_pattern(cls, value: str | None) -> str | None:
+        if value:
+            check_name_pattern(value)
+        return value
 
     def matches(self, stage_name: str, labels: dict[str, str]) -> bool:
         """Whether a stage with this name and these labels is selected."""
-        if self.name is not None and not fnmatch.fnmatchcase(stage_name, self.name):
+        if self.name and not name_matches(self.name, stage_name):
             return False
-        return all(labels.get(k) == v for k, v in self.match_labels.items())
+        return self.matches_labels(labels)
 
 
 class VerificationOutcome(enum.StrEnum):
@@ -70,13 +76,22 @@ class PromotionOutcome(enum.StrEnum):
 
 
 class AutoRollback(StrictModel):
-    """When to roll a stage back to its last stable freight automatically."""
+    """When to roll a stage back to its last known-good freight automatically.
+
+    As in Kargo: `onVerification` absent or empty means `[Failed]`, `onPromotion` means `[]`.
+    `enabled: false` (this engine's own switch) keeps the policy written but inactive.
+    """
 
     enabled: bool = True
     on_verification: list[VerificationOutcome] = Field(
-        default_factory=lambda: [VerificationOutcome.FAILED, VerificationOutcome.ERROR]
+        default_factory=lambda: [VerificationOutcome.FAILED], max_length=2
     )
-    on_promotion: list[PromotionOutcome] = Field(default_factory=list)
+    on_promotion: list[PromotionOutcome] = Field(default_factory=list, max_length=2)
+
+    @field_validator("on_verification")
+    @classmethod
+    def _failed_when_empty(cls, value: list[VerificationOutcome]) -> list[VerificationOutcome]:
+        return value or [VerificationOutcome.FAILED]
 
 
 class PromotionPolicy(StrictModel):
@@ -89,8 +104,8 @@ class PromotionPolicy(StrictModel):
 
     @model_validator(mode="after")
     def _one_selector(self) -> PromotionPolicy:
-        if self.stage is None and self.stage_selector is None:
-            raise ValueError("a promotion policy needs `stage` or `stageSelector`")
+        if (self.stage is None) == (self.stage_selector is None):
+            raise ValueError("a promotion policy needs exactly one of `stage` or `stageSelector`")
         return self
 
     def selects(self, stage_name: str, labels: dict[str, str]) -> bool:

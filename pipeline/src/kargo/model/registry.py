@@ -7,16 +7,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from kargo.model.analysis import AnalysisRun, AnalysisTemplate
+from kargo.model.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
 from kargo.model.freight import Freight
 from kargo.model.project import Project, ProjectConfig
 from kargo.model.promotion import Promotion
+from kargo.model.promotiontask import ClusterPromotionTask, PromotionTask
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
 from kargo.model.webhooks import WebhookConfig
 
-Parser = Callable[[dict[str, Any], str, int | None], BaseModel]
-"""A custom parser: (document, source file, first line) → model; raises ValueError-like errors."""
+LineOf = Callable[[str], int | None]
+"""The line of a dotted field path (`spec.metrics[0].successCondition`), or None."""
+Parser = Callable[[dict[str, Any], str, int | None, LineOf | None], BaseModel]
+"""A custom parser: (document, source file, first line, field lines) → model; raises errors
+that carry `field`, `line` and `expected` (see kargo.analysis.errors)."""
 
 KINDS: dict[str, type[BaseModel]] = {
     "Project": Project,
@@ -26,8 +30,11 @@ KINDS: dict[str, type[BaseModel]] = {
     "Stage": Stage,
     "Promotion": Promotion,
     "AnalysisTemplate": AnalysisTemplate,
+    "ClusterAnalysisTemplate": ClusterAnalysisTemplate,
     "AnalysisRun": AnalysisRun,
     "WebhookConfig": WebhookConfig,
+    "PromotionTask": PromotionTask,
+    "ClusterPromotionTask": ClusterPromotionTask,
 }
 _PARSERS: dict[str, Parser] = {}
 PLURALS: dict[str, str] = {
@@ -38,6 +45,9 @@ PLURALS: dict[str, str] = {
     "freights": "Freight",
     "stages": "Stage",
     "promotions": "Promotion",
+    "promotiontasks": "PromotionTask",
+    "clusterpromotiontasks": "ClusterPromotionTask",
+    "clusteranalysistemplates": "ClusterAnalysisTemplate",
     "analysistemplates": "AnalysisTemplate",
     "analysisruns": "AnalysisRun",
     "webhookconfigs": "WebhookConfig",
@@ -66,13 +76,16 @@ def register_parser(kind: str, parser: Parser) -> None:
 
 
 def parse_resource(
-    document: dict[str, Any], source: str = "<input>", line: int | None = None
+    document: dict[str, Any],
+    source: str = "<input>",
+    line: int | None = None,
+    line_of: LineOf | None = None,
 ) -> BaseModel:
     """Validate a serialised resource into its model (raises pydantic's ValidationError)."""
     kind = str(document.get("kind", ""))
     parser = _PARSERS.get(kind)
     if parser is not None:
-        return parser(document, source, line)
+        return parser(document, source, line, line_of)
     cls = KINDS.get(kind)
     if cls is None:
         raise KeyError(kind)

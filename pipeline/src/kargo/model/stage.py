@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from kargo.model.base import Resource, StrictModel
 from kargo.model.common import Condition, ExpressionVar, FreightOrigin
@@ -16,12 +16,43 @@ HOLD_ANNOTATION = "kargo.akuity.io/auto-promotion-hold"
 """A stage annotation: while present (its value is the reason), auto-promotion skips the stage."""
 
 
+class AvailabilityStrategy(enum.StrEnum):
+    """Whether freight must be verified in one upstream stage or in all of them."""
+
+    ONE_OF = "OneOf"
+    ALL = "All"
+
+
+class SelectionPolicy(enum.StrEnum):
+    """Which freight auto-promotion picks: the newest available or the one upstream runs."""
+
+    NEWEST_FREIGHT = "NewestFreight"
+    MATCH_UPSTREAM = "MatchUpstream"
+
+
+class AutoPromotionOptions(StrictModel):
+    """Options of auto-promotion for one requested origin."""
+
+    selection_policy: SelectionPolicy = SelectionPolicy.NEWEST_FREIGHT
+
+
 class FreightSources(StrictModel):
     """Where a stage may take freight from: the warehouse directly or upstream stages."""
 
     direct: bool = False
     stages: list[str] = Field(default_factory=list)
     required_soak_time: str | None = None
+    availability_strategy: AvailabilityStrategy | Literal[""] = ""
+    auto_promotion_options: AutoPromotionOptions | None = None
+
+    def needs_all_upstream(self) -> bool:
+        """Whether freight must be verified (and soaked) in every upstream stage."""
+        return self.availability_strategy == AvailabilityStrategy.ALL
+
+    def selection_policy(self) -> SelectionPolicy:
+        """The auto-promotion selection policy (NewestFreight unless set)."""
+        options = self.auto_promotion_options
+        return options.selection_policy if options else SelectionPolicy.NEWEST_FREIGHT
 
     @field_validator("required_soak_time")
     @classmethod
@@ -49,16 +80,30 @@ class StepRetry(StrictModel):
     timeout: str | None = None
 
 
-class PromotionStepSpec(StrictModel):
-    """One step of a promotion: a registered step kind with its configuration."""
+class PromotionTaskReference(StrictModel):
+    """A step that runs a PromotionTask's (or a ClusterPromotionTask's) steps."""
 
-    uses: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: Literal["PromotionTask", "ClusterPromotionTask"] = "PromotionTask"
+
+
+class PromotionStepSpec(StrictModel):
+    """One step of a promotion: a registered step kind with its configuration, or a task."""
+
+    uses: str = Field(default="", min_length=0)
+    task: PromotionTaskReference | None = None
     as_: str | None = Field(default=None, alias="as")
     config: dict[str, Any] = Field(default_factory=dict)
     retry: StepRetry | None = None
     continue_on_error: bool = False
     if_: str | None = Field(default=None, alias="if")
     vars: list[ExpressionVar] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _uses_or_task(self) -> PromotionStepSpec:
+        if bool(self.uses) == (self.task is not None):
+            raise ValueError("a step needs exactly one of `uses` or `task`")
+        return self
 
     def alias_at(self, index: int) -> str:
         """The step's alias: `as`, or `step-<index>` as Kargo names it."""
@@ -194,6 +239,7 @@ class StageStatus(StrictModel):
     freight_summary: str = ""
     auto_promotion_enabled: bool | None = None
     observed_generation: int | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)  # set by the set-metadata step
 
     @property
     def current_freight(self) -> FreightReference | None:

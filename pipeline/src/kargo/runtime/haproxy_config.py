@@ -37,6 +37,8 @@ defaults
     retries 3
     retry-on conn-failure empty-response response-timeout
     option http-buffer-request
+    # The instances see each client's address (they trust 127.0.0.1 as their proxy).
+    option forwardfor
 
 frontend stats
     bind 127.0.0.1:{stats_port}

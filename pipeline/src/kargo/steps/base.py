@@ -44,6 +44,24 @@ class FreightCommit:
     author: str = ""
 
 
+@dataclass(frozen=True)
+class FreightImage:
+    """A container image a freight carries."""
+
+    repo_url: str
+    tag: str = ""
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class FreightChart:
+    """A Helm chart a freight carries."""
+
+    repo_url: str
+    name: str = ""
+    version: str = ""
+
+
 @dataclass
 class StepContext:
     """Everything a step may know about the promotion it runs in."""
@@ -60,6 +78,12 @@ class StepContext:
     vars: dict[str, Any] = field(default_factory=dict)
     log: Callable[[str], Awaitable[None]] | None = None
     is_rollback: bool = False
+    images: list[FreightImage] = field(default_factory=list)
+    charts: list[FreightChart] = field(default_factory=list)
+    origin: str = ""  # the warehouse the freight came from
+    actor: str = ""  # who asked for the promotion
+    alias: str = ""  # this step's alias (`task::step` inside a PromotionTask)
+    step_statuses: list[tuple[str, str]] = field(default_factory=list)  # (alias, status) so far
 
     async def emit(self, line: str) -> None:
         """Append a line to the promotion's step log."""
@@ -85,6 +109,7 @@ class Step(Generic[ConfigT]):
 
     kind: ClassVar[str]
     config_model: ClassVar[type[StrictModel]]
+    outputs: ClassVar[dict[str, str]] = {}  # output name → what it holds (the step reference)
 
     async def run(self, ctx: StepContext, config: ConfigT) -> StepResult:
         """Run (or resume) the step."""

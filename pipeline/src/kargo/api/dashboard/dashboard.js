@@ -1,61 +1,82 @@
-// The dashboard: sign in with a token, then stages, freight, promotions and events of a project,
-// refreshed by the watch stream; promote, approve, verify, roll back and abort from the page.
+// The dashboard: sign in with a token, then a project's pipeline graph, freight timeline,
+// promotions and events, refreshed by the watch stream; promote (buttons or drag and drop),
+// approve, verify, roll back, abort and ask "why not promoted?" from the page.
 
+import { metricChart } from "./charts.js";
 import { call, items, token, watch } from "./client.js";
-import { age, el, phaseBadge, pipelineOrder, short, table } from "./view.js";
+import { pipelineGraph } from "./graph.js";
+import { freightTimeline, legend } from "./timeline.js";
 import { ANNOTATIONS, TERMINAL_PROMOTION_PHASES } from "./vocabulary.js";
+import { age, el, keepingFocus, phaseBadge, pipelineOrder, short, stageColours, table } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const HOLD = ANNOTATIONS.hold;
 const ACTOR = ANNOTATIONS.actor;
 const ROLLBACK = ANNOTATIONS.rollback;
+const TERMINAL = TERMINAL_PROMOTION_PHASES;
+const PAGE = 20;
 
 let project = "";
 let stopWatching = () => {};
 let pending = null;
+let data = null;
+const view = { freight: null, stage: null, logs: null, explain: null, promotions: PAGE, timeline: 30 };
 
 function say(message) {
   $("problem").textContent = message || "";
 }
 
-async function act(what, work) {
-  say("");
+// A refused or failed action is told beside the control that asked for it.
+function problem(where, message) {
+  for (const node of document.querySelectorAll(".problem")) if (node.id !== where) node.textContent = "";
+  if (where) $(where).textContent = message || "";
+}
+
+async function act(what, where, work) {
+  problem(where, "");
   try {
     const answer = await work();
-    if (answer && answer.unchanged) say(answer.message);
+    if (answer && answer.unchanged) problem(where, answer.message);
     await refresh();
   } catch (error) {
-    say(`${what}: ${error.message}`);
+    problem(where, `${what}: ${error.message}`);
   }
 }
 
 const base = () => `/api/v1/projects/${encodeURIComponent(project)}`;
-const promote = (stage, freight) => act(`Promote to ${stage}`,
+const may = (stage, verb) => Boolean(((data.permissions.stages || {})[stage] || {})[verb]);
+const promote = (stage, freight, where) => act(`Promote to ${stage}`, where,
   () => call("POST", `${base()}/promotions`, { stage, freight }));
-const approve = (stage, freight) => act(`Approve for ${stage}`,
+const approve = (stage, freight, where) => act(`Approve for ${stage}`, where,
   () => call("POST", `${base()}/approvals`, { stage, freight }));
-const verify = (stage) => act(`Verify ${stage}`,
+const verify = (stage) => act(`Verify ${stage}`, "stage-problem",
   () => call("POST", `${base()}/stages/${encodeURIComponent(stage)}/verify`, { abort: false }));
-const discover = (name) => act(`Refresh ${name}`,
+const discover = (name) => act(`Refresh ${name}`, "graph-problem",
   () => call("POST", `${base()}/warehouses/${encodeURIComponent(name)}/refresh`));
-const abort = (name) => act(`Abort ${name}`,
+const abort = (name) => act(`Abort ${name}`, "promotions-problem",
   () => call("POST", `${base()}/promotions/${encodeURIComponent(name)}/abort`));
 
 function rollBack(stage) {
   if (!window.confirm(`Roll ${stage} back to its previous stable freight?`)) return;
-  act(`Roll back ${stage}`, () => call("POST", `${base()}/rollbacks`,
+  act(`Roll back ${stage}`, "stage-problem", () => call("POST", `${base()}/rollbacks`,
     { stage, reason: "rolled back from the dashboard" }));
 }
 
-async function showLogs(name) {
+async function loadLogs() {
+  if (!view.logs) return;
   $("logs-panel").hidden = false;
-  $("logs-title").textContent = `Step logs of ${name}`;
+  $("logs-title").textContent = `Step logs of ${view.logs}`;
   try {
-    const text = await call("GET", `${base()}/promotions/${encodeURIComponent(name)}/logs`);
+    const text = await call("GET", `${base()}/promotions/${encodeURIComponent(view.logs)}/logs`);
     $("logs").textContent = typeof text === "string" && text ? text : "(no output)";
   } catch (error) {
     $("logs").textContent = error.message;
   }
+}
+
+function showLogs(name) {
+  view.logs = name;
+  loadLogs();
 }
 
 function latestValue(metric) {
@@ -84,9 +105,17 @@ async function showAnalysis(stage, run) {
   $("analysis-panel").hidden = false;
   $("analysis-title").textContent = `Verification of ${stage}: ${run}`;
   try {
-    const found = await call("GET", `${base()}/analysisruns/${encodeURIComponent(run)}`);
+    const [found, templates] = await Promise.all([
+      call("GET", `${base()}/analysisruns/${encodeURIComponent(run)}`),
+      items(`${base()}/analysistemplates`).catch(() => []),
+    ]);
     const status = found.status || {};
     $("analysis-summary").replaceChildren(phaseBadge(status.phase), " ", status.message || "");
+    const conditions = new Map(templates.flatMap((t) => (t.spec.metrics || []).map((m) =>
+      [`${t.metadata.name}/${m.name}`, m.successCondition || ""])));
+    $("analysis-charts").replaceChildren(...(status.metricResults || []).map((m) => el("figure", {},
+      metricChart(m, conditions.get(`${m.template || ""}/${m.name}`) || ""),
+      el("figcaption", {}, m.name, " ", phaseBadge(m.phase)))));
     table($("analysis"), ["Template", "Metric", "Phase", "Measured", "Latest value", "Message"],
       (status.metricResults || []).map((m) => [
         m.template || "", m.name, phaseBadge(m.phase),
@@ -99,11 +128,12 @@ async function showAnalysis(stage, run) {
 }
 
 const subject = (message) => String(message || "").split("\n")[0];
+const current = (stage) => ((stage.status && stage.status.freightHistory) || [])[0] || null;
 
-function current(stage) {
-  const history = (stage.status && stage.status.freightHistory) || [];
-  return history[0] || null;
-}
+const newestFirst = (a, b) =>
+  String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp))
+  || b.metadata.name.localeCompare(a.metadata.name);
+const recent = (stage) => data.promotions.filter((p) => p.spec.stage === stage).sort(newestFirst).slice(0, 3);
 
 function stageCard(stage) {
   const name = stage.metadata.name;
@@ -113,8 +143,9 @@ function stageCard(stage) {
   const last = status.lastPromotion;
   const hold = (stage.metadata.annotations || {})[HOLD];
   const commit = head && head.commits && head.commits[0];
-  return el("article", { className: "panel stage", "aria-labelledby": `stage-${name}` },
-    el("h3", { id: `stage-${name}` }, name),
+  const history = status.freightHistory || [];
+  return el("article", { className: "panel stage", "aria-labelledby": `stage-${name}`, "data-stage": name },
+    el("h3", { id: `stage-${name}`, tabindex: "-1" }, name),
     el("dl", {},
       el("dt", {}, "Freight"),
       el("dd", { className: "freight" }, head ? `${head.alias || ""} (${short(head.name)})` : "none yet"),
@@ -129,71 +160,142 @@ function stageCard(stage) {
           || short(status.currentPromotion.freight)}`)] : null,
       el("dt", {}, "Last promotion"),
       el("dd", {}, last ? [phaseBadge(last.phase), " ", last.message || ""] : "none"),
-      hold ? [el("dt", {}, "Auto-promotion"), el("dd", {}, `held: ${hold}`)] : null),
+      hold ? [el("dt", {}, "Auto-promotion"), el("dd", {}, `held: ${hold}`)] : null,
+      history.length > 1 ? [el("dt", {}, "Before"), el("dd", {},
+        history.slice(1, 4).map((h) => h.alias || short(h.name)).join(", "))] : null,
+      recent(name).length ? [el("dt", {}, "Promotions"), el("dd", {}, el("ul", { className: "plain" },
+        recent(name).map((p) => el("li", {}, el("button", { type: "button", className: "link",
+          "aria-label": `Logs of ${p.metadata.name}`, "data-key": `stage-logs:${p.metadata.name}`,
+          onclick: () => showLogs(p.metadata.name) }, (p.status.freight && p.status.freight.alias) || short(p.spec.freight)),
+        " ", phaseBadge(p.status.phase)))))] : null),
     el("div", { className: "actions" },
       verification && verification.analysisRun
-        ? el("button", { type: "button",
-          onclick: () => showAnalysis(name, verification.analysisRun.name) },
-        `Analysis of ${name}`)
+        ? el("button", { type: "button", "data-key": `analysis:${name}`,
+          onclick: () => showAnalysis(name, verification.analysisRun.name) }, `Analysis of ${name}`)
         : null,
-      stage.spec.verification && head
-        ? el("button", { type: "button", onclick: () => verify(name) }, `Verify ${name} again`)
+      stage.spec.verification && head && may(name, "verify")
+        ? el("button", { type: "button", "data-key": `verify:${name}`, onclick: () => verify(name) },
+          `Verify ${name} again`)
         : null,
-      head ? el("button", { type: "button", onclick: () => rollBack(name) }, `Roll back ${name}`)
+      history.length > 1 && may(name, "rollback")
+        ? el("button", { type: "button", "data-key": `rollback:${name}`, onclick: () => rollBack(name) },
+          `Roll back ${name}`)
         : null));
 }
 
-function freightRows(freight, stages) {
-  const sorted = [...freight].sort((a, b) =>
-    String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)));
-  return sorted.map((f) => {
-    const status = f.status || {};
-    const alias = f.alias || short(f.metadata.name);
-    const commit = (f.commits || [])[0] || {};
-    const actions = stages.flatMap((stage) => {
-      const name = stage.metadata.name;
-      const upstream = (stage.spec.requestedFreight || [])
-        .flatMap((r) => (r.sources && r.sources.stages) || []);
-      const ready = !upstream.length || upstream.some((s) => (status.verifiedIn || {})[s])
-        || (status.approvedFor || {})[name];
-      const buttons = [el("button", {
-        type: "button", "aria-label": `Promote ${alias} to ${name}`,
-        onclick: () => promote(name, f.metadata.name),
-      }, `To ${name}`)];
-      if (!ready) {
-        buttons.push(el("button", {
-          type: "button", "aria-label": `Approve ${alias} for ${name}`,
-          onclick: () => approve(name, f.metadata.name),
-        }, `Approve for ${name}`));
-      }
-      return buttons;
-    });
-    return [
-      el("strong", {}, alias), short(commit.id), subject(commit.message),
-      Object.keys(status.verifiedIn || {}).join(", "),
-      Object.keys(status.currentlyIn || {}).join(", "),
-      age(f.metadata.creationTimestamp),
-      el("div", { className: "actions" }, actions),
-    ];
+// Whether a promotion by hand would pass the engine's check (the engine decides; this hides
+// buttons that would only be refused, and "Why not?" asks the engine for the reasons).
+function ready(f, stage) {
+  const status = f.status || {};
+  const name = stage.metadata.name;
+  if ((status.approvedFor || {})[name]) return true;
+  return (stage.spec.requestedFreight || []).some((r) => {
+    if ((r.origin || {}).name !== (f.origin || {}).name) return false;
+    const sources = r.sources || {};
+    if (sources.direct) return true;
+    const soak = (status.soakRemainingSeconds || {})[name];
+    return (sources.stages || []).some((s) => (status.verifiedIn || {})[s]) && !(soak > 0);
   });
 }
 
+function freightDetail(f, stages) {
+  const status = f.status || {};
+  const alias = f.alias || short(f.metadata.name);
+  const rows = stages.map((stage) => {
+    const name = stage.metadata.name;
+    const here = Boolean((status.currentlyIn || {})[name]);
+    const where = here ? "running here" : (status.verifiedIn || {})[name] ? "was verified here" : "";
+    const buttons = [];
+    if (here) {
+      buttons.push(el("span", { className: "muted" }, "already here"));
+    } else if (ready(f, stage)) {
+      buttons.push(may(name, "promote")
+        ? el("button", { type: "button", className: "primary", "aria-label": `Promote ${alias} to ${name}`,
+          "data-key": `promote:${name}`, onclick: () => promote(name, f.metadata.name, "freight-problem") },
+        `Promote to ${name}`)
+        : el("span", { className: "muted" }, "your role may not promote here"));
+    } else if (may(name, "approve")) {
+      buttons.push(el("button", { type: "button", "aria-label": `Approve ${alias} for ${name}`,
+        "data-key": `approve:${name}`, onclick: () => approve(name, f.metadata.name, "freight-problem") },
+      `Approve for ${name}`));
+    } else {
+      buttons.push(el("span", { className: "muted" }, "not eligible yet"));
+    }
+    if (!here) {
+      buttons.push(el("button", { type: "button", className: "link", "aria-label": `Why is ${alias} not in ${name}?`,
+        "data-key": `why:${name}`, onclick: () => explain(f.metadata.name, name) }, "Why not?"));
+    }
+    return [el("strong", {}, name), where, el("div", { className: "actions" }, buttons)];
+  });
+  return [
+    el("h3", { id: "freight-detail-title" }, `Freight ${alias}`),
+    el("p", { className: "muted" }, `${f.metadata.name} · from ${(f.origin || {}).name || "?"} · found ${age(f.metadata.creationTimestamp)} ago`),
+    el("ul", { className: "artifacts", "aria-label": "Artifacts" }, (f.commits || []).map((c) =>
+      el("li", {}, el("code", {}, short(c.id)), ` ${subject(c.message)} `,
+        el("span", { className: "muted" }, c.repoURL || "")))),
+    el("div", { className: "scroll" }, (() => {
+      const t = el("table", { "aria-labelledby": "freight-detail-title" });
+      table(t, ["Stage", "Here", "Actions"], rows, "No stages.");
+      return t;
+    })()),
+  ];
+}
+
+async function explain(freight, stage) {
+  view.explain = { freight, stage };
+  await loadExplain(true);
+}
+
+async function loadExplain(focus = false) {
+  if (!view.explain) return;
+  const { freight, stage } = view.explain;
+  $("why-panel").hidden = false;
+  try {
+    const answer = await call("GET", `${base()}/explain?freight=${encodeURIComponent(freight)}&stage=${encodeURIComponent(stage)}`);
+    const alias = answer.alias || short(answer.freight);
+    const verdict = answer.inStage ? `${alias} is in ${stage}`
+      : answer.promotable ? `${alias} can be promoted to ${stage} now` : `${alias} cannot be promoted to ${stage} now`;
+    $("why-title").textContent = `Why is ${alias} not in ${stage}?`;
+    $("why-verdict").textContent = verdict;
+    $("why-reasons").replaceChildren(...answer.reasons.map((r) => el("li", { className: r.blocking ? "blocking" : "" },
+      el("strong", {}, r.reason), ` ${r.message}`, r.blocking ? "" : el("span", { className: "muted" }, " (does not stop a promotion by hand)"))));
+  } catch (error) {
+    $("why-verdict").textContent = error.message;
+  }
+  if (focus) $("why-title").focus();
+}
+
+function openStage(name) {
+  view.stage = name;
+  renderStageDetail();
+  const heading = document.getElementById(`stage-${name}`);
+  if (heading) { heading.scrollIntoView({ block: "nearest" }); heading.focus(); }
+}
+
+function renderStageDetail() {
+  for (const card of document.querySelectorAll("article.stage")) {
+    card.classList.toggle("opened", card.getAttribute("data-stage") === view.stage);
+  }
+}
+
 function promotionRows(promotions) {
-  const sorted = [...promotions].sort((a, b) => b.metadata.name.localeCompare(a.metadata.name));
-  return sorted.slice(0, 20).map((p) => {
+  const sorted = [...promotions].sort(newestFirst);
+  return sorted.slice(0, view.promotions).map((p) => {
     const annotations = p.metadata.annotations || {};
     const status = p.status || {};
-    const running = !TERMINAL_PROMOTION_PHASES.includes(status.phase);
+    const running = !TERMINAL.includes(status.phase);
+    const steps = (p.spec.steps || []).length || (status.stepExecutionMetadata || []).length;
+    const progress = running && steps ? ` step ${Math.min((status.currentStep || 0) + 1, steps)}/${steps}` : "";
     return [
       el("button", { type: "button", className: "link", onclick: () => showLogs(p.metadata.name),
-        "aria-label": `Logs of ${p.metadata.name}` }, p.metadata.name),
+        "aria-label": `Logs of ${p.metadata.name}`, "data-key": `logs:${p.metadata.name}` }, p.metadata.name),
       p.spec.stage,
       (status.freight && status.freight.alias) || short(p.spec.freight),
-      [phaseBadge(status.phase), annotations[ROLLBACK] !== undefined ? " rollback" : ""],
+      [phaseBadge(status.phase), progress, annotations[ROLLBACK] !== undefined ? " rollback" : ""],
       annotations[ACTOR] || "",
       age(p.metadata.creationTimestamp),
-      running ? el("button", { type: "button", onclick: () => abort(p.metadata.name),
-        "aria-label": `Abort ${p.metadata.name}` }, "Abort") : "",
+      running && may(p.spec.stage, "abort") ? el("button", { type: "button", onclick: () => abort(p.metadata.name),
+        "aria-label": `Abort ${p.metadata.name}`, "data-key": `abort:${p.metadata.name}` }, "Abort") : "",
     ];
   });
 }
@@ -207,23 +309,70 @@ function eventRows(events) {
   ]);
 }
 
-async function refresh() {
-  if (!project) return;
-  const [warehouses, stages, freight, promotions, events] = await Promise.all([
-    items(`${base()}/warehouses`), items(`${base()}/stages`), items(`${base()}/freight`),
-    items(`${base()}/promotions`), items(`${base()}/events?limit=200`),
+const span = (seconds) => (seconds === null || seconds === undefined ? "–"
+  : seconds < 120 ? `${Math.round(seconds)}s` : seconds < 7200 ? `${Math.round(seconds / 60)}m`
+    : seconds < 172800 ? `${(seconds / 3600).toFixed(1)}h` : `${(seconds / 86400).toFixed(1)}d`);
+
+function metricRows(figures, ordered) {
+  const byStage = new Map(figures.map((m) => [m.stage, m]));
+  return ordered.map((s) => byStage.get(s.metadata.name)).filter(Boolean).map((m) => [
+    el("strong", {}, m.stage), String(m.deployments), String(m.deploymentsPerDay),
+    span(m.leadTimeSeconds),
+    m.changeFailureRate === null ? "–" : `${Math.round(m.changeFailureRate * 100)}% (${m.failedChanges}/${m.changes})`,
+    span(m.timeToRestoreSeconds),
   ]);
-  $("warehouses").replaceChildren(...warehouses.map((w) => el("button", {
-    type: "button", onclick: () => discover(w.metadata.name),
-  }, `Refresh warehouse ${w.metadata.name}`)));
+}
+
+function render() {
+  const { warehouses, stages, freight, promotions, events, permissions } = data;
   const ordered = pipelineOrder(stages);
+  const colours = stageColours(ordered);
+  $("warehouses").replaceChildren(...warehouses
+    .filter((w) => ((permissions.warehouses || {})[w.metadata.name] || {}).refresh)
+    .map((w) => el("button", { type: "button", "data-key": `refresh:${w.metadata.name}`,
+      onclick: () => discover(w.metadata.name) }, `Refresh warehouse ${w.metadata.name}`)));
+  $("graph").replaceChildren(pipelineGraph({
+    warehouses, stages: ordered, freight, promotions, colours, onOpen: openStage,
+    onDrop: (stage, name) => {
+      const f = freight.find((x) => x.metadata.name === name);
+      if (!may(stage, "promote")) { problem("graph-problem", `Your role may not promote to ${stage}.`); return; }
+      if (f && (f.status.currentlyIn || {})[stage]) { problem("graph-problem", `${f.alias} is already in ${stage}.`); return; }
+      promote(stage, name, "graph-problem");
+    },
+  }));
   $("stages").replaceChildren(...ordered.map(stageCard));
-  table($("freight"), ["Alias", "Commit", "Message", "Verified in", "Currently in", "Age", "Promote"],
-    freightRows(freight, ordered), "No freight yet: the warehouse has found no commit.");
+  renderStageDetail();
+  $("timeline-legend").replaceChildren(...legend(ordered, colours));
+  const chips = freightTimeline({ freight, stages: ordered, colours, selected: view.freight,
+    limit: view.timeline, onSelect: (name) => { view.freight = name; keepingFocus(render); } });
+  $("timeline").replaceChildren(...(chips.length ? chips
+    : [el("p", { className: "muted" }, "No freight yet: the warehouse has found no commit.")]));
+  $("timeline-more").hidden = freight.length <= view.timeline;
+  const chosen = freight.find((f) => f.metadata.name === view.freight);
+  $("freight-detail").hidden = !chosen;
+  if (chosen) $("freight-detail").replaceChildren(...freightDetail(chosen, ordered));
   table($("promotions"), ["Name", "Stage", "Freight", "Phase", "Actor", "Age", ""],
     promotionRows(promotions), "No promotions yet.");
+  $("promotions-more").hidden = promotions.length <= view.promotions;
   table($("events"), ["Last seen", "Type", "Reason", "Object", "Message"],
     eventRows(events), "No events yet.");
+  table($("metrics"), ["Stage", "Deployments", "Per day", "Lead time", "Change failure rate", "Time to restore"],
+    metricRows(data.metrics.stages || [], ordered), "No stages.");
+  const viewer = !Object.values(permissions.stages || {}).some((verbs) => verbs.promote);
+  $("role-note").hidden = !viewer;
+}
+
+async function refresh() {
+  if (!project) return;
+  const [warehouses, stages, freight, promotions, events, permissions, metrics] = await Promise.all([
+    items(`${base()}/warehouses`), items(`${base()}/stages`), items(`${base()}/freight`),
+    items(`${base()}/promotions`), items(`${base()}/events?limit=200`),
+    call("GET", `${base()}/permissions`), call("GET", `${base()}/metrics?window=30d`),
+  ]);
+  data = { warehouses, stages, freight, promotions, events, permissions, metrics };
+  keepingFocus(render);
+  say("");
+  await Promise.all([loadLogs(), loadExplain()]);
   const leader = await call("GET", "/api/v1/leader").catch(() => null);
   $("engine").textContent = leader
     ? (leader.leading ? "engine: this server leads" : `engine: standby (leader ${leader.holder || "none"})`)
@@ -240,6 +389,10 @@ function scheduleRefresh() {
 
 async function open(name) {
   project = name;
+  Object.assign(view, { freight: null, stage: null, logs: null, explain: null });
+  $("logs-panel").hidden = true;
+  $("why-panel").hidden = true;
+  $("analysis-panel").hidden = true;
   stopWatching();
   stopWatching = watch(project, scheduleRefresh, (live) => {
     $("live").textContent = live ? "Live" : "Reconnecting…";
@@ -288,9 +441,17 @@ $("sign-in").addEventListener("submit", (event) => {
 $("sign-out").addEventListener("click", () => {
   stopWatching();
   token.clear();
+  say("");
+  problem(null, "");
+  for (const node of document.querySelectorAll(".problem")) node.textContent = "";
   $("who").textContent = "";
+  $("live").textContent = "";
   $("sign-out").hidden = true;
+  project = "";
   start();
 });
+$("promotions-more").addEventListener("click", () => { view.promotions += PAGE; keepingFocus(render); });
+$("timeline-more").addEventListener("click", () => { view.timeline += 30; keepingFocus(render); });
+$("why-close").addEventListener("click", () => { view.explain = null; $("why-panel").hidden = true; });
 $("project").addEventListener("change", (event) => open(event.target.value));
 start();

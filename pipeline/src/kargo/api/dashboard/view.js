@@ -60,3 +60,39 @@ export function pipelineOrder(stages) {
   [...stages].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).forEach(visit);
   return placed;
 }
+
+const SVG = "http://www.w3.org/2000/svg";
+
+export function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// Re-render, then put the focus back on the element with the same data-key (the page is
+// rebuilt on every change; without this the focus would fall to the body).
+export function keepingFocus(render) {
+  const before = document.activeElement;
+  const key = before && before.getAttribute ? before.getAttribute("data-key") : null;
+  const result = render();
+  const settle = () => {
+    if (!key || (document.activeElement && document.activeElement !== document.body
+      && document.activeElement.isConnected)) return;
+    const again = document.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (again) again.focus();
+  };
+  return result instanceof Promise ? result.then((value) => { settle(); return value; }) : (settle(), result);
+}
+
+// A colour for each stage, in pipeline order (the same in the graph and the timeline).
+const PALETTE = ["#3b82f6", "#16a34a", "#d97706", "#db2777", "#7c3aed", "#0891b2", "#dc2626", "#65a30d"];
+export function stageColours(stages) {
+  const index = new Map(stages.map((s, i) => [s.metadata.name, i]));
+  return (name) => PALETTE[(index.get(name) ?? 0) % PALETTE.length];
+}

@@ -1,0 +1,41 @@
+"""`kargo explain freight F --stage S`: every reason freight is not (yet) in a stage."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from kargo.cli.session import project_option, session
+
+
+@click.group("explain")
+def explain_group() -> None:
+    """Say why something is the way it is."""
+
+
+@explain_group.command("freight")
+@click.argument("freight")
+@project_option
+@click.option("--stage", required=True, help="The stage it is not in.")
+@click.option("-o", "--output", type=click.Choice(["json"]), help="Output format.")
+def explain_freight_command(
+    freight: str, project: str | None, stage: str, output: str | None
+) -> None:
+    """Why FREIGHT (name, prefix or alias) is not in the stage: the same answer as the dashboard."""
+    s = session()
+    answer = s.client.explain_freight(s.project(project), freight, stage)
+    if output == "json":
+        click.echo(json.dumps(answer, indent=2))
+        return
+    alias = answer.get("alias") or answer.get("freight")
+    if answer.get("inStage"):
+        verdict = f"is in {stage}"
+    elif answer.get("promotable"):
+        verdict = f"can be promoted to {stage} now"
+    else:
+        verdict = f"cannot be promoted to {stage} now"
+    click.echo(f"freight {alias} {verdict}")
+    for reason in answer.get("reasons") or []:
+        note = "" if reason.get("blocking") else " (does not stop a promotion by hand)"
+        click.echo(f"  {reason['reason']}: {reason['message']}{note}")
