@@ -100,7 +100,12 @@ def set_server_command(url: str, token: str | None, project: str | None) -> None
 @config_group.command("delete-server")
 @click.argument("url")
 def delete_server_command(url: str) -> None:
-    """Forget the server at URL: its entry (token, project) leaves the config file."""
+    """Forget the server at URL: its entry (token, project) leaves the config file.
+
+    \b
+    Examples:
+      kargo config delete-server https://old-kargo.example.com
+    """
     s = session()
     entry = s.config.entry(url)
     if entry is None:

@@ -215,8 +215,10 @@ def _refuse_flags_of_other_kinds(
     typed = kind.lower()
     if (webhook or failed) and typed not in resolve_kind("webhook-deliveries").names:
         raise click.UsageError("--webhook and --failed apply to `kargo get webhook-deliveries`")
-    if (actor or since) and typed not in AUDIT_KINDS:
-        raise click.UsageError("--actor and --since apply to `kargo get audit`")
+    if actor and typed not in AUDIT_KINDS:
+        raise click.UsageError("--actor applies to `kargo get audit`")
+    if since and typed not in {*AUDIT_KINDS, *METRICS_KINDS}:
+        raise click.UsageError("--since applies to `kargo get audit` and `kargo get metrics`")
 
 
 def selected_by(
