@@ -20,10 +20,17 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import install_cli
+from kargo.api.contract import FreightView, StageView, Unchanged
+from kargo.client import KargoClient, KargoClientError
+from kargo.model.analysis import AnalysisRun
+from kargo.model.promotion import Promotion
+from kargo.model.stage import VerificationInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".kargo"
@@ -36,8 +43,7 @@ PROJECT = "planning-poker"
 ADMIN_TOKEN_FILE = "admin.token"  # written by `kargo server` on its first start
 WAREHOUSE = "planning-poker"
 STAGES = {"development": "http://127.0.0.1:8101", "production": "http://127.0.0.1:8102"}
-TERMINAL = {"Succeeded", "Failed", "Errored", "Aborted"}
-VERIFIED_TERMINAL = {"Successful", "Failed", "Error", "Inconclusive", "Aborted"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -217,119 +223,88 @@ def start(service: Service, pids: dict[str, dict[str, Any]]) -> str:
     raise RuntimeError(f"{service.name} did not answer {service.health} in {service.timeout:.0f}s")
 
 
-class Engine:
-    """The engine's REST API (docs/api.md)."""
-
-    def __init__(self) -> None:
-        self.http = httpx.Client(base_url=ENGINE, timeout=30.0)
-
-    def headers(self) -> dict[str, str]:
-        """The bearer token: KARGO_TOKEN, else the admin token the engine wrote on first start."""
-        token = os.environ.get("KARGO_TOKEN", "")
-        if not token:
-            try:
-                token = (STATE / ADMIN_TOKEN_FILE).read_text().strip()
-            except OSError:
-                return {}
-        return {"Authorization": f"Bearer {token}"}
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One request; raise RuntimeError with the API's own message on failure."""
+def engine_client() -> KargoClient:
+    """The engine's API client, with KARGO_TOKEN or the admin token the engine wrote on start."""
+    token = os.environ.get("KARGO_TOKEN", "")
+    if not token:
         try:
-            response = self.http.request(method, path, json=body, headers=self.headers())
-        except httpx.HTTPError as exc:
-            raise RuntimeError(f"engine API {method} {path}: {exc}") from exc
-        if response.status_code >= 400:
-            try:
-                message = response.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                message = response.text[:300]
-            raise RuntimeError(f"engine API {method} {path}: {response.status_code} {message}")
-        return response.json() if response.content else None
-
-    def items(self, kind: str) -> list[dict[str, Any]]:
-        """A list of resources of the project."""
-        data = self.call("GET", f"/api/v1/projects/{PROJECT}/{kind}")
-        return list(data.get("items", data) if isinstance(data, dict) else data)
-
-    def get(self, kind: str, name: str) -> dict[str, Any]:
-        """One resource."""
-        return dict(self.call("GET", f"/api/v1/projects/{PROJECT}/{kind}/{name}"))
+            token = (STATE / ADMIN_TOKEN_FILE).read_text().strip()
+        except OSError:
+            token = ""
+    return KargoClient(ENGINE, token or None)
 
 
-def newest_freight(engine: Engine, timeout: float = 60.0) -> dict[str, Any]:
+def stage(engine: KargoClient, name: str) -> StageView:
+    """A stage of the demo's project."""
+    return engine.resource(PROJECT, StageView, name)
+
+
+def newest_freight(engine: KargoClient, timeout: float = 60.0) -> FreightView:
     """Refresh the warehouse and return its newest freight."""
-    engine.call("POST", f"/api/v1/projects/{PROJECT}/warehouses/{WAREHOUSE}/refresh")
+    engine.refresh_warehouse(PROJECT, WAREHOUSE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        freight = engine.items("freight")
+        freight = engine.resources(PROJECT, FreightView)
         if freight:
-            return max(freight, key=lambda f: f["metadata"].get("creationTimestamp") or "")
+            return max(freight, key=lambda f: f.metadata.creation_timestamp or EPOCH)
         time.sleep(1)
-    raise RuntimeError(f"the warehouse found no freight in {timeout:.0f}s")
+    raise KargoClientError(f"the warehouse found no freight in {timeout:.0f}s")
 
 
-def current_freight(stage: dict[str, Any]) -> dict[str, Any] | None:
-    """The freight a stage runs, from its status."""
-    history = stage.get("status", {}).get("freightHistory") or []
-    return history[0] if history else None
-
-
-def promote(engine: Engine, stage: str, freight: str, timeout: float = 600.0) -> str:
-    """Promote freight to stage and wait for the promotion's end; return its phase."""
-    answer = engine.call(
-        "POST", f"/api/v1/projects/{PROJECT}/promotions", {"stage": stage, "freight": freight}
-    )
-    if answer.get("unchanged"):
+def promote(engine: KargoClient, stage_name: str, freight: str, timeout: float = 600.0) -> str:
+    """Promote freight to a stage and wait for the promotion's end; return its phase."""
+    answer = engine.promote(PROJECT, stage_name, freight)
+    if isinstance(answer, Unchanged):
         return "Succeeded (already running that freight)"
-    name = answer["metadata"]["name"]
-    print(f"  promotion {name} created; waiting (kargo logs promotion {name})")
-    return wait_promotion(engine, name, timeout)
+    print(f"  promotion {answer.name} created; waiting (kargo logs promotion {answer.name})")
+    return wait_promotion(engine, answer.name, timeout)
 
 
-def wait_promotion(engine: Engine, name: str, timeout: float) -> str:
+def wait_promotion(engine: KargoClient, name: str, timeout: float) -> str:
     """Wait until a promotion ends; return its phase and message."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = engine.get("promotions", name).get("status", {})
-        if status.get("phase") in TERMINAL:
-            message = status.get("message", "")
-            return f"{status['phase']}" + (f": {message}" if message else "")
+        status = engine.resource(PROJECT, Promotion, name).status
+        if status.phase.is_terminal():
+            return status.phase + (f": {status.message}" if status.message else "")
         time.sleep(1)
     return f"still running after {timeout:.0f}s"
 
 
-def wait_verification(engine: Engine, stage: str, freight: str, timeout: float) -> str:
+def verification_of(engine: KargoClient, stage_name: str, freight: str) -> VerificationInfo | None:
+    """The newest verification of freight in the stage, while the stage runs it."""
+    current = stage(engine, stage_name).status.current_freight
+    if current is None or current.name != freight or not current.verification_history:
+        return None
+    return current.verification_history[0]
+
+
+def wait_verification(engine: KargoClient, stage_name: str, freight: str, timeout: float) -> str:
     """Wait for the stage's verification of freight; return its phase."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        current = current_freight(engine.get("stages", stage))
-        if current and current.get("name") == freight:
-            history = current.get("verificationHistory") or []
-            if history and history[0].get("phase") in VERIFIED_TERMINAL:
-                message = history[0].get("message", "")
-                return str(history[0]["phase"]) + (f": {message}" if message else "")
+        verification = verification_of(engine, stage_name, freight)
+        if verification is not None and verification.phase.is_terminal():
+            message = verification.message
+            return verification.phase + (f": {message}" if message else "")
         time.sleep(2)
     return f"not finished after {timeout:.0f}s"
 
 
-def print_measurements(engine: Engine, stage: str) -> None:
+def print_measurements(engine: KargoClient, stage_name: str, freight: str) -> None:
     """Each template's phase and each metric's last measurement of the stage's verification."""
-    current = current_freight(engine.get("stages", stage)) or {}
-    history = current.get("verificationHistory") or [{}]
-    run_name = (history[0].get("analysisRun") or {}).get("name")
-    if not run_name:
+    verification = verification_of(engine, stage_name, freight)
+    if verification is None or verification.analysis_run is None:
         return
-    run = engine.get("analysisruns", run_name)
+    run_name = verification.analysis_run.name
+    run = engine.resource(PROJECT, AnalysisRun, run_name)
     print(f"  analysis run {run_name} (kargo describe analysisrun {run_name})")
     templates: dict[str, list[str]] = {}
     phases: dict[str, set[str]] = {}
-    for metric in run.get("status", {}).get("metricResults") or []:
-        template = metric.get("template") or "-"
-        measurements = metric.get("measurements") or [{}]
-        value = brief(measurements[-1].get("value"))
-        templates.setdefault(template, []).append(f"{metric['name']}={value}")
-        phases.setdefault(template, set()).add(str(metric.get("phase")))
+    for metric in run.status.metric_results:
+        template = metric.template or "-"
+        templates.setdefault(template, []).append(f"{metric.name}={brief(metric.latest_value)}")
+        phases.setdefault(template, set()).add(metric.phase)
     for template, metrics in templates.items():
         phase = "/".join(sorted(phases[template]))
         print(f"    {template:14} {phase:11} " + shorten(", ".join(metrics), 160))
@@ -354,14 +329,13 @@ def brief(value: Any) -> str:
     return str(value)
 
 
-def wait_stage_freight(engine: Engine, stage: str, freight: str, timeout: float) -> bool:
+def wait_stage_freight(engine: KargoClient, stage_name: str, freight: str, timeout: float) -> bool:
     """Wait until a stage's current freight is `freight` and its last promotion ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        data = engine.get("stages", stage)
-        current = current_freight(data)
-        running = data.get("status", {}).get("currentPromotion")
-        if current and current.get("name") == freight and not running:
+        status = stage(engine, stage_name).status
+        current = status.current_freight
+        if current and current.name == freight and status.current_promotion is None:
             return True
         time.sleep(2)
     return False
@@ -396,6 +370,8 @@ def up() -> int:
     problems: list[str] = []
     pids = load_pids()
     os.umask(0o077)  # what the services write under .kargo/ (logs, webhooks, data) is owner-only
+    print("demo: the kargo command (KARGO_NO_MODIFY_PATH=1 leaves the shell's PATH alone)")
+    install_cli.main()
     print("demo: starting services (logs in .kargo/logs/)")
     for service in services():
         if service.name == "engine" and not healthy(service.health):
@@ -411,34 +387,32 @@ def up() -> int:
     if not shutil.which("prometheus"):
         problems.append("prometheus is not installed: the load test's metrics will be missing")
 
-    engine = Engine()
+    engine = engine_client()
     try:
         freight = newest_freight(engine)
-        name, alias = freight["metadata"]["name"], freight.get("alias", "")
-        commits = freight.get("commits") or [{}]
-        commit = str(commits[0].get("id", ""))[:12]
-        print(f"demo: newest freight {name} {alias} (commit {commit})")
+        commit = freight.commits[0].id[:12] if freight.commits else ""
+        print(f"demo: newest freight {freight.name} {freight.alias} (commit {commit})")
         print("demo: promoting it to development")
-        phase = promote(engine, "development", name)
+        phase = promote(engine, "development", freight.name)
         print(f"  development: {phase}")
         if not phase.startswith("Succeeded"):
             problems.append(f"promotion to development: {phase}")
-        elif engine.get("stages", "development")["spec"].get("verification"):
+        elif stage(engine, "development").spec.verification:
             print("demo: verifying development (smoke tests, security scan, load test)")
-            verdict = wait_verification(engine, "development", name, 900)
+            verdict = wait_verification(engine, "development", freight.name, 900)
             print(f"  verification: {shorten(verdict)}")
-            print_measurements(engine, "development")
+            print_measurements(engine, "development", freight.name)
             if not verdict.startswith("Successful"):
                 problems.append(f"verification of development: {verdict}")
             else:
                 print("demo: waiting for production's automatic promotion")
-                if wait_stage_freight(engine, "production", name, 600):
+                if wait_stage_freight(engine, "production", freight.name, 600):
                     print("  production: runs it")
                 else:
                     problems.append("production did not take the freight within 10 minutes")
         else:
             problems.append("development has no verification: production waits")
-    except RuntimeError as exc:
+    except KargoClientError as exc:
         problems.append(str(exc))
 
     summary(engine, problems)
@@ -457,21 +431,22 @@ def shorten(text: str, limit: int = 240) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def summary(engine: Engine, problems: list[str]) -> None:
+def summary(engine: KargoClient, problems: list[str]) -> None:
     """Print where things are and what failed."""
     print("\nPlanning Poker:")
-    for stage, url in STAGES.items():
+    for name, url in STAGES.items():
         try:
-            current = current_freight(engine.get("stages", stage))
-            runs = f"{current['name']} {current.get('alias', '')}" if current else "no freight yet"
-        except RuntimeError as exc:
+            current = stage(engine, name).status.current_freight
+            runs = f"{current.name} {current.alias}" if current else "no freight yet"
+        except KargoClientError as exc:
             runs = f"unknown ({exc})"
-        print(f"  {stage:12} {url}  freight: {runs}; {version_of(url)}")
+        print(f"  {name:12} {url}  freight: {runs}; {version_of(url)}")
     print(f"\nDashboard {ENGINE}/ui/ (sign in with the token in .kargo/admin.token)")
     print(f"Engine API {ENGINE} (kargo get stages), checks http://127.0.0.1:8090,")
     print("Prometheus http://127.0.0.1:9090, webhooks received http://127.0.0.1:8095/")
     print(
-        "\nNext: the guide's commands (scripts/guide_commands.sh runs them all). A rollback needs"
+        "\nNext, in a new shell: kargo get promotion planning-poker, and the guide's other commands"
+        "\n(scripts/guide_commands.sh runs them all). A rollback needs"
         "\nan earlier stable freight: commit a change under app/, let it reach production"
         "\n(kargo get stage production), then: kargo rollback planning-poker --to development"
     )

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Run the 14 command lines of the Kargo Configuration Guide, verbatim and in order, against a
 # running pipeline (after `make demo`). <name> placeholders get real names from the server.
-# Prints each line and its output; exits non-zero when any line fails.
+# Prints each line and its output; exits non-zero when any line fails. `kargo` is whatever the
+# shell finds on PATH, as for a user typing the guide (`make demo` installs it there).
 #
 #   scripts/guide_commands.sh            # against KARGO_SERVER or http://127.0.0.1:8080
 #   WORK_DIR=/tmp/x scripts/guide_commands.sh   # where promotion-debug.yaml is written
 set -uo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PATH="$REPO_ROOT/.venv/bin:$PATH"
 WORK_DIR="${WORK_DIR:-$(mktemp -d)}"
 mkdir -p "$WORK_DIR"
 cd "$WORK_DIR" || exit 1
 
 if ! command -v kargo >/dev/null; then
-    echo "guide_commands: the kargo command is missing; run \`make demo\` first" >&2
+    echo "guide_commands: no kargo command on PATH; \`make demo\` (or scripts/install_cli.py)" \
+        "installs it, then open a new shell" >&2
     exit 1
 fi
 

@@ -28,7 +28,7 @@ from tests.e2e.pipeline_harness import (
     processes,
     running_pipeline,
 )
-from tests.services import VENV_BIN, port_open, require_binary
+from tests.services import REPO_ROOT, VENV_BIN, port_open, require_binary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.haproxy, pytest.mark.prometheus]
 
@@ -129,10 +129,22 @@ def test_b_the_guide_commands_run_verbatim_after_a_second_freight_reached_produc
     assert pipeline.verification("development", freight)["phase"] == "Successful"
     pipeline.wait_current("production", freight)
 
-    script = pipeline.repo / "scripts" / "guide_commands.sh"
+    # As a user does after `make demo`: the installer's PATH line, a new login shell, the script.
+    home = pipeline.work / "home"
+    home.mkdir()
+    installed = subprocess.run(
+        [str(VENV_BIN / "python"), str(REPO_ROOT / "scripts" / "install_cli.py")],
+        env={**pipeline.env, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert installed.returncode == 0 and "added" in installed.stdout, installed
+    user = {k: pipeline.env[k] for k in ("KARGO_CONFIG", "KARGO_SERVER", "KARGO_TOKEN")}
     done = subprocess.run(
-        ["bash", str(script)],
-        env={**pipeline.env, "WORK_DIR": str(pipeline.work)},
+        ["bash", "-lc", "scripts/guide_commands.sh"],
+        cwd=pipeline.repo,
+        env={**user, "HOME": str(home), "PATH": os.defpath, "WORK_DIR": str(pipeline.work)},
         capture_output=True,
         text=True,
         timeout=180,

@@ -11,6 +11,7 @@ import base64
 import importlib.util
 import json
 import os
+import pty
 import subprocess
 import sys
 import threading
@@ -21,9 +22,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
+import jsonschema
 import pytest
 import yaml
+from kargo.api.contract import RESOURCE_VIEWS, StageView
 from kargo.client import KargoClient
+from kargo.model.analysis import AnalysisRun
+from kargo.model.promotion import Promotion, PromotionPhase
 
 from tests.pipeline.cli.conftest import Ran, kargo
 from tests.services import VENV_BIN, free_port, running
@@ -432,7 +438,7 @@ def test_a_refused_promotion_prints_the_servers_reason_on_one_line(live: Live) -
 
 
 def test_verbosity_4_redacts_the_token_it_sends(live: Live) -> None:
-    secret = str(live.client.create_token("verbose-viewer", "viewer")["token"])
+    secret = live.client.create_token("verbose-viewer", "viewer").token
     ran = live.cli("--v=4", "--token", secret, "get", "promotion")
     assert ran.code == 0, ran
     assert "authorization='Bearer <redacted>'" in ran.err
@@ -555,6 +561,303 @@ def test_a_webhook_delivery_can_be_queued_again(live: Live) -> None:
     ran = live.cli("redeliver", str(listed[0]["id"]))
     assert ran.code == 0, ran
     assert ran.out.strip() == f"webhook-delivery/{listed[0]['id']} queued for redelivery"
+
+
+def test_get_takes_several_names_and_kubectls_short_option_forms(live: Live) -> None:
+    both = live.cli("get", "stage", "development", "production", "-o=name")
+    assert (both.code, both.out.split()) == (0, ["stage/development", "stage/production"])
+    listed = live.cli("-p=planning-poker", "get", "stages", "-o", "name")
+    assert listed.code == 0 and "stage/slow" in listed.out.split(), listed
+    missing = live.cli("get", "stage", "development", "prodution")
+    assert missing.code == 1 and "did you mean 'production'?" in missing.err, missing
+
+
+def test_names_as_get_prints_them_or_unique_prefixes_name_resources(live: Live) -> None:
+    freight = live.client.list_resources("planning-poker", "freight")[0]
+    name, alias = freight["metadata"]["name"], freight["alias"]
+    for typed in (name[:7], alias, alias[:4]):
+        ran = live.cli("get", "freight", typed, "-o", "name")
+        assert (ran.code, ran.out.strip()) == (0, f"freight/{name}"), (typed, ran)
+    assert live.cli("describe", "stage", "produ").out.startswith("Name:           production")
+    several = live.cli("get", "promotion", "development.")
+    assert several.code == 1 and "matches several promotions (development." in several.err
+
+
+def test_get_prints_jsonpath_custom_columns_and_sorts_by_a_path(live: Live) -> None:
+    aliases = live.cli("get", "freight", "-o", "jsonpath={.items[*].alias}")
+    assert aliases.code == 0 and set(aliases.out.split()) == set(live.freight_aliases())
+    ranged = live.cli(
+        "get", "stages", "-o", 'jsonpath={range .items[*]}{.metadata.name}{"\\n"}{end}'
+    )
+    assert ranged.out.split() == ["broken", "development", "production", "slow"], ranged
+    spec = "custom-columns=NAME:.metadata.name,SOURCE:.spec.requestedFreight[0].sources.stages[0]"
+    columns = live.cli("get", "stages", "--sort-by=.metadata.name", "-o", spec)
+    assert columns.out.splitlines()[0].split() == ["NAME", "SOURCE"]
+    assert columns.out.splitlines()[3].split() == ["production", "development"], columns
+    newest = live.cli("get", "promotions", "--sort-by=.metadata.creationTimestamp", "-o", "name")
+    names = [
+        p["metadata"]["name"] for p in live.client.list_resources("planning-poker", "promotions")
+    ]
+    assert newest.out.split() == [f"promotion/{n}" for n in names], newest
+    path = live.config_dir / "names.jsonpath"
+    path.write_text("{.metadata.name}")
+    single = live.cli("get", "stage", "production", f"-o=jsonpath-file={path}")
+    assert single.out.strip() == "production"
+
+
+def test_usage_errors_exit_2_and_flags_of_other_kinds_are_refused(live: Live) -> None:
+    for args, said in [
+        (("get", "stage", "-o", "bogus"), "is not an output format"),
+        (("get", "stage", "-o", "jsonpath={end}"), "{end} without a {range"),
+        (("get", "stage", "dev", "--webhook", "x"), "apply to `kargo get webhook-deliveries`"),
+        (("get", "promotions", "--actor", "admin"), "applies to `kargo get audit`"),
+        (("promote", "planning-poker", "--to", "dev", "--timeout", "soon"), "not a duration"),
+    ]:  # fmt: skip
+        ran = live.cli(*args)
+        assert ran.code == 2, ran
+        assert said in ran.err and ran.err.count("\n") == 1, ran
+
+
+def test_wait_returns_0_when_reached_and_1_when_ended_otherwise_or_timed_out(live: Live) -> None:
+    promotion = live.client.resources("planning-poker", Promotion)
+    done = next(p for p in promotion if p.status.phase == "Succeeded").name
+    reached = live.cli("wait", "promotion", done, "--for=phase=Succeeded", "--timeout=1m30s")
+    assert reached.code == 0 and "condition met" in reached.out, reached
+    ended = live.cli("wait", "promotion", done, "--for", "phase=Failed")
+    assert ended.code == 1 and "ended Succeeded, not Failed" in ended.err, ended
+    verified = live.cli("wait", "stage", "production", "--for=phase=Successful")
+    assert verified.code == 0, verified
+    late = live.cli(
+        "wait", "stage", "production", "--for=jsonpath={.metadata.name}=x", "--timeout=500ms"
+    )
+    assert late.code == 1 and "timed out waiting for stage/production" in late.err, late
+    assert live.cli("wait", "stage", "production", "--for=ready").code == 2
+
+
+def test_the_dashboard_takes_its_phases_and_annotations_from_the_model(live: Live) -> None:
+    module = httpx.get(f"{live.url}/ui/vocabulary.js", timeout=10)
+    assert module.status_code == 200 and module.headers["content-type"].startswith(
+        "text/javascript"
+    )
+    terminal = [p.value for p in PromotionPhase if p.is_terminal()]
+    assert f"export const TERMINAL_PROMOTION_PHASES = {json.dumps(terminal)};" in module.text
+    assert '"rollback": "kargo.akuity.io/rollback"' in module.text
+    dashboard = httpx.get(f"{live.url}/ui/dashboard.js", timeout=10).text
+    assert 'from "./vocabulary.js"' in dashboard and '"Errored", "Aborted"' not in dashboard
+
+
+def test_verify_and_refresh_wait_for_their_outcome(live: Live) -> None:
+    verified = live.cli("verify", "stage", "production", "--wait", "--timeout", "1m")
+    assert verified.code == 0, verified
+    assert verified.out.splitlines()[-1].startswith("stage/production verification Successful")
+    refreshed = live.cli("refresh", "warehouse", "planning-poker", "--wait")
+    assert refreshed.code == 0, refreshed
+    assert "warehouse/planning-poker discovered: last freight" in refreshed.out
+
+
+def test_set_based_label_selectors_filter_on_the_server_and_bad_ones_exit_2(live: Live) -> None:
+    every = live.client.list_resources("planning-poker", "stages", label_selector="!nothing")
+    assert len(every) == 4
+    assert live.client.list_resources("planning-poker", "stages", label_selector="a in (b)") == []
+    refused = live.cli("get", "stages", "-l", "tier in web")
+    assert refused.code == 2 and "expected key=value" in refused.err, refused
+
+
+def test_logs_analysisrun_prints_each_measurement_of_a_metric(live: Live) -> None:
+    run = live.client.resources("planning-poker", AnalysisRun)[0]
+    ran = live.cli("logs", "analysisrun", run.name, "--metric", "smoke-test-success")
+    assert ran.code == 0, ran
+    assert ran.out.splitlines()[0] == "== smoke-tests/smoke-test-success: Successful"
+    assert '"passed": true' in ran.out
+    missing = live.cli("logs", "analysisrun", run.name, "--metric", "smoke-test")
+    assert missing.code == 1 and "did you mean 'smoke-test-success'?" in missing.err, missing
+    assert live.cli("logs", "promotion", "--metric", "x").code == 2
+
+
+def test_login_server_makes_it_current_and_logout_forgets_the_token(
+    live: Live, tmp_path: Path
+) -> None:
+    env: dict[str, str | None] = {
+        "KARGO_CONFIG": str(tmp_path / "config.yaml"), "KARGO_SERVER": None, "KARGO_TOKEN": None,
+    }  # fmt: skip
+    logged = kargo("login", live.url, "--token", live.token, env=env)
+    assert logged.code == 0 and logged.out.startswith(f"logged in to {live.url} as admin"), logged
+    assert kargo("get", "stage", "production", "-o", "name", env=env).out == "stage/production\n"
+    assert kargo("logout", env=env).out == f"logged out of {live.url}\n"
+    refused = kargo("get", "stages", env=env)
+    assert refused.code == 1 and "401" not in refused.out, refused
+
+
+def test_get_pipeline_draws_stages_freight_promotion_and_verification(live: Live) -> None:
+    ran = live.cli("get", "pipeline")
+    assert ran.code == 0, ran
+    lines = ran.out.splitlines()
+    assert lines[0] == "Pipeline: planning-poker"
+    stages = [line.split()[2] for line in lines if "# stage " in line]
+    assert stages.index("development") < stages.index("production")
+    production = ran.out[ran.out.index("# stage production") :].split("# stage ")[1]
+    alias = live.client.resource("planning-poker", StageView, "production").status.current_freight
+    assert alias is not None and f"freight  {alias.alias} ({alias.name[:7]})" in production
+    assert "verification  Successful  production." in production
+    assert "promotion  production." in production or "rollback  production." in production
+
+
+def on_terminal(live: Live, *args: str, **env: str) -> str:
+    """What `kargo ARGS` prints when its stdout is a terminal (a pseudo-terminal here)."""
+    main, secondary = pty.openpty()
+    variables = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    variables.update(KARGO_SERVER=live.url, KARGO_TOKEN=live.token, **env)
+    subprocess.run(
+        [str(VENV_BIN / "kargo"), *args], stdout=secondary, stderr=secondary, env=variables,
+        timeout=30, check=True,
+    )  # fmt: skip
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    return b"".join(chunks).decode()
+
+
+def test_colour_on_a_terminal_and_none_with_no_color_or_the_flag(live: Live) -> None:
+    assert "\x1b[32mSucceeded" in on_terminal(live, "get", "stage", "development")
+    assert "\x1b[" not in on_terminal(live, "get", "stage", "development", NO_COLOR="1")
+    assert "\x1b[" not in on_terminal(live, "--no-color", "get", "stage", "development")
+
+
+def test_the_client_reads_every_kind_as_its_contract_model(live: Live) -> None:
+    for kind, model in RESOURCE_VIEWS.items():
+        found = live.client.resources("planning-poker", model)
+        assert found and all(r.kind == kind for r in found), kind
+    production = live.client.resource("planning-poker", StageView, "production")
+    assert production.status.current_freight is not None
+    assert production.status.current_freight.alias in live.freight_aliases()
+
+
+def contract_requests(live: Live) -> list[tuple[str, str, str, Any]]:
+    """(method, route template, URL, body): every route of the API, with the kinds it serves."""
+    project, api = "planning-poker", "/api/v1/projects/planning-poker"
+    promotion = live.client.list_resources(project, "promotions")[-1]["metadata"]["name"]
+    delivery = live.client.webhook_deliveries(project, "receiver")[0]["id"]
+    freight = live.freight_aliases()[0]
+    named = {
+        "projects": project, "projectconfigs": project, "warehouses": "planning-poker",
+        "freight": freight, "stages": "production", "promotions": promotion,
+        "analysistemplates": "smoke-tests",
+        "analysisruns": live.client.list_resources(project, "analysisruns")[0]["metadata"]["name"],
+        "webhookconfigs": "receiver",
+    }  # fmt: skip
+    plural, one = (
+        "/api/v1/projects/{project}/{plural}",
+        "/api/v1/projects/{project}/{plural}/{name}",
+    )
+    found: list[tuple[str, str, str, Any]] = [
+        ("GET", "/healthz", "/healthz", None),
+        *[("GET", f"/api/v1/{p}", f"/api/v1/{p}", None) for p in ("version", "whoami", "leader")],
+        ("GET", "/api/v1/projects", "/api/v1/projects", None),
+        ("GET", "/api/v1/projects/{project}/events", f"{api}/events", None),
+        ("GET", "/api/v1/projects/{project}/export", f"{api}/export", None),
+        ("GET", "/api/v1/projects/{project}/promotions/{name}/logs",
+         f"{api}/promotions/{promotion}/logs", None),
+        *[("GET", plural, f"{api}/{kind}", None) for kind in named],
+        *[("GET", one, f"{api}/{kind}/{name}", None) for kind, name in named.items()],
+        ("GET", one, f"{api}/stages/production?instances=true", None),
+        ("GET", one, f"{api}/stages/nowhere", None),
+        ("GET", "/api/v1/projects/{project}/webhookdeliveries", f"{api}/webhookdeliveries", None),
+        *[("GET", f"/api/v1/projects/{{project}}/{p}", f"{api}/{p}{q}", None) for p, q in (
+            ("explain", f"?stage=production&freight={freight}"),
+            ("permissions", ""), ("metrics", ""),
+        )],
+        *[("GET", f"/api/v1/audit{p}", f"/api/v1/audit{p}", None) for p in ("", "/export")],
+        ("GET", "/api/v1/audit/verify", "/api/v1/audit/verify", None),
+        ("GET", "/api/v1/tokens", "/api/v1/tokens", None),
+        ("POST", "/api/v1/tokens", "/api/v1/tokens", {"name": "contract", "role": "viewer"}),
+        ("DELETE", "/api/v1/tokens/{name}", "/api/v1/tokens/contract", None),
+        ("POST", "/api/v1/apply", "/api/v1/apply", (live.config_dir / "pipeline.yaml").read_text()),
+        ("POST", "/api/v1/projects/{project}/promotions", f"{api}/promotions",
+         {"stage": "production", "freightAlias": freight}),
+        ("POST", "/api/v1/projects/{project}/promotions", f"{api}/promotions",
+         {"stage": "slow", "freightAlias": freight}),
+        ("POST", "/api/v1/projects/{project}/rollbacks", f"{api}/rollbacks",
+         {"stage": "production", "dryRun": True}),
+        ("POST", "/api/v1/projects/{project}/rollbacks", f"{api}/rollbacks",
+         {"toStage": "production", "dryRun": True}),
+        ("POST", "/api/v1/projects/{project}/approvals", f"{api}/approvals",
+         {"freight": freight, "stage": "production"}),
+        ("POST", "/api/v1/projects/{project}/stages/{name}/verify",
+         f"{api}/stages/production/verify", {"abort": False}),
+        ("POST", "/api/v1/projects/{project}/warehouses/{name}/refresh",
+         f"{api}/warehouses/planning-poker/refresh", None),
+        ("POST", "/api/v1/projects/{project}/webhookconfigs/{name}/test",
+         f"{api}/webhookconfigs/receiver/test", None),
+        ("POST", "/api/v1/projects/{project}/webhookdeliveries/{delivery_id}/redeliver",
+         f"{api}/webhookdeliveries/{delivery}/redeliver", None),
+    ]  # fmt: skip
+    return found
+
+
+UNTYPED_ROUTES = {  # the insight routes (explain, permissions, metrics) have no response model yet
+    "/api/v1/projects/{project}/explain",
+    "/api/v1/projects/{project}/permissions",
+    "/api/v1/projects/{project}/metrics",
+}
+
+
+def answer_problem(document: dict[str, Any], route: str, answer: httpx.Response) -> str:
+    """What of the answer disagrees with the route's declared responses ('' when nothing)."""
+    method, url = answer.request.method, answer.request.url.path
+    declared = document["paths"][route][method.lower()]["responses"]
+    status = str(answer.status_code)
+    response = declared.get(status) or declared.get(f"{status[0]}XX")
+    if response is None:
+        return f"{method} {url}: {status} is not declared ({sorted(declared)})"
+    kind = answer.headers["content-type"].split(";")[0]
+    content = response.get("content", {})
+    if kind not in content:
+        return f"{method} {url}: {kind} is not declared ({sorted(content)})"
+    schema = content[kind].get("schema") if kind == "application/json" else None
+    if kind == "application/json" and not schema and route not in UNTYPED_ROUTES:
+        return f"{method} {route} declares no response model"
+    try:
+        if schema:
+            jsonschema.validate(answer.json(), {**schema, "components": document["components"]})
+    except jsonschema.ValidationError as exc:
+        return f"{method} {url} ({status}): {exc.message} at {exc.json_path}"
+    return ""
+
+
+def test_every_route_answers_as_its_openapi_schema_says(live: Live) -> None:
+    """/openapi.json is the contract: each route's real answers validate against its schema."""
+    headers = {"Authorization": f"Bearer {live.token}"}
+    with httpx.Client(base_url=live.url, headers=headers, timeout=30) as http:
+        document = http.get("/openapi.json").json()
+        routes = {(m.upper(), p) for p, item in document["paths"].items() for m in item}
+        answered: set[tuple[str, str]] = set()
+        problems: list[str] = []
+        for method, route, url, body in contract_requests(live):
+            sent = {"content": body} if isinstance(body, str) else {"json": body}
+            answer = http.request(method, url, **sent)
+            problems.append(answer_problem(document, route, answer))
+            if answer.is_success:
+                answered.add((method, route))
+            if answer.status_code == 201 and route.endswith("/promotions"):
+                name = answer.json()["metadata"]["name"]
+                route = "/api/v1/projects/{project}/promotions/{name}/abort"
+                aborted = http.post(f"/api/v1/projects/planning-poker/promotions/{name}/abort")
+                problems.append(answer_problem(document, route, aborted))
+                answered.add(("POST", route) if aborted.is_success else ("", ""))
+        watch = "/api/v1/watch"
+        with http.stream("GET", watch, params={"project": "planning-poker"}) as stream:
+            problems.append(answer_problem(document, watch, stream))
+            answered.add(("GET", watch))
+    assert not [p for p in problems if p], "\n".join(p for p in problems if p)
+    assert routes - answered == set(), "routes never answered 2xx in this test"
 
 
 def test_kargo_server_refuses_a_bad_configuration_on_one_line(tmp_path: Path) -> None:

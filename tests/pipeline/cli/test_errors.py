@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from kargo.client import ApiError, KargoClient, ServerUnreachable
 
 from tests.pipeline.cli.conftest import kargo
-from tests.services import VENV_BIN, free_port
+from tests.services import VENV_BIN, free_port, port_open
 
 
 def test_a_refused_connection_says_how_to_start_the_server(config_file: Path) -> None:
@@ -79,3 +81,72 @@ def test_shell_completion_offers_kinds_and_commands(config_file: Path) -> None:
 
     assert complete("kargo get prom") == ["promotion", "promotions", "promo", "promos"]
     assert complete("kargo pro") == ["promote"]
+
+
+def test_promote_timeout_takes_go_durations_and_refuses_others_with_exit_2(
+    config_file: Path,
+) -> None:
+    base = ["--server", "http://127.0.0.1:9", "promote", "planning-poker", "--to", "production"]
+    accepted = kargo(*base, "--wait", "--timeout", "1h30m")
+    assert accepted.code == 1 and "not a duration" not in accepted.err, accepted
+    refused = kargo(*base, "--wait", "--timeout=soon")
+    assert refused.code == 2, refused
+    assert "'soon' is not a duration; expected e.g. 90s, 5m, 1h30m or 500ms" in refused.err
+
+
+def test_every_command_help_has_an_examples_section() -> None:
+    import click
+    from kargo.cli.main import cli
+
+    def commands(group: click.Group, path: list[str]) -> list[list[str]]:
+        found = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += commands(command, [*path, name])
+            else:
+                found.append([*path, name])
+        return found
+
+    lacking = [
+        " ".join(path)
+        for path in commands(cli, [])
+        if "Examples:" not in kargo(*path, "--help").out
+    ]
+    assert lacking == []
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl makes the test certificate")
+def test_an_https_server_is_trusted_through_its_ca_or_explicitly_not_checked(
+    tmp_path: Path,
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port, state = free_port(), tmp_path / "state"
+    argv = [str(VENV_BIN / "python"), "-m", "kargo.api", "--state-dir", str(state),
+            "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)]  # fmt: skip
+    env = {**os.environ, "KARGO_CONFIG": str(tmp_path / "server-cli.yaml")}
+    with subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL) as process:
+        try:
+            deadline = time.monotonic() + 30
+            while not (state / "admin.token").exists() or not port_open("127.0.0.1", port):
+                assert time.monotonic() < deadline, "the TLS server did not start"
+                time.sleep(0.2)
+            user: dict[str, str | None] = {
+                "KARGO_CONFIG": str(tmp_path / "cli.yaml"),
+                "KARGO_SERVER": f"https://127.0.0.1:{port}",
+                "KARGO_TOKEN": (state / "admin.token").read_text().strip(),
+            }
+            untrusted = kargo("get", "projects", env=user)
+            assert untrusted.code == 1 and "--certificate-authority CA.pem" in untrusted.err
+            trusted = kargo("--certificate-authority", str(cert), "get", "projects", env=user)
+            assert trusted.code == 0, trusted
+            unchecked = kargo("--insecure-skip-tls-verify", "get", "projects", env=user)
+            assert unchecked.code == 0, unchecked
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
-from kargo.cli.phases import AnalysisPhase, PromotionPhase
 from kargo.cli.progress import Outcome, PlainProgress
+from kargo.model.promotion import PromotionPhase
+from kargo.model.stage import VerificationPhase
 
 from tests.pipeline.cli.conftest import load
 
@@ -47,7 +48,8 @@ def test_plain_progress_prints_metrics_with_their_latest_value(
 
 def test_only_a_succeeded_and_verified_promotion_lets_ci_go_on() -> None:
     assert Outcome(PromotionPhase.SUCCEEDED, None, "").ok
-    assert Outcome(PromotionPhase.SUCCEEDED, AnalysisPhase.SUCCESSFUL, "").ok
-    assert not Outcome(PromotionPhase.SUCCEEDED, AnalysisPhase.FAILED, "").ok
-    assert not Outcome(PromotionPhase.SUCCEEDED, AnalysisPhase.UNKNOWN, "").ok
+    assert Outcome(PromotionPhase.SUCCEEDED, VerificationPhase.SUCCESSFUL, "").ok
+    assert not Outcome(PromotionPhase.SUCCEEDED, VerificationPhase.FAILED, "").ok
+    assert not Outcome(PromotionPhase.SUCCEEDED, VerificationPhase.ABORTED, "").ok
+    assert not Outcome(PromotionPhase.SUCCEEDED, VerificationPhase.PENDING, "").ok
     assert not Outcome(PromotionPhase.ERRORED, None, "").ok

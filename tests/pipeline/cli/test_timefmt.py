@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import click
 import pytest
-from kargo.cli.timefmt import age, elapsed, parse_duration, short_duration
+from kargo.cli.timefmt import DURATION, age, elapsed, short_duration
 
 from tests.pipeline.cli.conftest import NOW
 
@@ -13,22 +14,17 @@ from tests.pipeline.cli.conftest import NOW
 @pytest.mark.parametrize(
     ("seconds", "shown"),
     [
-        (0, "0s"),
-        (5, "5s"),
-        (59, "59s"),
-        (60, "1m"),
-        (3 * 60 + 59, "3m"),
-        (59 * 60, "59m"),
-        (2 * 3600, "2h"),
-        (47 * 3600 + 59 * 60, "47h"),
-        (48 * 3600, "2d"),
-        (4 * 86400 + 3600, "4d"),
-        (364 * 86400, "364d"),
-        (800 * 86400, "2y"),
+        # The boundaries of HumanDuration (k8s.io/apimachinery/pkg/util/duration), kubectl's AGE.
+        (0, "0s"), (1, "1s"), (60, "60s"), (119, "119s"), (120, "2m"), (330, "5m30s"),
+        (599, "9m59s"), (600, "10m"), (179 * 60, "179m"), (3 * 3600, "3h"),
+        (3 * 3600 + 20 * 60, "3h20m"), (8 * 3600, "8h"), (47 * 3600 + 59 * 60, "47h"),
+        (48 * 3600, "2d"), (4 * 86400 + 3600, "4d1h"), (8 * 86400, "8d"), (364 * 86400, "364d"),
+        (729 * 86400, "729d"), (730 * 86400, "2y"), (800 * 86400, "2y70d"),
+        (8 * 365 * 86400, "8y"),
         (-0.5, "0s"),
         (-5, "<invalid>"),
     ],
-)
+)  # fmt: skip
 def test_ages_are_shortened_like_kubectl(seconds: float, shown: str) -> None:
     assert short_duration(seconds) == shown
 
@@ -47,10 +43,9 @@ def test_step_durations_are_precise_under_a_minute() -> None:
     assert elapsed(None, None, NOW) == ""
 
 
-def test_timeouts_take_units() -> None:
-    assert parse_duration("90s") == 90
-    assert parse_duration("10m") == 600
-    assert parse_duration("2h") == 7200
-    assert parse_duration("45") == 45
-    with pytest.raises(ValueError):
-        parse_duration("soon")
+def test_timeouts_take_the_go_duration_grammar_and_refuse_others_as_usage_errors() -> None:
+    assert [DURATION.convert(v, None, None) for v in ("90s", "10m", "1h30m", "500ms")] == [
+        90, 600, 5400, 0.5,
+    ]  # fmt: skip
+    with pytest.raises(click.BadParameter, match="e.g. 90s, 5m, 1h30m or 500ms"):
+        DURATION.convert("soon", None, None)

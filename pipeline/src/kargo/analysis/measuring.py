@@ -10,13 +10,13 @@ from pydantic import ValidationError
 
 from kargo.analysis.arguments import SecretResolver, argument_values, redact, substitute
 from kargo.analysis.conditions import ConditionEvaluationError, assess_conditions
-from kargo.analysis.durations import parse_duration
 from kargo.analysis.errors import AnalysisArgumentError, MeasurementError, NoDataError
 from kargo.analysis.providers import measure
 from kargo.analysis.providers.jobs import JobFailed
 from kargo.analysis.summaries import summarise_result
 from kargo.model.analysis import AnalysisPhase, Argument, Measurement, Metric, MetricProvider
 from kargo.model.base import utcnow
+from kargo.model.durations import duration_seconds as parse_duration
 
 TIMEOUT_MARGIN_SECONDS = 1.0  # lets the provider report its own timeout first
 

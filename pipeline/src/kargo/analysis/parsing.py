@@ -15,12 +15,12 @@ from pydantic import ValidationError
 
 from kargo.analysis.arguments import references
 from kargo.analysis.conditions import ConditionSyntaxError, compile_condition
-from kargo.analysis.durations import parse_duration
 from kargo.analysis.errors import AnalysisTemplateError
 from kargo.analysis.native import normalise_native_spec
 from kargo.analysis.shorthand import normalise_shorthand_spec
 from kargo.model.analysis import ANALYSIS_TEMPLATE_KIND, AnalysisTemplate
 from kargo.model.base import API_VERSION
+from kargo.model.durations import duration_seconds as parse_duration
 
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 API_VERSIONS = (API_VERSION, ARGO_API_VERSION)

@@ -20,7 +20,6 @@ from kargo.analysis.arguments import (
     resolve_secret_from_environment,
 )
 from kargo.analysis.assessment import assess_metric, metric_message, record, worst_phase
-from kargo.analysis.durations import parse_duration
 from kargo.analysis.errors import AnalysisArgumentError, AnalysisRunError
 from kargo.analysis.measuring import take_measurement
 from kargo.model.analysis import (
@@ -35,6 +34,7 @@ from kargo.model.analysis import (
     TemplateRef,
 )
 from kargo.model.base import ObjectMeta, utcnow
+from kargo.model.durations import duration_seconds as parse_duration
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from kargo.api.contract import (
+    AuditList,
+    ChainReport,
+    CreatedToken,
+    TokenInfo,
+    TokenList,
+    WhoAmI,
+)
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.security import deny, principal_of, readable
 from kargo.api.state import ServerState, actor_of, server_state
@@ -57,20 +65,20 @@ def audit_json(record: AuditRecord) -> dict[str, Any]:
     }
 
 
-@router.get("/whoami")
+@router.get("/whoami", response_model=WhoAmI)
 def whoami(request: Request) -> dict[str, Any]:
     """The caller's subject and groups."""
     principal = principal_of(request)
     return {"subject": principal.subject, "groups": list(principal.groups)}
 
 
-@router.get("/tokens")
+@router.get("/tokens", response_model=TokenList)
 def get_tokens(state: State) -> dict[str, Any]:
     """Every token, without secrets."""
     return {"items": [t.to_dict() for t in list_tokens(state.store)]}
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, response_model=CreatedToken)
 def post_token(body: TokenBody, request: Request, state: State) -> dict[str, Any]:
     """Create a token; the answer holds its secret, which the server never shows again."""
     creator = principal_of(request)
@@ -87,7 +95,7 @@ def post_token(body: TokenBody, request: Request, state: State) -> dict[str, Any
     return {**info.to_dict(), "token": secret}
 
 
-@router.delete("/tokens/{name}")
+@router.delete("/tokens/{name}", response_model=TokenInfo)
 def remove_token(name: str, request: Request, state: State) -> dict[str, Any]:
     """Revoke a token at once."""
     try:
@@ -128,7 +136,7 @@ def _records(
 Filter = Annotated[str | None, Query()]
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditList)
 async def get_audit(
     request: Request,
     state: State,
@@ -141,7 +149,11 @@ async def get_audit(
     return {"items": [audit_json(r) for r in records]}
 
 
-@router.get("/audit/export")
+@router.get(
+    "/audit/export",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
 async def export_audit(
     request: Request,
     state: State,
@@ -155,7 +167,11 @@ async def export_audit(
     return PlainTextResponse(text, media_type="application/x-ndjson")
 
 
-@router.get("/audit/verify")
+@router.get(
+    "/audit/verify",
+    response_model=ChainReport,
+    responses={409: {"model": ChainReport, "description": "The chain is broken"}},
+)
 async def verify_audit(state: State) -> JSONResponse:
     """Recompute the hash chain: 200 when intact, 409 naming the first broken record."""
     report = await run_in_threadpool(verify_chain, state.store)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import Depends, FastAPI
 
 from kargo import __version__
-from kargo.api import access, insight, reading, ui, watching, writing
+from kargo.api import access, insight, reading, ui, watching, webhooks, writing
+from kargo.api.contract import ERROR_RESPONSES
 from kargo.api.errors import install_error_handlers
 from kargo.api.gate import RequestGate
 from kargo.api.security import guard
 from kargo.api.state import ServerState
-
-log = logging.getLogger(__name__)
 
 
 def create_app(state: ServerState) -> FastAPI:
@@ -23,6 +20,7 @@ def create_app(state: ServerState) -> FastAPI:
         version=__version__,
         description="The pipeline engine's API (docs/api.md); bearer tokens (docs/security.md).",
         dependencies=[Depends(guard)],
+        responses=ERROR_RESPONSES,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -34,12 +32,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.include_router(access.router)
     app.include_router(watching.router)
     app.include_router(writing.router)
-    try:
-        from kargo.api import webhooks
-    except ImportError:  # the notify layer is optional
-        log.info("webhook routes unavailable")
-    else:
-        app.include_router(webhooks.router)
+    app.include_router(webhooks.router)
     app.include_router(insight.router)  # before reading's /projects/{project}/{plural}
     app.include_router(reading.router)
     app.include_router(ui.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -13,11 +13,26 @@ import yaml
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from kargo import __version__
+from kargo import __version__, runtime
+from kargo.api.contract import (
+    AnyResource,
+    AnyResourceList,
+    EventList,
+    Health,
+    Instance,
+    LeaderInfo,
+    ProjectList,
+    VersionInfo,
+)
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.redaction import redact_resource
 from kargo.api.security import principal_of, readable
-from kargo.api.selectors import matches_fields, matches_labels, parse_selector
+from kargo.api.selectors import (
+    label_requirements,
+    matches_fields,
+    matches_labels,
+    parse_selector,
+)
 from kargo.api.state import ServerState, server_state
 from kargo.api.streams import STREAMS
 from kargo.engine.operations import aggregated_events
@@ -47,19 +62,19 @@ def resource_list(kind: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": f"{kind}List", "items": items}
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 def healthz() -> dict[str, str]:
     """Liveness."""
     return {"status": "ok"}
 
 
-@router.get("/api/v1/version")
+@router.get("/api/v1/version", response_model=VersionInfo)
 def version() -> dict[str, str]:
     """The server's version and API version."""
     return {"version": __version__, "apiVersion": API_VERSION}
 
 
-@router.get("/api/v1/leader")
+@router.get("/api/v1/leader", response_model=LeaderInfo)
 def leader(state: State) -> dict[str, Any]:
     """Which server's engine reconciles: the engine lease's holder, and whether it is this one."""
     record = state.leadership.record()
@@ -75,7 +90,7 @@ def leader(state: State) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/projects")
+@router.get("/api/v1/projects", response_model=ProjectList, response_model_exclude_unset=True)
 def list_projects(request: Request, state: State) -> dict[str, Any]:
     """The projects the caller may read."""
     allowed = readable(request, "projects")
@@ -83,7 +98,9 @@ def list_projects(request: Request, state: State) -> dict[str, Any]:
     return resource_list("Project", [p for p in projects if allowed(p["metadata"]["name"])])
 
 
-@router.get("/api/v1/projects/{project}/events")
+@router.get(
+    "/api/v1/projects/{project}/events", response_model=EventList, response_model_exclude_unset=True
+)
 def list_events(
     project: str,
     state: State,
@@ -95,7 +112,11 @@ def list_events(
     return {"apiVersion": "v1", "kind": "EventList", "items": items}
 
 
-@router.get("/api/v1/projects/{project}/export")
+@router.get(
+    "/api/v1/projects/{project}/export",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/yaml": {}}}},
+)
 def export(project: str, state: State) -> PlainTextResponse:
     """The effective configuration and the recent promotions as YAML, secrets redacted."""
     documents: list[dict[str, Any]] = []
@@ -108,7 +129,11 @@ def export(project: str, state: State) -> PlainTextResponse:
     return PlainTextResponse(text, media_type="application/yaml")
 
 
-@router.get("/api/v1/projects/{project}/promotions/{name}/logs", response_model=None)
+@router.get(
+    "/api/v1/projects/{project}/promotions/{name}/logs",
+    response_class=PlainTextResponse,
+    response_model=None,
+)
 def promotion_logs(
     project: str, name: str, request: Request, state: State, follow: bool = False
 ) -> PlainTextResponse | StreamingResponse:
@@ -135,7 +160,11 @@ async def _follow(store: Store, project: str, name: str) -> AsyncIterator[str]:
         await asyncio.sleep(0.25)
 
 
-@router.get("/api/v1/projects/{project}/{plural}")
+@router.get(
+    "/api/v1/projects/{project}/{plural}",
+    response_model=AnyResourceList,
+    response_model_exclude_unset=True,
+)
 def list_resources(
     project: str,
     plural: str,
@@ -147,7 +176,7 @@ def list_resources(
 ) -> dict[str, Any]:
     """Resources of one kind in a project (stages with their runtime instances if asked)."""
     kind = resolve_kind(plural)
-    fields, labels = parse_selector(field_selector), parse_selector(label_selector)
+    fields, labels = parse_selector(field_selector), label_requirements(label_selector)
     items = [
         body
         for body in state.store.list(kind, project)
@@ -163,7 +192,11 @@ def list_resources(
     return resource_list(kind, items[-limit:] if limit else items)
 
 
-@router.get("/api/v1/projects/{project}/{plural}/{name}")
+@router.get(
+    "/api/v1/projects/{project}/{plural}/{name}",
+    response_model=AnyResource,
+    response_model_exclude_unset=True,
+)
 def get_resource(
     project: str, plural: str, name: str, state: State, instances: bool = False
 ) -> dict[str, Any]:
@@ -203,23 +236,12 @@ def _with_soak(
 def with_instances(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
     """A stage with `status.instances`: what the local runtime runs for it (none without it)."""
     try:
-        runtime: Any = importlib.import_module("kargo.runtime")
         found = runtime.describe_stage(state.state_dir, body["metadata"]["name"])
-    except (ImportError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         log.warning("could not describe the instances of stage %s: %s", body["metadata"], exc)
         found = []
     shown = [
-        {
-            "id": i.id,
-            "pid": i.pid,
-            "port": i.port,
-            "freight": i.freight,
-            "commit": i.commit,
-            "track": i.track,
-            "state": i.state,
-            "healthy": i.healthy,
-            "logFile": i.log_file,
-        }
+        Instance.model_validate(dataclasses.asdict(i)).model_dump(mode="json", by_alias=True)
         for i in found
     ]
     return {**body, "status": {**(body.get("status") or {}), "instances": shown}}

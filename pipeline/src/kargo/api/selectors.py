@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kargo.api.errors import ApiError, ErrorCode
+from kargo.model.labels import Requirement, labels_match, parse_label_selector
 from kargo.store import EventFilter
 
 
@@ -44,9 +45,14 @@ def matches_fields(resource: dict[str, Any], selector: EventFilter) -> bool:
     )
 
 
-def matches_labels(resource: dict[str, Any], selector: EventFilter) -> bool:
+def label_requirements(text: str | None) -> list[Requirement]:
+    """A `labelSelector` (equality- or set-based), or BadRequest saying what was expected."""
+    try:
+        return parse_label_selector(text)
+    except ValueError as exc:
+        raise ApiError(ErrorCode.BAD_REQUEST, str(exc)) from exc
+
+
+def matches_labels(resource: dict[str, Any], requirements: list[Requirement]) -> bool:
     """Whether a resource's labels pass the selector."""
-    labels = (resource.get("metadata") or {}).get("labels") or {}
-    return all(labels.get(k) == v for k, v in selector.equal.items()) and all(
-        labels.get(k) != v for k, v in selector.not_equal.items()
-    )
+    return labels_match((resource.get("metadata") or {}).get("labels") or {}, requirements)

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.vocabulary import vocabulary_module
 
 router = APIRouter(include_in_schema=False)
 FILES = Path(__file__).with_name("dashboard")
@@ -53,6 +54,8 @@ def asset(file: str) -> Response:
 
 
 def _file(name: str) -> Response:
+    if name == "vocabulary.js":
+        return Response(vocabulary_module(), media_type=TYPES[".js"], headers=HEADERS)
     path = FILES / name
     if "/" in name or name.startswith(".") or path.suffix not in TYPES or not path.is_file():
         raise ApiError(ErrorCode.NOT_FOUND, f"the dashboard has no file {name!r}")

@@ -31,7 +31,16 @@ def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-@router.get("/watch")
+@router.get(
+    "/watch",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "SSE: each event is ADDED, MODIFIED or DELETED, its data the resource",
+        }
+    },
+)
 async def watch(
     request: Request, state: State, project: str | None = None, kind: str | None = None
 ) -> StreamingResponse:

@@ -6,14 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from kargo.api.contract import DeliveryList
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.reading import resource_list
 from kargo.api.security import client_address
 from kargo.api.state import ServerState, actor_of, server_state
 from kargo.auth.secretfiles import secrets_dir
 from kargo.model.webhooks import WebhookConfig
-from kargo.notify.deliveries import DeliveryNotFound, list_deliveries, redeliver
-from kargo.notify.probing import test_webhook
+from kargo.notify.deliveries import DeliveryNotFound, DeliveryRecord, list_deliveries, redeliver
+from kargo.notify.probing import WebhookTestResult, test_webhook
 from kargo.store import list_models
 
 router = APIRouter(prefix="/api/v1")
@@ -33,7 +34,7 @@ def _audit(request: Request, state: ServerState, project: str, action: str, reso
         )
 
 
-@router.post("/projects/{project}/webhookconfigs/{name}/test")
+@router.post("/projects/{project}/webhookconfigs/{name}/test", response_model=WebhookTestResult)
 async def send_test(project: str, name: str, request: Request, state: State) -> dict[str, Any]:
     """Send a signed `webhook.test` to one webhook."""
     configs = list_models(state.store, WebhookConfig, project)
@@ -46,7 +47,7 @@ async def send_test(project: str, name: str, request: Request, state: State) -> 
     return result.to_dict()
 
 
-@router.get("/projects/{project}/webhookdeliveries")
+@router.get("/projects/{project}/webhookdeliveries", response_model=DeliveryList)
 def deliveries(
     project: str, state: State, webhook: str | None = None, failed: bool = False
 ) -> dict[str, Any]:
@@ -55,7 +56,9 @@ def deliveries(
     return resource_list("WebhookDelivery", [d.to_dict() for d in found])
 
 
-@router.post("/projects/{project}/webhookdeliveries/{delivery_id}/redeliver")
+@router.post(
+    "/projects/{project}/webhookdeliveries/{delivery_id}/redeliver", response_model=DeliveryRecord
+)
 def queue_again(project: str, delivery_id: int, request: Request, state: State) -> dict[str, Any]:
     """Queue a delivery again."""
     try:

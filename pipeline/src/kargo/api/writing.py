@@ -6,9 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
+from kargo.api.contract import (
+    ApplyResults,
+    FreightView,
+    PromoteAnswer,
+    RollbackAnswer,
+    StageView,
+    Unchanged,
+)
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.security import authorize, client_address
 from kargo.api.state import ServerState, actor_of, server_state
@@ -28,6 +35,8 @@ from kargo.engine.operations import (
 )
 from kargo.engine.promoting import PromotionRequest, find_freight, request_promotion
 from kargo.model.base import StrictModel
+from kargo.model.promotion import Promotion
+from kargo.model.warehouse import Warehouse
 from kargo.store import to_document
 
 router = APIRouter(prefix="/api/v1")
@@ -68,13 +77,6 @@ class VerifyBody(StrictModel):
     abort: bool = False
 
 
-class Unchanged(StrictModel):
-    """The stage already runs that freight."""
-
-    unchanged: bool = True
-    message: str = Field(default="")
-
-
 def apply_permission(resource: Any) -> Permission:
     """What applying one document needs: its project, and its stage (every stage if not one)."""
     kind = str(getattr(resource, "kind", ""))
@@ -84,7 +86,7 @@ def apply_permission(resource: Any) -> Permission:
     return Permission("apply", "configuration", project or EVERY, kind.lower(), stage=stage)
 
 
-@router.post("/apply")
+@router.post("/apply", response_model=ApplyResults)
 async def apply(request: Request, state: State) -> dict[str, Any]:
     """Create or update the resources of a multi-document YAML body."""
     raw = await request.body()
@@ -105,7 +107,12 @@ async def apply(request: Request, state: State) -> dict[str, Any]:
     return {"results": await run_in_threadpool(work)}
 
 
-@router.post("/projects/{project}/promotions", response_model=None)
+@router.post(
+    "/projects/{project}/promotions",
+    response_model=PromoteAnswer,
+    response_model_exclude_unset=True,
+    responses={201: {"model": Promotion, "description": "The promotion, queued"}},
+)
 def promote(project: str, body: PromoteBody, request: Request, state: State) -> Any:
     """Queue a promotion (201), or say the stage already runs that freight (200)."""
     authorize(request, Permission("promote", "stages", project, body.stage))
@@ -126,7 +133,11 @@ def promote(project: str, body: PromoteBody, request: Request, state: State) -> 
     return JSONResponse(to_document(promotion), status_code=201)
 
 
-@router.post("/projects/{project}/promotions/{name}/abort")
+@router.post(
+    "/projects/{project}/promotions/{name}/abort",
+    response_model=Promotion,
+    response_model_exclude_unset=True,
+)
 def abort(project: str, name: str, request: Request, state: State) -> dict[str, Any]:
     """Abort a promotion: a pending one ends at once, a running one is stopped."""
     stage = state.store.require("Promotion", project, name).get("spec", {}).get("stage", "")
@@ -137,7 +148,12 @@ def abort(project: str, name: str, request: Request, state: State) -> dict[str, 
     return to_document(promotion)
 
 
-@router.post("/projects/{project}/rollbacks", response_model=None)
+@router.post(
+    "/projects/{project}/rollbacks",
+    response_model=RollbackAnswer,
+    response_model_exclude_unset=True,
+    responses={201: {"model": RollbackAnswer, "description": "Rollback promotions queued"}},
+)
 def rollback(project: str, body: RollbackBody, request: Request, state: State) -> Any:
     """Roll stages back to their last stable freight (or the given one); `dryRun` plans only.
 
@@ -170,7 +186,9 @@ def rollback(project: str, body: RollbackBody, request: Request, state: State) -
     return JSONResponse({"items": items, "plan": [p.to_dict() for p in plans]}, 201)
 
 
-@router.post("/projects/{project}/approvals")
+@router.post(
+    "/projects/{project}/approvals", response_model=FreightView, response_model_exclude_unset=True
+)
 def approve(project: str, body: ApprovalBody, request: Request, state: State) -> dict[str, Any]:
     """Approve freight for a stage."""
     authorize(request, Permission("approve", "stages", project, body.stage))
@@ -178,7 +196,11 @@ def approve(project: str, body: ApprovalBody, request: Request, state: State) ->
     return to_document(freight)
 
 
-@router.post("/projects/{project}/stages/{name}/verify")
+@router.post(
+    "/projects/{project}/stages/{name}/verify",
+    response_model=StageView,
+    response_model_exclude_unset=True,
+)
 def verify(
     project: str, name: str, request: Request, state: State, body: VerifyBody | None = None
 ) -> dict[str, Any]:
@@ -201,7 +223,11 @@ def verify(
     return result
 
 
-@router.post("/projects/{project}/warehouses/{name}/refresh")
+@router.post(
+    "/projects/{project}/warehouses/{name}/refresh",
+    response_model=Warehouse,
+    response_model_exclude_unset=True,
+)
 def refresh(project: str, name: str, request: Request, state: State) -> dict[str, Any]:
     """Discover now."""
     return to_document(refresh_warehouse(state.store, project, name, actor_of(request)))

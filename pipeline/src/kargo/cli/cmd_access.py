@@ -8,12 +8,13 @@ from typing import Any
 
 import click
 
+from kargo.api.contract import ChainReport
 from kargo.cli.printing import OutputFormat, to_yaml
 from kargo.cli.session import Session, session
 from kargo.cli.settings import ConfigFileError, save_config
 from kargo.cli.tables import Table, render_table
 from kargo.cli.timefmt import age
-from kargo.client import KargoClientError
+from kargo.client import KargoClientError, document
 
 TOKEN_KINDS = ("tokens", "token")
 AUDIT_KINDS = ("audit", "audits", "auditrecords")
@@ -31,22 +32,17 @@ def _structured(data: Any, fmt: OutputFormat) -> str | None:
 def show_tokens(s: Session, fmt: OutputFormat, no_headers: bool) -> None:
     """`kargo get tokens`: names, roles and expiry, never secrets."""
     tokens = s.client.list_tokens()
-    text = _structured({"items": tokens}, fmt)
+    text = _structured({"items": [document(t) for t in tokens]}, fmt)
     if text is not None:
         click.echo(text)
         return
     if fmt is OutputFormat.NAME:
-        click.echo("\n".join(f"token/{t.get('name')}" for t in tokens))
+        click.echo("\n".join(f"token/{t.name}" for t in tokens))
         return
     table = Table(["NAME", "ROLE", "CREATED BY", "AGE", "EXPIRES"])
     for t in tokens:
-        table.add(
-            t.get("name"),
-            t.get("role"),
-            t.get("createdBy"),
-            age(t.get("createdAt")),
-            t.get("expiresAt") or "never",
-        )
+        expires = t.expires_at.isoformat().replace("+00:00", "Z") if t.expires_at else "never"
+        table.add(t.name, t.role, t.created_by, age(t.created_at), expires)
     click.echo(render_table(table, no_headers))
 
 
@@ -55,7 +51,7 @@ def show_audit(
 ) -> None:
     """`kargo get audit`: who did what, to what, from where, with which result."""
     records = s.client.audit(actor=actor, since=since)
-    text = _structured({"items": records}, fmt)
+    text = _structured({"items": [document(r) for r in records]}, fmt)
     if text is not None:
         click.echo(text)
         return
@@ -64,16 +60,16 @@ def show_audit(
         return
     table = Table(["TIME", "ACTOR", "ACTION", "RESOURCE", "PHASE", "SOURCE", "RESULT"])
     for r in records:
-        phase = f"{r.get('phaseBefore') or ''}→{r.get('phaseAfter') or ''}"
-        source = " ".join(str(x) for x in (r.get("source"), r.get("address")) if x)
+        phase = f"{r.phase_before or ''}→{r.phase_after or ''}"
+        source = " ".join(x for x in (r.source, r.address) if x)
         table.add(
-            r.get("time", "")[:19],
-            r.get("actor"),
-            r.get("action"),
-            "/".join(x for x in (r.get("project"), r.get("resource")) if x),
+            r.time.isoformat()[:19],
+            r.actor,
+            r.action,
+            "/".join(x for x in (r.project, r.resource) if x),
             "" if phase == "→" else phase,
             source,
-            r.get("result"),
+            r.result,
         )
     click.echo(render_table(table, no_headers))
 
@@ -88,10 +84,15 @@ def create_group() -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES), help="Its role (kargo/rbac.yaml).")
 @click.option("--expires", help="Lifetime, e.g. 30d, 12h (default: never).")
 def create_token_command(name: str, role: str, expires: str | None) -> None:
-    """Create a token and print its secret (this one time only)."""
+    """Create a token and print its secret (this one time only).
+
+    \b
+    Examples:
+      kargo create token --name ci --role promoter --expires 30d
+    """
     created = session().client.create_token(name, role, expires)
     click.echo(f"token/{name} created (role {role}); save it now, it is not shown again:")
-    click.echo(str(created.get("token", "")))
+    click.echo(created.token)
 
 
 @click.group("delete")
@@ -102,12 +103,18 @@ def delete_group() -> None:
 @delete_group.command("token")
 @click.argument("name")
 def delete_token_command(name: str) -> None:
-    """Revoke the token NAME at once."""
+    """Revoke the token NAME at once.
+
+    \b
+    Examples:
+      kargo delete token ci
+    """
     session().client.delete_token(name)
     click.echo(f"token/{name} deleted")
 
 
 @click.command("login")
+@click.argument("server_url", required=False, metavar="[SERVER]")
 @click.option(
     "--token",
     "token",
@@ -116,23 +123,62 @@ def delete_token_command(name: str) -> None:
     hide_input=True,
     help="The bearer token (prompted when left out).",
 )
-def login_command(token: str) -> None:
-    """Check a token against the current server and save it in that server's config entry."""
+def login_command(server_url: str | None, token: str) -> None:
+    """Check a token against a server (the current one by default) and save it for that server.
+
+    A SERVER given becomes the current server, as `kargo login` does in Kargo.
+
+    \b
+    Examples:
+      kargo login --token "$(cat .kargo/admin.token)"
+      kargo login https://kargo.example.com:8443 --token "$KARGO_TOKEN"
+    """
     s = session()
-    server = s.connection.server
+    server = (server_url or s.connection.server).rstrip("/")
+    if "://" not in server:
+        server = f"https://{server}"
     from kargo.client import KargoClient
 
-    with KargoClient(server, token, s.verbosity) as client:
+    with KargoClient(
+        server,
+        token,
+        s.verbosity,
+        certificate_authority=s.certificate_authority,
+        insecure_skip_tls_verify=s.insecure_skip_tls_verify,
+    ) as client:
         who = client.whoami()
     s.config.ensure(server).token = token
-    if s.config.current_server is None:
+    if s.config.current_server is None or server_url:
         s.config.current_server = server
     try:
         save_config(s.config)
     except ConfigFileError as exc:
         raise KargoClientError(str(exc)) from exc
-    groups = ", ".join(who.get("groups") or []) or "no role"
-    click.echo(f"logged in to {server} as {who.get('subject')} ({groups})")
+    groups = ", ".join(who.groups) or "no role"
+    click.echo(f"logged in to {server} as {who.subject} ({groups})")
+
+
+@click.command("logout")
+def logout_command() -> None:
+    """Forget the current server's token (the server and default project stay remembered).
+
+    \b
+    Examples:
+      kargo logout
+      kargo --server http://127.0.0.1:8080 logout
+    """
+    s = session()
+    server = s.connection.server
+    entry = s.config.entry(server)
+    if entry is None or not entry.token:
+        click.echo(f"not logged in to {server}")
+        return
+    entry.token = None
+    try:
+        save_config(s.config)
+    except ConfigFileError as exc:
+        raise KargoClientError(str(exc)) from exc
+    click.echo(f"logged out of {server}")
 
 
 @click.group("audit")
@@ -155,19 +201,26 @@ def audit_group() -> None:
 def audit_verify_command(
     state_dir: Path | None, database_url: str | None, audit_key: Path | None
 ) -> None:
-    """Recompute the hash chain; exit 1 when a record was altered, removed or inserted."""
+    """Recompute the hash chain; exit 1 when a record was altered, removed or inserted.
+
+    \b
+    Examples:
+      kargo audit verify
+      kargo audit verify --state-dir .kargo    # with the server down
+      kargo audit verify --state-dir .kargo --audit-key backup/audit.key
+    """
     if state_dir is not None or database_url is not None:
         report = _verify_offline(state_dir or Path(".kargo"), database_url, audit_key)
     else:
         report = session().client.audit_verify()
-    if not report.get("ok"):
-        raise KargoClientError(f"audit chain broken: {report.get('message')}")
-    click.echo(f"audit chain intact: {report.get('message')}")
+    if not report.ok:
+        raise KargoClientError(f"audit chain broken: {report.message}")
+    click.echo(f"audit chain intact: {report.message}")
 
 
 def _verify_offline(
     state_dir: Path, database_url: str | None, key_file: Path | None
-) -> dict[str, Any]:
+) -> ChainReport:
     # Reaching below the client on purpose: the check must work when the server is down.
     from kargo.auth import verify_chain
     from kargo.auth.secretfiles import AuditKeyError, audit_key_path, load_audit_key
@@ -181,7 +234,7 @@ def _verify_offline(
     except (StoreError, AuditKeyError) as exc:
         raise KargoClientError(str(exc)) from exc
     try:
-        return verify_chain(store, key).to_dict()
+        return ChainReport.model_validate(verify_chain(store, key).to_dict())
     finally:
         store.close()
 
@@ -190,5 +243,10 @@ def _verify_offline(
 @click.option("--actor", help="Only this actor's records.")
 @click.option("--since", help="Only records newer than this (1h, 7d) or an ISO time.")
 def audit_export_command(actor: str | None, since: str | None) -> None:
-    """Print the audit trail as JSON lines (one record a line), oldest first."""
+    """Print the audit trail as JSON lines (one record a line), oldest first.
+
+    \b
+    Examples:
+      kargo audit export --since 7d > audit.jsonl
+    """
     click.echo(session().client.audit_export(actor, since), nl=False)

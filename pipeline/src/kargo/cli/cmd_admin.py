@@ -18,7 +18,13 @@ from kargo.client import ApiError, KargoClientError
 @click.command("version")
 @click.option("--client", "client_only", is_flag=True, help="Only the client's version.")
 def version_command(client_only: bool) -> None:
-    """Print the client version, and the server's when it is reachable."""
+    """Print the client version, and the server's when it is reachable.
+
+    \b
+    Examples:
+      kargo version
+      kargo version --client
+    """
     click.echo(f"kargo {__version__}")
     if client_only:
         return
@@ -31,10 +37,7 @@ def version_command(client_only: bool) -> None:
     except KargoClientError as exc:
         click.echo(f"server: not reachable at {s.connection.server} ({_short(exc)})")
         return
-    click.echo(
-        f"server: {server.get('version', '?')} (api {server.get('apiVersion', '?')}) "
-        f"at {s.connection.server}"
-    )
+    click.echo(f"server: {server.version} (api {server.api_version}) at {s.connection.server}")
 
 
 def _short(exc: Exception) -> str:
@@ -56,7 +59,12 @@ def _save() -> None:
 @config_group.command("set-project")
 @click.argument("name")
 def set_project_command(name: str) -> None:
-    """Make NAME the default project for the current server."""
+    """Make NAME the default project for the current server.
+
+    \b
+    Examples:
+      kargo config set-project planning-poker
+    """
     s = session()
     server = s.connection.server
     s.config.ensure(server).project = name
@@ -69,7 +77,12 @@ def set_project_command(name: str) -> None:
 @click.option("--token", help="The bearer token for this server.")
 @click.option("--project", help="The default project on this server.")
 def set_server_command(url: str, token: str | None, project: str | None) -> None:
-    """Use the server at URL from now on (and remember its token and project)."""
+    """Use the server at URL from now on (and remember its token and project).
+
+    \b
+    Examples:
+      kargo config set-server http://127.0.0.1:8080 --token "$(cat .kargo/admin.token)"
+    """
     s = session()
     url = url.rstrip("/")
     if "://" not in url:
@@ -87,7 +100,12 @@ def set_server_command(url: str, token: str | None, project: str | None) -> None
 @config_group.command("delete-server")
 @click.argument("url")
 def delete_server_command(url: str) -> None:
-    """Forget the server at URL: its entry (token, project) leaves the config file."""
+    """Forget the server at URL: its entry (token, project) leaves the config file.
+
+    \b
+    Examples:
+      kargo config delete-server https://old-kargo.example.com
+    """
     s = session()
     entry = s.config.entry(url)
     if entry is None:
@@ -102,7 +120,12 @@ def delete_server_command(url: str) -> None:
 
 @config_group.command("view")
 def view_command() -> None:
-    """Print the config file, tokens redacted."""
+    """Print the config file, tokens redacted.
+
+    \b
+    Examples:
+      kargo config view
+    """
     s = session()
     click.echo(f"# {s.config.path}")
     click.echo(to_yaml(redacted_view(s.config)).rstrip("\n"))
@@ -111,7 +134,12 @@ def view_command() -> None:
 @click.command("completion")
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion_command(shell: str) -> None:
-    """Print the shell completion script: eval "$(kargo completion bash)"."""
+    """Print the shell completion script: eval "$(kargo completion bash)".
+
+    \b
+    Examples:
+      eval "$(kargo completion bash)"
+    """
     root = click.get_current_context().find_root().command
     completion_class = get_completion_class(shell)
     if completion_class is None:
@@ -166,7 +194,13 @@ def server_command(
     insecure_bind_all: bool,
     save_token: bool,
 ) -> None:
-    """Run the engine and its API server (loopback only unless TLS or --insecure-bind-all)."""
+    """Run the engine and its API server (loopback only unless TLS or --insecure-bind-all).
+
+    \b
+    Examples:
+      kargo server --config kargo/ --state-dir .kargo
+      kargo server --config kargo/ --tls-cert cert.pem --tls-key key.pem --host 0.0.0.0
+    """
     # The one place the CLI reaches below the client: the server runs in this process.
     from kargo.api import ServerError, serve  # type: ignore[attr-defined,unused-ignore]
     from kargo.api.binding import Tls

@@ -22,7 +22,13 @@ def explain_group() -> None:
 def explain_freight_command(
     freight: str, project: str | None, stage: str, output: str | None
 ) -> None:
-    """Why FREIGHT (name, prefix or alias) is not in the stage: the same answer as the dashboard."""
+    """Why FREIGHT (name, prefix or alias) is not in the stage: the same answer as the dashboard.
+
+    \b
+    Examples:
+      kargo explain freight wise-otter --stage production
+      kargo explain freight 3f2a1b9 --stage production -o json
+    """
     s = session()
     answer = s.client.explain_freight(s.project(project), freight, stage)
     if output == "json":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +16,8 @@ from kargo.cli.cmd_metrics import METRICS_KINDS, show_metrics
 from kargo.cli.columns import build_table, row_for, with_delivery_summary
 from kargo.cli.describing import describe, describe_promotion, find_verification
 from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
-from kargo.cli.printing import OutputFormat, format_resources
+from kargo.cli.pipeline_tree import read_pipeline
+from kargo.cli.printing import OUTPUT, OUTPUT_CHOICES, Output, OutputFormat, format_resources
 from kargo.cli.selectors import (
     EVENT_FIELDS,
     SelectorError,
@@ -25,9 +28,11 @@ from kargo.cli.selectors import (
 from kargo.cli.session import Session, project_option, session
 from kargo.cli.tables import render_row, render_table
 from kargo.client import ApiError, KargoClientError
+from kargo.model.labels import labels_match, parse_label_selector
 
 Resource = dict[str, Any]
 GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
+PIPELINE_KINDS = ("pipeline", "pipelines")
 
 
 def complete_kind(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -100,18 +105,16 @@ def _newest(resources: list[Resource]) -> Resource | None:
 
 @click.command("get")
 @click.argument("kind", shell_complete=complete_kind)
-@click.argument("name", required=False)
+@click.argument("names", nargs=-1, metavar="[PROJECT] [NAME]...")
 @project_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice([o.value for o in OutputFormat if o is not OutputFormat.TABLE]),
-    help="Output format.",
-)
+@click.option("-o", "--output", type=OUTPUT, default=Output(), help=f"{OUTPUT_CHOICES}.")
+@click.option("--sort-by", help="Order by a JSONPath, e.g. .metadata.creationTimestamp.")
 @click.option("--no-headers", is_flag=True, help="Leave the header row out.")
 @click.option("-w", "--watch", is_flag=True, help="After listing, print changes as they happen.")
 @click.option("--field-selector", help="e.g. involvedObject.kind=Promotion,reason!=X")
-@click.option("-l", "--selector", "label_selector", help="Label selector, e.g. app=poker.")
+@click.option(
+    "-l", "--selector", "label_selector", help="Label selector: app=poker, env in (dev,qa), !old."
+)
 @click.option("--limit", type=int, help="At most this many resources.")
 @click.option("--webhook", help="webhook-deliveries: only those of this webhook.")
 @click.option("--failed", is_flag=True, help="webhook-deliveries: only failed ones.")
@@ -119,9 +122,10 @@ def _newest(resources: list[Resource]) -> Resource | None:
 @click.option("--since", help="audit: only records newer than this (1h, 7d) or an ISO time.")
 def get_command(
     kind: str,
-    name: str | None,
+    names: tuple[str, ...],
     project: str | None,
-    output: str | None,
+    output: Output,
+    sort_by: str | None,
     no_headers: bool,
     watch: bool,
     field_selector: str | None,
@@ -132,9 +136,22 @@ def get_command(
     actor: str | None,
     since: str | None,
 ) -> None:
-    """List resources, or show one: stage, freight, warehouse, promotion, analysisrun, ..."""
+    """List resources, or show some: stage, freight, warehouse, promotion, analysisrun, ...
+
+    \b
+    Examples:
+      kargo get promotion planning-poker        # the project's promotions
+      kargo get stage development production    # two stages
+      kargo get freight -o jsonpath='{.items[*].alias}'
+      kargo get promotions --sort-by=.metadata.creationTimestamp -o name
+      kargo get stages -o custom-columns=NAME:.metadata.name,FREIGHT:.status.freightHistory[0].alias
+    """
     s = session()
-    fmt = OutputFormat(output) if output else OutputFormat.TABLE
+    fmt = output.format
+    _refuse_flags_of_other_kinds(kind, webhook, failed, actor, since)
+    if kind.lower() in PIPELINE_KINDS:
+        _show_pipeline(s, s.project(project), watch)
+        return
     if kind.lower() in TOKEN_KINDS:
         show_tokens(s, fmt, no_headers)
         return
@@ -147,14 +164,25 @@ def get_command(
     chosen = kind_argument(kind)
     if chosen.kind == "Project":
         projects = s.client.list_projects()
-        if name:
-            projects = [p for p in projects if f.name(p) == name]
-            if not projects:
-                raise s.not_found_project(name)
-        click.echo(format_resources(chosen, projects, fmt, no_headers, s.colour, bool(name)))
+        if names:
+            known = {f.name(p): p for p in projects}
+            for missing in [n for n in names if n not in known]:
+                raise s.not_found_project(missing)
+            projects = [known[n] for n in names]
+        text = format_resources(
+            chosen, projects, output, no_headers, s.colour, len(names) == 1, sort_by=sort_by
+        )
+        click.echo(text)
         return
-    target = s.target(name, project)
-    if target.name and chosen.kind not in {"Event", "WebhookDelivery"}:
+    selected = selected_by(chosen, field_selector, label_selector)  # usage errors first
+    target = s.target(names[0] if names else None, project)
+    wanted = [*([target.name] if target.name else []), *names[1:]]
+    if len(wanted) > 1 and chosen.kind not in {"Event", "WebhookDelivery"}:
+        resources = [s.get_named(target.project, chosen, n) for n in wanted]
+        single = False
+        if watch:
+            raise click.UsageError("-w watches one NAME or the whole kind; drop the other NAMEs")
+    elif target.name and chosen.kind not in {"Event", "WebhookDelivery"}:
         resources = [s.get_named(target.project, chosen, target.name)]
         single = True
     else:
@@ -171,11 +199,76 @@ def get_command(
     if fmt is OutputFormat.TABLE and not resources and not watch:
         click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
         return
-    text = format_resources(chosen, resources, fmt, no_headers, s.colour, single)
+    text = format_resources(
+        chosen, resources, output, no_headers, s.colour, single, sort_by=sort_by
+    )
     if text:
         click.echo(text)
     if watch:
-        _watch(s, target.project, chosen, target.name, fmt, resources, no_headers)
+        _watch(s, target.project, chosen, target.name, output, resources, no_headers, selected)
+
+
+def _refuse_flags_of_other_kinds(
+    kind: str, webhook: str | None, failed: bool, actor: str | None, since: str | None
+) -> None:
+    """A usage error for a flag that does not apply to the kind asked for (never ignored)."""
+    typed = kind.lower()
+    if (webhook or failed) and typed not in resolve_kind("webhook-deliveries").names:
+        raise click.UsageError("--webhook and --failed apply to `kargo get webhook-deliveries`")
+    if actor and typed not in AUDIT_KINDS:
+        raise click.UsageError("--actor applies to `kargo get audit`")
+    if since and typed not in {*AUDIT_KINDS, *METRICS_KINDS}:
+        raise click.UsageError("--since applies to `kargo get audit` and `kargo get metrics`")
+
+
+def selected_by(
+    kind: Kind, field_selector: str | None, label_selector: str | None
+) -> Callable[[Resource], bool]:
+    """Whether a resource passes `--field-selector` and `-l` (set-based too): for the watch."""
+    allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
+    try:
+        fields = parse_field_selector(field_selector, allowed) if field_selector else []
+        labels = parse_label_selector(label_selector)
+    except (SelectorError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+    def selected(resource: Resource) -> bool:
+        own = (resource.get("metadata") or {}).get("labels") or {}
+        return all(r.matches(resource) for r in fields) and labels_match(own, labels)
+
+    return selected
+
+
+def _show_pipeline(s: Session, project: str, watch: bool) -> None:
+    """`kargo get pipeline [-w]`: the tree, drawn again after each change while watching."""
+    drawn = read_pipeline(s.client, project)
+    click.echo(drawn)
+    if not watch:
+        return
+    try:
+        for _ in _changes(s, project, None):
+            tree = read_pipeline(s.client, project)
+            if tree != drawn:
+                click.echo(("\x1b[2J\x1b[H" if s.console.is_terminal else "\n") + tree)
+                drawn = tree
+    except KeyboardInterrupt:
+        return
+
+
+def _changes(s: Session, project: str, kind: Kind | None) -> Iterator[tuple[str, Resource]]:
+    """The watch stream, opened again (with a growing pause) whenever it breaks or ends."""
+    pause = 1.0
+    while True:
+        try:
+            for change in s.client.watch(project, kind.plural if kind else None):
+                pause = 1.0
+                yield change
+        except ApiError:
+            raise
+        except KargoClientError as exc:
+            click.echo(f"watch: {exc}; reconnecting in {pause:.0f}s", err=True)
+        time.sleep(pause)
+        pause = min(pause * 2, 10.0)
 
 
 def _watch(
@@ -183,11 +276,13 @@ def _watch(
     project: str,
     kind: Kind,
     name: str | None,
-    fmt: OutputFormat,
+    output: Output,
     shown: list[Resource],
     no_headers: bool,
+    selected: Callable[[Resource], bool],
 ) -> None:
-    """Print each change of the watched kind (and name) until interrupted."""
+    """Print each change of the watched kind (and name, and selectors) until interrupted."""
+    fmt = output.format
     if not kind.watchable:
         raise click.UsageError(f"{kind.plural} cannot be watched; drop -w")
     wide = fmt is OutputFormat.WIDE
@@ -196,41 +291,34 @@ def _watch(
         click.echo(render_table(layout, colour=s.colour))
     # The server starts a watch with ADDED for everything that exists: skip what is shown.
     shown_versions = {f.name(r): f.text(r, "metadata.resourceVersion") for r in shown}
+
+    def show(resource: Resource) -> None:
+        if (name and f.name(resource) != name) or not selected(resource):
+            return
+        if fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
+            row = row_for(kind.kind, resource, wide, datetime.now(UTC))
+            click.echo(render_row(layout, row, layout, s.colour))
+        else:
+            click.echo(format_resources(kind, [resource], output, single=True))
+
     try:
-        for change, resource in s.client.watch(project, kind.plural):
+        for change, resource in _changes(s, project, kind):
             if change == "resync":  # the server dropped changes: show the current state again
                 click.echo("kargo: the watch fell behind; listing again", err=True)
-                shown_versions = {}
-                for current in s.client.list_resources(project, kind.plural):
-                    _print_change(s, kind, current, name, fmt, layout, wide)
+                current = s.client.list_resources(project, kind.plural)
+                shown_versions = {f.name(r): f.text(r, "metadata.resourceVersion") for r in current}
+                for listed in current:
+                    show(listed)
                 continue
             if resource.get("kind") not in (None, kind.kind):
                 continue
             version = f.text(resource, "metadata.resourceVersion")
-            if change == "ADDED" and shown_versions.get(f.name(resource)) == version:
-                continue
-            _print_change(s, kind, resource, name, fmt, layout, wide)
+            if change != "DELETED" and shown_versions.get(f.name(resource)) == version:
+                continue  # a reconnect replays what exists as ADDED
+            shown_versions[f.name(resource)] = version
+            show(resource)
     except KeyboardInterrupt:
         return
-
-
-def _print_change(
-    s: Any,
-    kind: Kind,
-    resource: Resource,
-    name: str | None,
-    fmt: OutputFormat,
-    layout: Any,
-    wide: bool,
-) -> None:
-    """One watched resource as a table row or in the chosen format (unless another name)."""
-    if name and f.name(resource) != name:
-        return
-    if fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
-        row = row_for(kind.kind, resource, wide, datetime.now(UTC))
-        click.echo(render_row(layout, row, layout, s.colour))
-    else:
-        click.echo(format_resources(kind, [resource], fmt, single=True))
 
 
 @click.command("describe")
@@ -238,7 +326,14 @@ def _print_change(
 @click.argument("name", required=False)
 @project_option
 def describe_command(kind: str, name: str | None, project: str | None) -> None:
-    """Show resources in full, with their related events (promotion: the newest by default)."""
+    """Show resources in full, with their related events (promotion: the newest by default).
+
+    \b
+    Examples:
+      kargo describe promotion planning-poker    # the newest promotion
+      kargo describe stage production
+      kargo describe analysisrun NAME
+    """
     s = session()
     chosen = kind_argument(kind, DESCRIBABLE)
     target = s.target(name, project)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -9,23 +11,42 @@ import click
 from kargo.cli import fields as f
 from kargo.cli.applying import ApplySourceError, bundle
 from kargo.cli.cmd_get import kind_argument
-from kargo.cli.kinds import KINDS, resolve_kind
-from kargo.cli.session import project_option, session
+from kargo.cli.kinds import KINDS, did_you_mean, resolve_kind
+from kargo.cli.session import Session, project_option, session
 from kargo.client import ApiError, KargoClientError
+from kargo.model.analysis import AnalysisRun
 
-PROMOTION_ONLY = tuple(k for k in KINDS if k.kind == "Promotion")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WITH_LOGS = tuple(k for k in KINDS if k.kind in {"Promotion", "AnalysisRun"})
 EXPORTABLE = tuple(k for k in KINDS if k.kind in {"Promotion", "Project"})
 
 
 @click.command("logs")
-@click.argument("kind", metavar="promotion")
+@click.argument("kind", metavar="promotion|analysisrun")
 @click.argument("name", required=False)
 @project_option
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the promotion ends.")
-def logs_command(kind: str, name: str | None, project: str | None, follow: bool) -> None:
-    """Print a promotion's step logs (the project's newest promotion by default)."""
+@click.option("--metric", help="analysisrun: only this metric's measurements.")
+def logs_command(
+    kind: str, name: str | None, project: str | None, follow: bool, metric: str | None
+) -> None:
+    """Print a promotion's step logs, or an analysis run's job output and measurements.
+
+    \b
+    Examples:
+      kargo logs promotion planning-poker    # the newest promotion
+      kargo logs promotion production.01jd -f
+      kargo logs analysisrun development.01jd --metric smoke-test-success
+    """
     s = session()
-    kind_argument(kind, PROMOTION_ONLY)
+    chosen = kind_argument(kind, WITH_LOGS)
+    if chosen.kind == "AnalysisRun":
+        if follow:
+            raise click.UsageError("-f follows promotions; for a run use `kargo wait analysisrun`")
+        _run_logs(s, s.project(project), name, metric)
+        return
+    if metric:
+        raise click.UsageError("--metric applies to `kargo logs analysisrun`")
     target = s.target(name, project)
     promotion = target.name
     if promotion is None:
@@ -44,12 +65,46 @@ def logs_command(kind: str, name: str | None, project: str | None, follow: bool)
         return
 
 
+def _run_logs(s: Session, project: str, name: str | None, metric: str | None) -> None:
+    """Each metric's measurements: time, phase, the value (a job's stdout) and the message."""
+    kind = resolve_kind("analysisrun")
+    if name is None:
+        runs = s.client.resources(project, AnalysisRun)
+        if not runs:
+            raise KargoClientError(f"no analysis runs in project {project} yet")
+        name = max(runs, key=lambda r: r.metadata.creation_timestamp or EPOCH).name
+    run = s.client.resource(
+        project, AnalysisRun, s.get_named(project, kind, name)["metadata"]["name"]
+    )
+    results = [m for m in run.status.metric_results if metric in (None, m.name)]
+    if metric and not results:
+        known = [m.name for m in run.status.metric_results]
+        raise KargoClientError(
+            f"run {run.name} has no metric {metric!r}{did_you_mean(metric, known)}"
+        )
+    for result in results:
+        click.echo(f"== {result.template or '-'}/{result.name}: {result.phase}")
+        for measurement in result.measurements:
+            when = measurement.started_at.isoformat().replace("+00:00", "Z")
+            said = f": {measurement.message}" if measurement.message else ""
+            click.echo(f"{when} {measurement.phase}{said}")
+            value = measurement.value
+            text = value if isinstance(value, str) else json.dumps(value, indent=2)
+            for line in str(text).splitlines():
+                click.echo(f"  {line}")
+
+
 @click.command("export")
 @click.argument("kind", metavar="promotion")
 @click.argument("project_name", required=False, metavar="[PROJECT]")
 @project_option
 def export_command(kind: str, project_name: str | None, project: str | None) -> None:
-    """Print the project's promotion configuration and recent promotions as YAML."""
+    """Print the project's promotion configuration and recent promotions as YAML.
+
+    \b
+    Examples:
+      kargo export promotion planning-poker > promotion-debug.yaml
+    """
     s = session()
     kind_argument(kind, EXPORTABLE)
     target = s.target(project_name, project)
@@ -73,7 +128,13 @@ def export_command(kind: str, project_name: str | None, project: str | None) -> 
     help="A YAML file or a folder of them (repeatable).",
 )
 def apply_command(paths: tuple[Path, ...]) -> None:
-    """Create or update resources from YAML files."""
+    """Create or update resources from YAML files.
+
+    \b
+    Examples:
+      kargo apply -f kargo/
+      kargo apply -f kargo/stage.yaml -f kargo/warehouse.yaml
+    """
     s = session()
     try:
         sent = bundle(list(paths))
@@ -86,8 +147,7 @@ def apply_command(paths: tuple[Path, ...]) -> None:
             raise KargoClientError(sent.describe(exc.message, exc.details)) from exc
         raise KargoClientError(sent.explain(exc.one_line())) from exc
     for result in results:
-        kind = f.text(result, "kind").lower()
-        click.echo(f"{kind}/{f.text(result, 'name')} {f.text(result, 'action', default='applied')}")
+        click.echo(f"{result.kind.lower()}/{result.name} {result.action}")
 
 
 @click.group("test")
@@ -99,7 +159,12 @@ def test_group() -> None:
 @click.argument("name")
 @project_option
 def test_webhook_command(name: str, project: str | None) -> None:
-    """Send a signed webhook.test to a webhook; exit 1 when it fails."""
+    """Send a signed webhook.test to a webhook; exit 1 when it fails.
+
+    \b
+    Examples:
+      kargo test webhook local
+    """
     s = session()
     target_project = s.project(project)
     try:
@@ -108,16 +173,13 @@ def test_webhook_command(name: str, project: str | None) -> None:
         if exc.not_found:
             raise s.not_found(target_project, resolve_kind("webhook-config"), name) from exc
         raise
-    latency = answer.get("latencyMs")
-    shown = f"{float(latency):.0f}ms" if isinstance(latency, int | float) else "?"
-    ok = bool(answer.get("ok"))
-    status = answer.get("status")
-    line = f"webhook/{name}: {'ok' if ok else 'FAILED'} status={status} latency={shown}"
-    error = str(answer.get("error") or "").strip()
+    ok = answer.ok
+    line = f"webhook/{name}: {'ok' if ok else 'FAILED'} status={answer.status} "
+    line += f"latency={answer.latency_ms:.0f}ms"
+    error = (answer.error or "").strip()
     click.echo(f"{line}: {error}" if error and not ok else line)
-    body = str(answer.get("body") or "").strip()
-    if body:
-        click.echo(body)
+    if answer.body.strip():
+        click.echo(answer.body.strip())
     if not ok:
         raise click.exceptions.Exit(1)
 
@@ -126,7 +188,13 @@ def test_webhook_command(name: str, project: str | None) -> None:
 @click.argument("delivery_id", metavar="ID")
 @project_option
 def redeliver_command(delivery_id: str, project: str | None) -> None:
-    """Queue a webhook delivery again."""
+    """Queue a webhook delivery again.
+
+    \b
+    Examples:
+      kargo get webhook-deliveries --failed
+      kargo redeliver 42
+    """
     s = session()
     target_project = s.project(project)
     try:

@@ -6,24 +6,21 @@ from typing import Any
 
 import click
 
+from kargo.api.contract import FreightView, StageView, Unchanged
 from kargo.cli import fields as f
+from kargo.cli.cmd_wait import poll_until
 from kargo.cli.kinds import Kind, did_you_mean, resolve_kind
 from kargo.cli.printing import to_yaml
 from kargo.cli.progress import Outcome, make_view, wait_for_promotion
 from kargo.cli.session import Session, project_option, session
-from kargo.cli.timefmt import parse_duration
-from kargo.client import ApiError, KargoClientError
+from kargo.cli.timefmt import DURATION
+from kargo.client import ApiError, KargoClientError, document
+from kargo.model.common import ConditionStatus
+from kargo.model.promotion import Promotion
+from kargo.model.stage import VerificationInfo, VerificationPhase
+from kargo.model.warehouse import REFRESH_ANNOTATION, Warehouse
 
 Resource = dict[str, Any]
-
-
-def _timeout(value: str) -> float:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.UsageError(
-            f"--timeout {value!r} is not a duration; write e.g. 90s, 10m, 1h"
-        ) from exc
 
 
 def _project_only(s: Session, positional: str | None, project: str | None, command: str) -> str:
@@ -37,20 +34,20 @@ def _project_only(s: Session, positional: str | None, project: str | None, comma
     return target.project
 
 
-def _describe_created(promotion: Resource, alias: str = "") -> str:
-    alias = f.promotion_alias(promotion) or alias
-    freight = f.short_id(f.promotion_freight(promotion))
+def _describe_created(promotion: Promotion, alias: str = "") -> str:
+    carried = promotion.status.freight
+    alias = (carried.alias if carried else "") or alias
+    freight = f.short_id(promotion.spec.freight)
     what = f"{alias} ({freight})" if alias and freight else alias or freight
-    kind = "rollback" if f.is_rollback(promotion) else "promotion"
-    stage = f.text(promotion, "spec.stage")
-    return f"promotion/{f.name(promotion)} created: {kind} of {what} to {stage}"
+    kind = "rollback" if promotion.is_rollback else "promotion"
+    return f"promotion/{promotion.name} created: {kind} of {what} to {promotion.spec.stage}"
 
 
-def _finish(s: Session, project: str, promotion: Resource, timeout: float) -> None:
+def _finish(s: Session, project: str, promotion: Promotion, timeout: float) -> None:
     """Follow a promotion to its end; exit 1 when it or its verification fails."""
     view = make_view(s.console, s.console.is_terminal)
-    outcome = wait_for_promotion(s.client, project, f.name(promotion), view, timeout)
-    click.echo(_summary(f.name(promotion), outcome))
+    outcome = wait_for_promotion(s.client, project, promotion.name, view, timeout)
+    click.echo(_summary(promotion.name, outcome))
     if not outcome.ok:
         raise click.exceptions.Exit(1)
 
@@ -69,7 +66,9 @@ def _summary(name: str, outcome: Outcome) -> str:
 @click.option("--freight", help="The freight (name) to promote.")
 @click.option("--freight-alias", help="The freight (alias) to promote.")
 @click.option("--wait", is_flag=True, help="Follow steps and verification; exit 1 on failure.")
-@click.option("--timeout", default="30m", show_default=True, help="How long --wait waits.")
+@click.option(
+    "--timeout", type=DURATION, default="30m", show_default=True, help="How long --wait waits."
+)
 @click.option("--abort", is_flag=True, help="Abort the running promotion of --stage (or named).")
 def promote_command(
     project_or_promotion: str | None,
@@ -79,10 +78,17 @@ def promote_command(
     freight: str | None,
     freight_alias: str | None,
     wait: bool,
-    timeout: str,
+    timeout: float,
     abort: bool,
 ) -> None:
-    """Promote freight to a stage (the guide: kargo promote planning-poker --from A --to B)."""
+    """Promote freight to a stage (the guide: kargo promote planning-poker --from A --to B).
+
+    \b
+    Examples:
+      kargo promote planning-poker --from development --to production
+      kargo promote --to development --freight-alias wise-otter --wait --timeout 1h30m
+      kargo promote --abort --stage production
+    """
     s = session()
     if abort:
         _abort(s, project_or_promotion, project, stage)
@@ -96,12 +102,12 @@ def promote_command(
     if freight and freight_alias:
         raise click.UsageError("give --freight or --freight-alias, not both")
     answer = s.client.promote(target_project, stage, freight, freight_alias, from_stage)
-    if answer.get("unchanged"):
-        click.echo(answer.get("message") or f"{stage} already runs that freight; nothing to do")
+    if isinstance(answer, Unchanged):
+        click.echo(answer.message or f"{stage} already runs that freight; nothing to do")
         return
     click.echo(_describe_created(answer, freight_alias or _alias_of(s, target_project, answer)))
     if wait:
-        _finish(s, target_project, answer, _timeout(timeout))
+        _finish(s, target_project, answer, timeout)
 
 
 def _abort(s: Session, positional: str | None, project: str | None, stage: str | None) -> None:
@@ -122,18 +128,6 @@ def _abort(s: Session, positional: str | None, project: str | None, stage: str |
     click.echo(f"promotion/{name} aborted")
 
 
-def _rollback_promotions(answer: Any) -> list[Resource]:
-    if isinstance(answer, dict) and answer.get("kind") == "Promotion":
-        return [answer]
-    if isinstance(answer, dict):
-        for key in ("items", "promotions", "results"):
-            if isinstance(answer.get(key), list):
-                return [p for p in answer[key] if isinstance(p, dict)]
-    if isinstance(answer, list):
-        return [p for p in answer if isinstance(p, dict)]
-    return []
-
-
 @click.command("rollback")
 @click.argument("project_name", required=False, metavar="[PROJECT]")
 @project_option
@@ -144,7 +138,9 @@ def _rollback_promotions(answer: Any) -> list[Resource]:
 @click.option("--reason", help="Why; recorded with the rollback.")
 @click.option("--dry-run", is_flag=True, help="Print what would change and change nothing.")
 @click.option("--wait", is_flag=True, help="Follow the rollback; exit 1 when it fails.")
-@click.option("--timeout", default="30m", show_default=True, help="How long --wait waits.")
+@click.option(
+    "--timeout", type=DURATION, default="30m", show_default=True, help="How long --wait waits."
+)
 def rollback_command(
     project_name: str | None,
     project: str | None,
@@ -155,9 +151,16 @@ def rollback_command(
     reason: str | None,
     dry_run: bool,
     wait: bool,
-    timeout: str,
+    timeout: float,
 ) -> None:
-    """Roll back (the guide: kargo rollback planning-poker --to development)."""
+    """Roll back (the guide: kargo rollback planning-poker --to development).
+
+    \b
+    Examples:
+      kargo rollback planning-poker --to development
+      kargo rollback --stage production --freight-alias brave-heron --reason 'p95 too high'
+      kargo rollback --stage production --dry-run
+    """
     s = session()
     target_project = _project_only(s, project_name, project, "rollback")
     if not to_stage and not stage:
@@ -174,25 +177,22 @@ def rollback_command(
         reason=reason,
         dryRun=dry_run,
     )
-    promotions = _rollback_promotions(answer)
-    if dry_run and isinstance(answer, dict) and isinstance(answer.get("plan"), list):
-        for plan in answer["plan"]:
+    promotions = answer.items
+    if dry_run:
+        for plan in answer.plan:
             click.echo(
-                f"would roll back stage/{plan.get('stage')}: freight {plan.get('fromFreight')} "
-                f"-> {plan.get('toFreight')} ({plan.get('toAlias')}); nothing changed"
+                f"would roll back stage/{plan.stage}: freight {plan.from_freight} "
+                f"-> {plan.to_freight} ({plan.to_alias}); nothing changed"
             )
         return
-    if dry_run or not promotions:
-        if isinstance(answer, dict) and answer.get("message") and len(answer) <= 2:
-            click.echo(str(answer["message"]))
-        else:
-            click.echo(to_yaml(answer).rstrip("\n"))
+    if not promotions:
+        click.echo(answer.message or to_yaml(document(answer)).rstrip("\n"))
         return
     for promotion in promotions:
         click.echo(_describe_created(promotion, _alias_of(s, target_project, promotion)))
     if wait:
         for promotion in promotions:
-            _finish(s, target_project, promotion, _timeout(timeout))
+            _finish(s, target_project, promotion, timeout)
 
 
 def resolve_freight(s: Session, project: str, wanted: str) -> Resource:
@@ -222,7 +222,12 @@ def resolve_freight(s: Session, project: str, wanted: str) -> Resource:
 @click.option("--freight", required=True, help="Freight name, alias or name prefix.")
 @click.option("--stage", required=True, help="The stage it may go to.")
 def approve_command(project: str | None, freight: str, stage: str) -> None:
-    """Approve freight for a stage, skipping upstream verification and soak."""
+    """Approve freight for a stage, skipping upstream verification and soak.
+
+    \b
+    Examples:
+      kargo approve --freight wise-otter --stage production
+    """
     s = session()
     target_project = s.project(project)
     found = resolve_freight(s, target_project, freight)
@@ -240,8 +245,21 @@ def verify_group() -> None:
 @click.argument("name")
 @project_option
 @click.option("--abort", is_flag=True, help="Stop the running verification.")
-def verify_stage_command(name: str, project: str | None, abort: bool) -> None:
-    """Rerun the stage's verification of its current freight (or --abort it)."""
+@click.option("--wait", is_flag=True, help="Wait for the verification's end; exit 1 unless good.")
+@click.option(
+    "--timeout", type=DURATION, default="30m", show_default=True, help="How long --wait waits."
+)
+def verify_stage_command(
+    name: str, project: str | None, abort: bool, wait: bool, timeout: float
+) -> None:
+    """Rerun the stage's verification of its current freight (or --abort it).
+
+    \b
+    Examples:
+      kargo verify stage production
+      kargo verify stage production --wait --timeout 1h
+      kargo verify stage production --abort
+    """
     s = session()
     target_project = s.project(project)
     try:
@@ -251,6 +269,25 @@ def verify_stage_command(name: str, project: str | None, abort: bool) -> None:
             raise s.not_found(target_project, _kind("stage"), name) from exc
         raise
     click.echo(f"stage/{name} verification {'aborted' if abort else 'restarted'}")
+    if wait:
+        _wait_verification(s, target_project, name, timeout)
+
+
+def _wait_verification(s: Session, project: str, name: str, timeout: float) -> None:
+    """Follow the stage's newest verification to its end; exit 1 unless Successful."""
+
+    def ended() -> VerificationInfo | None:
+        current = s.client.resource(project, StageView, name).status.current_freight
+        newest = (
+            current.verification_history[0] if current and current.verification_history else None
+        )
+        return newest if newest is not None and newest.phase.is_terminal() else None
+
+    verification = poll_until(f"the verification of stage/{name}", ended, timeout)
+    message = f": {verification.message}" if verification.message else ""
+    click.echo(f"stage/{name} verification {verification.phase}{message}")
+    if verification.phase is not VerificationPhase.SUCCESSFUL:
+        raise click.exceptions.Exit(1)
 
 
 @click.group("refresh")
@@ -261,30 +298,58 @@ def refresh_group() -> None:
 @refresh_group.command("warehouse")
 @click.argument("name")
 @project_option
-def refresh_warehouse_command(name: str, project: str | None) -> None:
-    """Make a warehouse look for new freight now."""
+@click.option(
+    "--wait", is_flag=True, help="Wait until the warehouse has looked; exit 1 on failure."
+)
+@click.option(
+    "--timeout", type=DURATION, default="5m", show_default=True, help="How long --wait waits."
+)
+def refresh_warehouse_command(name: str, project: str | None, wait: bool, timeout: float) -> None:
+    """Make a warehouse look for new freight now.
+
+    \b
+    Examples:
+      kargo refresh warehouse planning-poker
+    """
     s = session()
     target_project = s.project(project)
     try:
-        s.client.refresh_warehouse(target_project, name)
+        asked = s.client.refresh_warehouse(target_project, name)
     except ApiError as exc:
         if exc.not_found:
             raise s.not_found(target_project, _kind("warehouse"), name) from exc
         raise
     click.echo(f"warehouse/{name} refresh requested")
+    if wait:
+        _wait_discovery(s, target_project, asked, timeout)
+
+
+def _wait_discovery(s: Session, project: str, asked: Warehouse, timeout: float) -> None:
+    """Wait until the warehouse handled this refresh; exit 1 when discovery failed."""
+    token = asked.metadata.annotations.get(REFRESH_ANNOTATION)
+
+    def handled() -> Warehouse | None:
+        warehouse = s.client.resource(project, Warehouse, asked.name)
+        return warehouse if warehouse.status.last_handled_refresh == token else None
+
+    warehouse = poll_until(f"warehouse/{asked.name} to discover", handled, timeout)
+    failed = [c for c in warehouse.status.conditions if c.status == ConditionStatus.FALSE]
+    if failed:
+        raise KargoClientError(f"warehouse/{asked.name} discovery failed: {failed[0].message}")
+    click.echo(
+        f"warehouse/{asked.name} discovered: last freight {warehouse.status.last_freight_id}"
+    )
 
 
 def _kind(name: str) -> Kind:
     return resolve_kind(name)
 
 
-def _alias_of(s: Session, project: str, promotion: Resource) -> str:
+def _alias_of(s: Session, project: str, promotion: Promotion) -> str:
     """The alias of a promotion's freight, asked of the server when the promotion lacks it."""
-    if f.promotion_alias(promotion) or not f.promotion_freight(promotion):
+    if (promotion.status.freight and promotion.status.freight.alias) or not promotion.spec.freight:
         return ""
     try:
-        return f.freight_alias(
-            s.client.get_resource(project, "freight", f.promotion_freight(promotion))
-        )
+        return s.client.resource(project, FreightView, promotion.spec.freight).alias
     except KargoClientError:
         return ""

@@ -313,9 +313,13 @@ def sort_rows(kind: str, resources: list[Resource]) -> list[Resource]:
 
 
 def build_table(
-    kind: str, resources: list[Resource], wide: bool = False, now: datetime | None = None
+    kind: str,
+    resources: list[Resource],
+    wide: bool = False,
+    now: datetime | None = None,
+    presorted: bool = False,
 ) -> Table:
-    """The table `kargo get` prints for resources of one kind."""
+    """The table `kargo get` prints for resources of one kind (in their order when presorted)."""
     headers, extra, builder, status = COLUMNS.get(
         kind, (["NAME", "AGE"], [], _generic, frozenset())
     )
@@ -323,17 +327,18 @@ def build_table(
     if kind == "Event" and wide:
         all_headers = [*headers[:4], "COUNT", headers[4]]
     table = Table(all_headers, status_columns=status)
-    for resource in sort_rows(kind, resources):
+    ordered = resources if presorted else sort_rows(kind, resources)
+    for resource in ordered:
         table.add(*builder(resource, wide, now))
     if kind == "Stage" and not wide and any(f.stage_hold(r) for r in resources):
         # A rolled-back stage holds freight back from auto-promotion: show it without -o wide.
         table.headers.append("HOLD")
-        for row, resource in zip(table.rows, sort_rows(kind, resources), strict=True):
+        for row, resource in zip(table.rows, ordered, strict=True):
             row.append(f.stage_hold(resource))
     if kind == "Freight" and not wide and any(f.text(r, "status.soakRemaining") for r in resources):
         # Freight still soaking upstream: how long until it may move on (see requiredSoakTime).
         table.headers.append("SOAK")
-        for row, resource in zip(table.rows, sort_rows(kind, resources), strict=True):
+        for row, resource in zip(table.rows, ordered, strict=True):
             row.append(f.text(resource, "status.soakRemaining"))
     return table
 

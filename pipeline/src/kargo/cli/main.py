@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 error, 2 usage error. Every error is one line on stderr
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
@@ -14,6 +15,7 @@ from kargo.cli.cmd_access import (
     create_group,
     delete_group,
     login_command,
+    logout_command,
 )
 from kargo.cli.cmd_admin import (
     completion_command,
@@ -37,6 +39,7 @@ from kargo.cli.cmd_promote import (
     rollback_command,
     verify_group,
 )
+from kargo.cli.cmd_wait import wait_command
 from kargo.cli.session import Session, configure_logging
 from kargo.cli.settings import ConfigFileError
 from kargo.client import KargoClientError
@@ -56,6 +59,16 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--server", envvar=None, help="API server URL (else KARGO_SERVER, config file).")
 @click.option("--token", envvar=None, help="Bearer token (else KARGO_TOKEN, config file).")
 @click.option("-p", "--project", help="Project (else `kargo config set-project`, or the only one).")
+@click.option("--no-color", is_flag=True, help="No colour in the output (as NO_COLOR=1 does).")
+@click.option(
+    "--certificate-authority",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="KARGO_CERTIFICATE_AUTHORITY",
+    help="PEM file of the CA that signed an https server's certificate.",
+)
+@click.option(
+    "--insecure-skip-tls-verify", is_flag=True, help="Do not check an https server's certificate."
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -63,9 +76,14 @@ def cli(
     server: str | None,
     token: str | None,
     project: str | None,
+    no_color: bool,
+    certificate_authority: str | None,
+    insecure_skip_tls_verify: bool,
 ) -> None:
     """Manage the promotion pipeline."""
-    ctx.obj = Session(verbosity, server, token, project)
+    ctx.obj = Session(
+        verbosity, server, token, project, no_color, certificate_authority, insecure_skip_tls_verify
+    )
     configure_logging(verbosity)
 
 
@@ -89,8 +107,10 @@ for command in (
     create_group,
     delete_group,
     login_command,
+    logout_command,
     audit_group,
     explain_group,
+    wait_command,
 ):
     cli.add_command(command)
 
@@ -102,10 +122,17 @@ def _usage_line(exc: click.UsageError) -> str:
     return f"error: {message} (see `{path} --help`)"
 
 
+def kubectl_forms(argv: list[str]) -> list[str]:
+    """`-o=json`, `-p=NAME` (kubectl's short-option forms) as click reads them: `-ojson`."""
+    short = re.compile(r"^-[A-Za-z]=")
+    return [f"{arg[:2]}{arg[3:]}" if short.match(arg) else arg for arg in argv]
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI on argv and return the exit code, printing errors as one line."""
+    args = kubectl_forms(sys.argv[1:] if argv is None else argv)
     try:
-        result = cli.main(args=argv, prog_name="kargo", standalone_mode=False)
+        result = cli.main(args=args, prog_name="kargo", standalone_mode=False)
     except click.UsageError as exc:
         click.echo(_usage_line(exc), err=True)
         return 2

@@ -19,9 +19,11 @@ from rich.text import Text
 
 from kargo.cli import fields as f
 from kargo.cli.describing import find_verification
-from kargo.cli.phases import AnalysisPhase, PromotionPhase, style_for
+from kargo.cli.phases import style_for
 from kargo.cli.timefmt import elapsed
 from kargo.client import ApiError, KargoClient, KargoClientError
+from kargo.model.promotion import PromotionPhase
+from kargo.model.stage import VerificationPhase
 
 Resource = dict[str, Any]
 # How long to look for a verification run after the promotion succeeded before
@@ -34,13 +36,13 @@ class Outcome:
     """How a promotion and its verification ended."""
 
     promotion: PromotionPhase
-    verification: AnalysisPhase | None
+    verification: VerificationPhase | None
     message: str
 
     @property
     def ok(self) -> bool:
         """Whether a CI script may go on."""
-        verified = self.verification in (None, AnalysisPhase.SUCCESSFUL)
+        verified = self.verification in (None, VerificationPhase.SUCCESSFUL)
         return self.promotion is PromotionPhase.SUCCEEDED and verified
 
 
@@ -188,7 +190,7 @@ def wait_for_promotion(
         while True:
             promotion = client.get_resource(project, "promotions", name)
             view.show(promotion, None)
-            phase = PromotionPhase.parse(f.promotion_phase(promotion))
+            phase = PromotionPhase(f.promotion_phase(promotion))
             if phase.is_terminal():
                 break
             if time.monotonic() > deadline:
@@ -225,14 +227,14 @@ def _wait_for_verification(
         if run is not None:
             view.show(promotion, run)
         phase_text = f.text(record, "phase") or (f.text(run, "status.phase") if run else "")
-        phase = AnalysisPhase.parse(phase_text) if phase_text else None
+        phase = VerificationPhase(phase_text) if phase_text else None
         if phase is not None and phase.is_terminal():
             message = f.text(record, "message") or (f.text(run, "status.message") if run else "")
             return Outcome(PromotionPhase.SUCCEEDED, phase, message)
         if phase is None and run is None and time.monotonic() > appear_by:
             return Outcome(
                 PromotionPhase.SUCCEEDED,
-                AnalysisPhase.UNKNOWN,
+                VerificationPhase.PENDING,
                 f"no verification started within {VERIFICATION_APPEAR_SECONDS:.0f}s; "
                 "check `kargo get analysisrun`",
             )

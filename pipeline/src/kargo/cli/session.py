@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -26,10 +27,20 @@ class Session:
     server_flag: str | None = None
     token_flag: str | None = None
     project_flag: str | None = None
+    no_color: bool = False
+    certificate_authority: str | None = None
+    insecure_skip_tls_verify: bool = False
     _config: ConfigFile | None = None
     _client: KargoClient | None = None
     _projects: list[str] | None = None
-    console: Console = field(default_factory=Console)
+    _console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """The terminal console; without colour for --no-color or NO_COLOR (rich reads it)."""
+        if self._console is None:
+            self._console = Console(no_color=self.no_color or None)
+        return self._console
 
     @property
     def config(self) -> ConfigFile:
@@ -48,13 +59,21 @@ class Session:
         """The API client, made on first use and closed when the command ends."""
         if self._client is None:
             connection = self.connection
-            self._client = KargoClient(connection.server, connection.token, self.verbosity)
+            self._client = KargoClient(
+                connection.server,
+                connection.token,
+                self.verbosity,
+                certificate_authority=self.certificate_authority,
+                insecure_skip_tls_verify=self.insecure_skip_tls_verify,
+            )
             click.get_current_context().call_on_close(self._client.close)
         return self._client
 
     @property
     def colour(self) -> bool:
-        """Colour only when stdout is a terminal that takes it (rich decides; NO_COLOR wins)."""
+        """Colour only on a terminal that takes it, never with --no-color or NO_COLOR set."""
+        if self.no_color or os.environ.get("NO_COLOR"):
+            return False
         return self.console.is_terminal and self.console.color_system is not None
 
     def project_names(self) -> list[str]:
@@ -83,13 +102,23 @@ class Session:
         return self.target(None, project).project
 
     def get_named(self, project: str, kind: Kind, name: str) -> Resource:
-        """One resource; a missing one says what exists and what was probably meant."""
+        """One resource by name, alias or unique prefix of either (as `get` prints them)."""
         try:
             return self.client.get_resource(project, kind.plural, name)
         except ApiError as exc:
             if not exc.not_found:
                 raise
-            raise self.not_found(project, kind, name) from exc
+            missing = exc
+        candidates = self.client.list_resources(project, kind.plural)
+        matches = [r for r in candidates if any(n.startswith(name) for n in _names_of(r))]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            shown = ", ".join(sorted(_names_of(m)[0] for m in matches)[:5])
+            raise KargoClientError(
+                f"{name!r} matches several {kind.plural} ({shown}); give more of the name"
+            )
+        raise self.not_found(project, kind, name) from missing
 
     def not_found(self, project: str, kind: Kind, name: str) -> KargoClientError:
         """The error for a missing resource, with a "did you mean" from the existing names."""
@@ -112,6 +141,13 @@ class Session:
         return KargoClientError(
             f"project {name!r} not found{hint} (list them with `kargo get projects`)"
         )
+
+
+def _names_of(resource: Resource) -> list[str]:
+    """The names a user may type for a resource: its name and, for freight, its alias."""
+    name = str((resource.get("metadata") or {}).get("name") or "")
+    alias = resource.get("alias")
+    return [name, *([str(alias)] if alias else [])]
 
 
 def session() -> Session:

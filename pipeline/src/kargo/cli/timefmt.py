@@ -1,12 +1,18 @@
-"""Times as kubectl shows them: ages (5s, 3m, 2h, 4d, 1y) and step durations."""
+"""Times as kubectl shows them: ages (90s, 5m30s, 3h20m, 4d2h, 2y) and step durations."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import click
+
+from kargo.model.durations import duration_seconds
+
 
 def parse_time(value: object) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime, or None when absent or unreadable."""
+    """An RFC 3339 timestamp (or a datetime) as an aware datetime, or None when absent."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value:
         return None
     text = value.strip().replace("Z", "+00:00")
@@ -18,22 +24,29 @@ def parse_time(value: object) -> datetime | None:
 
 
 def short_duration(seconds: float) -> str:
-    """kubectl's short human duration: 5s, 3m, 2h (below 48h), 4d, 1y."""
+    """kubectl's AGE (apimachinery's HumanDuration): 90s, 5m30s, 45m, 3h20m, 20h, 3d4h, 30d, 2y."""
     if seconds < -1:
         return "<invalid>"
     total = max(int(seconds), 0)
-    if total < 60:
+    minutes, hours, days = total // 60, total // 3600, total // 86400
+    if total < 120:
         return f"{total}s"
-    minutes = total // 60
-    if minutes < 60:
+    if minutes < 10:
+        return f"{minutes}m" + (f"{total % 60}s" if total % 60 else "")
+    if minutes < 180:
         return f"{minutes}m"
-    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h" + (f"{minutes % 60}m" if minutes % 60 else "")
     if hours < 48:
         return f"{hours}h"
-    days = hours // 24
-    if days < 365:
+    if hours < 192:
+        return f"{days}d" + (f"{hours % 24}h" if hours % 24 else "")
+    if days < 730:
         return f"{days}d"
-    return f"{days // 365}y"
+    years = days // 365
+    if years < 8:
+        return f"{years}y" + (f"{days % 365}d" if days % 365 else "")
+    return f"{years}y"
 
 
 def age(timestamp: object, now: datetime | None = None) -> str:
@@ -57,10 +70,21 @@ def elapsed(start: object, end: object, now: datetime | None = None) -> str:
     return short_duration(seconds)
 
 
-def parse_duration(value: str) -> float:
-    """`90s`, `5m`, `2h`, `1d` or plain seconds, as seconds; ValueError otherwise."""
-    text = value.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if text and text[-1] in units:
-        return float(text[:-1]) * units[text[-1]]
-    return float(text)
+class Duration(click.ParamType[float, object]):
+    """A `--timeout`-style option: the one duration grammar (90s, 5m, 1h30m, 500ms), in seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """Seconds, or a usage error (exit 2) saying what to write."""
+        if isinstance(value, float):
+            return value
+        try:
+            return duration_seconds(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()

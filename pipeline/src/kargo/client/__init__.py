@@ -10,7 +10,7 @@ from kargo.client.errors import (
     ServerTimeout,
     ServerUnreachable,
 )
-from kargo.client.rest import DEFAULT_SERVER, KargoClient, Resource, items_of
+from kargo.client.rest import DEFAULT_SERVER, KargoClient, Resource, document, items_of
 
 __all__ = [
     "DEFAULT_SERVER",
@@ -22,5 +22,6 @@ __all__ = [
     "Resource",
     "ServerTimeout",
     "ServerUnreachable",
+    "document",
     "items_of",
 ]

@@ -1,21 +1,13 @@
-"""Errors the API client raises: one per outcome a user can act on, never a raw httpx error."""
+"""Errors the API client raises: one per outcome a user can act on, never a raw httpx error.
+
+The codes are the server's own `kargo.api.errors.ErrorCode`.
+"""
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
-
-class ErrorCode(enum.StrEnum):
-    """The `error.code` values of docs/api.md."""
-
-    NOT_FOUND = "NotFound"
-    CONFLICT = "Conflict"
-    INVALID = "Invalid"
-    FORBIDDEN = "Forbidden"
-    UNAUTHORIZED = "Unauthorized"
-    BAD_REQUEST = "BadRequest"
-    INTERNAL = "Internal"
+from kargo.api.errors import ErrorCode as ErrorCode
 
 
 class KargoClientError(Exception):

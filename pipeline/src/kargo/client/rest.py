@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from kargo.api.contract import (
+    PROMOTE_ANSWER,
+    ApplyResults,
+    AuditEntry,
+    AuditList,
+    ChainReport,
+    CreatedToken,
+    FreightView,
+    PromoteAnswer,
+    ResourceList,
+    RollbackAnswer,
+    StageView,
+    TokenInfo,
+    TokenList,
+    VersionInfo,
+    WhoAmI,
+)
+from kargo.api.contract import ApplyResult as ApplyResult
 from kargo.client.errors import (
     ApiError,
     KargoClientError,
@@ -18,8 +38,15 @@ from kargo.client.errors import (
 )
 from kargo.client.sse import parse_sse
 from kargo.client.tracing import RequestTracer
+from kargo.model.promotion import Promotion
+from kargo.model.registry import PLURALS
+from kargo.model.warehouse import Warehouse
+from kargo.notify.deliveries import DeliveryRecord
+from kargo.notify.probing import WebhookTestResult
 
 Resource = dict[str, Any]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+AnswerT = TypeVar("AnswerT")
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 API = "/api/v1"
 
@@ -45,6 +72,8 @@ class KargoClient:
         verbosity: int = 0,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        certificate_authority: str | None = None,
+        insecure_skip_tls_verify: bool = False,
     ) -> None:
         self.server = server.rstrip("/")
         tracer = RequestTracer(verbosity)
@@ -57,6 +86,7 @@ class KargoClient:
             timeout=httpx.Timeout(timeout, connect=5.0),
             event_hooks={"request": [tracer.on_request], "response": [tracer.on_response]},
             transport=transport,
+            verify=_trust(certificate_authority, insecure_skip_tls_verify),
         )
 
     def close(self) -> None:
@@ -77,6 +107,12 @@ class KargoClient:
         try:
             yield
         except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise KargoClientError(
+                    f"the kargo server at {self.server} has a certificate this machine does not "
+                    f"trust ({_reason(exc)}); pass --certificate-authority CA.pem (the CA that "
+                    "signed it) or, to test only, --insecure-skip-tls-verify"
+                ) from exc
             raise ServerUnreachable(self.server, _reason(exc)) from exc
         except httpx.TimeoutException as exc:
             raise ServerTimeout(
@@ -106,15 +142,19 @@ class KargoClient:
                 "instead of JSON; is --server pointing at a kargo server?"
             ) from exc
 
+    def _model(self, model: type[ModelT], method: str, path: str, **kwargs: Any) -> ModelT:
+        """One answer parsed into its contract model (kargo.api.contract)."""
+        return _parsed(model, self._json(method, path, **kwargs), f"{method} {path}")
+
     # -- reading -----------------------------------------------------------------------------
 
     def healthz(self) -> bool:
         """Whether the server answers its liveness probe."""
         return self._request("GET", "/healthz").status_code == 200
 
-    def version(self) -> dict[str, Any]:
-        """The server's `{"version", "apiVersion"}`."""
-        return dict(self._json("GET", f"{API}/version"))
+    def version(self) -> VersionInfo:
+        """The server's version and API version."""
+        return self._model(VersionInfo, "GET", f"{API}/version")
 
     def list_projects(self) -> list[Resource]:
         """Every project."""
@@ -140,8 +180,19 @@ class KargoClient:
         return items_of(self._json("GET", f"{API}/projects/{project}/{plural}", params=query))
 
     def get_resource(self, project: str, plural: str, name: str) -> Resource:
-        """One resource by name."""
+        """One resource by name, as the server's JSON document (what `-o json` prints)."""
         return dict(self._json("GET", f"{API}/projects/{project}/{plural}/{name}"))
+
+    def resource(self, project: str, model: type[ModelT], name: str) -> ModelT:
+        """One resource by name as its model, e.g. `resource("shop", StageView, "dev")`."""
+        path = f"{API}/projects/{project}/{plural_of(model)}/{name}"
+        return self._model(model, "GET", path)
+
+    def resources(self, project: str, model: type[ModelT]) -> list[ModelT]:
+        """Every resource of one kind in a project (every project for Project), as models."""
+        plural = plural_of(model)
+        path = f"{API}/projects" if plural == "projects" else f"{API}/projects/{project}/{plural}"
+        return list(self._model(ResourceList[model], "GET", path).items)  # type: ignore[valid-type]
 
     def export(self, project: str) -> str:
         """The project's effective configuration and recent promotions, as YAML."""
@@ -162,9 +213,9 @@ class KargoClient:
                     _raise_for_error(response)
                 yield from response.iter_lines()
 
-    def watch(self, project: str, kind: str) -> Iterator[tuple[str, Resource]]:
-        """Changes to resources of one kind, as (ADDED|MODIFIED|DELETED, resource), forever."""
-        params = {"project": project, "kind": kind}
+    def watch(self, project: str, kind: str | None) -> Iterator[tuple[str, Resource]]:
+        """Changes to resources of one kind (None: all), as (ADDED|MODIFIED|DELETED, resource)."""
+        params = {"project": project, **({"kind": kind} if kind else {})}
         with self._wrapped():
             with self._http.stream(
                 "GET",
@@ -197,15 +248,16 @@ class KargoClient:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def apply(self, yaml_text: str) -> list[Resource]:
+    def apply(self, yaml_text: str) -> list[ApplyResult]:
         """Create or update the resources of a multi-document YAML text."""
-        payload = self._json(
+        answer = self._model(
+            ApplyResults,
             "POST",
             f"{API}/apply",
             content=yaml_text.encode(),
             headers={"Content-Type": "application/yaml"},
         )
-        return items_of(payload)
+        return answer.results
 
     def promote(
         self,
@@ -214,8 +266,8 @@ class KargoClient:
         freight: str | None = None,
         freight_alias: str | None = None,
         from_stage: str | None = None,
-    ) -> Resource:
-        """Ask for a promotion; the new Promotion, or `{"unchanged": true, "message"}`."""
+    ) -> PromoteAnswer:
+        """Ask for a promotion: the new Promotion, or Unchanged when the stage runs that freight."""
         body: dict[str, str] = {"stage": stage}
         if freight:
             body["freight"] = freight
@@ -223,99 +275,137 @@ class KargoClient:
             body["freightAlias"] = freight_alias
         if from_stage:
             body["fromStage"] = from_stage
-        return dict(self._json("POST", f"{API}/projects/{project}/promotions", json=body))
+        answer = self._json("POST", f"{API}/projects/{project}/promotions", json=body)
+        return _parsed(PROMOTE_ANSWER, answer, "POST promotions")
 
-    def abort_promotion(self, project: str, name: str) -> Resource:
+    def abort_promotion(self, project: str, name: str) -> Promotion:
         """Abort a running promotion."""
-        return _as_dict(self._json("POST", f"{API}/projects/{project}/promotions/{name}/abort"))
+        path = f"{API}/projects/{project}/promotions/{name}/abort"
+        return self._model(Promotion, "POST", path)
 
-    def rollback(self, project: str, **fields: Any) -> Any:
+    def rollback(self, project: str, **fields: Any) -> RollbackAnswer:
         """Ask for a rollback (toStage, stage, freight, freightAlias, reason, dryRun)."""
         body = {k: v for k, v in fields.items() if v not in (None, False, "")}
-        return self._json("POST", f"{API}/projects/{project}/rollbacks", json=body)
+        return self._model(RollbackAnswer, "POST", f"{API}/projects/{project}/rollbacks", json=body)
 
-    def approve(self, project: str, freight: str, stage: str) -> Resource:
+    def approve(self, project: str, freight: str, stage: str) -> FreightView:
         """Approve freight for a stage."""
         body = {"freight": freight, "stage": stage}
-        return _as_dict(self._json("POST", f"{API}/projects/{project}/approvals", json=body))
+        return self._model(FreightView, "POST", f"{API}/projects/{project}/approvals", json=body)
 
-    def verify_stage(self, project: str, stage: str, abort: bool = False) -> Resource:
+    def verify_stage(self, project: str, stage: str, abort: bool = False) -> StageView:
         """Rerun (or abort) the stage's verification."""
         path = f"{API}/projects/{project}/stages/{stage}/verify"
-        return _as_dict(self._json("POST", path, json={"abort": abort}))
+        return self._model(StageView, "POST", path, json={"abort": abort})
 
-    def refresh_warehouse(self, project: str, warehouse: str) -> Resource:
+    def refresh_warehouse(self, project: str, warehouse: str) -> Warehouse:
         """Make the warehouse discover now."""
         path = f"{API}/projects/{project}/warehouses/{warehouse}/refresh"
-        return _as_dict(self._json("POST", path))
+        return self._model(Warehouse, "POST", path)
 
-    def test_webhook(self, project: str, name: str) -> Resource:
-        """Send a signed webhook.test; `{"status", "latencyMs", "body", "ok"}`."""
+    def test_webhook(self, project: str, name: str) -> WebhookTestResult:
+        """Send a signed webhook.test once and say how the receiver answered."""
         path = f"{API}/projects/{project}/webhookconfigs/{name}/test"
-        return _as_dict(self._json("POST", path))
+        return self._model(WebhookTestResult, "POST", path)
 
-    def redeliver(self, project: str, delivery_id: str) -> Resource:
+    def redeliver(self, project: str, delivery_id: str) -> DeliveryRecord:
         """Queue a webhook delivery again."""
         path = f"{API}/projects/{project}/webhookdeliveries/{delivery_id}/redeliver"
-        return _as_dict(self._json("POST", path))
+        return self._model(DeliveryRecord, "POST", path)
 
     # -- access control ----------------------------------------------------------------------
 
-    def whoami(self) -> Resource:
+    def whoami(self) -> WhoAmI:
         """The token's subject and groups."""
-        return _as_dict(self._json("GET", f"{API}/whoami"))
+        return self._model(WhoAmI, "GET", f"{API}/whoami")
 
-    def list_tokens(self) -> list[Resource]:
+    def list_tokens(self) -> list[TokenInfo]:
         """Every token, without secrets."""
-        return items_of(self._json("GET", f"{API}/tokens"))
+        return self._model(TokenList, "GET", f"{API}/tokens").items
 
-    def create_token(self, name: str, role: str, expires: str | None = None) -> Resource:
+    def create_token(self, name: str, role: str, expires: str | None = None) -> CreatedToken:
         """Create a token; the answer's `token` is its secret, shown this once."""
         body: dict[str, Any] = {"name": name, "role": role}
         if expires:
             body["expires"] = expires
-        return _as_dict(self._json("POST", f"{API}/tokens", json=body))
+        return self._model(CreatedToken, "POST", f"{API}/tokens", json=body)
 
-    def delete_token(self, name: str) -> Resource:
+    def delete_token(self, name: str) -> TokenInfo:
         """Revoke a token."""
-        return _as_dict(self._json("DELETE", f"{API}/tokens/{name}"))
+        return self._model(TokenInfo, "DELETE", f"{API}/tokens/{name}")
 
     def audit(
         self, actor: str | None = None, since: str | None = None, project: str | None = None
-    ) -> list[Resource]:
+    ) -> list[AuditEntry]:
         """Audit records, oldest first."""
         params = {k: v for k, v in (("actor", actor), ("since", since), ("project", project)) if v}
-        return items_of(self._json("GET", f"{API}/audit", params=params))
+        return self._model(AuditList, "GET", f"{API}/audit", params=params).items
 
     def audit_export(self, actor: str | None = None, since: str | None = None) -> str:
         """The audit trail as JSON lines."""
         params = {k: v for k, v in (("actor", actor), ("since", since)) if v}
         return self._request("GET", f"{API}/audit/export", params=params).text
 
-    def audit_verify(self) -> Resource:
-        """The chain check: `{"ok", "records", "message", "brokenAt"}` (a broken chain is 409)."""
+    def audit_verify(self) -> ChainReport:
+        """The chain check (the server answers a broken chain with 409 and the same report)."""
         with self._wrapped():
             response = self._http.get(f"{API}/audit/verify")
-        if response.status_code == 409:
-            return _as_dict(response.json())
-        _raise_for_error(response)
-        return _as_dict(response.json())
+        if response.status_code != 409:
+            _raise_for_error(response)
+        return _parsed(ChainReport, response.json(), "GET /audit/verify")
 
     # -- explaining --------------------------------------------------------------------------
 
     def explain_freight(self, project: str, freight: str, stage: str) -> Resource:
         """Why freight is not (yet) in a stage: `{"promotable", "inStage", "reasons": [...]}`."""
         path = f"{API}/projects/{project}/explain"
-        return _as_dict(self._json("GET", path, params={"freight": freight, "stage": stage}))
+        return dict(self._json("GET", path, params={"freight": freight, "stage": stage}))
 
     def delivery_metrics(self, project: str, window: str = "30d") -> Resource:
         """The DORA metrics per stage: `{"window", "stages": [...]}`."""
         path = f"{API}/projects/{project}/metrics"
-        return _as_dict(self._json("GET", path, params={"window": window}))
+        return dict(self._json("GET", path, params={"window": window}))
 
 
-def _as_dict(payload: Any) -> Resource:
-    return dict(payload) if isinstance(payload, dict) else {"result": payload}
+def _trust(certificate_authority: str | None, insecure: bool) -> ssl.SSLContext | bool:
+    """What an https server's certificate is checked against: a CA file, nothing, or the system."""
+    if insecure:
+        return False
+    if not certificate_authority:
+        return True
+    try:
+        return ssl.create_default_context(cafile=certificate_authority)
+    except (OSError, ssl.SSLError) as exc:
+        raise KargoClientError(
+            f"--certificate-authority {certificate_authority}: cannot read it ({exc}); "
+            "give the PEM file of the CA that signed the server's certificate"
+        ) from exc
+
+
+def plural_of(model: type[BaseModel]) -> str:
+    """The API path segment of a resource model (`StageView` → `stages`)."""
+    kind = model.model_fields["kind"].default
+    return next(p for p, k in PLURALS.items() if k == kind)
+
+
+def document(model: BaseModel) -> Resource:
+    """An answer's JSON document as the server sent it (for `-o json|yaml`)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def _parsed(model: type[AnswerT] | TypeAdapter[AnswerT], payload: Any, what: str) -> AnswerT:
+    """payload validated as model (a class or a TypeAdapter); ProtocolError when it is not one."""
+    adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
+    try:
+        answer: AnswerT = adapter.validate_python(payload)
+        return answer
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProtocolError(
+            f"{what}: the server's answer does not match the API contract ({where}: "
+            f"{first['msg']}); is the server the same version as this kargo (`kargo version`)?"
+        ) from exc
 
 
 def _reason(exc: Exception) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import logging
 import threading
 import time
@@ -16,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from kargo import runtime
 from kargo.engine.autopromotion import auto_promote
 from kargo.engine.promotions import PromotionExecutor
 from kargo.engine.registration import register_higher_layer_parsers
@@ -26,6 +26,7 @@ from kargo.engine.warehouses import WarehouseReconciler, discovery_due
 from kargo.model.promotion import ABORT_ANNOTATION, Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
+from kargo.runtime import steps as runtime_steps  # noqa: F401  (registers git-clone, build, deploy)
 from kargo.steps import builtin  # noqa: F401  (registers the built-in step kinds)
 from kargo.steps.resources import set_resource_reader, set_resource_writer
 from kargo.store import Change, Store, get_model, list_models
@@ -36,24 +37,12 @@ StageKey = tuple[str, str]
 AUTO_PROMOTION_RESYNC = 5.0
 
 
-def _load_optional_steps() -> None:
-    """Register the runtime's steps (git-clone, build, deploy) when that package provides them."""
-    try:
-        importlib.import_module("kargo.runtime.steps")
-    except ImportError:
-        log.debug("no runtime steps available")
-
-
 async def restore_runtime(state_dir: Path) -> None:
     """Before resuming promotions: restart a dead router, mark dead instances, redeploy stages."""
-    try:
-        runtime: Any = importlib.import_module("kargo.runtime")
-    except ImportError:
-        return
     if not (state_dir / "runtime").exists():
         return  # nothing was ever deployed from this state folder
     try:
-        outcome: dict[str, str] = await runtime.restore(state_dir)
+        outcome = await runtime.restore(state_dir)
     except Exception:  # the engine must start even when the runtime cannot be restored
         log.exception("could not restore the runtime of %s", state_dir)
         return
@@ -65,7 +54,6 @@ class Engine:
     """Runs the reconcilers until stopped."""
 
     def __init__(self, store: Store, state_dir: Path, resync_seconds: float = 1.0) -> None:
-        _load_optional_steps()
         register_higher_layer_parsers()
         set_resource_reader(store.get)  # the canary's analysis steps read their templates
         writer = StepResourceWriter(store)

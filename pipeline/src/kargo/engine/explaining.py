@@ -15,8 +15,9 @@ from datetime import datetime
 from kargo.engine.autopromotion import candidate_freight, project_config
 from kargo.engine.holds import held_freight, holds_back, stage_fully_held
 from kargo.engine.promoting import find_freight, require_stage
-from kargo.engine.soaking import format_seconds, soak_remaining
+from kargo.engine.soaking import soak_remaining
 from kargo.model.base import utcnow
+from kargo.model.durations import format_duration
 from kargo.model.freight import Freight
 from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import HOLD_ANNOTATION, FreightRequest, Stage
@@ -143,8 +144,8 @@ def _eligibility(
         found.append(
             Finding(
                 Reason.SOAKING,
-                f"{name} is soaking upstream: {format_seconds(wait)} left of "
-                f"{format_seconds(required)}",
+                f"{name} is soaking upstream: {format_duration(wait)} left of "
+                f"{format_duration(required)}",
                 seconds_left=math.ceil(wait),
             )
         )

@@ -10,13 +10,12 @@ from typing import Any
 from kargo.engine.errors import Conflict, Invalid, NotFound
 from kargo.engine.promoting import create_promotion, find_freight, require_stage
 from kargo.engine.verification import last_stable_freight
-from kargo.engine.warehouses import REFRESH_ANNOTATION
 from kargo.engine.writing import record_audit, record_event, transact, update_model
 from kargo.model.base import utcnow
 from kargo.model.event import EventReason
 from kargo.model.promotion import ABORT_ANNOTATION, Promotion, PromotionPhase
 from kargo.model.stage import Stage, VerificationInfo, VerificationPhase
-from kargo.model.warehouse import Warehouse
+from kargo.model.warehouse import REFRESH_ANNOTATION, Warehouse
 from kargo.store import EventFilter, Store, Transaction, get_model
 
 

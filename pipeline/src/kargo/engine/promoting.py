@@ -9,9 +9,10 @@ from typing import Any
 from kargo.engine.errors import Invalid, NotFound
 from kargo.engine.holds import place_hold, release_hold_for
 from kargo.engine.naming import promotion_name
-from kargo.engine.soaking import format_seconds, soak_remaining
+from kargo.engine.soaking import soak_remaining
 from kargo.engine.writing import record_audit, record_event, transact
 from kargo.model.base import ObjectMeta, utcnow
+from kargo.model.durations import format_duration
 from kargo.model.event import EventReason
 from kargo.model.freight import Freight
 from kargo.model.promotion import (
@@ -94,8 +95,8 @@ def eligibility_problem(stage: Stage, freight: Freight, now: datetime | None = N
         required = max(r.sources.soak_seconds() for r in requests)
         return (
             f"freight {name} has not soaked long enough in upstream stage(s) {upstream}: "
-            f"{format_seconds(min(soaking))} remaining of the required soak time "
-            f"{format_seconds(required)}; wait, or approve it with {approve}"
+            f"{format_duration(min(soaking))} remaining of the required soak time "
+            f"{format_duration(required)}; wait, or approve it with {approve}"
         )
     return (
         f"freight {name} is not verified in upstream stage(s) "

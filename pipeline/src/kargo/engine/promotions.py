@@ -22,7 +22,7 @@ from kargo.engine.releasing import release_deploy
 from kargo.engine.stages import mark_promotion_finished, mark_promotion_started
 from kargo.engine.writing import record_audit, record_event, transact
 from kargo.model.base import utcnow
-from kargo.model.common import parse_duration
+from kargo.model.durations import parse_duration
 from kargo.model.event import EventReason
 from kargo.model.freight import Freight
 from kargo.model.promotion import (

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Any
 
+from kargo import runtime
 from kargo.model.promotion import Promotion, StepExecutionPhase
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,6 @@ async def release_deploy(state_dir: Path, promotion: Promotion) -> str | None:
     """Stop the instances (or the canary) an aborted or failed deploy started; say what happened."""
     config = unfinished_deploy(promotion)
     if config is None:
-        return None
-    try:
-        runtime: Any = importlib.import_module("kargo.runtime")
-    except ImportError:
         return None
     stage = promotion.spec.stage
     strategy = config.get("strategy") or {}

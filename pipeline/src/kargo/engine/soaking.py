@@ -10,6 +10,7 @@ import math
 from datetime import datetime
 from typing import Any
 
+from kargo.model.durations import format_duration
 from kargo.model.freight import Freight
 from kargo.model.stage import FreightRequest, Stage
 
@@ -66,15 +67,6 @@ def soak_table(freight: Freight, stages: list[Stage], now: datetime) -> dict[str
     return table
 
 
-def format_seconds(seconds: float) -> str:
-    """`1h2m3s` style, as in durations elsewhere."""
-    total = max(1, int(seconds)) if seconds > 0 else 0
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
-    return text + (f"{secs}s" if secs or not text else "")
-
-
 def with_soak(freight_body: dict[str, Any], stages: list[Stage], now: datetime) -> dict[str, Any]:
     """The freight document for the API, with the soak time still needed per downstream stage.
 
@@ -87,6 +79,6 @@ def with_soak(freight_body: dict[str, Any], stages: list[Stage], now: datetime) 
         return freight_body
     status = dict(freight_body.get("status") or {})
     status["soakRemainingSeconds"] = table
-    waiting = [f"{name}: {format_seconds(left)}" for name, left in table.items() if left > 0]
+    waiting = [f"{name}: {format_duration(left)}" for name, left in table.items() if left > 0]
     status["soakRemaining"] = ", ".join(waiting)
     return {**freight_body, "status": status}

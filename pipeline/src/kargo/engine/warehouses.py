@@ -24,6 +24,7 @@ from kargo.model.freight import (
     freight_name,
 )
 from kargo.model.warehouse import (
+    REFRESH_ANNOTATION,
     DiscoveredArtifacts,
     FreightCreationPolicy,
     GitDiscoveryResult,
@@ -33,9 +34,6 @@ from kargo.steps.repocreds import registry_credentials
 from kargo.store import Store, Transaction, list_models, save_model
 
 log = logging.getLogger(__name__)
-
-REFRESH_ANNOTATION = "kargo.akuity.io/refresh"
-"""Set to a new token to ask for discovery now (Kargo's refresh annotation)."""
 
 
 def discovery_due(warehouse: Warehouse) -> bool:

@@ -1,33 +1,11 @@
-"""Small value types shared by several kinds: origins, vars, conditions, durations."""
+"""Small value types shared by several kinds: origins, vars, conditions."""
 
 from __future__ import annotations
 
 import enum
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from kargo.model.base import StrictModel
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse a Go-style duration ("5m", "1h30m", "10s", "250ms") into a timedelta."""
-    text = text.strip()
-    if text in ("", "0"):
-        return timedelta(0)
-    pos = 0
-    total = 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        value = float(match.group(1))
-        unit = match.group(2)
-        total += value * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-        pos = match.end()
-    if pos != len(text):
-        raise ValueError(f"{text!r} is not a duration; expected e.g. 30s, 5m or 1h30m")
-    return timedelta(seconds=total)
 
 
 class OriginKind(enum.StrEnum):

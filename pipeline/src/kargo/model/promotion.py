@@ -112,3 +112,8 @@ class Promotion(Resource[PromotionSpec, PromotionStatus]):
     def phase(self) -> PromotionPhase:
         """The promotion's phase."""
         return self.status.phase
+
+    @property
+    def is_rollback(self) -> bool:
+        """Whether the promotion rolls its stage back (it carries the rollback annotation)."""
+        return ROLLBACK_ANNOTATION in self.metadata.annotations

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
+from kargo.model.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
 from kargo.model.freight import Freight
 from kargo.model.project import Project, ProjectConfig
 from kargo.model.promotion import Promotion
 from kargo.model.promotiontask import ClusterPromotionTask, PromotionTask
 from kargo.model.stage import Stage
 from kargo.model.warehouse import Warehouse
+from kargo.model.webhooks import WebhookConfig
 
 LineOf = Callable[[str], int | None]
 """The line of a dotted field path (`spec.metrics[0].successCondition`), or None."""
@@ -28,6 +29,10 @@ KINDS: dict[str, type[BaseModel]] = {
     "Freight": Freight,
     "Stage": Stage,
     "Promotion": Promotion,
+    "AnalysisTemplate": AnalysisTemplate,
+    "ClusterAnalysisTemplate": ClusterAnalysisTemplate,
+    "AnalysisRun": AnalysisRun,
+    "WebhookConfig": WebhookConfig,
     "PromotionTask": PromotionTask,
     "ClusterPromotionTask": ClusterPromotionTask,
 }
@@ -47,24 +52,6 @@ PLURALS: dict[str, str] = {
     "analysisruns": "AnalysisRun",
     "webhookconfigs": "WebhookConfig",
 }
-
-
-def _register_optional(module: str, names: tuple[str, ...]) -> None:
-    """Register kinds from a module owned by another component, when it exists."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return
-    for name in names:
-        cls = getattr(mod, name, None)
-        if isinstance(cls, type) and issubclass(cls, BaseModel):
-            KINDS[name] = cls
-
-
-_register_optional(
-    "kargo.model.analysis", ("AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun")
-)
-_register_optional("kargo.model.webhooks", ("WebhookConfig",))
 
 
 def kind_for_plural(plural: str) -> str | None:

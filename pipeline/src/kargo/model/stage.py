@@ -9,7 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from kargo.model.base import Resource, StrictModel
-from kargo.model.common import Condition, ExpressionVar, FreightOrigin, parse_duration
+from kargo.model.common import Condition, ExpressionVar, FreightOrigin
+from kargo.model.durations import parse_duration
 
 HOLD_ANNOTATION = "kargo.akuity.io/auto-promotion-hold"
 """A stage annotation: while present (its value is the reason), auto-promotion skips the stage."""

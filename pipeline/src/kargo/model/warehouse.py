@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from kargo.model.base import Resource, StrictModel
-from kargo.model.common import Condition, parse_duration
+from kargo.model.common import Condition
+from kargo.model.durations import parse_duration
 
 
 class CommitSelectionStrategy(enum.StrEnum):
@@ -201,6 +202,10 @@ class WarehouseStatus(StrictModel):
     last_freight_id: str | None = Field(default=None, alias="lastFreightID")
     last_handled_refresh: str | None = None
     observed_generation: int | None = None
+
+
+REFRESH_ANNOTATION = "kargo.akuity.io/refresh"
+"""Set to a new token to ask for discovery now (Kargo's refresh annotation)."""
 
 
 class Warehouse(Resource[WarehouseSpec, WarehouseStatus]):

@@ -6,7 +6,6 @@ variable or a file, read only when a delivery is sent.
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -14,27 +13,23 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from kargo.model.base import Resource, StrictModel
+from kargo.model.durations import EXAMPLES, duration_seconds
 
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5.0, 30.0, 120.0, 600.0, 3600.0, 21600.0)
 DEFAULT_GIVE_UP_AFTER = 86400.0
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
 
 def parse_duration(value: object) -> float:
-    """Seconds from a number or a string such as `5s`, `2m`, `1h`, `250ms`."""
+    """Seconds from a number (YAML `30`) or a duration string (`5s`, `2m`, `1h`, `250ms`)."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 2m or 1h")
+        raise ValueError(f"expected a duration, {EXAMPLES}")
     if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
-    else:
-        raise ValueError(f"expected a duration such as 30s, 2m or 1h, got {value!r}")
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        return duration_seconds(value)
+    raise ValueError(f"expected a duration, {EXAMPLES}, got {value!r}")
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from kargo.model.analysis import SecretKeyRef
 from kargo.model.base import StrictModel
-from kargo.model.common import parse_duration
+from kargo.model.durations import parse_duration
 from kargo.secretrefs import SecretNotFound, read_secret_key
 from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
 from kargo.steps.expressions import ExpressionError, evaluate

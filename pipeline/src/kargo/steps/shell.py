@@ -12,7 +12,7 @@ from pydantic import Field
 
 from kargo.childenv import child_env
 from kargo.model.base import StrictModel
-from kargo.model.common import parse_duration
+from kargo.model.durations import parse_duration
 from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
 
 TAIL = 4000

@@ -6,13 +6,14 @@ import { metricChart } from "./charts.js";
 import { call, items, token, watch } from "./client.js";
 import { pipelineGraph } from "./graph.js";
 import { freightTimeline, legend } from "./timeline.js";
+import { ANNOTATIONS, TERMINAL_PROMOTION_PHASES } from "./vocabulary.js";
 import { age, el, keepingFocus, phaseBadge, pipelineOrder, short, stageColours, table } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
-const HOLD = "kargo.akuity.io/auto-promotion-hold";
-const ACTOR = "kargo.akuity.io/create-actor";
-const ROLLBACK = "kargo.akuity.io/rollback";
-const TERMINAL = ["Succeeded", "Failed", "Errored", "Aborted"];
+const HOLD = ANNOTATIONS.hold;
+const ACTOR = ANNOTATIONS.actor;
+const ROLLBACK = ANNOTATIONS.rollback;
+const TERMINAL = TERMINAL_PROMOTION_PHASES;
 const PAGE = 20;
 
 let project = "";

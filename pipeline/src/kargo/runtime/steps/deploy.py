@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from kargo.model.base import StrictModel
-from kargo.model.common import parse_duration
+from kargo.model.durations import parse_duration
 from kargo.runtime.canary_analysis import analyse_canary, parse_analysis
 from kargo.runtime.canarying import (
     CanaryError,

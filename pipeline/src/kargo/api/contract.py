@@ -1,0 +1,384 @@
+"""The API's response models: every route declares one, and `/openapi.json` is built from them.
+
+Resources are the model layer's own classes (a stage with its runtime instances and freight with
+its soak times are the API's views of them); the rest are the answers of the operations. The client
+(`kargo.client`) parses answers into these same classes, so a field renamed here is renamed for
+every reader. Timestamps are RFC 3339 in UTC with a `Z`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import Field, TypeAdapter
+
+from kargo.api.errors import ErrorCode
+from kargo.engine.applying import ApplyAction
+from kargo.model.analysis import AnalysisRun, AnalysisTemplate
+from kargo.model.base import API_VERSION, StrictModel
+from kargo.model.event import EventRecord
+from kargo.model.freight import Freight, FreightStatus
+from kargo.model.project import Project, ProjectConfig
+from kargo.model.promotion import Promotion
+from kargo.model.stage import Stage, StageStatus
+from kargo.model.warehouse import Warehouse
+from kargo.model.webhooks import WebhookConfig
+from kargo.notify.deliveries import DeliveryRecord
+
+
+class ErrorDetail(StrictModel):
+    """What went wrong: a code from `ErrorCode`, a message saying what to do, and details."""
+
+    code: ErrorCode
+    message: str
+    details: list[Any] = Field(default_factory=list)
+
+
+class ErrorAnswer(StrictModel):
+    """Every 4xx and 5xx answer: `{"error": {"code", "message", "details"}}`."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorAnswer, "description": "Refused: the error says why and what to do"},
+    "5XX": {"model": ErrorAnswer, "description": "The server could not answer"},
+}
+"""The error answers every route declares (docs/api.md, "Errors")."""
+
+
+class Health(StrictModel):
+    """The liveness answer."""
+
+    status: Literal["ok"] = "ok"
+
+
+class VersionInfo(StrictModel):
+    """The server's version and the resources' API version."""
+
+    version: str
+    api_version: str = API_VERSION
+
+
+class LeaderInfo(StrictModel):
+    """Who holds the engine lease, and whether this server is the one reconciling."""
+
+    lease: str
+    holder: str | None
+    renewed_at: datetime | None
+    expires_at: datetime | None
+    transitions: int
+    server: str
+    leading: bool
+
+
+class Instance(StrictModel):
+    """One app process the local runtime runs for a stage."""
+
+    id: str
+    pid: int | None
+    port: int
+    freight: str
+    commit: str
+    track: str
+    state: str
+    healthy: bool
+    log_file: str
+
+
+class StageViewStatus(StageStatus):
+    """A stage's status with the runtime's instances (`?instances=true`)."""
+
+    instances: list[Instance] | None = None
+
+
+class StageView(Stage):
+    """A stage as the API serves it."""
+
+    status: StageViewStatus = Field(default_factory=StageViewStatus)
+
+
+class FreightViewStatus(FreightStatus):
+    """Freight status with the soak time still needed per downstream stage."""
+
+    soak_remaining_seconds: dict[str, int] | None = None
+    soak_remaining: str | None = None
+
+
+class FreightView(Freight):
+    """Freight as the API serves it."""
+
+    status: FreightViewStatus = Field(default_factory=FreightViewStatus)
+
+
+RESOURCE_VIEWS: dict[str, type[StrictModel]] = {
+    "Project": Project,
+    "ProjectConfig": ProjectConfig,
+    "Warehouse": Warehouse,
+    "Freight": FreightView,
+    "Stage": StageView,
+    "Promotion": Promotion,
+    "AnalysisTemplate": AnalysisTemplate,
+    "AnalysisRun": AnalysisRun,
+    "WebhookConfig": WebhookConfig,
+}
+"""Kind → the model of its API answers (the kinds `/projects/{project}/{plural}` serves)."""
+
+
+ItemT = TypeVar("ItemT", bound=StrictModel)
+
+
+class ResourceList(StrictModel, Generic[ItemT]):
+    """A Kubernetes-style list of one kind (`kind` is `<Kind>List`)."""
+
+    api_version: str = API_VERSION
+    kind: str
+    items: list[ItemT]
+
+
+class ProjectList(ResourceList[Project]):
+    """A list of Project resources."""
+
+    kind: Literal["ProjectList"] = "ProjectList"
+
+
+class ProjectConfigList(ResourceList[ProjectConfig]):
+    """A list of ProjectConfig resources."""
+
+    kind: Literal["ProjectConfigList"] = "ProjectConfigList"
+
+
+class WarehouseList(ResourceList[Warehouse]):
+    """A list of Warehouse resources."""
+
+    kind: Literal["WarehouseList"] = "WarehouseList"
+
+
+class FreightList(ResourceList[FreightView]):
+    """A list of Freight resources."""
+
+    kind: Literal["FreightList"] = "FreightList"
+
+
+class StageList(ResourceList[StageView]):
+    """A list of Stage resources."""
+
+    kind: Literal["StageList"] = "StageList"
+
+
+class PromotionList(ResourceList[Promotion]):
+    """A list of Promotion resources."""
+
+    kind: Literal["PromotionList"] = "PromotionList"
+
+
+class AnalysisTemplateList(ResourceList[AnalysisTemplate]):
+    """A list of AnalysisTemplate resources."""
+
+    kind: Literal["AnalysisTemplateList"] = "AnalysisTemplateList"
+
+
+class AnalysisRunList(ResourceList[AnalysisRun]):
+    """A list of AnalysisRun resources."""
+
+    kind: Literal["AnalysisRunList"] = "AnalysisRunList"
+
+
+class WebhookConfigList(ResourceList[WebhookConfig]):
+    """A list of WebhookConfig resources."""
+
+    kind: Literal["WebhookConfigList"] = "WebhookConfigList"
+
+
+LISTS: dict[str, type[ResourceList[Any]]] = {
+    "Project": ProjectList,
+    "ProjectConfig": ProjectConfigList,
+    "Warehouse": WarehouseList,
+    "Freight": FreightList,
+    "Stage": StageList,
+    "Promotion": PromotionList,
+    "AnalysisTemplate": AnalysisTemplateList,
+    "AnalysisRun": AnalysisRunList,
+    "WebhookConfig": WebhookConfigList,
+}
+"""Kind → the model of its list answer."""
+AnyResource = Annotated[
+    Project | ProjectConfig | Warehouse | FreightView | StageView | Promotion | AnalysisTemplate
+    | AnalysisRun | WebhookConfig,
+    Field(discriminator="kind"),
+]  # fmt: skip
+AnyResourceList = Annotated[
+    ProjectList | ProjectConfigList | WarehouseList | FreightList | StageList | PromotionList
+    | AnalysisTemplateList | AnalysisRunList | WebhookConfigList,
+    Field(discriminator="kind"),
+]  # fmt: skip
+
+
+class EventList(StrictModel):
+    """Events, aggregated by object, reason and message."""
+
+    api_version: Literal["v1"] = "v1"
+    kind: Literal["EventList"] = "EventList"
+    items: list[EventRecord]
+
+
+class DeliveryList(StrictModel):
+    """The webhook delivery log, newest first."""
+
+    api_version: str = API_VERSION
+    kind: Literal["WebhookDeliveryList"] = "WebhookDeliveryList"
+    items: list[DeliveryRecord]
+
+
+class ApplyResult(StrictModel):
+    """What applying did to one resource."""
+
+    kind: str
+    name: str
+    namespace: str
+    action: ApplyAction
+
+
+class ApplyResults(StrictModel):
+    """The answer of `POST /apply`."""
+
+    results: list[ApplyResult]
+
+
+class Unchanged(StrictModel):
+    """The stage already runs that freight: no promotion was created."""
+
+    unchanged: Literal[True] = True
+    message: str = ""
+
+
+class RollbackStep(StrictModel):
+    """One stage's rollback: from the freight it runs to the one it goes back to."""
+
+    stage: str
+    from_freight: str
+    to_freight: str
+    to_alias: str
+
+
+class RollbackAnswer(StrictModel):
+    """Rollback promotions created, the plan alone (`dryRun`), or why nothing was done."""
+
+    items: list[Promotion] = Field(default_factory=list)
+    plan: list[RollbackStep] = Field(default_factory=list)
+    dry_run: bool = False
+    message: str = ""
+
+
+class WhoAmI(StrictModel):
+    """The caller's subject and groups."""
+
+    subject: str
+    groups: list[str]
+
+
+class TokenInfo(StrictModel):
+    """A token, without its secret."""
+
+    name: str
+    role: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class CreatedToken(TokenInfo):
+    """A new token with its secret, shown this once."""
+
+    token: str
+
+
+class TokenList(StrictModel):
+    """Every token, without secrets."""
+
+    items: list[TokenInfo]
+
+
+class AuditEntry(StrictModel):
+    """One audit record with its place in the hash chain."""
+
+    id: int
+    time: datetime
+    actor: str
+    action: str
+    project: str | None
+    resource: str
+    phase_before: str | None
+    phase_after: str | None
+    source: str
+    address: str | None
+    result: str
+    prev_hash: str
+    hash: str
+
+
+class AuditList(StrictModel):
+    """Audit records, oldest first."""
+
+    items: list[AuditEntry]
+
+
+class ChainReport(StrictModel):
+    """The hash chain check (the answer is 409 when the chain is broken)."""
+
+    ok: bool
+    records: int
+    message: str
+    broken_at: int | None
+    checked_with_key: bool = False
+    keyed_records: int = 0
+
+
+PromoteAnswer = Promotion | Unchanged
+"""A promotion created (201), or the stage already runs that freight (200)."""
+
+RESOURCE = TypeAdapter(AnyResource)
+RESOURCE_LIST = TypeAdapter(AnyResourceList)
+PROMOTE_ANSWER: TypeAdapter[PromoteAnswer] = TypeAdapter(PromoteAnswer)
+
+
+def parse_resource(payload: Any) -> StrictModel:
+    """An API resource answer as its model (the kind picks the class)."""
+    model: StrictModel = RESOURCE.validate_python(payload)
+    return model
+
+
+def parse_resource_list(payload: Any) -> list[StrictModel]:
+    """The items of an API list answer as their models."""
+    answer: ResourceList[Any] = RESOURCE_LIST.validate_python(payload)
+    return list(answer.items)
+
+
+__all__ = [
+    "RESOURCE_VIEWS",
+    "AnyResource",
+    "AnyResourceList",
+    "ApplyResults",
+    "AuditList",
+    "ChainReport",
+    "ERROR_RESPONSES",
+    "ErrorAnswer",
+    "CreatedToken",
+    "DeliveryList",
+    "EventList",
+    "FreightView",
+    "Health",
+    "LeaderInfo",
+    "ProjectList",
+    "PromoteAnswer",
+    "RollbackAnswer",
+    "StageView",
+    "TokenInfo",
+    "TokenList",
+    "Unchanged",
+    "VersionInfo",
+    "WhoAmI",
+    "parse_resource",
+    "parse_resource_list",
+]
