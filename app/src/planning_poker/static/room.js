@@ -3,6 +3,7 @@ import { forgetIdentity, loadIdentity, postJson, saveIdentity } from "./api.js";
 import { el, keepingFocus, setUsable, usable } from "./dom.js";
 import { distributionChart, roundHistory, summary, tableCards } from "./results.js";
 import { DELTAS_PARAM, SYNC_MESSAGE, applyDelta } from "./roomstate.js";
+import { alertSettings, alertUser } from "./alerts.js";
 
 const roomId = decodeURIComponent(window.location.pathname.split("/").pop());
 const $ = (id) => document.getElementById(id);
@@ -18,22 +19,7 @@ let pendingStory = null; // the title of a story sent and not yet seen in the ro
 let leaving = false;
 let announcedRound = null;
 let seenNudge = null;
-let rendered = false; // no sound for what was already there when the page opened
-const SOUND_KEY = "planning-poker:sound";
-
-// A short tone (Web Audio, no file to fetch) when the user asked for sound.
-function chime() {
-  if (!rendered || localStorage.getItem(SOUND_KEY) !== "on" || !window.AudioContext) return;
-  const audio = new AudioContext();
-  const tone = audio.createOscillator();
-  const level = audio.createGain();
-  tone.frequency.value = 880;
-  level.gain.setValueAtTime(0.15, audio.currentTime);
-  level.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
-  tone.connect(level).connect(audio.destination);
-  tone.start();
-  tone.stop(audio.currentTime + 0.4);
-}
+let rendered = false; // no sound or notification for what was there when the page opened
 
 const connected = () => Boolean(socket && socket.readyState === WebSocket.OPEN);
 
@@ -174,7 +160,9 @@ function renderNudge(self) {
   const by = room.participants.find((p) => p.id === room.facilitatorId);
   $("nudge-note").hidden = !mine;
   if (mine) $("nudge-note").textContent = `${by ? by.name : "The facilitator"} is waiting for your card.`;
-  if (mine && seenNudge !== nudge.at) chime();
+  if (mine && seenNudge !== nudge.at && rendered) {
+    alertUser("Your turn to vote", $("nudge-note").textContent, "planning-poker-nudge");
+  }
   seenNudge = nudge ? nudge.at : null;
 }
 
@@ -273,7 +261,7 @@ function renderResults(facilitator) {
   if (announcedRound !== key) {
     announcedRound = key;
     $("announce").textContent = `Cards revealed: ${summary(stats)}.`;
-    chime();
+    if (rendered) alertUser("Cards revealed", `${summary(stats)}.`, "planning-poker-reveal");
   }
   $("estimate-form").hidden = !facilitator || !room.currentStory;
   if (room.currentStory && document.activeElement !== $("estimate")) {
@@ -357,8 +345,7 @@ $("new-round").addEventListener("click", () => send({ type: "new_round" }));
 $("next-story").addEventListener("click", () => send({ type: "next_story" }));
 $("stop-timer").addEventListener("click", () => send({ type: "stop_timer" }));
 $("nudge").addEventListener("click", () => send({ type: "nudge" }));
-$("sound").checked = localStorage.getItem(SOUND_KEY) === "on";
-$("sound").addEventListener("change", (e) => localStorage.setItem(SOUND_KEY, e.target.checked ? "on" : "off"));
+alertSettings($("sound"), $("notify"), (message) => { $("notify-note").textContent = message; });
 $("set-anyone").addEventListener("change", (e) =>
   send({ type: "update_settings", settings: { anyoneCanReveal: e.target.checked } }));
 $("set-auto").addEventListener("change", (e) =>
