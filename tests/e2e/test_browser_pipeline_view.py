@@ -163,7 +163,7 @@ def test_the_focus_survives_updates_and_the_board_passes_the_accessibility_check
     chip = page.locator(f"[data-freight='{name}']")
     chip.focus()
     assert board.call("POST", "/approvals", {"stage": "qa", "freight": name}).status_code == 200
-    # The watch stream brings the approval; the page is rebuilt (the chip is a new element).
+    # The watch stream brings the approval; the page updates the chip in place.
     expect(page.locator("#events")).to_contain_text("approved", timeout=10_000)
     assert page.evaluate("document.activeElement.dataset.key") == f"freight:{name}"
     chip.click()

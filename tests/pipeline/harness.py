@@ -168,7 +168,7 @@ def api_server(
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_for_http(f"{base}/healthz", timeout=30)
+            wait_for_http(f"{base}/healthz", timeout=90)  # a loaded machine imports slowly
         except TimeoutError as exc:
             process.kill()
             process.wait()

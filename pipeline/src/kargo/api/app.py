@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from kargo import __version__
-from kargo.api import access, insight, reading, ui, watching, webhooks, writing
+from kargo.api import access, insight, reading, series, ui, watching, webhooks, writing
 from kargo.api.contract import ERROR_RESPONSES
 from kargo.api.errors import install_error_handlers
 from kargo.api.gate import RequestGate
@@ -33,6 +33,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.include_router(watching.router)
     app.include_router(writing.router)
     app.include_router(webhooks.router)
+    app.include_router(series.router)
     app.include_router(insight.router)  # before reading's /projects/{project}/{plural}
     app.include_router(reading.router)
     app.include_router(ui.router)

@@ -335,6 +335,44 @@ class ChainReport(StrictModel):
     keyed_records: int = 0
 
 
+# -- Verification series (the dashboard's chart of a metric over its run's window) ----------
+
+
+class SeriesPoint(StrictModel):
+    """One value of a series at one time."""
+
+    time: datetime
+    value: float
+
+
+class MetricSeriesLine(StrictModel):
+    """One series: Prometheus's labels (none for measurements) and its points, oldest first."""
+
+    labels: dict[str, str]
+    points: list[SeriesPoint]
+
+
+class MetricSeriesAnswer(StrictModel):
+    """A metric of an analysis run over the run's window (`GET .../analysisruns/{name}/series`).
+
+    `source` is `prometheus` when the metric's query was asked again as a range query (from
+    `start` to `end` every `stepSeconds`), `measurements` for the run's own numeric values.
+    """
+
+    run: str
+    metric: str
+    template: str | None
+    source: Literal["prometheus", "measurements"]
+    query: str | None
+    start: datetime | None
+    end: datetime | None
+    step_seconds: float
+    series: list[MetricSeriesLine]
+
+
+# -- end of verification series ----------------------------------------------------------------
+
+
 PromoteAnswer = Promotion | Unchanged
 """A promotion created (201), or the stage already runs that freight (200)."""
 
@@ -370,6 +408,7 @@ __all__ = [
     "FreightView",
     "Health",
     "LeaderInfo",
+    "MetricSeriesAnswer",
     "ProjectList",
     "PromoteAnswer",
     "RollbackAnswer",

@@ -65,6 +65,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], Resolver] = {
     ("GET", "/api/v1/projects/{project}/explain"): _fixed("get", "freight"),
     ("GET", "/api/v1/projects/{project}/permissions"): _fixed("get", "stages"),
     ("GET", "/api/v1/projects/{project}/metrics"): _fixed("get", "promotions"),
+    ("GET", "/api/v1/projects/{project}/analysisruns/{name}/series"): _fixed("get", "analysisruns"),
     ("GET", "/api/v1/projects/{project}/{plural}"): _plural,
     ("GET", "/api/v1/projects/{project}/{plural}/{name}"): _plural,
     ("GET", "/api/v1/watch"): _fixed("get", "watch"),

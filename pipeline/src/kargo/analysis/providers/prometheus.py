@@ -1,8 +1,13 @@
-"""The prometheus provider: an instant query; one sample is a number, several are a list."""
+"""The prometheus provider: an instant query; one sample is a number, several are a list.
+
+`query_range` asks the same server for the query's values over a window (the dashboard's chart).
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -11,18 +16,54 @@ from kargo.analysis.errors import MeasurementError, NoDataError
 from kargo.model.analysis import PrometheusMetric
 
 
+@dataclass(frozen=True)
+class RangeSeries:
+    """One series of a range query: its labels and (unix time, value) points, NaN left out."""
+
+    labels: dict[str, str]
+    points: list[tuple[float, float]]
+
+
 async def measure_prometheus(prometheus: PrometheusMetric) -> Any:
     """Run the query; no data (or only NaN) raises NoDataError with a clear message."""
-    url = prometheus.address.rstrip("/") + "/api/v1/query"
+    body = await _ask(prometheus, "query", {"query": prometheus.query})
+    return _samples(body.get("data") or {}, prometheus.query, prometheus.vector_as_list)
+
+
+async def query_range(
+    prometheus: PrometheusMetric, start: datetime, end: datetime, step_seconds: float
+) -> list[RangeSeries]:
+    """The query's values from start to end every step; MeasurementError when Prometheus fails."""
+    params = {
+        "query": prometheus.query,
+        "start": f"{start.timestamp():.3f}",
+        "end": f"{end.timestamp():.3f}",
+        "step": f"{step_seconds:g}",
+    }
+    data = (await _ask(prometheus, "query_range", params)).get("data") or {}
+    if data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
+        raise MeasurementError(
+            f"Prometheus range query {prometheus.query!r} gave {data.get('resultType')!r}, "
+            "expected a matrix"
+        )
+    found = []
+    for series in data["result"]:
+        points = [(float(t), _number(v)) for t, v in series.get("values") or []]
+        finite = [(t, v) for t, v in points if math.isfinite(v)]
+        found.append(RangeSeries({str(k): str(v) for k, v in series["metric"].items()}, finite))
+    return found
+
+
+async def _ask(prometheus: PrometheusMetric, endpoint: str, params: dict[str, str]) -> Any:
+    """The JSON answer of one of Prometheus's query endpoints, or MeasurementError."""
+    url = prometheus.address.rstrip("/") + f"/api/v1/{endpoint}"
     headers = {h.key: h.value for h in prometheus.headers}
     try:
         async with httpx.AsyncClient(
             timeout=float(prometheus.timeout), verify=not prometheus.insecure
         ) as client:
             response = await client.get(
-                url,
-                params={"query": prometheus.query, "timeout": f"{prometheus.timeout}s"},
-                headers=headers,
+                url, params={**params, "timeout": f"{prometheus.timeout}s"}, headers=headers
             )
     except httpx.TimeoutException:
         raise MeasurementError(
@@ -39,7 +80,7 @@ async def measure_prometheus(prometheus: PrometheusMetric) -> Any:
         raise MeasurementError(
             f"Prometheus query {prometheus.query!r} failed (HTTP {response.status_code}): {error}"
         )
-    return _samples(body.get("data") or {}, prometheus.query, prometheus.vector_as_list)
+    return body
 
 
 def _samples(data: dict[str, Any], query: str, vector_as_list: bool) -> Any:

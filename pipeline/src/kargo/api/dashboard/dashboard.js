@@ -2,12 +2,16 @@
 // promotions and events, refreshed by the watch stream; promote (buttons or drag and drop),
 // approve, verify, roll back, abort and ask "why not promoted?" from the page.
 
-import { metricChart } from "./charts.js";
+import { metricChart, seriesChart } from "./charts.js";
+import { keyboardCarry } from "./carrying.js";
 import { call, items, token, watch } from "./client.js";
 import { pipelineGraph } from "./graph.js";
 import { freightTimeline, legend } from "./timeline.js";
 import { ANNOTATIONS, TERMINAL_PROMOTION_PHASES } from "./vocabulary.js";
-import { age, el, keepingFocus, phaseBadge, pipelineOrder, short, stageColours, table } from "./view.js";
+import { morph } from "./morph.js";
+import {
+  age, el, keepingFocus, keyed, phaseBadge, pipelineOrder, short, stageColours, table,
+} from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const HOLD = ANNOTATIONS.hold;
@@ -111,11 +115,24 @@ async function showAnalysis(stage, run) {
     ]);
     const status = found.status || {};
     $("analysis-summary").replaceChildren(phaseBadge(status.phase), " ", status.message || "");
-    const conditions = new Map(templates.flatMap((t) => (t.spec.metrics || []).map((m) =>
-      [`${t.metadata.name}/${m.name}`, m.successCondition || ""])));
-    $("analysis-charts").replaceChildren(...(status.metricResults || []).map((m) => el("figure", {},
-      metricChart(m, conditions.get(`${m.template || ""}/${m.name}`) || ""),
+    const specs = new Map(templates.flatMap((t) => (t.spec.metrics || []).map((m) =>
+      [`${t.metadata.name}/${m.name}`, m])));
+    const spec = (m) => specs.get(`${m.template || ""}/${m.name}`) || {};
+    const results = status.metricResults || [];
+    $("analysis-charts").replaceChildren(...results.map((m) => el("figure", {},
+      metricChart(m, spec(m).successCondition || ""),
       el("figcaption", {}, m.name, " ", phaseBadge(m.phase)))));
+    // A Prometheus metric (a load test's p95) also over the run's whole window, asked by the engine.
+    const queried = results.filter((m) => (spec(m).provider || {}).prometheus);
+    $("analysis-series").replaceChildren(...await Promise.all(queried.map(async (m) => {
+      const caption = el("figcaption", {}, `${m.name} over the run (Prometheus)`);
+      try {
+        const answer = await call("GET", `${base()}/analysisruns/${encodeURIComponent(run)}/series?metric=${encodeURIComponent(m.name)}`);
+        return el("figure", { "data-metric": m.name }, seriesChart(answer, spec(m).successCondition || ""), caption);
+      } catch (error) {
+        return el("figure", { "data-metric": m.name }, caption, el("p", { className: "error" }, error.message));
+      }
+    })));
     table($("analysis"), ["Template", "Metric", "Phase", "Measured", "Latest value", "Message"],
       (status.metricResults || []).map((m) => [
         m.template || "", m.name, phaseBadge(m.phase),
@@ -257,7 +274,7 @@ async function loadExplain(focus = false) {
       : answer.promotable ? `${alias} can be promoted to ${stage} now` : `${alias} cannot be promoted to ${stage} now`;
     $("why-title").textContent = `Why is ${alias} not in ${stage}?`;
     $("why-verdict").textContent = verdict;
-    $("why-reasons").replaceChildren(...answer.reasons.map((r) => el("li", { className: r.blocking ? "blocking" : "" },
+    morph($("why-reasons"), answer.reasons.map((r) => el("li", { className: r.blocking ? "blocking" : "" },
       el("strong", {}, r.reason), ` ${r.message}`, r.blocking ? "" : el("span", { className: "muted" }, " (does not stop a promotion by hand)"))));
   } catch (error) {
     $("why-verdict").textContent = error.message;
@@ -286,7 +303,7 @@ function promotionRows(promotions) {
     const running = !TERMINAL.includes(status.phase);
     const steps = (p.spec.steps || []).length || (status.stepExecutionMetadata || []).length;
     const progress = running && steps ? ` step ${Math.min((status.currentStep || 0) + 1, steps)}/${steps}` : "";
-    return [
+    return keyed(`promotion:${p.metadata.name}`, [
       el("button", { type: "button", className: "link", onclick: () => showLogs(p.metadata.name),
         "aria-label": `Logs of ${p.metadata.name}`, "data-key": `logs:${p.metadata.name}` }, p.metadata.name),
       p.spec.stage,
@@ -296,17 +313,18 @@ function promotionRows(promotions) {
       age(p.metadata.creationTimestamp),
       running && may(p.spec.stage, "abort") ? el("button", { type: "button", onclick: () => abort(p.metadata.name),
         "aria-label": `Abort ${p.metadata.name}`, "data-key": `abort:${p.metadata.name}` }, "Abort") : "",
-    ];
+    ]);
   });
 }
 
 function eventRows(events) {
   const sorted = [...events].sort((a, b) =>
     String(b.lastTimestamp).localeCompare(String(a.lastTimestamp)));
-  return sorted.slice(0, 25).map((e) => [
-    age(e.lastTimestamp), e.type, e.reason,
-    `${e.involvedObject.kind}/${e.involvedObject.name}`, e.message,
-  ]);
+  return sorted.slice(0, 25).map((e) => {
+    const object = `${e.involvedObject.kind}/${e.involvedObject.name}`;
+    return keyed(`event:${object}|${e.reason}|${e.message}`,
+      [age(e.lastTimestamp), e.type, e.reason, object, e.message]);
+  });
 }
 
 const span = (seconds) => (seconds === null || seconds === undefined ? "–"
@@ -315,42 +333,53 @@ const span = (seconds) => (seconds === null || seconds === undefined ? "–"
 
 function metricRows(figures, ordered) {
   const byStage = new Map(figures.map((m) => [m.stage, m]));
-  return ordered.map((s) => byStage.get(s.metadata.name)).filter(Boolean).map((m) => [
+  return ordered.map((s) => byStage.get(s.metadata.name)).filter(Boolean).map((m) => keyed(`metrics:${m.stage}`, [
     el("strong", {}, m.stage), String(m.deployments), String(m.deploymentsPerDay),
     span(m.leadTimeSeconds),
     m.changeFailureRate === null ? "–" : `${Math.round(m.changeFailureRate * 100)}% (${m.failedChanges}/${m.changes})`,
     span(m.timeToRestoreSeconds),
-  ]);
+  ]));
 }
+
+// Freight dropped on a stage (with the mouse or the keyboard): promote it there, unless the
+// page already knows the engine would refuse.
+function dropOn(stage, name) {
+  const f = data.freight.find((x) => x.metadata.name === name);
+  if (!may(stage, "promote")) { problem("graph-problem", `Your role may not promote to ${stage}.`); return; }
+  if (f && (f.status.currentlyIn || {})[stage]) { problem("graph-problem", `${f.alias} is already in ${stage}.`); return; }
+  promote(stage, name, "graph-problem");
+}
+
+const aliasOf = (name) => {
+  const f = data && data.freight.find((x) => x.metadata.name === name);
+  return (f && f.alias) || short(name);
+};
+const carry = keyboardCarry({ timeline: $("timeline"), graph: $("graph"), status: $("carry-status"),
+  aliasOf, onDrop: dropOn });
 
 function render() {
   const { warehouses, stages, freight, promotions, events, permissions } = data;
   const ordered = pipelineOrder(stages);
   const colours = stageColours(ordered);
-  $("warehouses").replaceChildren(...warehouses
+  morph($("warehouses"), warehouses
     .filter((w) => ((permissions.warehouses || {})[w.metadata.name] || {}).refresh)
     .map((w) => el("button", { type: "button", "data-key": `refresh:${w.metadata.name}`,
       onclick: () => discover(w.metadata.name) }, `Refresh warehouse ${w.metadata.name}`)));
-  $("graph").replaceChildren(pipelineGraph({
-    warehouses, stages: ordered, freight, promotions, colours, onOpen: openStage,
-    onDrop: (stage, name) => {
-      const f = freight.find((x) => x.metadata.name === name);
-      if (!may(stage, "promote")) { problem("graph-problem", `Your role may not promote to ${stage}.`); return; }
-      if (f && (f.status.currentlyIn || {})[stage]) { problem("graph-problem", `${f.alias} is already in ${stage}.`); return; }
-      promote(stage, name, "graph-problem");
-    },
+  morph($("graph"), pipelineGraph({
+    warehouses, stages: ordered, freight, promotions, colours, onOpen: openStage, onDrop: dropOn,
   }));
-  $("stages").replaceChildren(...ordered.map(stageCard));
+  morph($("stages"), ordered.map(stageCard));
   renderStageDetail();
-  $("timeline-legend").replaceChildren(...legend(ordered, colours));
+  morph($("timeline-legend"), legend(ordered, colours));
   const chips = freightTimeline({ freight, stages: ordered, colours, selected: view.freight,
     limit: view.timeline, onSelect: (name) => { view.freight = name; keepingFocus(render); } });
-  $("timeline").replaceChildren(...(chips.length ? chips
+  morph($("timeline"), (chips.length ? chips
     : [el("p", { className: "muted" }, "No freight yet: the warehouse has found no commit.")]));
   $("timeline-more").hidden = freight.length <= view.timeline;
+  carry.mark();
   const chosen = freight.find((f) => f.metadata.name === view.freight);
   $("freight-detail").hidden = !chosen;
-  if (chosen) $("freight-detail").replaceChildren(...freightDetail(chosen, ordered));
+  if (chosen) morph($("freight-detail"), freightDetail(chosen, ordered));
   table($("promotions"), ["Name", "Stage", "Freight", "Phase", "Actor", "Age", ""],
     promotionRows(promotions), "No promotions yet.");
   $("promotions-more").hidden = promotions.length <= view.promotions;
@@ -389,6 +418,7 @@ function scheduleRefresh() {
 
 async function open(name) {
   project = name;
+  carry.cancel();
   Object.assign(view, { freight: null, stage: null, logs: null, explain: null });
   $("logs-panel").hidden = true;
   $("why-panel").hidden = true;

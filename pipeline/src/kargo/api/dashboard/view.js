@@ -1,10 +1,12 @@
 // Building the page: elements whose text is always set as text (never parsed as HTML).
 
+import { morph } from "./morph.js";
+
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
-    if (name === "onclick") node.addEventListener("click", value);
+    if (name === "onclick") node.onclick = value; // a property, so that morph() can swap it
     else if (name === "className") node.className = value;
     else node.setAttribute(name, value === true ? "" : String(value));
   }
@@ -15,13 +17,17 @@ export function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+// A table's head and rows, updated in place; a row's `key` (rows are arrays of cells, see
+// keyed()) keeps its nodes with it when rows come and go.
 export function table(node, headings, rows, empty) {
   const head = el("thead", {}, el("tr", {}, headings.map((h) => el("th", { scope: "col" }, h))));
   const body = el("tbody", {}, rows.length
-    ? rows.map((cells) => el("tr", {}, cells.map((cell) => el("td", {}, cell))))
+    ? rows.map((cells) => el("tr", { "data-key": cells.key }, cells.map((cell) => el("td", {}, cell))))
     : el("tr", {}, el("td", { colspan: headings.length, className: "muted" }, empty)));
-  node.replaceChildren(head, body);
+  morph(node, head, body);
 }
+
+export const keyed = (key, cells) => Object.assign(cells, { key });
 
 export function age(timestamp, now = Date.now()) {
   if (!timestamp) return "";
