@@ -769,6 +769,8 @@ def contract_requests(live: Live) -> list[tuple[str, str, str, Any]]:
         *[("GET", one, f"{api}/{kind}/{name}", None) for kind, name in named.items()],
         ("GET", one, f"{api}/stages/production?instances=true", None),
         ("GET", one, f"{api}/stages/nowhere", None),
+        ("GET", "/api/v1/projects/{project}/analysisruns/{name}/series",
+         f"{api}/analysisruns/{named['analysisruns']}/series?metric=smoke-test-success", None),
         ("GET", "/api/v1/projects/{project}/webhookdeliveries", f"{api}/webhookdeliveries", None),
         *[("GET", f"/api/v1/projects/{{project}}/{p}", f"{api}/{p}{q}", None) for p, q in (
             ("explain", f"?stage=production&freight={freight}"),
