@@ -24,7 +24,9 @@ let project = "";
 let stopWatching = () => {};
 let pending = null;
 let data = null;
-const view = { freight: null, stage: null, logs: null, explain: null, promotions: PAGE, timeline: 30 };
+const view = {
+  freight: null, stage: null, logs: null, explain: null, analysis: null, promotions: PAGE, timeline: 30,
+};
 
 function say(message) {
   $("problem").textContent = message || "";
@@ -105,7 +107,15 @@ function brief(value) {
   return scalars.slice(0, 5).map(([k, v]) => `${k}: ${v}`).join(", ") || "details";
 }
 
-async function showAnalysis(stage, run) {
+function showAnalysis(stage, run) {
+  view.analysis = { stage, run };
+  return loadAnalysis();
+}
+
+// The open verification view, again on every change (a running analysis adds measurements).
+async function loadAnalysis() {
+  if (!view.analysis) return;
+  const { stage, run } = view.analysis;
   $("analysis-panel").hidden = false;
   $("analysis-title").textContent = `Verification of ${stage}: ${run}`;
   try {
@@ -114,31 +124,31 @@ async function showAnalysis(stage, run) {
       items(`${base()}/analysistemplates`).catch(() => []),
     ]);
     const status = found.status || {};
-    $("analysis-summary").replaceChildren(phaseBadge(status.phase), " ", status.message || "");
+    morph($("analysis-summary"), phaseBadge(status.phase), " ", status.message || "");
     const specs = new Map(templates.flatMap((t) => (t.spec.metrics || []).map((m) =>
       [`${t.metadata.name}/${m.name}`, m])));
     const spec = (m) => specs.get(`${m.template || ""}/${m.name}`) || {};
     const results = status.metricResults || [];
-    $("analysis-charts").replaceChildren(...results.map((m) => el("figure", {},
+    morph($("analysis-charts"), results.map((m) => el("figure", { "data-key": `chart:${m.name}` },
       metricChart(m, spec(m).successCondition || ""),
       el("figcaption", {}, m.name, " ", phaseBadge(m.phase)))));
     // A Prometheus metric (a load test's p95) also over the run's whole window, asked by the engine.
     const queried = results.filter((m) => (spec(m).provider || {}).prometheus);
-    $("analysis-series").replaceChildren(...await Promise.all(queried.map(async (m) => {
+    morph($("analysis-series"), await Promise.all(queried.map(async (m) => {
       const caption = el("figcaption", {}, `${m.name} over the run (Prometheus)`);
       try {
         const answer = await call("GET", `${base()}/analysisruns/${encodeURIComponent(run)}/series?metric=${encodeURIComponent(m.name)}`);
-        return el("figure", { "data-metric": m.name }, seriesChart(answer, spec(m).successCondition || ""), caption);
+        return el("figure", { "data-key": `series:${m.name}` }, seriesChart(answer, spec(m).successCondition || ""), caption);
       } catch (error) {
-        return el("figure", { "data-metric": m.name }, caption, el("p", { className: "error" }, error.message));
+        return el("figure", { "data-key": `series:${m.name}` }, caption, el("p", { className: "error" }, error.message));
       }
     })));
     table($("analysis"), ["Template", "Metric", "Phase", "Measured", "Latest value", "Message"],
-      (status.metricResults || []).map((m) => [
+      results.map((m) => keyed(`metric:${m.name}`, [
         m.template || "", m.name, phaseBadge(m.phase),
         `${m.successful || 0} ok, ${m.failed || 0} failed, ${m.error || 0} errors`,
         latestValue(m), m.message || "",
-      ]), "No measurements yet.");
+      ])), "No measurements yet.");
   } catch (error) {
     $("analysis-summary").textContent = error.message;
   }
@@ -401,7 +411,7 @@ async function refresh() {
   data = { warehouses, stages, freight, promotions, events, permissions, metrics };
   keepingFocus(render);
   say("");
-  await Promise.all([loadLogs(), loadExplain()]);
+  await Promise.all([loadLogs(), loadExplain(), loadAnalysis()]);
   const leader = await call("GET", "/api/v1/leader").catch(() => null);
   $("engine").textContent = leader
     ? (leader.leading ? "engine: this server leads" : `engine: standby (leader ${leader.holder || "none"})`)
@@ -419,7 +429,7 @@ function scheduleRefresh() {
 async function open(name) {
   project = name;
   carry.cancel();
-  Object.assign(view, { freight: null, stage: null, logs: null, explain: null });
+  Object.assign(view, { freight: null, stage: null, logs: null, explain: null, analysis: null });
   $("logs-panel").hidden = true;
   $("why-panel").hidden = true;
   $("analysis-panel").hidden = true;
