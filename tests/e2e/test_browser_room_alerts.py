@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.app.conftest import Server
+from tests.e2e.accessibility import violations
 from tests.e2e.test_browser_room import (
     OpenPage,
     browser,
@@ -79,6 +80,7 @@ def test_notifications_are_opt_in_and_come_at_the_reveal_and_the_nudge(
     toggle.check()
     expect(toggle).to_be_checked()
     assert ann.evaluate("window.askedPermission") == 0  # already granted: not asked again
+    assert violations(ann) == []
     fay.get_by_role("button", name="Reveal cards").click()
     expect(ann.locator("#announce")).to_contain_text("Cards revealed")
     ann.wait_for_function("window.shownNotifications.length === 1")

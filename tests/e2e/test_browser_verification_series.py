@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.e2e.accessibility import violations
 from tests.e2e.chromium import chromium
 from tests.pipeline.analysis.conftest import PrometheusServer, prometheus
 from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
@@ -177,5 +178,8 @@ def test_the_verification_view_draws_the_p95_over_the_run_from_prometheus(
             "aria-label", re.compile(r"latest 488, passes when result < 500$")
         )
         assert not [u for u in asked if u.startswith(prometheus.url)]  # only the engine asks it
+        assert violations(page) == []
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the chart shrinks
     finally:
         context.close()
