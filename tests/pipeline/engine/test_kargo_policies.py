@@ -13,100 +13,42 @@ from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.store import Store, get_model, list_models
 
+from tests.pipeline.documents import analysis_template, documents, git_warehouse, project, stage
 from tests.pipeline.harness import http_server, make_repo, running_engine, wait_until
 
 
 def three_stages(repo: Path, base_url: str) -> str:
     """Three stages named q*, one policy `glob:q*`; q1 uses a task and a cluster template."""
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata: {{name: shop}}
-spec:
-  promotionPolicies:
-  - stageSelector: {{name: "glob:q*"}}
-    autoPromotionEnabled: true
----
-apiVersion: argoproj.io/v1alpha1
-kind: ClusterAnalysisTemplate
-metadata: {{name: healthy}}
-spec:
-  metrics:
-  - name: ok
-    successCondition: result == true
-    provider:
-      web:
-        url: {base_url}/ok
-        jsonPath: "{{$.ok}}"
----
+    task = """\
 apiVersion: kargo.akuity.io/v1alpha1
 kind: PromotionTask
-metadata: {{name: announce}}
+metadata: {name: announce}
 spec:
   vars:
   - name: word
   steps:
   - uses: shell
     as: say
-    config: {{command: "echo task says ${{{{ vars.word }}}}"}}
+    config: {command: "echo task says ${{ vars.word }}"}
   - uses: shell
-    config: {{command: "echo heard ${{{{ task.outputs.say.stdout }}}}"}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: q1}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - task: {{name: announce}}
-        vars: [{{name: word, value: hello}}]
-  verification:
-    analysisTemplates:
-    - name: healthy
-      kind: ClusterAnalysisTemplate
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: q2}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [q1]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: q3}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources:
-      stages: [q2]
-      autoPromotionOptions: {{selectionPolicy: MatchUpstream}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
+    config: {command: "echo heard ${{ task.outputs.say.stdout }}"}
 """
+    return documents(
+        project(policies='- {stageSelector: {name: "glob:q*"}, autoPromotionEnabled: true}'),
+        analysis_template("healthy", f"{base_url}/ok", kind="ClusterAnalysisTemplate"),
+        task,
+        git_warehouse(repo),
+        stage(
+            "q1",
+            "- {task: {name: announce}, vars: [{name: word, value: hello}]}",
+            verification="analysisTemplates: [{name: healthy, kind: ClusterAnalysisTemplate}]",
+        ),
+        stage("q2", sources="{stages: [q1]}"),
+        stage(
+            "q3",
+            sources="{stages: [q2], autoPromotionOptions: {selectionPolicy: MatchUpstream}}",
+        ),
+    )
 
 
 def current(store: Store, name: str) -> str | None:

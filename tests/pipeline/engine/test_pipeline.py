@@ -14,90 +14,46 @@ from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.store import EventFilter, Store, get_model, list_models
 
+from tests.pipeline.documents import documents, git_warehouse, project, stage
 from tests.pipeline.harness import commit, http_server, make_repo, running_engine, wait_until
 
 
 def pipeline_yaml(repo: Path, base_url: str, prod_check: str = "/ok") -> str:
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata:
-  name: shop
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata:
-  name: shop
-spec:
-  promotionPolicies:
-  - stage: dev
-    autoPromotionEnabled: false
-  - stageSelector: {{name: "glob:*"}}
-    autoPromotionEnabled: true
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata:
-  name: app
-spec:
-  interval: 1h
-  subscriptions:
-  - git:
-      repoURL: {repo}
-      branch: main
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: dev
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        as: build
-        config:
-          command: echo built ${{{{ ctx.freight }}}} for ${{{{ ctx.stage }}}}
-      - uses: http
-        config:
-          url: {base_url}/ok
-          successExpression: response.status == 200 && response.body.ok == true
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: staging
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [dev]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "test -n \\"$KARGO_FREIGHT\\""}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: prod
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [staging]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: http
-        as: health
-        config:
-          url: {base_url}{prod_check}
-      - uses: shell
-        config: {{command: "echo ${{{{ outputs.health.status }}}}"}}
+    policies = """\
+- stage: dev
+  autoPromotionEnabled: false
+- stageSelector: {name: "glob:*"}
+  autoPromotionEnabled: true
 """
+    dev_steps = f"""\
+- uses: shell
+  as: build
+  config:
+    command: echo built ${{{{ ctx.freight }}}} for ${{{{ ctx.stage }}}}
+- uses: http
+  config:
+    url: {base_url}/ok
+    successExpression: response.status == 200 && response.body.ok == true
+"""
+    prod_steps = f"""\
+- uses: http
+  as: health
+  config:
+    url: {base_url}{prod_check}
+- uses: shell
+  config: {{command: "echo ${{{{ outputs.health.status }}}}"}}
+"""
+    return documents(
+        project(policies=policies),
+        git_warehouse(repo),
+        stage("dev", dev_steps),
+        stage(
+            "staging",
+            """- {uses: shell, config: {command: "test -n \\"$KARGO_FREIGHT\\""}}""",
+            sources="{stages: [dev]}",
+        ),
+        stage("prod", prod_steps, sources="{stages: [staging]}"),
+    )
 
 
 def stage_freight(store: Store, name: str) -> str | None:

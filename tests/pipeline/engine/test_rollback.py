@@ -18,6 +18,7 @@ from kargo.model.freight import Freight
 from kargo.model.stage import HOLD_ANNOTATION, Stage
 from kargo.store import Store, get_model, list_models
 
+from tests.pipeline.documents import analysis_template, documents, git_warehouse, project, stage
 from tests.pipeline.harness import (
     commit,
     http_server,
@@ -30,56 +31,22 @@ from tests.pipeline.harness import (
 
 
 def pipeline(
-    repo: Path, soak: str = "", prod_steps: str = "- uses: noop", rollback: str = ""
+    repo: Path,
+    soak: str = "",
+    prod_steps: str = "- uses: noop",
+    rollback: str = "autoRollback: {onVerification: [Failed, Error]}",
+    check_url: str = "",
 ) -> str:
-    soak_line = f"\n      requiredSoakTime: {soak}" if soak else ""
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata: {{name: shop}}
-spec:
-  promotionPolicies:
-  - stage: prod
-    autoPromotionEnabled: true
-    {rollback or "autoRollback: {onVerification: [Failed, Error]}"}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: prod}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources:
-      stages: [dev]{soak_line}
-  promotionTemplate:
-    spec:
-      steps:
-      {prod_steps}
-"""
+    """dev, then an auto-promoted prod; with `check_url`, prod is verified by asking it."""
+    soaked = f", requiredSoakTime: {soak}" if soak else ""
+    verified = "analysisTemplates: [{name: smoke}]" if check_url else None
+    return documents(
+        project(policies=f"- stage: prod\n  autoPromotionEnabled: true\n  {rollback}"),
+        git_warehouse(repo),
+        stage("dev"),
+        stage("prod", prod_steps, sources=f"{{stages: [dev]{soaked}}}", verification=verified),
+        *([analysis_template("smoke", check_url)] if check_url else []),
+    )
 
 
 def running(store: Store, stage: str) -> str | None:
@@ -88,7 +55,7 @@ def running(store: Store, stage: str) -> str | None:
     return head.name if head else None
 
 
-def stage(store: Store, name: str) -> Stage:
+def stored_stage(store: Store, name: str) -> Stage:
     found = get_model(store, Stage, "shop", name)
     assert found is not None
     return found
@@ -128,7 +95,7 @@ def test_a_rollback_holds_the_rolled_back_freight_until_newer_freight_arrives(
         rollback = roll_back(store, "shop", "prod", None, "bad release", actor="carol")
         assert rollback.metadata.annotations["kargo.akuity.io/rollback"] == "bad release"
         wait_until(lambda: running(store, "prod") == first.name, what="the rollback")
-        held = stage(store, "prod").metadata.annotations
+        held = stored_stage(store, "prod").metadata.annotations
         assert held[HOLD_FREIGHT_ANNOTATION] == second.name
         assert "carol" in held[HOLD_ANNOTATION] and "bad release" in held[HOLD_ANNOTATION]
         time.sleep(1.5)  # several auto-promotion passes: the bad freight must not come back
@@ -136,7 +103,7 @@ def test_a_rollback_holds_the_rolled_back_freight_until_newer_freight_arrives(
         third = new_freight(store, repo, 3, seen)
         through_dev(store, third)
         wait_until(lambda: running(store, "prod") == third.name, what="newer freight")
-        assert HOLD_ANNOTATION not in stage(store, "prod").metadata.annotations
+        assert HOLD_ANNOTATION not in stored_stage(store, "prod").metadata.annotations
 
 
 def test_promoting_the_held_freight_explicitly_lifts_the_hold(store: Store, tmp_path: Path) -> None:
@@ -152,9 +119,9 @@ def test_promoting_the_held_freight_explicitly_lifts_the_hold(store: Store, tmp_
         wait_until(lambda: running(store, "prod") == second.name, what="auto-promotion 2")
         roll_back(store, "shop", "prod", first.name, "try again later", actor="carol")
         wait_until(lambda: running(store, "prod") == first.name, what="the rollback")
-        assert HOLD_ANNOTATION in stage(store, "prod").metadata.annotations
+        assert HOLD_ANNOTATION in stored_stage(store, "prod").metadata.annotations
         request_promotion(store, PromotionRequest("shop", "prod", second.name, actor="dave"))
-        assert HOLD_ANNOTATION not in stage(store, "prod").metadata.annotations
+        assert HOLD_ANNOTATION not in stored_stage(store, "prod").metadata.annotations
         wait_until(lambda: running(store, "prod") == second.name, what="explicit promotion")
 
 
@@ -164,7 +131,7 @@ def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
     repo = make_repo(tmp_path / "repo")
     # The step passes for commits whose app/main.py says v1 and fails for the others.
     check = (
-        "- uses: shell\n        config:\n          command: "
+        "- uses: shell\n  config:\n    command: "
         f"git -C {repo} show ${{{{ commitFrom('{repo}').ID }}}}:app/main.py | grep -q v1"
     )
     policy = "autoRollback: {onVerification: [Failed], onPromotion: [Failed, Errored]}"
@@ -191,7 +158,7 @@ def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
             what="rollback to finish",
         )
         assert running(store, "prod") == first.name
-        held = stage(store, "prod").metadata.annotations
+        held = stored_stage(store, "prod").metadata.annotations
         assert held[HOLD_FREIGHT_ANNOTATION] == second.name
         assert "Failed" in held[HOLD_ANNOTATION]
 
@@ -225,7 +192,7 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
     register_higher_layer_parsers()
     repo = make_repo(tmp_path / "repo")
     with http_server() as base, running_engine(store, tmp_path / "state"):
-        yaml = pipeline(repo) + verified_prod(f"{base}/ok")
+        yaml = pipeline(repo, check_url=f"{base}/ok")
         apply_resources(store, load_text(yaml))
         first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
         seen = {first.name}
@@ -234,7 +201,7 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
             lambda: "prod" in get_model(store, Freight, "shop", first.name).status.verified_in,  # type: ignore[union-attr]
             what="first freight verified in prod",
         )
-        apply_resources(store, load_text(pipeline(repo) + verified_prod(f"{base}/bad")))
+        apply_resources(store, load_text(pipeline(repo, check_url=f"{base}/bad")))
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
         # The bad freight may run for only a moment; wait on the stored promotions instead.
@@ -252,20 +219,3 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
     assert "metric smoke/ok failed: measured False" in reason
     assert "condition result == true" in reason
     assert reason in created[0].message
-
-
-def verified_prod(check_url: str) -> str:
-    return f"""\
-  verification:
-    analysisTemplates: [{{name: smoke}}]
----
-apiVersion: argoproj.io/v1alpha1
-kind: AnalysisTemplate
-metadata: {{name: smoke}}
-spec:
-  metrics:
-  - name: ok
-    provider:
-      web: {{url: "{check_url}", jsonPath: "{{$.ok}}"}}
-    successCondition: result == true
-"""
