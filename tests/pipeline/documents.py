@@ -42,6 +42,17 @@ def project(name: str = "shop", policies: str | None = None) -> str:
     )
 
 
+def warehouse(
+    name: str, subscriptions: str, *, namespace: str | None = None, interval: str | None = "1h"
+) -> str:
+    """A Warehouse of `subscriptions` (their YAML list)."""
+    every = f"  interval: {interval}\n" if interval else ""
+    return (
+        f"{KARGO}\nkind: Warehouse\n{metadata(name, namespace)}spec:\n{every}"
+        f"  subscriptions:\n{block(subscriptions, 2)}"
+    )
+
+
 def git_warehouse(
     repo: Path | str,
     name: str = "app",
@@ -51,12 +62,9 @@ def git_warehouse(
     branch: str | None = "main",
 ) -> str:
     """A Warehouse subscribed to one git repository."""
-    every = f"  interval: {interval}\n" if interval else ""
     on = f", branch: {branch}" if branch else ""
-    return (
-        f"{KARGO}\nkind: Warehouse\n{metadata(name, namespace)}spec:\n{every}"
-        f"  subscriptions:\n  - git: {{repoURL: {repo}{on}}}\n"
-    )
+    git = f"- git: {{repoURL: {repo}{on}}}"
+    return warehouse(name, git, namespace=namespace, interval=interval)
 
 
 def stage(

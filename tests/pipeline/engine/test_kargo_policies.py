@@ -14,7 +14,13 @@ from kargo.model.stage import Stage
 from kargo.store import Store, get_model, list_models
 
 from tests.pipeline.documents import analysis_template, documents, git_warehouse, project, stage
-from tests.pipeline.harness import http_server, make_repo, running_engine, wait_until
+from tests.pipeline.harness import (
+    http_server,
+    make_repo,
+    running_engine,
+    running_freight,
+    wait_until,
+)
 
 
 def three_stages(repo: Path, base_url: str) -> str:
@@ -51,12 +57,6 @@ spec:
     )
 
 
-def current(store: Store, name: str) -> str | None:
-    stage = get_model(store, Stage, "shop", name)
-    freight = stage.status.current_freight if stage else None
-    return freight.name if freight else None
-
-
 def test_a_glob_stage_selector_auto_promotes_through_three_stages(
     store: Store, tmp_path: Path
 ) -> None:
@@ -64,7 +64,7 @@ def test_a_glob_stage_selector_auto_promotes_through_three_stages(
     with http_server() as base_url, running_engine(store, tmp_path / "state"):
         apply_resources(store, load_text(three_stages(repo, base_url)), actor="test")
         freight = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
-        wait_until(lambda: current(store, "q3") == freight.name, timeout=40, what="q3")
+        wait_until(lambda: running_freight(store, "q3") == freight.name, timeout=40, what="q3")
     promotions = {p.spec.stage: p for p in list_models(store, Promotion, "shop")}
     assert set(promotions) == {"q1", "q2", "q3"}
     assert all(p.status.phase is PromotionPhase.SUCCEEDED for p in promotions.values())

@@ -11,11 +11,17 @@ from kargo.engine.errors import Invalid
 from kargo.engine.promoting import PromotionRequest, request_promotion
 from kargo.model.freight import Freight
 from kargo.model.promotion import Promotion, PromotionPhase
-from kargo.model.stage import Stage
 from kargo.store import EventFilter, Store, get_model, list_models
 
 from tests.pipeline.documents import documents, git_warehouse, project, stage
-from tests.pipeline.harness import commit, http_server, make_repo, running_engine, wait_until
+from tests.pipeline.harness import (
+    commit,
+    http_server,
+    make_repo,
+    running_engine,
+    running_freight,
+    wait_until,
+)
 
 
 def pipeline_yaml(repo: Path, base_url: str, prod_check: str = "/ok") -> str:
@@ -56,12 +62,6 @@ def pipeline_yaml(repo: Path, base_url: str, prod_check: str = "/ok") -> str:
     )
 
 
-def stage_freight(store: Store, name: str) -> str | None:
-    stage = get_model(store, Stage, "shop", name)
-    current = stage.status.current_freight if stage else None
-    return current.name if current else None
-
-
 def test_a_commit_flows_from_manual_dev_promotion_to_prod_automatically(
     store: Store, tmp_path: Path
 ) -> None:
@@ -76,7 +76,7 @@ def test_a_commit_flows_from_manual_dev_promotion_to_prod_automatically(
         request_promotion(
             store, PromotionRequest("shop", "dev", freight_alias=freight.alias, actor="alice")
         )
-        wait_until(lambda: stage_freight(store, "prod") == freight.name, what="prod promotion")
+        wait_until(lambda: running_freight(store, "prod") == freight.name, what="prod promotion")
     promotions = list_models(store, Promotion, "shop")
     assert {p.spec.stage for p in promotions} == {"dev", "staging", "prod"}
     assert all(p.status.phase is PromotionPhase.SUCCEEDED for p in promotions)
@@ -118,8 +118,8 @@ def test_a_failing_step_fails_the_promotion_and_the_event_names_it(
     assert "step 1 (health, http) failed: http: unexpected status 500" in event.message
     assert event.data["failedStep"] == "health"
     assert event.data["error"] == "http: unexpected status 500"
-    assert stage_freight(store, "prod") is None
-    assert stage_freight(store, "staging") == freight.name
+    assert running_freight(store, "prod") is None
+    assert running_freight(store, "staging") == freight.name
 
 
 def test_a_new_commit_is_discovered_on_refresh(store: Store, tmp_path: Path) -> None:

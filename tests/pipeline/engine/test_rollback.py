@@ -26,6 +26,7 @@ from tests.pipeline.harness import (
     promotions_of,
     rollbacks_of,
     running_engine,
+    running_freight,
     wait_until,
 )
 
@@ -49,12 +50,6 @@ def pipeline(
     )
 
 
-def running(store: Store, stage: str) -> str | None:
-    found = get_model(store, Stage, "shop", stage)
-    head = found.status.current_freight if found else None
-    return head.name if head else None
-
-
 def stored_stage(store: Store, name: str) -> Stage:
     found = get_model(store, Stage, "shop", name)
     assert found is not None
@@ -74,7 +69,7 @@ def new_freight(store: Store, repo: Path, n: int, seen: set[str]) -> Freight:
 
 def through_dev(store: Store, freight: Freight) -> None:
     request_promotion(store, PromotionRequest("shop", "dev", freight.name, actor="dev"))
-    wait_until(lambda: running(store, "dev") == freight.name, what="dev promotion")
+    wait_until(lambda: running_freight(store, "dev") == freight.name, what="dev promotion")
 
 
 def test_a_rollback_holds_the_rolled_back_freight_until_newer_freight_arrives(
@@ -86,23 +81,23 @@ def test_a_rollback_holds_the_rolled_back_freight_until_newer_freight_arrives(
         first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
         seen = {first.name}
         through_dev(store, first)
-        wait_until(lambda: running(store, "prod") == first.name, what="auto-promotion 1")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="auto-promotion 1")
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
-        wait_until(lambda: running(store, "prod") == second.name, what="auto-promotion 2")
+        wait_until(lambda: running_freight(store, "prod") == second.name, what="auto-promotion 2")
         # The guide's form: undo what left dev, in every stage it feeds.
         assert downstream_stages(store, "shop", "dev") == ["prod"]
         rollback = roll_back(store, "shop", "prod", None, "bad release", actor="carol")
         assert rollback.metadata.annotations["kargo.akuity.io/rollback"] == "bad release"
-        wait_until(lambda: running(store, "prod") == first.name, what="the rollback")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="the rollback")
         held = stored_stage(store, "prod").metadata.annotations
         assert held[HOLD_FREIGHT_ANNOTATION] == second.name
         assert "carol" in held[HOLD_ANNOTATION] and "bad release" in held[HOLD_ANNOTATION]
         time.sleep(1.5)  # several auto-promotion passes: the bad freight must not come back
-        assert running(store, "prod") == first.name
+        assert running_freight(store, "prod") == first.name
         third = new_freight(store, repo, 3, seen)
         through_dev(store, third)
-        wait_until(lambda: running(store, "prod") == third.name, what="newer freight")
+        wait_until(lambda: running_freight(store, "prod") == third.name, what="newer freight")
         assert HOLD_ANNOTATION not in stored_stage(store, "prod").metadata.annotations
 
 
@@ -113,16 +108,16 @@ def test_promoting_the_held_freight_explicitly_lifts_the_hold(store: Store, tmp_
         first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
         seen = {first.name}
         through_dev(store, first)
-        wait_until(lambda: running(store, "prod") == first.name, what="auto-promotion 1")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="auto-promotion 1")
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
-        wait_until(lambda: running(store, "prod") == second.name, what="auto-promotion 2")
+        wait_until(lambda: running_freight(store, "prod") == second.name, what="auto-promotion 2")
         roll_back(store, "shop", "prod", first.name, "try again later", actor="carol")
-        wait_until(lambda: running(store, "prod") == first.name, what="the rollback")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="the rollback")
         assert HOLD_ANNOTATION in stored_stage(store, "prod").metadata.annotations
         request_promotion(store, PromotionRequest("shop", "prod", second.name, actor="dave"))
         assert HOLD_ANNOTATION not in stored_stage(store, "prod").metadata.annotations
-        wait_until(lambda: running(store, "prod") == second.name, what="explicit promotion")
+        wait_until(lambda: running_freight(store, "prod") == second.name, what="explicit promotion")
 
 
 def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
@@ -140,7 +135,7 @@ def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
         first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
         seen = {first.name}
         through_dev(store, first)
-        wait_until(lambda: running(store, "prod") == first.name, what="auto-promotion 1")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="auto-promotion 1")
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
 
@@ -157,7 +152,7 @@ def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
             lambda: rollbacks()[0]["status"].get("phase") == "Succeeded",  # type: ignore[union-attr]
             what="rollback to finish",
         )
-        assert running(store, "prod") == first.name
+        assert running_freight(store, "prod") == first.name
         held = stored_stage(store, "prod").metadata.annotations
         assert held[HOLD_FREIGHT_ANNOTATION] == second.name
         assert "Failed" in held[HOLD_ANNOTATION]
@@ -176,12 +171,12 @@ def test_unmet_soak_time_refuses_promotion_with_the_remaining_time_and_approval_
             what="verified in dev",
         )
         time.sleep(0.8)
-        assert running(store, "prod") is None  # auto-promotion waits for the soak too
+        assert running_freight(store, "prod") is None  # auto-promotion waits for the soak too
         with pytest.raises(Invalid, match=r"59m\d+s remaining of the required soak time 1h"):
             request_promotion(store, PromotionRequest("shop", "prod", first.name, actor="eve"))
         approved = approve_freight(store, "shop", first.name, "prod", actor="eve")
         assert "prod" in approved.status.approved_for
-        wait_until(lambda: running(store, "prod") == first.name, what="approved freight")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="approved freight")
     approvals = [e for e in store.events("shop") if e.reason == "FreightApproved"]
     assert approvals and approvals[0].data["actor"] == "eve"
 
@@ -210,7 +205,7 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
             what="bad freight in prod",
         )
         wait_until(lambda: rollbacks_of(store, "shop", first.name), what="automatic rollback")
-        wait_until(lambda: running(store, "prod") == first.name, what="prod back on first")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="prod back on first")
     created = [
         e for e in store.events("shop") if e.reason == "PromotionCreated" and e.data["rollback"]
     ]
