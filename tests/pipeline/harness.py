@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kargo.engine.controller import Engine
-from kargo.store import Store
+from kargo.model.stage import Stage
+from kargo.store import Store, get_model
 
 from tests.services import free_port, wait_for_http
 
@@ -59,6 +60,13 @@ def promotions_of(
         and p["status"].get("phase") == phase
         and stage in (None, p["spec"]["stage"])
     ]
+
+
+def running_freight(store: Store, stage: str, project: str = "shop") -> str | None:
+    """The name of the freight `stage` currently runs (None before its first promotion)."""
+    found = get_model(store, Stage, project, stage)
+    head = found.status.current_freight if found else None
+    return head.name if head else None
 
 
 def rollbacks_of(store: Store, project: str, freight: str) -> list[dict[str, Any]]:

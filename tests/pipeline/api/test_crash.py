@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.pipeline.databases import database_url
+from tests.pipeline.documents import documents, git_warehouse, project, stage
 from tests.pipeline.harness import api_server, auth, make_repo, wait_until
 
 API = "/api/v1"
@@ -25,34 +26,14 @@ BACKENDS = [
 
 def pipeline(folder: Path, repo: Path, marker: Path) -> Path:
     folder.mkdir()
-    (folder / "pipeline.yaml").write_text(
-        f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        as: deploy
-        config:
-          command: "echo $$ >> {marker}.pids; echo started; sleep 3; echo run >> {marker}"
+    deploy = f"""\
+- uses: shell
+  as: deploy
+  config:
+    command: "echo $$ >> {marker}.pids; echo started; sleep 3; echo run >> {marker}"
 """
+    (folder / "pipeline.yaml").write_text(
+        documents(project(), git_warehouse(repo, interval=None), stage("dev", deploy))
     )
     return folder
 

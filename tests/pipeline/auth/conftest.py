@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,47 +11,31 @@ import httpx
 import pytest
 from kargo.auth.policy import DEFAULT_POLICY
 
+from tests.pipeline.documents import documents, git_warehouse, project, stage
 from tests.pipeline.harness import admin_token, api_server, make_repo, wait_until
 
 API = "/api/v1"
-PIPELINE = """\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app, namespace: shop}}
-spec:
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: development, namespace: shop}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "sleep 0.2; echo deployed"}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: production, namespace: shop}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [development]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "echo deployed"}}
-"""
+
+
+def pipeline(repo: Path) -> str:
+    """Project shop: development, then production, each with one shell step."""
+    return documents(
+        project(),
+        git_warehouse(repo, namespace="shop", interval=None),
+        stage(
+            "development",
+            '- {uses: shell, config: {command: "sleep 0.2; echo deployed"}}',
+            namespace="shop",
+        ),
+        stage(
+            "production",
+            '- {uses: shell, config: {command: "echo deployed"}}',
+            sources="{stages: [development]}",
+            namespace="shop",
+        ),
+    )
+
+
 # The shipped roles, with the promoter group bound to development only.
 RBAC = DEFAULT_POLICY.replace(
     "  groups: [promoter]\n", "  groups: [promoter]\n  stages: [development]\n", 1
@@ -76,14 +60,14 @@ class Served:
 
 @contextmanager
 def serving(
-    root: Path, pipeline: str, rbac: str, tokens: dict[str, tuple[str, str]]
+    root: Path, pipeline: Callable[[Path], str], rbac: str, tokens: dict[str, tuple[str, str]]
 ) -> Iterator[Served]:
-    """A server of `pipeline` (formatted with a fresh repo) under `rbac`, with tokens made by
-    its admin: key → (token name, role); the admin's own token is under `admin`."""
+    """A server of `pipeline` (of a fresh repo) under `rbac`, with tokens made by its admin:
+    key → (token name, role); the admin's own token is under `admin`."""
     repo = make_repo(root / "repo")
     config = root / "kargo"
     config.mkdir()
-    (config / "pipeline.yaml").write_text(pipeline.format(repo=repo))
+    (config / "pipeline.yaml").write_text(pipeline(repo))
     (config / "rbac.yaml").write_text(rbac)
     state = root / "state"
     with api_server(state, config) as (base, _):
@@ -104,5 +88,5 @@ def serving(
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tokens = {role: (f"a-{role}", role) for role in ("viewer", "promoter")}
-    with serving(tmp_path_factory.mktemp("auth"), PIPELINE, RBAC, tokens) as running:
+    with serving(tmp_path_factory.mktemp("auth"), pipeline, RBAC, tokens) as running:
         yield running

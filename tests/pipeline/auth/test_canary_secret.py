@@ -21,37 +21,14 @@ import sqlalchemy as sa
 from tests.pipeline.auth.conftest import API
 from tests.pipeline.cli.conftest import kargo
 from tests.pipeline.databases import temporary_postgres_url
+from tests.pipeline.documents import documents, git_warehouse, project, stage
 from tests.pipeline.harness import admin_token, api_server, make_repo, wait_until
 from tests.pipeline.notify.receiver import receiving
 
-PIPELINE = """\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app, namespace: shop}}
-spec:
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: development, namespace: shop}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "echo deployed"}}
-  verification:
-    analysisTemplates:
-    - name: probe
----
+
+def pipeline(repo: Path, probe: str, hooks: str) -> str:
+    """One verified stage whose probe and webhook carry the canary in headers and secrets."""
+    planted = f"""\
 apiVersion: kargo.akuity.io/v1alpha1
 kind: AnalysisTemplate
 metadata: {{name: probe, namespace: shop}}
@@ -78,6 +55,14 @@ spec:
   - name: X-Api-Key
     valueFrom: {{env: CANARY_WEBHOOK_HEADER}}
 """
+    verified = stage(
+        "development",
+        '- {uses: shell, config: {command: "echo deployed"}}',
+        namespace="shop",
+        verification="analysisTemplates:\n- name: probe",
+    )
+    repository = git_warehouse(repo, namespace="shop", interval=None)
+    return documents(project(), repository, verified, planted)
 
 
 @contextmanager
@@ -193,9 +178,7 @@ def test_a_canary_secret_appears_in_no_output(
         url = sa.make_url(plain_url).set(password=f"{canary}-db").render_as_string(False)
         config = tmp_path / "kargo"
         config.mkdir()
-        (config / "pipeline.yaml").write_text(
-            PIPELINE.format(repo=repo, probe=probe, hooks=receiver.url)
-        )
+        (config / "pipeline.yaml").write_text(pipeline(repo, probe, receiver.url))
         with api_server(state, config, url, extra=["--v", "4"], env=env) as (base, _):
             headers = {"Authorization": f"Bearer {admin_token(state)}"}
             with httpx.Client(base_url=base, headers=headers, timeout=20) as client:

@@ -17,8 +17,9 @@ import pytest
 from kargo.api.security import ROUTE_PERMISSIONS
 from kargo.auth.policy import EVERY
 
-from tests.pipeline.auth.conftest import API, PIPELINE, Served, serving
+from tests.pipeline.auth.conftest import API, Served, pipeline, serving
 from tests.pipeline.auth.test_routes import concrete, documented_routes_and_a_promotion, status_of
+from tests.pipeline.documents import documents
 
 READ = [
     "version", "projects", "projectconfigs", "warehouses", "freight", "stages", "promotions",
@@ -57,8 +58,12 @@ TOKENS = {
 @pytest.fixture(scope="module")
 def scoped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tokens = {name: (name, role) for name, role in TOKENS.items()}
-    pipeline = PIPELINE + "---\n" + OTHER.replace("{", "{{").replace("}", "}}")
-    with serving(tmp_path_factory.mktemp("scopes"), pipeline, RBAC, tokens) as running:
+    with serving(
+        tmp_path_factory.mktemp("scopes"),
+        lambda repo: documents(pipeline(repo), OTHER),
+        RBAC,
+        tokens,
+    ) as running:
         yield running
 
 

@@ -12,6 +12,8 @@ from kargo.model.promotiontask import PromotionTaskSpec, TaskInflationError, inf
 from kargo.model.selectors import LabelSelectorRequirement
 from kargo.model.stage import PromotionStepSpec, PromotionTaskReference
 
+from tests.pipeline.documents import documents, git_warehouse, stage
+
 
 @pytest.mark.parametrize(
     ("pattern", "name", "selected"),
@@ -140,38 +142,21 @@ spec:
 
 
 def stage_using(task_lines: str) -> str:
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app, namespace: shop}}
-spec:
-  subscriptions:
-  - git: {{repoURL: /tmp/repo, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev, namespace: shop}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-{task_lines}"""
+    return documents(
+        git_warehouse("/tmp/repo", namespace="shop", interval=None),
+        stage("dev", task_lines, namespace="shop"),
+    )
 
 
 def test_tasks_load_and_references_to_them_resolve_in_their_scope() -> None:
     register_higher_layer_parsers()
-    text = (
-        PROJECT_TASK
-        + "---\n"
-        + CLUSTER_TASK
-        + "---\n"
-        + stage_using(
-            "      - task: {name: clone-and-build}\n        vars: [{name: repo, value: x}]\n"
-            "      - task: {name: notify, kind: ClusterPromotionTask}\n"
-        )
+    text = documents(
+        PROJECT_TASK,
+        CLUSTER_TASK,
+        stage_using(
+            "- task: {name: clone-and-build}\n  vars: [{name: repo, value: x}]\n"
+            "- task: {name: notify, kind: ClusterPromotionTask}\n"
+        ),
     )
     loaded = load_text(text, "tasks.yaml")
     assert {r.kind for r in loaded} >= {"PromotionTask", "ClusterPromotionTask"}
@@ -182,7 +167,7 @@ def test_tasks_load_and_references_to_them_resolve_in_their_scope() -> None:
 
 def test_a_missing_task_is_named_at_its_line() -> None:
     register_higher_layer_parsers()
-    text = stage_using("      - task:\n          name: nowhere\n")
+    text = stage_using("- task:\n    name: nowhere\n")
     loaded = load_text(text, "stage.yaml")
     [issue] = check_references(loaded)
     assert issue.line == 19

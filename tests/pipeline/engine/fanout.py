@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.pipeline.documents import documents, git_warehouse, project, stage
 from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
 
 
@@ -53,80 +54,26 @@ def fan_out_server(folder: Path) -> Iterator[FanOut]:
 
 def fan_out_pipeline(repo: Path) -> str:
     """The configuration text."""
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata: {{name: shop}}
-spec:
-  promotionPolicies:
-  - stage: staging
-    autoPromotionEnabled: false
-  - stage: prod
-    autoPromotionEnabled: true
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: qa}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [dev]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "echo broken; exit 3"}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: staging
-  annotations: {{kargo.akuity.io/auto-promotion-hold: "paused by hand"}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [dev]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "echo starting; sleep 3; echo finished"}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: prod}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources:
-      stages: [dev]
-      requiredSoakTime: 1h
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
+    policies = """\
+- stage: staging
+  autoPromotionEnabled: false
+- stage: prod
+  autoPromotionEnabled: true
 """
+    return documents(
+        project(policies=policies),
+        git_warehouse(repo),
+        stage("dev"),
+        stage(
+            "qa",
+            '- {uses: shell, config: {command: "echo broken; exit 3"}}',
+            sources="{stages: [dev]}",
+        ),
+        stage(
+            "staging",
+            '- {uses: shell, config: {command: "echo starting; sleep 3; echo finished"}}',
+            sources="{stages: [dev]}",
+            annotations='{kargo.akuity.io/auto-promotion-hold: "paused by hand"}',
+        ),
+        stage("prod", sources="{stages: [dev], requiredSoakTime: 1h}"),
+    )

@@ -117,32 +117,23 @@ def test_a_warehouse_of_git_and_chart_subscriptions_makes_freight_of_both(tmp_pa
     from kargo.model.warehouse import Warehouse
     from kargo.store import Store, get_model
 
+    from tests.pipeline.documents import warehouse
     from tests.pipeline.harness import make_repo
 
     repo = make_repo(tmp_path / "repo")
     store = Store.open(None, tmp_path / "state")
     try:
         with chart_repository() as url:
-            text = f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata:
-  name: mixed
-  namespace: shop
-spec:
-  subscriptions:
-  - git:
-      repoURL: {repo}
-  - chart:
-      repoURL: {url}
-      name: podinfo
-      semverConstraint: ~6.4
+            subscriptions = f"""\
+- git: {{repoURL: {repo}}}
+- chart: {{repoURL: {url}, name: podinfo, semverConstraint: ~6.4}}
 """
+            text = warehouse("mixed", subscriptions, namespace="shop", interval=None)
             apply_resources(store, load_text(text, default_project="shop"))
-            warehouse = get_model(store, Warehouse, "shop", "mixed")
-            assert warehouse is not None
+            stored = get_model(store, Warehouse, "shop", "mixed")
+            assert stored is not None
             reconciler = WarehouseReconciler(store, tmp_path / "state" / "cache")
-            freight = asyncio.run(reconciler.reconcile(warehouse))
+            freight = asyncio.run(reconciler.reconcile(stored))
         assert freight is not None
         assert [c.model_dump(by_alias=True) for c in freight.charts] == [
             {"repoURL": url, "name": "podinfo", "version": "6.4.1"}

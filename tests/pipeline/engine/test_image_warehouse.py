@@ -16,6 +16,7 @@ from kargo.steps.repocreds import git_credentials, registry_credentials
 from kargo.steps.secretstore import describe
 from kargo.store import Store, get_model, list_models
 
+from tests.pipeline.documents import documents, stage, warehouse
 from tests.pipeline.registry import PASSWORD, USER, registry
 
 SECRET = """\
@@ -149,52 +150,35 @@ def test_secrets_are_refused_through_the_api_and_a_bad_cred_type_is_named(tmp_pa
         store.close()
 
 
-MIXED = """\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata:
-  name: mixed
-  namespace: shop
-spec:
-  subscriptions:
-  - git:
-      repoURL: {repo}
-  - image:
-      repoURL: {image}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: dev
-  namespace: shop
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: mixed}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: git-clone
-        config:
-          repoURL: {repo}
-          checkout:
-          - fromFreight: true
-            path: ./src
-      - uses: yaml-update
-        config:
-          path: ./src/values.yaml
-          updates:
-          - key: image.tag
-            value: ${{{{ imageFrom("{image}").Tag }}}}
-          - key: image.digest
-            value: ${{{{ imageFrom("{image}").Digest }}}}
-          - key: commit
-            value: ${{{{ commitFrom("{repo}").ID }}}}
-      - uses: compose-output
-        as: summary
-        config:
-          values: ${{{{ outputs["step-1"].commitMessage }}}}
+def mixed(repo: Path, image: str) -> str:
+    """A warehouse of a commit and an image, and a stage writing both into values.yaml."""
+    steps = f"""\
+- uses: git-clone
+  config:
+    repoURL: {repo}
+    checkout:
+    - fromFreight: true
+      path: ./src
+- uses: yaml-update
+  config:
+    path: ./src/values.yaml
+    updates:
+    - key: image.tag
+      value: ${{{{ imageFrom("{image}").Tag }}}}
+    - key: image.digest
+      value: ${{{{ imageFrom("{image}").Digest }}}}
+    - key: commit
+      value: ${{{{ commitFrom("{repo}").ID }}}}
+- uses: compose-output
+  as: summary
+  config:
+    values: ${{{{ outputs["step-1"].commitMessage }}}}
 """
+    subscriptions = f"- git: {{repoURL: {repo}}}\n- image: {{repoURL: {image}}}"
+    return documents(
+        warehouse("mixed", subscriptions, namespace="shop", interval=None),
+        stage("dev", steps, warehouse="mixed", namespace="shop"),
+    )
 
 
 def test_freight_of_a_commit_and_an_image_promotes_with_commit_from_and_image_from(
@@ -212,9 +196,7 @@ def test_freight_of_a_commit_and_an_image_promotes_with_commit_from_and_image_fr
         digest = local.push_image("shop/app", "3.1.4")
         store = Store.open(None, state)
         try:
-            apply_resources(
-                store, load_text(MIXED.format(repo=repo, image=image), default_project="shop")
-            )
+            apply_resources(store, load_text(mixed(repo, image), default_project="shop"))
             with running_engine(store, state):
                 freight = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
                 assert freight.commits[0].id == head and freight.images[0].tag == "3.1.4"

@@ -13,106 +13,48 @@ from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.store import Store, get_model, list_models
 
-from tests.pipeline.harness import http_server, make_repo, running_engine, wait_until
+from tests.pipeline.documents import analysis_template, documents, git_warehouse, project, stage
+from tests.pipeline.harness import (
+    http_server,
+    make_repo,
+    running_engine,
+    running_freight,
+    wait_until,
+)
 
 
 def three_stages(repo: Path, base_url: str) -> str:
     """Three stages named q*, one policy `glob:q*`; q1 uses a task and a cluster template."""
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata: {{name: shop}}
-spec:
-  promotionPolicies:
-  - stageSelector: {{name: "glob:q*"}}
-    autoPromotionEnabled: true
----
-apiVersion: argoproj.io/v1alpha1
-kind: ClusterAnalysisTemplate
-metadata: {{name: healthy}}
-spec:
-  metrics:
-  - name: ok
-    successCondition: result == true
-    provider:
-      web:
-        url: {base_url}/ok
-        jsonPath: "{{$.ok}}"
----
+    task = """\
 apiVersion: kargo.akuity.io/v1alpha1
 kind: PromotionTask
-metadata: {{name: announce}}
+metadata: {name: announce}
 spec:
   vars:
   - name: word
   steps:
   - uses: shell
     as: say
-    config: {{command: "echo task says ${{{{ vars.word }}}}"}}
+    config: {command: "echo task says ${{ vars.word }}"}
   - uses: shell
-    config: {{command: "echo heard ${{{{ task.outputs.say.stdout }}}}"}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: q1}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - task: {{name: announce}}
-        vars: [{{name: word, value: hello}}]
-  verification:
-    analysisTemplates:
-    - name: healthy
-      kind: ClusterAnalysisTemplate
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: q2}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [q1]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: q3}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources:
-      stages: [q2]
-      autoPromotionOptions: {{selectionPolicy: MatchUpstream}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
+    config: {command: "echo heard ${{ task.outputs.say.stdout }}"}
 """
-
-
-def current(store: Store, name: str) -> str | None:
-    stage = get_model(store, Stage, "shop", name)
-    freight = stage.status.current_freight if stage else None
-    return freight.name if freight else None
+    return documents(
+        project(policies='- {stageSelector: {name: "glob:q*"}, autoPromotionEnabled: true}'),
+        analysis_template("healthy", f"{base_url}/ok", kind="ClusterAnalysisTemplate"),
+        task,
+        git_warehouse(repo),
+        stage(
+            "q1",
+            "- {task: {name: announce}, vars: [{name: word, value: hello}]}",
+            verification="analysisTemplates: [{name: healthy, kind: ClusterAnalysisTemplate}]",
+        ),
+        stage("q2", sources="{stages: [q1]}"),
+        stage(
+            "q3",
+            sources="{stages: [q2], autoPromotionOptions: {selectionPolicy: MatchUpstream}}",
+        ),
+    )
 
 
 def test_a_glob_stage_selector_auto_promotes_through_three_stages(
@@ -122,7 +64,7 @@ def test_a_glob_stage_selector_auto_promotes_through_three_stages(
     with http_server() as base_url, running_engine(store, tmp_path / "state"):
         apply_resources(store, load_text(three_stages(repo, base_url)), actor="test")
         freight = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
-        wait_until(lambda: current(store, "q3") == freight.name, timeout=40, what="q3")
+        wait_until(lambda: running_freight(store, "q3") == freight.name, timeout=40, what="q3")
     promotions = {p.spec.stage: p for p in list_models(store, Promotion, "shop")}
     assert set(promotions) == {"q1", "q2", "q3"}
     assert all(p.status.phase is PromotionPhase.SUCCEEDED for p in promotions.values())

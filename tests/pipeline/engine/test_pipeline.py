@@ -11,99 +11,55 @@ from kargo.engine.errors import Invalid
 from kargo.engine.promoting import PromotionRequest, request_promotion
 from kargo.model.freight import Freight
 from kargo.model.promotion import Promotion, PromotionPhase
-from kargo.model.stage import Stage
 from kargo.store import EventFilter, Store, get_model, list_models
 
-from tests.pipeline.harness import commit, http_server, make_repo, running_engine, wait_until
+from tests.pipeline.documents import documents, git_warehouse, project, stage
+from tests.pipeline.harness import (
+    commit,
+    http_server,
+    make_repo,
+    running_engine,
+    running_freight,
+    wait_until,
+)
 
 
 def pipeline_yaml(repo: Path, base_url: str, prod_check: str = "/ok") -> str:
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata:
-  name: shop
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata:
-  name: shop
-spec:
-  promotionPolicies:
-  - stage: dev
-    autoPromotionEnabled: false
-  - stageSelector: {{name: "glob:*"}}
-    autoPromotionEnabled: true
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata:
-  name: app
-spec:
-  interval: 1h
-  subscriptions:
-  - git:
-      repoURL: {repo}
-      branch: main
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: dev
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        as: build
-        config:
-          command: echo built ${{{{ ctx.freight }}}} for ${{{{ ctx.stage }}}}
-      - uses: http
-        config:
-          url: {base_url}/ok
-          successExpression: response.status == 200 && response.body.ok == true
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: staging
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [dev]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "test -n \\"$KARGO_FREIGHT\\""}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata:
-  name: prod
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [staging]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: http
-        as: health
-        config:
-          url: {base_url}{prod_check}
-      - uses: shell
-        config: {{command: "echo ${{{{ outputs.health.status }}}}"}}
+    policies = """\
+- stage: dev
+  autoPromotionEnabled: false
+- stageSelector: {name: "glob:*"}
+  autoPromotionEnabled: true
 """
-
-
-def stage_freight(store: Store, name: str) -> str | None:
-    stage = get_model(store, Stage, "shop", name)
-    current = stage.status.current_freight if stage else None
-    return current.name if current else None
+    dev_steps = f"""\
+- uses: shell
+  as: build
+  config:
+    command: echo built ${{{{ ctx.freight }}}} for ${{{{ ctx.stage }}}}
+- uses: http
+  config:
+    url: {base_url}/ok
+    successExpression: response.status == 200 && response.body.ok == true
+"""
+    prod_steps = f"""\
+- uses: http
+  as: health
+  config:
+    url: {base_url}{prod_check}
+- uses: shell
+  config: {{command: "echo ${{{{ outputs.health.status }}}}"}}
+"""
+    return documents(
+        project(policies=policies),
+        git_warehouse(repo),
+        stage("dev", dev_steps),
+        stage(
+            "staging",
+            """- {uses: shell, config: {command: "test -n \\"$KARGO_FREIGHT\\""}}""",
+            sources="{stages: [dev]}",
+        ),
+        stage("prod", prod_steps, sources="{stages: [staging]}"),
+    )
 
 
 def test_a_commit_flows_from_manual_dev_promotion_to_prod_automatically(
@@ -120,7 +76,7 @@ def test_a_commit_flows_from_manual_dev_promotion_to_prod_automatically(
         request_promotion(
             store, PromotionRequest("shop", "dev", freight_alias=freight.alias, actor="alice")
         )
-        wait_until(lambda: stage_freight(store, "prod") == freight.name, what="prod promotion")
+        wait_until(lambda: running_freight(store, "prod") == freight.name, what="prod promotion")
     promotions = list_models(store, Promotion, "shop")
     assert {p.spec.stage for p in promotions} == {"dev", "staging", "prod"}
     assert all(p.status.phase is PromotionPhase.SUCCEEDED for p in promotions)
@@ -162,8 +118,8 @@ def test_a_failing_step_fails_the_promotion_and_the_event_names_it(
     assert "step 1 (health, http) failed: http: unexpected status 500" in event.message
     assert event.data["failedStep"] == "health"
     assert event.data["error"] == "http: unexpected status 500"
-    assert stage_freight(store, "prod") is None
-    assert stage_freight(store, "staging") == freight.name
+    assert running_freight(store, "prod") is None
+    assert running_freight(store, "staging") == freight.name
 
 
 def test_a_new_commit_is_discovered_on_refresh(store: Store, tmp_path: Path) -> None:

@@ -13,32 +13,19 @@ from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import Stage
 from kargo.store import Store, get_model, list_models
 
+from tests.pipeline.documents import documents, git_warehouse, stage
 from tests.pipeline.harness import make_repo, running_engine, wait_until
 
 
 def pipeline(repo: Path, command: str) -> str:
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app, namespace: shop}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev, namespace: shop}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "echo started; {command}"}}
-"""
+    return documents(
+        git_warehouse(repo, namespace="shop"),
+        stage(
+            "dev",
+            f'- {{uses: shell, config: {{command: "echo started; {command}"}}}}',
+            namespace="shop",
+        ),
+    )
 
 
 def phases(store: Store) -> dict[str, PromotionPhase]:

@@ -18,6 +18,7 @@ from kargo.model.freight import Freight
 from kargo.model.stage import HOLD_ANNOTATION, Stage
 from kargo.store import Store, get_model, list_models
 
+from tests.pipeline.documents import analysis_template, documents, git_warehouse, project, stage
 from tests.pipeline.harness import (
     commit,
     http_server,
@@ -25,70 +26,31 @@ from tests.pipeline.harness import (
     promotions_of,
     rollbacks_of,
     running_engine,
+    running_freight,
     wait_until,
 )
 
 
 def pipeline(
-    repo: Path, soak: str = "", prod_steps: str = "- uses: noop", rollback: str = ""
+    repo: Path,
+    soak: str = "",
+    prod_steps: str = "- uses: noop",
+    rollback: str = "autoRollback: {onVerification: [Failed, Error]}",
+    check_url: str = "",
 ) -> str:
-    soak_line = f"\n      requiredSoakTime: {soak}" if soak else ""
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata: {{name: shop}}
-spec:
-  promotionPolicies:
-  - stage: prod
-    autoPromotionEnabled: true
-    {rollback or "autoRollback: {onVerification: [Failed, Error]}"}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: prod}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources:
-      stages: [dev]{soak_line}
-  promotionTemplate:
-    spec:
-      steps:
-      {prod_steps}
-"""
+    """dev, then an auto-promoted prod; with `check_url`, prod is verified by asking it."""
+    soaked = f", requiredSoakTime: {soak}" if soak else ""
+    verified = "analysisTemplates: [{name: smoke}]" if check_url else None
+    return documents(
+        project(policies=f"- stage: prod\n  autoPromotionEnabled: true\n  {rollback}"),
+        git_warehouse(repo),
+        stage("dev"),
+        stage("prod", prod_steps, sources=f"{{stages: [dev]{soaked}}}", verification=verified),
+        *([analysis_template("smoke", check_url)] if check_url else []),
+    )
 
 
-def running(store: Store, stage: str) -> str | None:
-    found = get_model(store, Stage, "shop", stage)
-    head = found.status.current_freight if found else None
-    return head.name if head else None
-
-
-def stage(store: Store, name: str) -> Stage:
+def stored_stage(store: Store, name: str) -> Stage:
     found = get_model(store, Stage, "shop", name)
     assert found is not None
     return found
@@ -107,7 +69,7 @@ def new_freight(store: Store, repo: Path, n: int, seen: set[str]) -> Freight:
 
 def through_dev(store: Store, freight: Freight) -> None:
     request_promotion(store, PromotionRequest("shop", "dev", freight.name, actor="dev"))
-    wait_until(lambda: running(store, "dev") == freight.name, what="dev promotion")
+    wait_until(lambda: running_freight(store, "dev") == freight.name, what="dev promotion")
 
 
 def test_a_rollback_holds_the_rolled_back_freight_until_newer_freight_arrives(
@@ -119,24 +81,24 @@ def test_a_rollback_holds_the_rolled_back_freight_until_newer_freight_arrives(
         first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
         seen = {first.name}
         through_dev(store, first)
-        wait_until(lambda: running(store, "prod") == first.name, what="auto-promotion 1")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="auto-promotion 1")
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
-        wait_until(lambda: running(store, "prod") == second.name, what="auto-promotion 2")
+        wait_until(lambda: running_freight(store, "prod") == second.name, what="auto-promotion 2")
         # The guide's form: undo what left dev, in every stage it feeds.
         assert downstream_stages(store, "shop", "dev") == ["prod"]
         rollback = roll_back(store, "shop", "prod", None, "bad release", actor="carol")
         assert rollback.metadata.annotations["kargo.akuity.io/rollback"] == "bad release"
-        wait_until(lambda: running(store, "prod") == first.name, what="the rollback")
-        held = stage(store, "prod").metadata.annotations
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="the rollback")
+        held = stored_stage(store, "prod").metadata.annotations
         assert held[HOLD_FREIGHT_ANNOTATION] == second.name
         assert "carol" in held[HOLD_ANNOTATION] and "bad release" in held[HOLD_ANNOTATION]
         time.sleep(1.5)  # several auto-promotion passes: the bad freight must not come back
-        assert running(store, "prod") == first.name
+        assert running_freight(store, "prod") == first.name
         third = new_freight(store, repo, 3, seen)
         through_dev(store, third)
-        wait_until(lambda: running(store, "prod") == third.name, what="newer freight")
-        assert HOLD_ANNOTATION not in stage(store, "prod").metadata.annotations
+        wait_until(lambda: running_freight(store, "prod") == third.name, what="newer freight")
+        assert HOLD_ANNOTATION not in stored_stage(store, "prod").metadata.annotations
 
 
 def test_promoting_the_held_freight_explicitly_lifts_the_hold(store: Store, tmp_path: Path) -> None:
@@ -146,16 +108,16 @@ def test_promoting_the_held_freight_explicitly_lifts_the_hold(store: Store, tmp_
         first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
         seen = {first.name}
         through_dev(store, first)
-        wait_until(lambda: running(store, "prod") == first.name, what="auto-promotion 1")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="auto-promotion 1")
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
-        wait_until(lambda: running(store, "prod") == second.name, what="auto-promotion 2")
+        wait_until(lambda: running_freight(store, "prod") == second.name, what="auto-promotion 2")
         roll_back(store, "shop", "prod", first.name, "try again later", actor="carol")
-        wait_until(lambda: running(store, "prod") == first.name, what="the rollback")
-        assert HOLD_ANNOTATION in stage(store, "prod").metadata.annotations
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="the rollback")
+        assert HOLD_ANNOTATION in stored_stage(store, "prod").metadata.annotations
         request_promotion(store, PromotionRequest("shop", "prod", second.name, actor="dave"))
-        assert HOLD_ANNOTATION not in stage(store, "prod").metadata.annotations
-        wait_until(lambda: running(store, "prod") == second.name, what="explicit promotion")
+        assert HOLD_ANNOTATION not in stored_stage(store, "prod").metadata.annotations
+        wait_until(lambda: running_freight(store, "prod") == second.name, what="explicit promotion")
 
 
 def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
@@ -164,7 +126,7 @@ def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
     repo = make_repo(tmp_path / "repo")
     # The step passes for commits whose app/main.py says v1 and fails for the others.
     check = (
-        "- uses: shell\n        config:\n          command: "
+        "- uses: shell\n  config:\n    command: "
         f"git -C {repo} show ${{{{ commitFrom('{repo}').ID }}}}:app/main.py | grep -q v1"
     )
     policy = "autoRollback: {onVerification: [Failed], onPromotion: [Failed, Errored]}"
@@ -173,7 +135,7 @@ def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
         first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
         seen = {first.name}
         through_dev(store, first)
-        wait_until(lambda: running(store, "prod") == first.name, what="auto-promotion 1")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="auto-promotion 1")
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
 
@@ -190,8 +152,8 @@ def test_a_failed_promotion_rolls_back_when_the_policy_says_on_promotion_failed(
             lambda: rollbacks()[0]["status"].get("phase") == "Succeeded",  # type: ignore[union-attr]
             what="rollback to finish",
         )
-        assert running(store, "prod") == first.name
-        held = stage(store, "prod").metadata.annotations
+        assert running_freight(store, "prod") == first.name
+        held = stored_stage(store, "prod").metadata.annotations
         assert held[HOLD_FREIGHT_ANNOTATION] == second.name
         assert "Failed" in held[HOLD_ANNOTATION]
 
@@ -209,12 +171,12 @@ def test_unmet_soak_time_refuses_promotion_with_the_remaining_time_and_approval_
             what="verified in dev",
         )
         time.sleep(0.8)
-        assert running(store, "prod") is None  # auto-promotion waits for the soak too
+        assert running_freight(store, "prod") is None  # auto-promotion waits for the soak too
         with pytest.raises(Invalid, match=r"59m\d+s remaining of the required soak time 1h"):
             request_promotion(store, PromotionRequest("shop", "prod", first.name, actor="eve"))
         approved = approve_freight(store, "shop", first.name, "prod", actor="eve")
         assert "prod" in approved.status.approved_for
-        wait_until(lambda: running(store, "prod") == first.name, what="approved freight")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="approved freight")
     approvals = [e for e in store.events("shop") if e.reason == "FreightApproved"]
     assert approvals and approvals[0].data["actor"] == "eve"
 
@@ -225,7 +187,7 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
     register_higher_layer_parsers()
     repo = make_repo(tmp_path / "repo")
     with http_server() as base, running_engine(store, tmp_path / "state"):
-        yaml = pipeline(repo) + verified_prod(f"{base}/ok")
+        yaml = pipeline(repo, check_url=f"{base}/ok")
         apply_resources(store, load_text(yaml))
         first = wait_until(lambda: list_models(store, Freight, "shop"), what="freight")[0]
         seen = {first.name}
@@ -234,7 +196,7 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
             lambda: "prod" in get_model(store, Freight, "shop", first.name).status.verified_in,  # type: ignore[union-attr]
             what="first freight verified in prod",
         )
-        apply_resources(store, load_text(pipeline(repo) + verified_prod(f"{base}/bad")))
+        apply_resources(store, load_text(pipeline(repo, check_url=f"{base}/bad")))
         second = new_freight(store, repo, 2, seen)
         through_dev(store, second)
         # The bad freight may run for only a moment; wait on the stored promotions instead.
@@ -243,7 +205,7 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
             what="bad freight in prod",
         )
         wait_until(lambda: rollbacks_of(store, "shop", first.name), what="automatic rollback")
-        wait_until(lambda: running(store, "prod") == first.name, what="prod back on first")
+        wait_until(lambda: running_freight(store, "prod") == first.name, what="prod back on first")
     created = [
         e for e in store.events("shop") if e.reason == "PromotionCreated" and e.data["rollback"]
     ]
@@ -252,20 +214,3 @@ def test_an_automatic_rollback_says_which_metric_failed_with_its_value_and_condi
     assert "metric smoke/ok failed: measured False" in reason
     assert "condition result == true" in reason
     assert reason in created[0].message
-
-
-def verified_prod(check_url: str) -> str:
-    return f"""\
-  verification:
-    analysisTemplates: [{{name: smoke}}]
----
-apiVersion: argoproj.io/v1alpha1
-kind: AnalysisTemplate
-metadata: {{name: smoke}}
-spec:
-  metrics:
-  - name: ok
-    provider:
-      web: {{url: "{check_url}", jsonPath: "{{$.ok}}"}}
-    successCondition: result == true
-"""

@@ -11,37 +11,16 @@ from kargo.model.freight import Freight
 from kargo.model.promotion import Promotion
 from kargo.store import Store, get_model, list_models
 
+from tests.pipeline.documents import documents, git_warehouse, project, stage
 from tests.pipeline.harness import make_repo, running_engine, wait_until
 
 
 def pipeline(repo: Path, steps: str) -> str:
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      vars:
-      - {{name: repo, value: "{repo}"}}
-      steps:
-{steps}
-"""
+    return documents(
+        project(),
+        git_warehouse(repo),
+        stage("dev", steps, template_vars=f'- {{name: repo, value: "{repo}"}}'),
+    )
 
 
 def promote(store: Store, state: Path, text: str) -> Promotion:

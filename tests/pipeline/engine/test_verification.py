@@ -20,6 +20,7 @@ from kargo.model.freight import Freight
 from kargo.model.stage import Stage, VerificationPhase
 from kargo.store import EventFilter, Store, get_model, list_models
 
+from tests.pipeline.documents import analysis_template, documents, git_warehouse, project, stage
 from tests.pipeline.harness import (
     commit,
     http_server,
@@ -32,52 +33,12 @@ from tests.pipeline.harness import (
 
 
 def pipeline(repo: Path, check_url: str, verify: bool = True, measurements: int = 1) -> str:
-    verification = "  verification:\n    analysisTemplates: [{name: smoke}]\n" if verify else ""
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: ProjectConfig
-metadata: {{name: shop}}
-spec:
-  promotionPolicies:
-  - stage: dev
-    autoRollback: {{onVerification: [Failed, Error]}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: argoproj.io/v1alpha1
-kind: AnalysisTemplate
-metadata: {{name: smoke}}
-spec:
-  metrics:
-  - name: ok
-    provider:
-      web: {{url: "{check_url}", jsonPath: "{{$.ok}}"}}
-    successCondition: result == true
-    count: {measurements}
-    interval: 1s
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
-{verification}"""
+    return documents(
+        project(policies="- {stage: dev, autoRollback: {onVerification: [Failed, Error]}}"),
+        git_warehouse(repo),
+        analysis_template("smoke", check_url, measurement=f"count: {measurements}\ninterval: 1s"),
+        stage("dev", verification="analysisTemplates: [{name: smoke}]" if verify else None),
+    )
 
 
 def current(store: Store) -> tuple[str | None, VerificationPhase | None]:

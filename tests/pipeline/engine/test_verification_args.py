@@ -13,53 +13,25 @@ from kargo.model.freight import Freight
 from kargo.model.stage import Stage, VerificationPhase
 from kargo.store import Store, get_model, list_models
 
+from tests.pipeline.documents import analysis_template, documents, git_warehouse, project, stage
 from tests.pipeline.harness import http_server, make_repo, running_engine, wait_until
 
 
 def pipeline(repo: Path, base_url: str, value: str) -> str:
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
-apiVersion: argoproj.io/v1alpha1
-kind: AnalysisTemplate
-metadata: {{name: smoke}}
-spec:
-  args:
-  - name: path
-  metrics:
-  - name: ok
-    provider:
-      web: {{url: "{base_url}/{{{{args.path}}}}", jsonPath: "{{$.ok}}"}}
-    successCondition: result == true
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  vars:
-  - {{name: check, value: "o${{{{ 'k' }}}}"}}
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
-  verification:
-    analysisTemplates: [{{name: smoke}}]
-    args:
-    - {{name: path, value: '{value}'}}
-"""
+    return documents(
+        project(),
+        git_warehouse(repo),
+        analysis_template("smoke", f"{base_url}/{{{{args.path}}}}", args="- name: path"),
+        stage(
+            "dev",
+            stage_vars="- {name: check, value: \"o${{ 'k' }}\"}",
+            verification=f"""\
+analysisTemplates: [{{name: smoke}}]
+args:
+- {{name: path, value: '{value}'}}
+""",
+        ),
+    )
 
 
 def verify(store: Store, tmp_path: Path, value: str) -> Stage:

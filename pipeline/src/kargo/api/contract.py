@@ -19,6 +19,7 @@ from kargo.model.analysis import AnalysisRun, AnalysisTemplate
 from kargo.model.base import API_VERSION, StrictModel
 from kargo.model.event import EventRecord
 from kargo.model.freight import Freight, FreightStatus
+from kargo.model.instance import Instance
 from kargo.model.project import Project, ProjectConfig
 from kargo.model.promotion import Promotion
 from kargo.model.stage import Stage, StageStatus
@@ -71,20 +72,6 @@ class LeaderInfo(StrictModel):
     transitions: int
     server: str
     leading: bool
-
-
-class Instance(StrictModel):
-    """One app process the local runtime runs for a stage."""
-
-    id: str
-    pid: int | None
-    port: int
-    freight: str
-    commit: str
-    track: str
-    state: str
-    healthy: bool
-    log_file: str
 
 
 class StageViewStatus(StageStatus):

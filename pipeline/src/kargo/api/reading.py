@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,7 +18,6 @@ from kargo.api.contract import (
     AnyResourceList,
     EventList,
     Health,
-    Instance,
     LeaderInfo,
     ProjectList,
     VersionInfo,
@@ -240,8 +238,5 @@ def with_instances(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         log.warning("could not describe the instances of stage %s: %s", body["metadata"], exc)
         found = []
-    shown = [
-        Instance.model_validate(dataclasses.asdict(i)).model_dump(mode="json", by_alias=True)
-        for i in found
-    ]
+    shown = [i.model_dump(mode="json", by_alias=True) for i in found]
     return {**body, "status": {**(body.get("status") or {}), "instances": shown}}

@@ -7,7 +7,7 @@ serialised form (YAML, JSON, the API) is camelCase, and unknown fields are refus
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, NewType, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NewType, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -59,7 +59,24 @@ class EmptyStatus(StrictModel):
     """Status of a kind that keeps none."""
 
 
-class Resource(StrictModel, Generic[SpecT, StatusT]):
+class Named:
+    """`name` and `project` of a document with `metadata` (a mixin: it adds no field)."""
+
+    if TYPE_CHECKING:
+        metadata: ObjectMeta
+
+    @property
+    def name(self) -> str:
+        """The document's name."""
+        return self.metadata.name
+
+    @property
+    def project(self) -> str:
+        """The project (namespace) the document belongs to."""
+        return self.metadata.namespace or ""
+
+
+class Resource(StrictModel, Named, Generic[SpecT, StatusT]):
     """A resource: apiVersion, kind, metadata, spec and status."""
 
     api_version: str = API_VERSION
@@ -67,13 +84,3 @@ class Resource(StrictModel, Generic[SpecT, StatusT]):
     metadata: ObjectMeta
     spec: SpecT
     status: StatusT
-
-    @property
-    def name(self) -> str:
-        """The resource's name."""
-        return self.metadata.name
-
-    @property
-    def project(self) -> str:
-        """The project (namespace) the resource belongs to."""
-        return self.metadata.namespace or ""

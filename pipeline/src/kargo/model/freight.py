@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from kargo.model.base import API_VERSION, ObjectMeta, StrictModel
+from kargo.model.base import API_VERSION, Named, ObjectMeta, StrictModel
 from kargo.model.common import FreightOrigin
 
 _ADJECTIVES = (
@@ -81,8 +81,8 @@ class FreightStatus(StrictModel):
     metadata: dict[str, Any] = Field(default_factory=dict)  # set by the set-metadata step
 
 
-class Freight(StrictModel):
-    """Freight, shaped as in Kargo: artifacts at the top level, no spec."""
+class Freight(StrictModel, Named):
+    """Freight, shaped as in Kargo: artifacts at the top level, no spec, named by their sha1."""
 
     api_version: str = API_VERSION
     kind: Literal["Freight"] = "Freight"
@@ -94,16 +94,6 @@ class Freight(StrictModel):
     charts: list[Chart] = Field(default_factory=list)
     discovered_at: datetime | None = None
     status: FreightStatus = Field(default_factory=FreightStatus)
-
-    @property
-    def name(self) -> str:
-        """The freight's name (the sha1 of its artifacts)."""
-        return self.metadata.name
-
-    @property
-    def project(self) -> str:
-        """The project the freight belongs to."""
-        return self.metadata.namespace or ""
 
     def is_verified_in(self, stage: str) -> bool:
         """Whether the freight passed verification in the stage."""

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
-from kargo.model.base import ObjectMeta, StrictModel
+from kargo.model.base import Named, ObjectMeta, StrictModel
 
 
-class SecretDocument(StrictModel):
+class SecretDocument(StrictModel, Named):
     """A `v1` Secret: metadata, `type`, and `data` (base64) or `stringData` (text)."""
 
     api_version: Literal["v1"] = "v1"
@@ -24,16 +24,6 @@ class SecretDocument(StrictModel):
     data: dict[str, SecretStr] = Field(default_factory=dict)
     string_data: dict[str, SecretStr] = Field(default_factory=dict)
     immutable: bool | None = None
-
-    @property
-    def name(self) -> str:
-        """The secret's name."""
-        return self.metadata.name
-
-    @property
-    def project(self) -> str:
-        """The project (namespace) the secret belongs to."""
-        return self.metadata.namespace or ""
 
     def revealed(self) -> dict[str, Any]:
         """The document with its values, for the secret store only."""

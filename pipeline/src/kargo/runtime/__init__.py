@@ -14,7 +14,6 @@ from kargo.runtime.canarying import (
     start_canary,
 )
 from kargo.runtime.inspecting import (
-    InstanceInfo,
     RouterInfo,
     abandon_deploy,
     adopt,
@@ -30,7 +29,6 @@ __all__ = [
     "promote_canary",
     "set_canary_weight",
     "start_canary",
-    "InstanceInfo",
     "RouterInfo",
     "abandon_deploy",
     "adopt",

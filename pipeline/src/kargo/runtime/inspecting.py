@@ -6,26 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kargo.liveness import is_alive
+from kargo.model.instance import Instance
 from kargo.runtime import routing
 from kargo.runtime.deploying import reconcile_processes
 from kargo.runtime.processes import port_accepts, stop_process_blocking
 from kargo.runtime.state import InstanceState, RuntimePaths, load_state, locked_state
 from kargo.runtime.targets import write_targets
-
-
-@dataclass(frozen=True)
-class InstanceInfo:
-    """One instance of a stage, as `kargo get stage -o wide` shows it."""
-
-    id: str
-    pid: int | None
-    port: int
-    freight: str
-    commit: str
-    track: str
-    state: str
-    healthy: bool
-    log_file: str
 
 
 @dataclass(frozen=True)
@@ -37,11 +23,11 @@ class RouterInfo:
     stage_ports: dict[str, int]
 
 
-def describe_stage(state_dir: Path, stage: str) -> list[InstanceInfo]:
+def describe_stage(state_dir: Path, stage: str) -> list[Instance]:
     """The instances of a stage; `healthy` is false when the process is gone or not listening."""
     state = load_state(RuntimePaths(state_dir))
     return [
-        InstanceInfo(
+        Instance(
             id=instance.id,
             pid=instance.pid,
             port=instance.port,
@@ -67,7 +53,7 @@ def describe_router(state_dir: Path) -> RouterInfo:
     )
 
 
-def adopt(state_dir: Path) -> dict[str, list[InstanceInfo]]:
+def adopt(state_dir: Path) -> dict[str, list[Instance]]:
     """Re-adopt what runs after an engine restart: restart a dead router, mark dead instances.
 
     A dead instance stays listed (unhealthy) and is taken out of its backend; its stage is repaired

@@ -11,7 +11,7 @@ from pydantic import Field
 from kargo.model.base import StrictModel
 from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
 from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
-from kargo.steps.workspace import inside
+from kargo.steps.workspace import inside, source_and_target
 
 
 def ignored(relative: str, patterns: str | None) -> bool:
@@ -50,10 +50,7 @@ class TarStep(CheckedStep[TarConfig]):
 
     async def execute(self, ctx: StepContext, config: TarConfig) -> StepResult:
         """Do the step's work."""
-        source = inside(ctx.work_dir, config.in_path, self.kind, "inPath")
-        target = inside(ctx.work_dir, config.out_path, self.kind, "outPath")
-        if not source.exists():
-            raise StepErrored(self.kind, f"{config.in_path!r}: no such file or folder", "inPath")
+        source, target = source_and_target(ctx.work_dir, config.in_path, config.out_path, self.kind)
         files = (
             [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
         )

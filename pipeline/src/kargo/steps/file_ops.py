@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from kargo.model.base import StrictModel
 from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
 from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
-from kargo.steps.workspace import inside
+from kargo.steps.workspace import inside, source_and_target
 
 
 class CopyConfig(StrictModel):
@@ -31,10 +31,7 @@ class CopyStep(CheckedStep[CopyConfig]):
 
     async def execute(self, ctx: StepContext, config: CopyConfig) -> StepResult:
         """Do the step's work."""
-        source = inside(ctx.work_dir, config.in_path, self.kind, "inPath")
-        target = inside(ctx.work_dir, config.out_path, self.kind, "outPath")
-        if not source.exists():
-            raise StepErrored(self.kind, f"{config.in_path!r}: no such file or folder", "inPath")
+        source, target = source_and_target(ctx.work_dir, config.in_path, config.out_path, self.kind)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():

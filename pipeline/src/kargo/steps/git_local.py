@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from pydantic import Field, model_validator
 
@@ -13,12 +14,14 @@ from kargo.steps.gitcli import GitError, git, head_commit, require_work_tree
 from kargo.steps.workspace import existing_folder
 
 
-async def _work_tree(ctx: StepContext, path: str, kind: str) -> None:
+async def _work_tree(ctx: StepContext, path: str, kind: str) -> Path:
+    """The folder at `path`, which must be a git working tree."""
     folder = existing_folder(ctx.work_dir, path, kind)
     try:
         await require_work_tree(folder)
     except GitError as exc:
         raise StepErrored(kind, f"{path!r} is not a git working tree ({exc})", "path") from exc
+    return folder
 
 
 class GitClearConfig(StrictModel):
@@ -36,8 +39,7 @@ class GitClearStep(CheckedStep[GitClearConfig]):
 
     async def execute(self, ctx: StepContext, config: GitClearConfig) -> StepResult:
         """Do the step's work."""
-        await _work_tree(ctx, config.path, self.kind)
-        folder = existing_folder(ctx.work_dir, config.path, self.kind)
+        folder = await _work_tree(ctx, config.path, self.kind)
         removed = 0
         for entry in folder.iterdir():
             if entry.name == ".git":
@@ -108,8 +110,7 @@ class GitCommitStep(CheckedStep[GitCommitConfig]):
 
     async def execute(self, ctx: StepContext, config: GitCommitConfig) -> StepResult:
         """Do the step's work."""
-        await _work_tree(ctx, config.path, self.kind)
-        folder = existing_folder(ctx.work_dir, config.path, self.kind)
+        folder = await _work_tree(ctx, config.path, self.kind)
         message = composed_message(ctx, config)
         if config.author is not None and config.author.signing_key:
             raise StepFailed(self.kind, "commit signing is not supported here", "author.signingKey")
@@ -156,8 +157,7 @@ class GitTagStep(CheckedStep[GitTagConfig]):
 
     async def execute(self, ctx: StepContext, config: GitTagConfig) -> StepResult:
         """Do the step's work."""
-        await _work_tree(ctx, config.path, self.kind)
-        folder = existing_folder(ctx.work_dir, config.path, self.kind)
+        folder = await _work_tree(ctx, config.path, self.kind)
         try:
             await git("check-ref-format", f"refs/tags/{config.tag}")
         except GitError as exc:

@@ -18,6 +18,15 @@ def inside(work_dir: Path, path: str, kind: str, field: str = "path") -> Path:
     return target
 
 
+def source_and_target(work_dir: Path, in_path: str, out_path: str, kind: str) -> tuple[Path, Path]:
+    """`inPath`, which must exist, and `outPath`, both under the work folder."""
+    source = inside(work_dir, in_path, kind, "inPath")
+    target = inside(work_dir, out_path, kind, "outPath")
+    if not source.exists():
+        raise StepErrored(kind, f"{in_path!r}: no such file or folder", "inPath")
+    return source, target
+
+
 def existing_file(work_dir: Path, path: str, kind: str, field: str = "path") -> Path:
     """A file under the work folder that must exist (a missing one errors the step)."""
     target = inside(work_dir, path, kind, field)
