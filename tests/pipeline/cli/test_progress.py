@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from kargo.cli.progress import Outcome, PlainProgress
 from kargo.model.promotion import PromotionPhase
@@ -14,11 +12,11 @@ from tests.pipeline.cli.conftest import load
 
 def test_plain_progress_prints_each_step_change_once(capsys: pytest.CaptureFixture[str]) -> None:
     finished = load("promotions")[0]
-    running = copy.deepcopy(finished)
-    running["status"]["phase"] = "Running"
-    running["status"]["message"] = ""
-    del running["status"]["stepExecutionMetadata"][1:]
-    running["status"]["currentStep"] = 1
+    running = finished.model_copy(deep=True)
+    running.status.phase = PromotionPhase.RUNNING
+    running.status.message = ""
+    del running.status.step_execution_metadata[1:]
+    running.status.current_step = 1
     view = PlainProgress()
     view.show(running, None)
     view.show(running, None)

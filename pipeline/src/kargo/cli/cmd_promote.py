@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from kargo.api.contract import FreightView, StageView, Unchanged
-from kargo.cli import fields as f
 from kargo.cli.cmd_wait import poll_until
+from kargo.cli.columns import short_id, sort_rows
 from kargo.cli.kinds import Kind, did_you_mean, resolve_kind
 from kargo.cli.printing import to_yaml
 from kargo.cli.progress import Outcome, make_view, wait_for_promotion
@@ -19,8 +17,6 @@ from kargo.model.common import ConditionStatus
 from kargo.model.promotion import Promotion
 from kargo.model.stage import VerificationInfo, VerificationPhase
 from kargo.model.warehouse import REFRESH_ANNOTATION, Warehouse
-
-Resource = dict[str, Any]
 
 
 def _project_only(s: Session, positional: str | None, project: str | None, command: str) -> str:
@@ -37,7 +33,7 @@ def _project_only(s: Session, positional: str | None, project: str | None, comma
 def _describe_created(promotion: Promotion, alias: str = "") -> str:
     carried = promotion.status.freight
     alias = (carried.alias if carried else "") or alias
-    freight = f.short_id(promotion.spec.freight)
+    freight = short_id(promotion.spec.freight)
     what = f"{alias} ({freight})" if alias and freight else alias or freight
     kind = "rollback" if promotion.is_rollback else "promotion"
     return f"promotion/{promotion.name} created: {kind} of {what} to {promotion.spec.stage}"
@@ -118,12 +114,12 @@ def _abort(s: Session, positional: str | None, project: str | None, stage: str |
             raise click.UsageError("say what to abort: `kargo promote --abort --stage STAGE`")
         running = [
             p
-            for p in s.client.list_resources(target.project, "promotions")
-            if f.text(p, "spec.stage") == stage and f.promotion_phase(p) in {"Running", "Pending"}
+            for p in s.client.resources(target.project, Promotion)
+            if p.spec.stage == stage and not p.phase.is_terminal()
         ]
         if not running:
             raise KargoClientError(f"no promotion of stage {stage} is running; nothing to abort")
-        name = f.name(max(running, key=lambda p: str(f.created(p) or "")))
+        name = sort_rows("Promotion", running)[0].name
     s.client.abort_promotion(target.project, name)
     click.echo(f"promotion/{name} aborted")
 
@@ -195,20 +191,18 @@ def rollback_command(
             _finish(s, target_project, promotion, timeout)
 
 
-def resolve_freight(s: Session, project: str, wanted: str) -> Resource:
+def resolve_freight(s: Session, project: str, wanted: str) -> FreightView:
     """A freight by name, alias or unique name prefix; a "did you mean" when none matches."""
     try:
-        return s.client.get_resource(project, "freight", wanted)
+        return s.client.resource(project, FreightView, wanted)
     except ApiError as exc:
         if not exc.not_found:
             raise
-    freight = s.client.list_resources(project, "freight")
-    matches = [
-        fr for fr in freight if f.freight_alias(fr) == wanted or f.name(fr).startswith(wanted)
-    ]
+    freight = s.client.resources(project, FreightView)
+    matches = [fr for fr in freight if fr.alias == wanted or fr.name.startswith(wanted)]
     if len(matches) == 1:
         return matches[0]
-    known = [f.freight_alias(fr) for fr in freight if f.freight_alias(fr)]
+    known = [fr.alias for fr in freight if fr.alias]
     if len(matches) > 1:
         raise KargoClientError(f"{wanted!r} matches several freight; give more of its name")
     raise KargoClientError(
@@ -231,9 +225,8 @@ def approve_command(project: str | None, freight: str, stage: str) -> None:
     s = session()
     target_project = s.project(project)
     found = resolve_freight(s, target_project, freight)
-    s.client.approve(target_project, f.name(found), stage)
-    alias = f.freight_alias(found)
-    click.echo(f"freight/{f.name(found)} ({alias}) approved for {stage}")
+    s.client.approve(target_project, found.name, stage)
+    click.echo(f"freight/{found.name} ({found.alias}) approved for {stage}")
 
 
 @click.group("verify")

@@ -17,15 +17,16 @@ from rich.live import Live
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from kargo.cli import fields as f
+from kargo.api.contract import StageView
+from kargo.cli.columns import promotion_steps, show_value
 from kargo.cli.describing import find_verification
 from kargo.cli.phases import style_for
 from kargo.cli.timefmt import elapsed
-from kargo.client import ApiError, KargoClient, KargoClientError
-from kargo.model.promotion import PromotionPhase
-from kargo.model.stage import VerificationPhase
+from kargo.client import KargoClient, KargoClientError
+from kargo.model.analysis import AnalysisRun, MetricResult
+from kargo.model.promotion import Promotion, PromotionPhase
+from kargo.model.stage import VerificationInfo, VerificationPhase
 
-Resource = dict[str, Any]
 # How long to look for a verification run after the promotion succeeded before
 # reporting that verification never started.
 VERIFICATION_APPEAR_SECONDS = 60.0
@@ -49,11 +50,15 @@ class Outcome:
 class ProgressView(Protocol):
     """Something that shows the state of a promotion and its run."""
 
-    def show(self, promotion: Resource, run: Resource | None) -> None:
+    def show(self, promotion: Promotion, run: AnalysisRun | None) -> None:
         """Show the latest state."""
 
     def close(self) -> None:
         """Stop showing."""
+
+
+def _latest(metric: MetricResult) -> str:
+    return show_value(metric.latest_value) if metric.measurements else ""
 
 
 class PlainProgress:
@@ -67,45 +72,26 @@ class PlainProgress:
             self.seen[key] = state
             click.echo(line)
 
-    def show(self, promotion: Resource, run: Resource | None) -> None:
+    def show(self, promotion: Promotion, run: AnalysisRun | None) -> None:
         """Print what changed since the last call."""
-        steps = f.promotion_steps(promotion)
-        for step in steps:
-            if step.phase == "Pending":
-                continue
+        steps = promotion_steps(promotion)
+        for step in (s for s in steps if s.phase != "Pending"):
             took = elapsed(step.started, step.finished)
             detail = f" ({took})" if took and step.phase != "Running" else ""
             error = f": {step.message}" if step.message and step.phase != "Succeeded" else ""
-            self._say(
-                f"step{step.index}",
-                step.phase,
-                f"step {step.index + 1}/{len(steps)} {step.name}: {step.phase}{detail}{error}",
-            )
-        phase = f.promotion_phase(promotion)
-        message = f.text(promotion, "status.message")
-        self._say(
-            "promotion",
-            phase,
-            f"promotion {f.name(promotion)}: {phase}" + (f" ({message})" if message else ""),
-        )
+            line = f"step {step.index + 1}/{len(steps)} {step.name}: {step.phase}{detail}{error}"
+            self._say(f"step{step.index}", step.phase, line)
+        message = f" ({promotion.status.message})" if promotion.status.message else ""
+        line = f"promotion {promotion.name}: {promotion.phase}{message}"
+        self._say("promotion", promotion.phase, line)
         if run is None:
             return
-        for metric in f.metric_results(run):
-            values = [f.show_value(m.get("value")) for m in f.dig(metric, "measurements") or []]
-            value = f" value={values[-1]}" if values and values[-1] else ""
-            metric_phase = f.text(metric, "phase")
-            self._say(
-                f"metric:{f.text(metric, 'name')}",
-                metric_phase,
-                f"verification {f.text(metric, 'name')}: {metric_phase}{value}",
-            )
-        run_phase = f.text(run, "status.phase", default="Pending")
-        reason = f.text(run, "status.message")
-        self._say(
-            "run",
-            run_phase,
-            f"verification {f.name(run)}: {run_phase}" + (f" ({reason})" if reason else ""),
-        )
+        for metric in run.status.metric_results:
+            value = f" value={_latest(metric)}" if _latest(metric) else ""
+            line = f"verification {metric.name}: {metric.phase}{value}"
+            self._say(f"metric:{metric.name}", metric.phase, line)
+        reason = f" ({run.status.message})" if run.status.message else ""
+        self._say("run", run.status.phase, f"verification {run.name}: {run.status.phase}{reason}")
 
     def close(self) -> None:
         """Nothing to stop."""
@@ -122,45 +108,25 @@ class LiveProgress:
         self.live = Live(console=console, refresh_per_second=8, transient=False)
         self.live.start()
 
-    def show(self, promotion: Resource, run: Resource | None) -> None:
+    def show(self, promotion: Promotion, run: AnalysisRun | None) -> None:
         """Redraw."""
         title = Text.assemble(
-            ("promotion ", "bold"),
-            f.name(promotion),
-            " → ",
-            f.text(promotion, "spec.stage"),
-            " ",
-            _styled(f.promotion_phase(promotion)),
-        )
+            ("promotion ", "bold"), promotion.name, " → ", promotion.spec.stage, " ",
+            _styled(promotion.phase),
+        )  # fmt: skip
         steps = RichTable("#", "STEP", "USES", "STATUS", "DURATION", "MESSAGE", box=None)
-        for step in f.promotion_steps(promotion):
+        for step in promotion_steps(promotion):
+            took = elapsed(step.started, step.finished)
             steps.add_row(
-                str(step.index + 1),
-                step.name,
-                step.uses,
-                _styled(step.phase),
-                elapsed(step.started, step.finished),
-                step.message,
+                str(step.index + 1), step.name, step.uses, _styled(step.phase), took, step.message
             )
         parts: list[Any] = [title, steps]
         if run is not None:
-            parts.append(
-                Text.assemble(
-                    ("verification ", "bold"),
-                    f.name(run),
-                    " ",
-                    _styled(f.text(run, "status.phase", default="Pending")),
-                )
-            )
+            phase = _styled(run.status.phase)
+            parts.append(Text.assemble(("verification ", "bold"), run.name, " ", phase))
             metrics = RichTable("METRIC", "PHASE", "VALUE", "MESSAGE", box=None)
-            for metric in f.metric_results(run):
-                values = [f.show_value(m.get("value")) for m in f.dig(metric, "measurements") or []]
-                metrics.add_row(
-                    f.text(metric, "name"),
-                    _styled(f.text(metric, "phase")),
-                    values[-1] if values else "",
-                    f.text(metric, "message"),
-                )
+            for m in run.status.metric_results:
+                metrics.add_row(m.name, _styled(m.phase), _latest(m), m.message or "")
             parts.append(metrics)
         self.live.update(Group(*parts), refresh=True)
 
@@ -185,19 +151,17 @@ def wait_for_promotion(
 ) -> Outcome:
     """Poll the promotion, then its verification, until both end or timeout passes."""
     deadline = time.monotonic() + timeout
-    promotion: Resource = {}
     try:
         while True:
-            promotion = client.get_resource(project, "promotions", name)
+            promotion = client.resource(project, Promotion, name)
             view.show(promotion, None)
-            phase = PromotionPhase(f.promotion_phase(promotion))
-            if phase.is_terminal():
+            if promotion.phase.is_terminal():
                 break
             if time.monotonic() > deadline:
-                return Outcome(phase, None, f"gave up waiting after {timeout:.0f}s")
+                return Outcome(promotion.phase, None, f"gave up waiting after {timeout:.0f}s")
             sleep(poll)
-        if phase is not PromotionPhase.SUCCEEDED:
-            return Outcome(phase, None, f.text(promotion, "status.message"))
+        if promotion.phase is not PromotionPhase.SUCCEEDED:
+            return Outcome(promotion.phase, None, promotion.status.message)
         return _wait_for_verification(client, project, promotion, view, deadline, poll, sleep)
     finally:
         view.close()
@@ -206,31 +170,26 @@ def wait_for_promotion(
 def _wait_for_verification(
     client: KargoClient,
     project: str,
-    promotion: Resource,
+    promotion: Promotion,
     view: ProgressView,
     deadline: float,
     poll: float,
     sleep: Callable[[float], None],
 ) -> Outcome:
     """Follow the stage's verification of the promoted freight until it ends."""
-    stage_name = f.text(promotion, "spec.stage")
     appear_by = time.monotonic() + VERIFICATION_APPEAR_SECONDS
     while True:
-        try:
-            stage = client.get_resource(project, "stages", stage_name)
-        except ApiError:
-            stage = {}
-        if not f.first(stage, "spec.verification"):
+        stage = client.resource(project, StageView, promotion.spec.stage)
+        if not stage.spec.verification:
             return Outcome(PromotionPhase.SUCCEEDED, None, "the stage has no verification")
         record = verification_record(stage, promotion)
         run = _run_for(client, project, promotion, record)
         if run is not None:
             view.show(promotion, run)
-        phase_text = f.text(record, "phase") or (f.text(run, "status.phase") if run else "")
-        phase = VerificationPhase(phase_text) if phase_text else None
+        phase = record.phase if record else VerificationPhase(run.status.phase) if run else None
         if phase is not None and phase.is_terminal():
-            message = f.text(record, "message") or (f.text(run, "status.message") if run else "")
-            return Outcome(PromotionPhase.SUCCEEDED, phase, message)
+            message = record.message if record else (run.status.message if run else "")
+            return Outcome(PromotionPhase.SUCCEEDED, phase, message or "")
         if phase is None and run is None and time.monotonic() > appear_by:
             return Outcome(
                 PromotionPhase.SUCCEEDED,
@@ -243,29 +202,24 @@ def _wait_for_verification(
         sleep(poll)
 
 
-def verification_record(stage: Resource, promotion: Resource) -> Resource:
-    """The stage's newest verification of the freight this promotion brought, or {}."""
-    history = f.dig(stage, "status.freightHistory")
-    if not isinstance(history, list) or not history or not isinstance(history[0], dict):
-        return {}
-    entry = history[0]
-    brought = f.text(entry, "promotion") == f.name(promotion) or (
-        not f.text(entry, "promotion") and f.text(entry, "name") == f.promotion_freight(promotion)
+def verification_record(stage: StageView, promotion: Promotion) -> VerificationInfo | None:
+    """The stage's newest verification of the freight this promotion brought, or None."""
+    entry = stage.status.current_freight
+    if entry is None or not entry.verification_history:
+        return None
+    brought = entry.promotion == promotion.name or (
+        not entry.promotion and entry.name == promotion.spec.freight
     )
-    records = entry.get("verificationHistory")
-    if not brought or not isinstance(records, list) or not records:
-        return {}
-    return records[0] if isinstance(records[0], dict) else {}
+    return entry.verification_history[0] if brought else None
 
 
 def _run_for(
-    client: KargoClient, project: str, promotion: Resource, record: Resource
-) -> Resource | None:
+    client: KargoClient, project: str, promotion: Promotion, record: VerificationInfo | None
+) -> AnalysisRun | None:
     """The AnalysisRun the record names, else the newest run matching the promotion."""
-    named = f.text(record, "analysisRun.name")
     try:
-        if named:
-            return client.get_resource(project, "analysisruns", named)
-        return find_verification(promotion, client.list_resources(project, "analysisruns"))
+        if record and record.analysis_run:
+            return client.resource(project, AnalysisRun, record.analysis_run.name)
+        return find_verification(promotion, client.resources(project, AnalysisRun))
     except KargoClientError:
         return None

@@ -89,10 +89,3 @@ def parse_field_selector(text: str, allowed: Iterable[str] = EVENT_FIELDS) -> li
 def format_field_selector(requirements: Iterable[Requirement]) -> str:
     """The canonical text of parsed requirements, as sent to the server."""
     return ",".join(str(r) for r in requirements)
-
-
-def select(
-    resources: Iterable[dict[str, Any]], requirements: list[Requirement]
-) -> list[dict[str, Any]]:
-    """The resources that satisfy every requirement."""
-    return [r for r in resources if all(req.matches(r) for req in requirements)]
