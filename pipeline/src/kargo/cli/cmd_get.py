@@ -29,6 +29,7 @@ from kargo.cli.selectors import (
     SelectorError,
     format_field_selector,
     parse_field_selector,
+    select,
 )
 from kargo.cli.session import Session, project_option, session
 from kargo.cli.tables import render_row, render_table
@@ -75,7 +76,7 @@ def list_of(
     resources = s.client.list_resources(
         project, kind.plural, server_selector or None, label_selector, limit
     )
-    return [r for r in resources if all(req.matches(document(r)) for req in requirements)]
+    return select(resources, requirements)
 
 
 def _field_requirements(kind: Kind, field_selector: str | None) -> list[Requirement]:

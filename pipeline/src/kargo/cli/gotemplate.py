@@ -282,8 +282,13 @@ def _walk(value: Any, path: list[str], pipe: Pipe) -> Any:
         elif value is None or value is MISSING:
             raise _failed(pipe, f"nil pointer evaluating interface {{}}.{name}")
         else:
-            raise _failed(pipe, f"can't evaluate field {name} in type {type(value).__name__}")
+            raise _failed(pipe, f"can't evaluate field {name} in type {_go_type(value)}")
     return value
+
+
+def _go_type(value: Any) -> str:
+    names = {str: "string", bool: "bool", int: "int64", float: "float64", list: "[]interface {}"}
+    return names.get(type(value), "map[string]interface {}")
 
 
 def _failed(pipe: Pipe, message: str) -> GoTemplateError:

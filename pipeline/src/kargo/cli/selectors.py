@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kargo.client import document
+
 EVENT_FIELDS = ("involvedObject.kind", "involvedObject.name", "reason", "type")
 
 
@@ -89,3 +91,8 @@ def parse_field_selector(text: str, allowed: Iterable[str] = EVENT_FIELDS) -> li
 def format_field_selector(requirements: Iterable[Requirement]) -> str:
     """The canonical text of parsed requirements, as sent to the server."""
     return ",".join(str(r) for r in requirements)
+
+
+def select(resources: Iterable[Any], requirements: list[Requirement]) -> list[Any]:
+    """The resources (contract models) whose documents satisfy every requirement."""
+    return [r for r in resources if all(q.matches(document(r)) for q in requirements)]

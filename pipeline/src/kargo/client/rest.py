@@ -6,10 +6,12 @@ import json
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from kargo.api.contract import (
     ANSWER_LISTS,
@@ -401,8 +403,23 @@ def kind_of(plural: str) -> str:
 
 
 def document(model: BaseModel) -> Resource:
-    """An answer's JSON document as the server sent it (for `-o json|yaml`)."""
-    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    """An answer's JSON document as the server sent it (for `-o json|yaml`), every time in
+    RFC 3339 with a `Z` (`2026-11-26T05:50:00Z`, fractions kept)."""
+    data = model.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    served: Resource = to_jsonable_python(_in_utc(data))
+    return served
+
+
+def _in_utc(value: Any) -> Any:
+    """value with each datetime as RFC 3339 text in UTC with a `Z`."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: _in_utc(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_in_utc(v) for v in value]
+    return value
 
 
 def _parsed(model: type[AnswerT] | TypeAdapter[AnswerT], payload: Any, what: str) -> AnswerT:
