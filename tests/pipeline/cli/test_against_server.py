@@ -12,11 +12,13 @@ import importlib.util
 import json
 import os
 import pty
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -684,6 +686,119 @@ def test_login_server_makes_it_current_and_logout_forgets_the_token(
     assert refused.code == 1 and "401" not in refused.out, refused
 
 
+class Relay:
+    """A TCP relay in front of the server whose open connections the test can cut, as a proxy
+    or a restarted server drops a watch stream (the server itself keeps running)."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.removeprefix("http://").split(":")
+        self.upstream = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.open: list[socket.socket] = []
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            self.open += [client, server]
+            self.accepted += 1
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        """Close every connection open now: the watch sees its stream end mid-way."""
+        for sock in self.open:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self.open = []
+
+    def close(self) -> None:
+        """Stop relaying."""
+        self.cut()
+        self.listener.close()
+
+
+@contextmanager
+def watching(live: Live, *args: str) -> Iterator[tuple[list[str], Relay]]:
+    """`kargo ARGS` running through a Relay, with the lines it prints so far."""
+    relay = Relay(live.url)
+    env = {**os.environ, "KARGO_SERVER": relay.url, "KARGO_TOKEN": live.token}
+    lines: list[str] = []
+
+    def read(stream: IO[str]) -> None:
+        for line in iter(stream.readline, ""):
+            lines.append(line.rstrip("\n"))
+
+    with subprocess.Popen(
+        [str(VENV_BIN / "kargo"), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=env,
+    ) as watcher:  # fmt: skip
+        assert watcher.stdout is not None
+        reader = threading.Thread(target=read, args=(watcher.stdout,))
+        reader.start()
+        try:
+            yield lines, relay
+        finally:
+            watcher.terminate()
+            reader.join(timeout=10)
+            relay.close()
+
+
+def test_get_watch_reconnects_after_the_stream_drops_and_keeps_its_selectors(live: Live) -> None:
+    args = ["get", "stages", "-w", "--field-selector", "metadata.name=production"]
+    with watching(live, *args, "-l", "!nothing") as (lines, relay):
+        live.wait_for("the initial table", lambda: len(lines) >= 2)
+        assert lines[0].startswith("NAME") and lines[1].startswith("production"), lines
+        opened = relay.accepted
+        relay.cut()
+        live.wait_for("the watch to reconnect", lambda: relay.accepted > opened)
+        assert any("reconnecting" in line for line in lines), lines
+        shown = len(lines)
+        verified = live.cli("verify", "stage", "production")
+        assert verified.code == 0, verified
+        live.wait_for(
+            "the change after the reconnect",
+            lambda: any(line.startswith("production") for line in lines[shown:]),
+        )
+    # The server replays every stage as ADDED after a reconnect: the selectors keep them out.
+    rows = [line for line in lines if not line.startswith(("NAME", "watch:"))]
+    assert rows and all(line.startswith("production") for line in rows), lines
+
+
+def test_get_pipeline_watch_draws_the_tree_again_when_something_changes(live: Live) -> None:
+    with watching(live, "get", "pipeline", "-w") as (lines, relay):
+        live.wait_for("the first tree", lambda: "Pipeline: planning-poker" in lines)
+        first = lines.index("Pipeline: planning-poker")
+        opened = relay.accepted
+        relay.cut()
+        live.wait_for("the watch to reconnect", lambda: relay.accepted > opened)
+        verified = live.cli("verify", "stage", "production")
+        assert verified.code == 0, verified
+        live.wait_for("a second tree", lambda: lines.count("Pipeline: planning-poker") >= 2)
+        again = lines.index("Pipeline: planning-poker", first + 1)
+        tree = lines[first:again]
+        redrawn = lines[again:]
+    assert any("# stage production" in line for line in redrawn), redrawn
+    assert tree != redrawn[: len(tree)]  # drawn again because it changed
+
+
 def test_get_pipeline_draws_stages_freight_promotion_and_verification(live: Live) -> None:
     ran = live.cli("get", "pipeline")
     assert ran.code == 0, ran
@@ -734,6 +849,15 @@ def test_the_client_reads_every_kind_as_its_contract_model(live: Live) -> None:
     production = live.client.resource("planning-poker", StageView, "production")
     assert production.status.current_freight is not None
     assert production.status.current_freight.alias in live.freight_aliases()
+    allowed = live.client.permissions("planning-poker")  # the admin may do everything
+    assert allowed.stages["production"].promote and allowed.warehouses["planning-poker"].refresh
+    metrics = live.client.delivery_metrics("planning-poker", "7d")
+    assert metrics.window == "7d" and {"development", "production"} <= {
+        m.stage for m in metrics.stages
+    }
+    freight = live.freight_aliases()[0]
+    explained = live.client.explain_freight("planning-poker", freight, "development")
+    assert explained.alias == freight and all(r.message for r in explained.reasons)
 
 
 def contract_requests(live: Live) -> list[tuple[str, str, str, Any]]:
