@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from kargo.api.contract import FreightView, StageView
 from kargo.cli.tables import Table
 from kargo.cli.timefmt import age
-from kargo.model.analysis import AnalysisRun, AnalysisTemplate
+from kargo.model.analysis import AnalysisRun
 from kargo.model.event import EventRecord
 from kargo.model.promotion import Promotion, PromotionPhase, StepExecutionPhase
 from kargo.model.stage import HOLD_ANNOTATION, VerificationPhase
@@ -108,23 +108,6 @@ def promotion_alias(promotion: Promotion) -> str:
     return promotion.status.freight.alias if promotion.status.freight else ""
 
 
-def _promotion(p: Promotion, wide: bool, now: datetime | None) -> list[object]:
-    freight = short_id(p.spec.freight)
-    row: list[object] = [
-        p.name,
-        p.spec.stage,
-        promotion_alias(p) or freight,
-        p.phase,
-        age(created_of(p), now),
-    ]
-    if wide:
-        steps = promotion_steps(p)
-        done = sum(s.phase == "Succeeded" for s in steps)
-        rollback = "yes" if p.is_rollback else "no"
-        row += [freight, p.actor, rollback, f"{done}/{len(steps)}", p.status.message]
-    return row
-
-
 def stage_verified(stage: StageView) -> str:
     """Whether the current freight is verified in the stage: True, False or the run's phase.
 
@@ -144,88 +127,18 @@ def stage_hold(stage: StageView) -> str:
     return stage.metadata.annotations.get(HOLD_ANNOTATION, "")
 
 
-def _stage(s: StageView, wide: bool, now: datetime | None) -> list[object]:
-    current, last = s.status.current_freight, s.status.last_promotion
-    row: list[object] = [
-        s.name,
-        short_id(current.name) if current else "",
-        current.alias if current else "",
-        s.status.health.status if s.status.health else "",
-        stage_verified(s),
-        last.phase if last else "",
-        age(created_of(s), now),
-    ]
-    if wide:
-        direct = any(r.sources.direct for r in s.spec.requested_freight)
-        instances = [
-            f"{i.track}:{i.port} {i.state} {i.commit[:7]} pid {i.pid} "
-            + ("healthy" if i.healthy else "unhealthy")
-            for i in s.status.instances or []
-        ]
-        upstream = ",".join(s.upstream_stages()) or ("warehouse" if direct else "")
-        row += [upstream, stage_hold(s), last.name if last else "", "; ".join(instances)]
-    return row
+def _instances(stage: StageView) -> str:
+    """`track:port state commit pid N healthy|unhealthy` per runtime instance of a stage."""
+    return "; ".join(
+        f"{i.track}:{i.port} {i.state} {i.commit[:7]} pid {i.pid} "
+        + ("healthy" if i.healthy else "unhealthy")
+        for i in stage.status.instances or []
+    )
 
 
-def _freight(fr: FreightView, wide: bool, now: datetime | None) -> list[object]:
-    commit = fr.commits[0] if fr.commits else None
-    row: list[object] = [
-        fr.name if wide else short_id(fr.name),
-        fr.alias,
-        short_id(commit.id) if commit else "",
-        ",".join(fr.status.currently_in),
-        ",".join(fr.status.verified_in),
-        age(created_of(fr), now),
-    ]
-    if wide:
-        message = commit.message.split("\n")[0] if commit else ""
-        row += [",".join(fr.status.approved_for), message, fr.status.soak_remaining]
-    return row
-
-
-def _warehouse(w: Warehouse, wide: bool, now: datetime | None) -> list[object]:
-    git = next((s.git for s in w.spec.subscriptions if s.git), None)
-    row: list[object] = [
-        w.name,
-        git.repo_url if git else "",
-        git.branch if git else "",
-        short_id(w.status.last_freight_id or ""),
-        age(created_of(w), now),
-    ]
-    if wide:
-        strategy = git.commit_selection_strategy if git else ""
-        row += [strategy, w.spec.interval, w.spec.freight_creation_policy]
-    return row
-
-
-def _analysis_run(r: AnalysisRun, wide: bool, now: datetime | None) -> list[object]:
-    metrics = r.status.metric_results
-    good = sum(m.phase == "Successful" for m in metrics)
-    row: list[object] = [
-        r.name,
-        r.spec.stage,
-        short_id(r.spec.freight or ""),
-        r.status.phase,
-        f"{good}/{len(metrics)}" if metrics else "",
-        age(created_of(r), now),
-    ]
-    if wide:
-        row += [",".join(t.name for t in r.spec.templates), r.status.message]
-    return row
-
-
-def _analysis_template(t: AnalysisTemplate, wide: bool, now: datetime | None) -> list[object]:
-    metrics = t.spec.metrics
-    providers = dict.fromkeys(m.provider.kind for m in metrics)
-    row: list[object] = [
-        t.name,
-        ",".join(m.name for m in metrics),
-        ",".join(providers),
-        age(created_of(t), now),
-    ]
-    if wide:
-        row.append("; ".join(m.success_condition or "" for m in metrics))
-    return row
+def _source(stage: StageView) -> str:
+    direct = any(r.sources.direct for r in stage.spec.requested_freight)
+    return ",".join(stage.upstream_stages()) or ("warehouse" if direct else "")
 
 
 @dataclass(frozen=True)
@@ -252,113 +165,160 @@ def delivery_summaries(
     return out
 
 
-def webhook_rows(summaries: dict[str, DeliverySummary]) -> RowBuilder:
-    """The WebhookConfig row builder, with the delivery log's summaries."""
+@dataclass(frozen=True)
+class Context:
+    """What cells read besides the resource: the time now, the webhooks' delivery summaries."""
 
-    def build(w: WebhookConfig, wide: bool, now: datetime | None) -> list[object]:
-        summary = summaries.get(w.name, DeliverySummary())
-        row: list[object] = [
-            w.name,
-            url_host(w.spec.url),
-            ",".join(w.spec.events),
-            w.spec.enabled,
-            summary.last,
-            summary.recent_failures,
-            age(created_of(w), now),
-        ]
-        if wide:
-            row += [w.spec.format, summary.last_error]
-        return row
+    now: datetime | None = None
+    summaries: dict[str, DeliverySummary] = field(default_factory=dict)
 
-    return build
+    def summary(self, webhook: WebhookConfig) -> DeliverySummary:
+        """The webhook's delivery summary (empty without the delivery log)."""
+        return self.summaries.get(webhook.name, DeliverySummary())
 
 
-def _event(e: EventRecord, wide: bool, now: datetime | None) -> list[object]:
-    obj = e.involved_object
-    row: list[object] = [
-        age(e.last_timestamp, now),
-        e.type,
-        e.reason,
-        f"{obj.kind.lower()}/{obj.name}",
-        e.message,
-    ]
-    if wide:
-        row.insert(4, e.count)
-    return row
-
-
-def _delivery(d: DeliveryRecord, wide: bool, now: datetime | None) -> list[object]:
-    latency = f"{d.latency_ms:.0f}ms" if d.latency_ms is not None else ""
-    row: list[object] = [
-        d.id,
-        d.webhook,
-        d.event_type,
-        d.status,
-        d.attempts,
-        latency,
-        age(d.created_at, now),
-    ]
-    if wide:
-        row.append(d.last_error)
-    return row
-
-
-def _generic(r: Any, wide: bool, now: datetime | None) -> list[object]:
-    return [name_of(r), age(created_of(r), now)]
-
-
-COLUMNS: dict[str, tuple[list[str], list[str], RowBuilder, frozenset[int]]] = {
-    "Promotion": (
-        ["NAME", "STAGE", "FREIGHT", "PHASE", "AGE"],
-        ["FREIGHT ID", "ACTOR", "ROLLBACK", "STEPS", "MESSAGE"],
-        _promotion,
-        frozenset({3}),
-    ),
-    "Stage": (
-        ["NAME", "FREIGHT", "ALIAS", "HEALTH", "VERIFIED", "LAST PROMOTION", "AGE"],
-        ["SOURCE", "HOLD", "PROMOTION NAME", "INSTANCES"],
-        _stage,
-        frozenset({3, 4, 5}),
-    ),
-    "Freight": (
-        ["NAME", "ALIAS", "COMMIT", "CURRENTLY IN", "VERIFIED IN", "AGE"],
-        ["APPROVED FOR", "MESSAGE", "SOAK"],
-        _freight,
-        frozenset(),
-    ),
-    "Warehouse": (
-        ["NAME", "REPO", "BRANCH", "LAST FREIGHT", "AGE"],
-        ["STRATEGY", "INTERVAL", "CREATION"],
-        _warehouse,
-        frozenset(),
-    ),
-    "AnalysisRun": (
-        ["NAME", "STAGE", "FREIGHT", "PHASE", "SUCCESSFUL", "AGE"],
-        ["TEMPLATES", "MESSAGE"],
-        _analysis_run,
-        frozenset({3}),
-    ),
-    "AnalysisTemplate": (
-        ["NAME", "METRICS", "PROVIDERS", "AGE"],
-        ["CONDITIONS"],
-        _analysis_template,
-        frozenset(),
-    ),
-    "WebhookConfig": (
-        ["NAME", "URL", "EVENTS", "ENABLED", "LAST DELIVERY", "RECENT FAILURES", "AGE"],
-        ["FORMAT", "LAST ERROR"],
-        webhook_rows({}),
-        frozenset({4}),
-    ),
-    "Event": (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], [], _event, frozenset({1})),
-    "WebhookDelivery": (
-        ["ID", "WEBHOOK", "EVENT", "STATUS", "ATTEMPTS", "LATENCY", "AGE"],
-        ["LAST ERROR"],
-        _delivery,
-        frozenset({3}),
-    ),
+Cell = Callable[[Any, Context], object]
+AGE: Cell = lambda r, c: age(created_of(r), c.now)  # noqa: E731
+ALL, WIDE, NARROW = "", "wide", "narrow"
+STATUS_HEADERS = {
+    "PHASE",
+    "HEALTH",
+    "VERIFIED",
+    "LAST PROMOTION",
+    "LAST DELIVERY",
+    "TYPE",
+    "STATUS",
 }
+"""The columns whose words are coloured on a terminal."""
+
+
+def _git(w: Warehouse) -> Any:
+    return next((s.git for s in w.spec.subscriptions if s.git), None)
+
+
+def _commit(fr: FreightView) -> Any:
+    return fr.commits[0] if fr.commits else None
+
+
+def _steps_done(p: Promotion) -> str:
+    steps = promotion_steps(p)
+    return f"{sum(s.phase == 'Succeeded' for s in steps)}/{len(steps)}"
+
+
+def _good_metrics(r: AnalysisRun) -> str:
+    metrics = r.status.metric_results
+    return f"{sum(m.phase == 'Successful' for m in metrics)}/{len(metrics)}" if metrics else ""
+
+
+# Each kind's columns: (header, cell, shown always, only with -o wide, or only without).
+LAYOUTS: dict[str, list[tuple[str, Cell, str]]] = {
+    "Promotion": [
+        ("NAME", lambda p, c: p.name, ALL),
+        ("STAGE", lambda p, c: p.spec.stage, ALL),
+        ("FREIGHT", lambda p, c: promotion_alias(p) or short_id(p.spec.freight), ALL),
+        ("PHASE", lambda p, c: p.phase, ALL),
+        ("AGE", AGE, ALL),
+        ("FREIGHT ID", lambda p, c: short_id(p.spec.freight), WIDE),
+        ("ACTOR", lambda p, c: p.actor, WIDE),
+        ("ROLLBACK", lambda p, c: "yes" if p.is_rollback else "no", WIDE),
+        ("STEPS", lambda p, c: _steps_done(p), WIDE),
+        ("MESSAGE", lambda p, c: p.status.message, WIDE),
+    ],
+    "Stage": [
+        ("NAME", lambda s, c: s.name, ALL),
+        ("FREIGHT", lambda s, c: short_id(getattr(s.status.current_freight, "name", "")), ALL),
+        ("ALIAS", lambda s, c: getattr(s.status.current_freight, "alias", ""), ALL),
+        ("HEALTH", lambda s, c: s.status.health.status if s.status.health else "", ALL),
+        ("VERIFIED", lambda s, c: stage_verified(s), ALL),
+        ("LAST PROMOTION", lambda s, c: getattr(s.status.last_promotion, "phase", ""), ALL),
+        ("AGE", AGE, ALL),
+        ("SOURCE", lambda s, c: _source(s), WIDE),
+        ("HOLD", lambda s, c: stage_hold(s), WIDE),
+        ("PROMOTION NAME", lambda s, c: getattr(s.status.last_promotion, "name", ""), WIDE),
+        ("INSTANCES", lambda s, c: _instances(s), WIDE),
+    ],
+    "Freight": [
+        ("NAME", lambda f, c: f.name, WIDE),
+        ("NAME", lambda f, c: short_id(f.name), NARROW),
+        ("ALIAS", lambda f, c: f.alias, ALL),
+        ("COMMIT", lambda f, c: short_id(getattr(_commit(f), "id", "")), ALL),
+        ("CURRENTLY IN", lambda f, c: ",".join(f.status.currently_in), ALL),
+        ("VERIFIED IN", lambda f, c: ",".join(f.status.verified_in), ALL),
+        ("AGE", AGE, ALL),
+        ("APPROVED FOR", lambda f, c: ",".join(f.status.approved_for), WIDE),
+        ("MESSAGE", lambda f, c: getattr(_commit(f), "message", "").split("\n")[0], WIDE),
+        ("SOAK", lambda f, c: f.status.soak_remaining, WIDE),
+    ],
+    "Warehouse": [
+        ("NAME", lambda w, c: w.name, ALL),
+        ("REPO", lambda w, c: getattr(_git(w), "repo_url", ""), ALL),
+        ("BRANCH", lambda w, c: getattr(_git(w), "branch", ""), ALL),
+        ("LAST FREIGHT", lambda w, c: short_id(w.status.last_freight_id or ""), ALL),
+        ("AGE", AGE, ALL),
+        ("STRATEGY", lambda w, c: getattr(_git(w), "commit_selection_strategy", ""), WIDE),
+        ("INTERVAL", lambda w, c: w.spec.interval, WIDE),
+        ("CREATION", lambda w, c: w.spec.freight_creation_policy, WIDE),
+    ],
+    "AnalysisRun": [
+        ("NAME", lambda r, c: r.name, ALL),
+        ("STAGE", lambda r, c: r.spec.stage, ALL),
+        ("FREIGHT", lambda r, c: short_id(r.spec.freight or ""), ALL),
+        ("PHASE", lambda r, c: r.status.phase, ALL),
+        ("SUCCESSFUL", lambda r, c: _good_metrics(r), ALL),
+        ("AGE", AGE, ALL),
+        ("TEMPLATES", lambda r, c: ",".join(t.name for t in r.spec.templates), WIDE),
+        ("MESSAGE", lambda r, c: r.status.message, WIDE),
+    ],
+    "AnalysisTemplate": [
+        ("NAME", lambda t, c: t.name, ALL),
+        ("METRICS", lambda t, c: ",".join(m.name for m in t.spec.metrics), ALL),
+        (
+            "PROVIDERS",
+            lambda t, c: ",".join(dict.fromkeys(m.provider.kind for m in t.spec.metrics)),
+            ALL,
+        ),
+        ("AGE", AGE, ALL),
+        (
+            "CONDITIONS",
+            lambda t, c: "; ".join(m.success_condition or "" for m in t.spec.metrics),
+            WIDE,
+        ),
+    ],
+    "WebhookConfig": [
+        ("NAME", lambda w, c: w.name, ALL),
+        ("URL", lambda w, c: url_host(w.spec.url), ALL),
+        ("EVENTS", lambda w, c: ",".join(w.spec.events), ALL),
+        ("ENABLED", lambda w, c: w.spec.enabled, ALL),
+        ("LAST DELIVERY", lambda w, c: c.summary(w).last, ALL),
+        ("RECENT FAILURES", lambda w, c: c.summary(w).recent_failures, ALL),
+        ("AGE", AGE, ALL),
+        ("FORMAT", lambda w, c: w.spec.format, WIDE),
+        ("LAST ERROR", lambda w, c: c.summary(w).last_error, WIDE),
+    ],
+    "Event": [
+        ("LAST SEEN", AGE, ALL),
+        ("TYPE", lambda e, c: e.type, ALL),
+        ("REASON", lambda e, c: e.reason, ALL),
+        ("OBJECT", lambda e, c: f"{e.involved_object.kind.lower()}/{e.involved_object.name}", ALL),
+        ("COUNT", lambda e, c: e.count, WIDE),
+        ("MESSAGE", lambda e, c: e.message, ALL),
+    ],
+    "WebhookDelivery": [
+        ("ID", lambda d, c: d.id, ALL),
+        ("WEBHOOK", lambda d, c: d.webhook, ALL),
+        ("EVENT", lambda d, c: d.event_type, ALL),
+        ("STATUS", lambda d, c: d.status, ALL),
+        ("ATTEMPTS", lambda d, c: d.attempts, ALL),
+        ("LATENCY", lambda d, c: "" if d.latency_ms is None else f"{d.latency_ms:.0f}ms", ALL),
+        ("AGE", AGE, ALL),
+        ("LAST ERROR", lambda d, c: d.last_error, WIDE),
+    ],
+}
+GENERIC: list[tuple[str, Cell, str]] = [("NAME", lambda r, c: name_of(r), ALL), ("AGE", AGE, ALL)]
 NEWEST_FIRST = {"Promotion", "AnalysisRun", "Freight", "WebhookDelivery"}
+SHOWN_WHEN_ANY = {"Stage": "HOLD", "Freight": "SOAK"}
+"""Wide columns that a normal table shows too when any row has a value: a stage holding freight
+back after a rollback, freight still soaking upstream (requiredSoakTime)."""
 
 
 def sort_rows(kind: str, resources: list[Any]) -> list[Any]:
@@ -379,27 +339,16 @@ def build_table(
     deliveries: list[DeliveryRecord] | None = None,
 ) -> Table:
     """The table `kargo get` prints for resources of one kind (in their order when presorted)."""
-    headers, extra, builder, status = COLUMNS.get(
-        kind, (["NAME", "AGE"], [], _generic, frozenset())
-    )
-    if kind == "WebhookConfig" and deliveries is not None:
-        builder = webhook_rows(delivery_summaries(deliveries, now))
-    all_headers = headers + extra if wide else list(headers)
-    if kind == "Event" and wide:
-        all_headers = [*headers[:4], "COUNT", headers[4]]
-    table = Table(all_headers, status_columns=status)
+    context = Context(now, delivery_summaries(deliveries or [], now))
     ordered = resources if presorted else sort_rows(kind, resources)
+    layout = LAYOUTS.get(kind, GENERIC)
+    columns = [(h, cell) for h, cell, shown in layout if shown in (ALL, WIDE if wide else NARROW)]
+    also = SHOWN_WHEN_ANY.get(kind)
+    if also and not wide:
+        cell = next(cell for header, cell, _ in layout if header == also)
+        columns += [(also, cell)] if any(cell(r, context) for r in ordered) else []
+    status = frozenset(i for i, (h, _) in enumerate(columns) if h in STATUS_HEADERS)
+    table = Table([h for h, _ in columns], status_columns=status)
     for resource in ordered:
-        table.add(*builder(resource, wide, now))
-    # Without -o wide, a stage holding freight back (a rollback) and freight still soaking
-    # upstream (requiredSoakTime) show their HOLD and SOAK columns when any row has one.
-    when_any: dict[str, tuple[str, Callable[[Any], str]]] = {
-        "Stage": ("HOLD", stage_hold),
-        "Freight": ("SOAK", lambda fr: fr.status.soak_remaining or ""),
-    }
-    header, cell = when_any.get(kind, ("", lambda _: ""))
-    if header and not wide and any(cell(r) for r in ordered):
-        table.headers.append(header)
-        for row, resource in zip(table.rows, ordered, strict=True):
-            row.append(cell(resource))
+        table.add(*(cell(resource, context) for _, cell in columns))
     return table
