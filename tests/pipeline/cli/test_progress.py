@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kargo.cli.progress import Outcome, PlainProgress
+from kargo.cli.progress import Outcome, Progress
 from kargo.model.promotion import PromotionPhase
 from kargo.model.stage import VerificationPhase
 
@@ -17,7 +17,7 @@ def test_plain_progress_prints_each_step_change_once(capsys: pytest.CaptureFixtu
     running.status.message = ""
     del running.status.step_execution_metadata[1:]
     running.status.current_step = 1
-    view = PlainProgress()
+    view = Progress()
     view.show(running, None)
     view.show(running, None)
     view.show(finished, None)
@@ -35,7 +35,7 @@ def test_plain_progress_prints_each_step_change_once(capsys: pytest.CaptureFixtu
 def test_plain_progress_prints_metrics_with_their_latest_value(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    view = PlainProgress()
+    view = Progress()
     view.show(load("promotions")[1], load("analysisruns")[0])
     out = capsys.readouterr().out
     assert "verification response-time: Failed value=812.4" in out

@@ -9,7 +9,7 @@ from kargo.cli.cmd_wait import poll_until
 from kargo.cli.columns import short_id, sort_rows
 from kargo.cli.kinds import Kind, did_you_mean, resolve_kind
 from kargo.cli.printing import to_yaml
-from kargo.cli.progress import Outcome, make_view, wait_for_promotion
+from kargo.cli.progress import Outcome, Progress, wait_for_promotion
 from kargo.cli.session import Session, project_option, session
 from kargo.cli.timefmt import DURATION
 from kargo.client import ApiError, KargoClientError, document
@@ -41,7 +41,7 @@ def _describe_created(promotion: Promotion, alias: str = "") -> str:
 
 def _finish(s: Session, project: str, promotion: Promotion, timeout: float) -> None:
     """Follow a promotion to its end; exit 1 when it or its verification fails."""
-    view = make_view(s.console, s.console.is_terminal)
+    view = Progress(s.console if s.console.is_terminal else None)
     outcome = wait_for_promotion(s.client, project, promotion.name, view, timeout)
     click.echo(_summary(promotion.name, outcome))
     if not outcome.ok:

@@ -1,6 +1,7 @@
 """`promote --wait`: follow a promotion's steps and then its verification until both end.
 
-On a terminal the progress is a rich Live table; elsewhere (CI logs) one plain line per change.
+On a terminal the progress is redrawn in place (rich Live); elsewhere (CI logs) one plain line
+per change.
 The outcome decides the exit code, so CI scripts can gate on `kargo promote … --wait`.
 """
 
@@ -9,12 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 import click
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
-from rich.table import Table as RichTable
 from rich.text import Text
 
 from kargo.api.contract import StageView
@@ -23,7 +22,7 @@ from kargo.cli.describing import find_verification
 from kargo.cli.phases import style_for
 from kargo.cli.timefmt import elapsed
 from kargo.client import KargoClient, KargoClientError
-from kargo.model.analysis import AnalysisRun, MetricResult
+from kargo.model.analysis import AnalysisRun
 from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import VerificationInfo, VerificationPhase
 
@@ -47,104 +46,63 @@ class Outcome:
         return self.promotion is PromotionPhase.SUCCEEDED and verified
 
 
-class ProgressView(Protocol):
-    """Something that shows the state of a promotion and its run."""
-
-    def show(self, promotion: Promotion, run: AnalysisRun | None) -> None:
-        """Show the latest state."""
-
-    def close(self) -> None:
-        """Stop showing."""
-
-
-def _latest(metric: MetricResult) -> str:
-    return show_value(metric.latest_value) if metric.measurements else ""
-
-
-class PlainProgress:
-    """One line per change: for logs and pipes."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, str] = {}
-
-    def _say(self, key: str, state: str, line: str) -> None:
-        if self.seen.get(key) != state:
-            self.seen[key] = state
-            click.echo(line)
-
-    def show(self, promotion: Promotion, run: AnalysisRun | None) -> None:
-        """Print what changed since the last call."""
-        steps = promotion_steps(promotion)
-        for step in (s for s in steps if s.phase != "Pending"):
-            took = elapsed(step.started, step.finished)
-            detail = f" ({took})" if took and step.phase != "Running" else ""
-            error = f": {step.message}" if step.message and step.phase != "Succeeded" else ""
-            line = f"step {step.index + 1}/{len(steps)} {step.name}: {step.phase}{detail}{error}"
-            self._say(f"step{step.index}", step.phase, line)
-        message = f" ({promotion.status.message})" if promotion.status.message else ""
-        line = f"promotion {promotion.name}: {promotion.phase}{message}"
-        self._say("promotion", promotion.phase, line)
-        if run is None:
-            return
-        for metric in run.status.metric_results:
-            value = f" value={_latest(metric)}" if _latest(metric) else ""
-            line = f"verification {metric.name}: {metric.phase}{value}"
-            self._say(f"metric:{metric.name}", metric.phase, line)
+def progress_lines(promotion: Promotion, run: AnalysisRun | None) -> list[tuple[str, str, str]]:
+    """(key, state, line) for each step reached, the promotion, each metric and the run."""
+    steps = promotion_steps(promotion)
+    out = []
+    for step in (s for s in steps if s.phase != "Pending"):
+        took = elapsed(step.started, step.finished)
+        detail = f" ({took})" if took and step.phase != "Running" else ""
+        error = f": {step.message}" if step.message and step.phase != "Succeeded" else ""
+        line = f"step {step.index + 1}/{len(steps)} {step.name}: {step.phase}{detail}{error}"
+        out.append((f"step{step.index}", step.phase, line))
+    message = f" ({promotion.status.message})" if promotion.status.message else ""
+    out.append(
+        ("promotion", promotion.phase, f"promotion {promotion.name}: {promotion.phase}{message}")
+    )
+    if run is not None:
+        for m in run.status.metric_results:
+            value = f" value={show_value(m.latest_value)}" if m.measurements else ""
+            out.append((f"metric:{m.name}", m.phase, f"verification {m.name}: {m.phase}{value}"))
         reason = f" ({run.status.message})" if run.status.message else ""
-        self._say("run", run.status.phase, f"verification {run.name}: {run.status.phase}{reason}")
-
-    def close(self) -> None:
-        """Nothing to stop."""
-
-
-def _styled(word: str) -> Text:
-    return Text(word, style=style_for(word) or "")
+        out.append(
+            ("run", run.status.phase, f"verification {run.name}: {run.status.phase}{reason}")
+        )
+    return out
 
 
-class LiveProgress:
-    """A rich Live table of steps and metrics, redrawn in place."""
+class Progress:
+    """One line per change (logs, pipes); with a console, every line redrawn in place."""
 
-    def __init__(self, console: Console) -> None:
-        self.live = Live(console=console, refresh_per_second=8, transient=False)
-        self.live.start()
+    def __init__(self, console: Console | None = None) -> None:
+        self.seen: dict[str, str] = {}
+        self.live = Live(console=console, refresh_per_second=8) if console else None
+        if self.live:
+            self.live.start()
 
     def show(self, promotion: Promotion, run: AnalysisRun | None) -> None:
-        """Redraw."""
-        title = Text.assemble(
-            ("promotion ", "bold"), promotion.name, " → ", promotion.spec.stage, " ",
-            _styled(promotion.phase),
-        )  # fmt: skip
-        steps = RichTable("#", "STEP", "USES", "STATUS", "DURATION", "MESSAGE", box=None)
-        for step in promotion_steps(promotion):
-            took = elapsed(step.started, step.finished)
-            steps.add_row(
-                str(step.index + 1), step.name, step.uses, _styled(step.phase), took, step.message
-            )
-        parts: list[Any] = [title, steps]
-        if run is not None:
-            phase = _styled(run.status.phase)
-            parts.append(Text.assemble(("verification ", "bold"), run.name, " ", phase))
-            metrics = RichTable("METRIC", "PHASE", "VALUE", "MESSAGE", box=None)
-            for m in run.status.metric_results:
-                metrics.add_row(m.name, _styled(m.phase), _latest(m), m.message or "")
-            parts.append(metrics)
-        self.live.update(Group(*parts), refresh=True)
+        """Print what changed since the last call (or redraw the whole state)."""
+        lines = progress_lines(promotion, run)
+        if self.live:
+            shown = [Text(line, style=style_for(state) or "") for _, state, line in lines]
+            self.live.update(Text("\n").join(shown), refresh=True)
+            return
+        for key, state, line in lines:
+            if self.seen.get(key) != state:
+                self.seen[key] = state
+                click.echo(line)
 
     def close(self) -> None:
         """Leave the last frame on screen."""
-        self.live.stop()
-
-
-def make_view(console: Console, live: bool) -> ProgressView:
-    """A Live view on a terminal, else plain lines."""
-    return LiveProgress(console) if live else PlainProgress()
+        if self.live:
+            self.live.stop()
 
 
 def wait_for_promotion(
     client: KargoClient,
     project: str,
     name: str,
-    view: ProgressView,
+    view: Progress,
     timeout: float,
     poll: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
@@ -171,7 +129,7 @@ def _wait_for_verification(
     client: KargoClient,
     project: str,
     promotion: Promotion,
-    view: ProgressView,
+    view: Progress,
     deadline: float,
     poll: float,
     sleep: Callable[[float], None],
