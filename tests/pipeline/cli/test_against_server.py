@@ -276,7 +276,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             # The server saves its first admin token in this CLI config (not the user's).
             "KARGO_CONFIG": str(root / "cli-config.yaml"),
         }
-        with running(argv, f"{url}/healthz", env=secret):
+        with running(argv, f"{url}/healthz", env=secret, timeout=90):  # a busy machine
             token = (root / "state" / "admin.token").read_text().strip()
             with KargoClient(url, token) as client:
                 live = Live(url, repo, config_dir, client, token)
