@@ -459,7 +459,7 @@ def test_get_analysisrun_and_describe_analysisrun_show_the_production_verificati
     listed = live.cli("get", "analysisrun")
     assert listed.code == 0, listed
     assert listed.out.splitlines()[1].split()[1:][:1] == ["production"]
-    described = live.cli("describe", "analysisrun", runs[0]["metadata"]["name"])
+    described = live.cli("describe", "analysisrun", runs[0].name)
     assert described.code == 0, described
     assert "Name:           smoke-test-success" in described.out
     assert "Condition:      result.passed == true" in described.out
@@ -606,7 +606,6 @@ def test_get_prints_jsonpath_custom_columns_and_sorts_by_a_path(live: Live) -> N
 def test_usage_errors_exit_2_and_flags_of_other_kinds_are_refused(live: Live) -> None:
     for args, said in [
         (("get", "stage", "-o", "bogus"), "is not an output format"),
-        (("get", "stage", "-o", "jsonpath={end}"), "{end} without a {range"),
         (("get", "stage", "dev", "--webhook", "x"), "apply to `kargo get webhook-deliveries`"),
         (("get", "promotions", "--actor", "admin"), "applies to `kargo get audit`"),
         (("promote", "planning-poker", "--to", "dev", "--timeout", "soon"), "not a duration"),
@@ -614,6 +613,8 @@ def test_usage_errors_exit_2_and_flags_of_other_kinds_are_refused(live: Live) ->
         ran = live.cli(*args)
         assert ran.code == 2, ran
         assert said in ran.err and ran.err.count("\n") == 1, ran
+    template = live.cli("get", "stage", "-o", "jsonpath={end}")  # exit 1, as kubectl's
+    assert template.code == 1 and "{end} without a {range" in template.err, template
 
 
 def test_wait_returns_0_when_reached_and_1_when_ended_otherwise_or_timed_out(live: Live) -> None:

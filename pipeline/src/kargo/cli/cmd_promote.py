@@ -7,7 +7,7 @@ import click
 from kargo.api.contract import FreightView, StageView, Unchanged
 from kargo.cli.cmd_wait import poll_until
 from kargo.cli.columns import short_id, sort_rows
-from kargo.cli.kinds import Kind, did_you_mean, resolve_kind
+from kargo.cli.kinds import did_you_mean, resolve_kind
 from kargo.cli.printing import to_yaml
 from kargo.cli.progress import Outcome, Progress, wait_for_promotion
 from kargo.cli.session import Session, project_option, session
@@ -191,26 +191,6 @@ def rollback_command(
             _finish(s, target_project, promotion, timeout)
 
 
-def resolve_freight(s: Session, project: str, wanted: str) -> FreightView:
-    """A freight by name, alias or unique name prefix; a "did you mean" when none matches."""
-    try:
-        return s.client.resource(project, FreightView, wanted)
-    except ApiError as exc:
-        if not exc.not_found:
-            raise
-    freight = s.client.resources(project, FreightView)
-    matches = [fr for fr in freight if fr.alias == wanted or fr.name.startswith(wanted)]
-    if len(matches) == 1:
-        return matches[0]
-    known = [fr.alias for fr in freight if fr.alias]
-    if len(matches) > 1:
-        raise KargoClientError(f"{wanted!r} matches several freight; give more of its name")
-    raise KargoClientError(
-        f"freight {wanted!r} not found in project {project}{did_you_mean(wanted, known)} "
-        f"(list it with `kargo get freight -p {project}`)"
-    )
-
-
 @click.command("approve")
 @project_option
 @click.option("--freight", required=True, help="Freight name, alias or name prefix.")
@@ -224,7 +204,7 @@ def approve_command(project: str | None, freight: str, stage: str) -> None:
     """
     s = session()
     target_project = s.project(project)
-    found = resolve_freight(s, target_project, freight)
+    found: FreightView = s.get_named(target_project, resolve_kind("freight"), freight)
     s.client.approve(target_project, found.name, stage)
     click.echo(f"freight/{found.name} ({found.alias}) approved for {stage}")
 
@@ -259,7 +239,7 @@ def verify_stage_command(
         s.client.verify_stage(target_project, name, abort)
     except ApiError as exc:
         if exc.not_found and "stage" in exc.message.lower():
-            raise s.not_found(target_project, _kind("stage"), name) from exc
+            raise s.not_found(target_project, resolve_kind("stage"), name) from exc
         raise
     click.echo(f"stage/{name} verification {'aborted' if abort else 'restarted'}")
     if wait:
@@ -310,7 +290,7 @@ def refresh_warehouse_command(name: str, project: str | None, wait: bool, timeou
         asked = s.client.refresh_warehouse(target_project, name)
     except ApiError as exc:
         if exc.not_found:
-            raise s.not_found(target_project, _kind("warehouse"), name) from exc
+            raise s.not_found(target_project, resolve_kind("warehouse"), name) from exc
         raise
     click.echo(f"warehouse/{name} refresh requested")
     if wait:
@@ -332,10 +312,6 @@ def _wait_discovery(s: Session, project: str, asked: Warehouse, timeout: float) 
     click.echo(
         f"warehouse/{asked.name} discovered: last freight {warehouse.status.last_freight_id}"
     )
-
-
-def _kind(name: str) -> Kind:
-    return resolve_kind(name)
 
 
 def _alias_of(s: Session, project: str, promotion: Promotion) -> str:
