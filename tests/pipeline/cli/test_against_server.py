@@ -601,6 +601,16 @@ def test_get_prints_jsonpath_custom_columns_and_sorts_by_a_path(live: Live) -> N
     path.write_text("{.metadata.name}")
     single = live.cli("get", "stage", "production", f"-o=jsonpath-file={path}")
     assert single.out.strip() == "production"
+    go = "go-template={{range .items}}{{if .spec.verification}}{{.metadata.name}} {{end}}{{end}}"
+    verified = live.cli("get", "stages", "-o", go)
+    assert verified.code == 0 and verified.out.split() == ["production"], verified
+    (live.config_dir / "alias.tmpl").write_text("{{.alias}} {{len .commits}}")
+    path = live.config_dir / "alias.tmpl"
+    one = live.cli("get", "stage", "production", "-o", "go-template={{.metadata.namespace}}")
+    assert one.out.strip() == "planning-poker", one
+    oldest = live.freight_aliases()[-1]
+    freight = live.cli("get", "freight", oldest, f"-o=go-template-file={path}")
+    assert freight.out.strip() == f"{oldest} 1", freight
 
 
 def test_usage_errors_exit_2_and_flags_of_other_kinds_are_refused(live: Live) -> None:
