@@ -522,7 +522,7 @@ def test_get_watch_prints_a_row_when_a_stage_changes(live: Live) -> None:
         reader = threading.Thread(target=read, args=(watcher.stdout,))
         reader.start()
         try:
-            live.wait_for("the initial table", lambda: len(lines) >= 4)
+            live.wait_for("the initial table", lambda: len(lines) >= 4, timeout=90)
             initial = len(lines)
             verified = live.cli("verify", "stage", "production")
             assert verified.code == 0, verified
@@ -775,11 +775,11 @@ def watching(live: Live, *args: str) -> Iterator[tuple[list[str], Relay]]:
 def test_get_watch_reconnects_after_the_stream_drops_and_keeps_its_selectors(live: Live) -> None:
     args = ["get", "stages", "-w", "--field-selector", "metadata.name=production"]
     with watching(live, *args, "-l", "!nothing") as (lines, relay):
-        live.wait_for("the initial table", lambda: len(lines) >= 2)
+        live.wait_for("the initial table", lambda: len(lines) >= 2, timeout=90)
         assert lines[0].startswith("NAME") and lines[1].startswith("production"), lines
         opened = relay.accepted
         relay.cut()
-        live.wait_for("the watch to reconnect", lambda: relay.accepted > opened)
+        live.wait_for("the watch to reconnect", lambda: relay.accepted > opened, timeout=60)
         assert any("reconnecting" in line for line in lines), lines
         shown = len(lines)
         verified = live.cli("verify", "stage", "production")
@@ -795,11 +795,11 @@ def test_get_watch_reconnects_after_the_stream_drops_and_keeps_its_selectors(liv
 
 def test_get_pipeline_watch_draws_the_tree_again_when_something_changes(live: Live) -> None:
     with watching(live, "get", "pipeline", "-w") as (lines, relay):
-        live.wait_for("the first tree", lambda: "Pipeline: planning-poker" in lines)
+        live.wait_for("the first tree", lambda: "Pipeline: planning-poker" in lines, timeout=90)
         first = lines.index("Pipeline: planning-poker")
         opened = relay.accepted
         relay.cut()
-        live.wait_for("the watch to reconnect", lambda: relay.accepted > opened)
+        live.wait_for("the watch to reconnect", lambda: relay.accepted > opened, timeout=60)
         verified = live.cli("verify", "stage", "production")
         assert verified.code == 0, verified
         live.wait_for("a second tree", lambda: lines.count("Pipeline: planning-poker") >= 2)
