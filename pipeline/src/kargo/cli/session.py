@@ -121,7 +121,8 @@ class Session:
     def not_found(self, project: str, kind: Kind, name: str) -> KargoClientError:
         """The error for a missing resource, with a "did you mean" from the existing names."""
         try:
-            existing = [r.metadata.name for r in self.client.list_resources(project, kind.plural)]
+            resources = self.client.list_resources(project, kind.plural)
+            existing = [n for r in resources for n in _names_of(r)]
         except KargoClientError:
             existing = []
         hint = did_you_mean(name, existing)
