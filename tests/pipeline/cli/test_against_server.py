@@ -831,7 +831,7 @@ def on_terminal(live: Live, *args: str, **env: str) -> str:
     variables.update(KARGO_SERVER=live.url, KARGO_TOKEN=live.token, **env)
     subprocess.run(
         [str(VENV_BIN / "kargo"), *args], stdout=secondary, stderr=secondary, env=variables,
-        timeout=30, check=True,
+        timeout=90, check=True,
     )  # fmt: skip
     os.close(secondary)
     chunks = []
