@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kargo.model.registry import PLURALS
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
@@ -16,10 +17,21 @@ GOLDEN = HERE / "golden"
 NOW = datetime(2026, 11, 26, 6, 0, 0, tzinfo=UTC)
 
 
-def load(name: str) -> list[dict[str, Any]]:
-    """The resources of one fixture file (a JSON list, as a list endpoint returns them)."""
-    data: list[dict[str, Any]] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+def load(name: str) -> list[Any]:
+    """The resources of one fixture file (a JSON list of items, as a list endpoint returns
+    them), parsed into their contract models as the client parses answers."""
+    from kargo.api.contract import ANSWER_LISTS
+
+    kind = {"events": "Event", "webhookdeliveries": "WebhookDelivery"}.get(name)
+    kind = kind or PLURALS[name]
+    items = json.loads((FIXTURES / f"{name}.json").read_text())
+    return list(ANSWER_LISTS[kind].model_validate({"items": items}).items)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def hundred_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Describe fits its lines to COLUMNS: the goldens are 100 wide."""
+    monkeypatch.setenv("COLUMNS", "100")
 
 
 def assert_golden(name: str, text: str) -> None:

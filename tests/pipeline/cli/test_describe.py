@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from kargo.cli.describing import describe, describe_promotion, find_verification
+from kargo.cli.describing import (
+    describe_analysis_run,
+    describe_generic,
+    describe_promotion,
+    find_verification,
+)
 
 from tests.pipeline.cli.conftest import NOW, assert_golden, load
 
 
 def test_a_failed_promotion_is_described_with_steps_verification_and_events() -> None:
     promotion = load("promotions")[0]
-    name = promotion["metadata"]["name"]
-    events = [e for e in load("events") if e["involvedObject"]["name"] == name]
+    events = [e for e in load("events") if e.involved_object.name == promotion.name]
     text = describe_promotion(promotion, events, None, NOW)
     assert "  3   deploy   deploy      Failed      30.1s      instance did not become ready" in text
     assert 'Commit:         9a8b7c6 main "Reveal cards together" by Ada' in text
@@ -32,7 +36,7 @@ def test_a_verification_run_is_not_matched_to_a_later_promotion() -> None:
 
 
 def test_an_analysis_run_lists_every_measurement_with_value_phase_time_and_message() -> None:
-    text = describe("AnalysisRun", load("analysisruns")[0], [], NOW, load("analysistemplates"))
+    text = describe_analysis_run(load("analysisruns")[0], [], NOW, load("analysistemplates"))
     assert "812.4 does not satisfy result < 500" in text
     assert "Condition:      result < 500" in text
     assert_golden("describe-analysisrun.txt", text)
@@ -40,7 +44,7 @@ def test_an_analysis_run_lists_every_measurement_with_value_phase_time_and_messa
 
 def test_other_kinds_are_described_with_spec_status_and_events() -> None:
     stage = load("stages")[0]
-    text = describe("Stage", stage, [], NOW)
+    text = describe_generic(stage, [], NOW)
     assert "Events:         <none>" in text
     assert_golden("describe-stage.txt", text)
 

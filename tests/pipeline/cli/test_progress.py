@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
-from kargo.cli.progress import Outcome, PlainProgress
+from kargo.cli.progress import Outcome, Progress
 from kargo.model.promotion import PromotionPhase
 from kargo.model.stage import VerificationPhase
 
@@ -14,12 +12,12 @@ from tests.pipeline.cli.conftest import load
 
 def test_plain_progress_prints_each_step_change_once(capsys: pytest.CaptureFixture[str]) -> None:
     finished = load("promotions")[0]
-    running = copy.deepcopy(finished)
-    running["status"]["phase"] = "Running"
-    running["status"]["message"] = ""
-    del running["status"]["stepExecutionMetadata"][1:]
-    running["status"]["currentStep"] = 1
-    view = PlainProgress()
+    running = finished.model_copy(deep=True)
+    running.status.phase = PromotionPhase.RUNNING
+    running.status.message = ""
+    del running.status.step_execution_metadata[1:]
+    running.status.current_step = 1
+    view = Progress()
     view.show(running, None)
     view.show(running, None)
     view.show(finished, None)
@@ -37,7 +35,7 @@ def test_plain_progress_prints_each_step_change_once(capsys: pytest.CaptureFixtu
 def test_plain_progress_prints_metrics_with_their_latest_value(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    view = PlainProgress()
+    view = Progress()
     view.show(load("promotions")[1], load("analysisruns")[0])
     out = capsys.readouterr().out
     assert "verification response-time: Failed value=812.4" in out

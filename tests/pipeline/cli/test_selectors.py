@@ -50,6 +50,6 @@ def test_a_term_without_operator_or_value_says_how_to_write_it() -> None:
 def test_selecting_events_keeps_only_matching_ones() -> None:
     events = load("events")
     promotions = select(events, parse_field_selector("involvedObject.kind=Promotion"))
-    assert {e["reason"] for e in promotions} == {"PromotionCreated", "PromotionFailed"}
+    assert {e.reason for e in promotions} == {"PromotionCreated", "PromotionFailed"}
     warnings = select(events, parse_field_selector("involvedObject.kind=Promotion,type!=Normal"))
-    assert [e["reason"] for e in warnings] == ["PromotionFailed"]
+    assert [e.reason for e in warnings] == ["PromotionFailed"]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from kargo.cli.columns import build_table, url_host, with_delivery_summary
-from kargo.cli.fields import stage_verified
+from kargo.cli.columns import build_table, stage_verified, url_host
 from kargo.cli.kinds import resolve_kind
 from kargo.cli.printing import OutputFormat, format_resources
 from kargo.cli.tables import Table, render_table
+from kargo.model.stage import VerificationPhase
 
 from tests.pipeline.cli.conftest import NOW, assert_golden, load
 
@@ -101,17 +101,23 @@ def test_output_name_json_and_yaml_follow_kubectl() -> None:
 def test_a_stage_shows_verified_from_its_newest_verification_or_none_needed() -> None:
     development, production = load("stages")[1], load("stages")[0]
     assert stage_verified(production) == "True"
-    production["status"]["freightHistory"][0]["verificationHistory"][0]["phase"] = "Failed"
+    newest = production.status.freight_history[0].verification_history[0]
+    newest.phase = VerificationPhase.FAILED
     assert stage_verified(production) == "Failed"
-    production["status"]["freightHistory"][0]["verificationHistory"] = []
+    production.status.freight_history[0].verification_history = []
     assert stage_verified(production) == "False"
-    assert "verification" not in development["spec"]
+    assert development.spec.verification is None
     assert stage_verified(development) == "True"
 
 
 def test_webhook_configs_show_their_last_delivery_and_recent_failures_from_the_log() -> None:
-    configs = with_delivery_summary(load("webhookconfigs"), load("webhookdeliveries"), NOW)
-    text = format_resources(resolve_kind("webhook-config"), configs, OutputFormat.TABLE, now=NOW)
+    text = format_resources(
+        resolve_kind("webhook-config"),
+        load("webhookconfigs"),
+        OutputFormat.TABLE,
+        now=NOW,
+        deliveries=load("webhookdeliveries"),
+    )
     rows = {line.split()[0]: line.split() for line in text.splitlines()[1:]}
     assert rows["local-receiver"][4:6] == ["Succeeded", "0"]
     assert rows["slack"][4:6] == ["Failed", "1"]  # the failure of three days ago is not recent

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import click
 import pytest
-from kargo.cli.timefmt import DURATION, age, elapsed, short_duration
+from kargo.cli.timefmt import DURATION, age, elapsed, rfc3339, short_duration
 
 from tests.pipeline.cli.conftest import NOW
 
@@ -29,17 +29,26 @@ def test_ages_are_shortened_like_kubectl(seconds: float, shown: str) -> None:
     assert short_duration(seconds) == shown
 
 
-def test_age_reads_rfc3339_timestamps_with_z_or_offsets() -> None:
-    assert age((NOW - timedelta(minutes=3)).isoformat().replace("+00:00", "Z"), NOW) == "3m"
-    assert age("2026-11-26T07:00:00+01:00", NOW) == "0s"
+def test_ages_count_from_aware_times_in_any_zone() -> None:
+    assert age(NOW - timedelta(minutes=3), NOW) == "3m"
+    assert age(datetime(2026, 11, 26, 7, tzinfo=timezone(timedelta(hours=1))), NOW) == "0s"
     assert age(None, NOW) == "<unknown>"
-    assert age("yesterday", NOW) == "<unknown>"
+
+
+def test_times_are_printed_as_rfc3339_in_utc_with_z() -> None:
+    plus_one = timezone(timedelta(hours=1))
+    assert (
+        rfc3339(datetime(2026, 11, 26, 7, 0, 5, 123456, tzinfo=plus_one)) == "2026-11-26T06:00:05Z"
+    )
+    assert rfc3339(datetime(2026, 11, 26, 6, 0, 5)) == "2026-11-26T06:00:05Z"  # naive: UTC
+    assert rfc3339(None) == ""
 
 
 def test_step_durations_are_precise_under_a_minute() -> None:
-    assert elapsed("2026-11-26T05:50:01Z", "2026-11-26T05:50:02.400Z", NOW) == "1.4s"
-    assert elapsed("2026-11-26T05:00:00Z", "2026-11-26T05:03:00Z", NOW) == "3m"
-    assert elapsed("2026-11-26T05:59:58Z", None, NOW) == "2.0s"
+    start = NOW - timedelta(minutes=10)
+    assert elapsed(start, start + timedelta(seconds=1.4), NOW) == "1.4s"
+    assert elapsed(start, start + timedelta(minutes=3), NOW) == "3m"
+    assert elapsed(NOW - timedelta(seconds=2), None, NOW) == "2.0s"
     assert elapsed(None, None, NOW) == ""
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, TypeAdapter
 
 from kargo.api.errors import ErrorCode
 from kargo.engine.applying import ApplyAction
+from kargo.engine.explaining import Reason
 from kargo.model.analysis import AnalysisRun, AnalysisTemplate
 from kargo.model.base import API_VERSION, StrictModel
 from kargo.model.event import EventRecord
@@ -218,6 +219,14 @@ class DeliveryList(StrictModel):
     items: list[DeliveryRecord]
 
 
+ANSWER_LISTS: dict[str, type[StrictModel]] = {
+    **LISTS,
+    "Event": EventList,
+    "WebhookDelivery": DeliveryList,
+}
+"""Kind → the model of its list answer, events and webhook deliveries included."""
+
+
 class ApplyResult(StrictModel):
     """What applying did to one resource."""
 
@@ -360,6 +369,69 @@ class MetricSeriesAnswer(StrictModel):
 # -- end of verification series ----------------------------------------------------------------
 
 
+class ExplainReason(StrictModel):
+    """One thing that keeps freight out of a stage (or says it is there)."""
+
+    reason: Reason
+    message: str
+    blocking: bool
+    seconds_left: int | None = None
+
+
+class Explanation(StrictModel):
+    """Why freight is not (yet) in a stage, and whether a promotion by hand is accepted now."""
+
+    freight: str
+    alias: str
+    stage: str
+    in_stage: bool
+    promotable: bool
+    reasons: list[ExplainReason]
+
+
+class StagePermissions(StrictModel):
+    """What the caller may do to one stage."""
+
+    promote: bool
+    approve: bool
+    verify: bool
+    rollback: bool
+    abort: bool
+
+
+class WarehousePermissions(StrictModel):
+    """What the caller may do to one warehouse."""
+
+    refresh: bool
+
+
+class Permissions(StrictModel):
+    """What the caller may do to each stage and warehouse of a project."""
+
+    stages: dict[str, StagePermissions]
+    warehouses: dict[str, WarehousePermissions]
+
+
+class StageDeliveryMetrics(StrictModel):
+    """The four delivery (DORA) figures of one stage over the window."""
+
+    stage: str
+    deployments: int
+    deployments_per_day: float
+    lead_time_seconds: float | None
+    changes: int
+    failed_changes: int
+    change_failure_rate: float | None
+    time_to_restore_seconds: float | None
+
+
+class DeliveryMetrics(StrictModel):
+    """The delivery metrics of each stage over a window (`30d`)."""
+
+    window: str
+    stages: list[StageDeliveryMetrics]
+
+
 PromoteAnswer = Promotion | Unchanged
 """A promotion created (201), or the stage already runs that freight (200)."""
 
@@ -381,6 +453,7 @@ def parse_resource_list(payload: Any) -> list[StrictModel]:
 
 
 __all__ = [
+    "ANSWER_LISTS",
     "RESOURCE_VIEWS",
     "AnyResource",
     "AnyResourceList",
@@ -391,11 +464,14 @@ __all__ = [
     "ErrorAnswer",
     "CreatedToken",
     "DeliveryList",
+    "DeliveryMetrics",
     "EventList",
+    "Explanation",
     "FreightView",
     "Health",
     "LeaderInfo",
     "MetricSeriesAnswer",
+    "Permissions",
     "ProjectList",
     "PromoteAnswer",
     "RollbackAnswer",

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from kargo.api.contract import DeliveryMetrics, Explanation, Permissions
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.security import principal_of
 from kargo.api.state import ServerState, server_state
@@ -24,7 +25,7 @@ State = Annotated[ServerState, Depends(server_state)]
 STAGE_VERBS = ("promote", "approve", "verify", "rollback", "abort")
 
 
-@router.get("/explain")
+@router.get("/explain", response_model=Explanation)
 async def explain(
     project: str,
     state: State,
@@ -36,7 +37,7 @@ async def explain(
     return found.to_dict()
 
 
-@router.get("/permissions")
+@router.get("/permissions", response_model=Permissions)
 async def permissions(project: str, request: Request, state: State) -> dict[str, Any]:
     """What the caller may do to each stage and warehouse (the dashboard shows only that)."""
     principal = principal_of(request)
@@ -59,7 +60,7 @@ async def permissions(project: str, request: Request, state: State) -> dict[str,
     }
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_model=DeliveryMetrics)
 async def metrics(project: str, state: State, window: str = "30d") -> dict[str, Any]:
     """Deployment frequency, lead time, change failure rate and time to restore per stage."""
     try:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from kargo.api.contract import ChainReport
-from kargo.cli.printing import OutputFormat, to_yaml
+from kargo.cli.printing import Output, OutputFormat, structured
 from kargo.cli.session import Session, session
 from kargo.cli.settings import ConfigFileError, save_config
 from kargo.cli.tables import Table, render_table
-from kargo.cli.timefmt import age
+from kargo.cli.timefmt import age, rfc3339
 from kargo.client import KargoClientError, document
 
 TOKEN_KINDS = ("tokens", "token")
@@ -21,37 +19,29 @@ AUDIT_KINDS = ("audit", "audits", "auditrecords")
 ROLES = ("viewer", "promoter", "admin")
 
 
-def _structured(data: Any, fmt: OutputFormat) -> str | None:
-    if fmt is OutputFormat.JSON:
-        return json.dumps(data, indent=2)
-    if fmt is OutputFormat.YAML:
-        return to_yaml(data).rstrip("\n")
-    return None
-
-
-def show_tokens(s: Session, fmt: OutputFormat, no_headers: bool) -> None:
+def show_tokens(s: Session, output: Output, no_headers: bool) -> None:
     """`kargo get tokens`: names, roles and expiry, never secrets."""
     tokens = s.client.list_tokens()
-    text = _structured({"items": [document(t) for t in tokens]}, fmt)
+    text = structured({"items": [document(t) for t in tokens]}, output)
     if text is not None:
         click.echo(text)
         return
-    if fmt is OutputFormat.NAME:
+    if output.format is OutputFormat.NAME:
         click.echo("\n".join(f"token/{t.name}" for t in tokens))
         return
     table = Table(["NAME", "ROLE", "CREATED BY", "AGE", "EXPIRES"])
     for t in tokens:
-        expires = t.expires_at.isoformat().replace("+00:00", "Z") if t.expires_at else "never"
+        expires = rfc3339(t.expires_at) or "never"
         table.add(t.name, t.role, t.created_by, age(t.created_at), expires)
     click.echo(render_table(table, no_headers))
 
 
 def show_audit(
-    s: Session, fmt: OutputFormat, no_headers: bool, actor: str | None, since: str | None
+    s: Session, output: Output, no_headers: bool, actor: str | None, since: str | None
 ) -> None:
     """`kargo get audit`: who did what, to what, from where, with which result."""
     records = s.client.audit(actor=actor, since=since)
-    text = _structured({"items": [document(r) for r in records]}, fmt)
+    text = structured({"items": [document(r) for r in records]}, output)
     if text is not None:
         click.echo(text)
         return
@@ -63,7 +53,7 @@ def show_audit(
         phase = f"{r.phase_before or ''}→{r.phase_after or ''}"
         source = " ".join(x for x in (r.source, r.address) if x)
         table.add(
-            r.time.isoformat()[:19],
+            rfc3339(r.time),
             r.actor,
             r.action,
             "/".join(x for x in (r.project, r.resource) if x),

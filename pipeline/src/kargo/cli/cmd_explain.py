@@ -7,6 +7,7 @@ import json
 import click
 
 from kargo.cli.session import project_option, session
+from kargo.client import document
 
 
 @click.group("explain")
@@ -32,16 +33,13 @@ def explain_freight_command(
     s = session()
     answer = s.client.explain_freight(s.project(project), freight, stage)
     if output == "json":
-        click.echo(json.dumps(answer, indent=2))
+        click.echo(json.dumps(document(answer), indent=2))
         return
-    alias = answer.get("alias") or answer.get("freight")
-    if answer.get("inStage"):
+    if answer.in_stage:
         verdict = f"is in {stage}"
-    elif answer.get("promotable"):
-        verdict = f"can be promoted to {stage} now"
     else:
-        verdict = f"cannot be promoted to {stage} now"
-    click.echo(f"freight {alias} {verdict}")
-    for reason in answer.get("reasons") or []:
-        note = "" if reason.get("blocking") else " (does not stop a promotion by hand)"
-        click.echo(f"  {reason['reason']}: {reason['message']}{note}")
+        verdict = f"{'can' if answer.promotable else 'cannot'} be promoted to {stage} now"
+    click.echo(f"freight {answer.alias or answer.freight} {verdict}")
+    for reason in answer.reasons:
+        note = "" if reason.blocking else " (does not stop a promotion by hand)"
+        click.echo(f"  {reason.reason}: {reason.message}{note}")

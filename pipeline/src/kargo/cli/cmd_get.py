@@ -10,16 +10,22 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
-from kargo.cli import fields as f
+from kargo.api.contract import StageView
 from kargo.cli.cmd_access import AUDIT_KINDS, TOKEN_KINDS, show_audit, show_tokens
 from kargo.cli.cmd_metrics import METRICS_KINDS, show_metrics
-from kargo.cli.columns import build_table, row_for, with_delivery_summary
-from kargo.cli.describing import describe, describe_promotion, find_verification
+from kargo.cli.columns import build_table, name_of, sort_rows
+from kargo.cli.describing import (
+    describe_analysis_run,
+    describe_generic,
+    describe_promotion,
+    find_verification,
+)
 from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
 from kargo.cli.pipeline_tree import read_pipeline
 from kargo.cli.printing import OUTPUT, OUTPUT_CHOICES, Output, OutputFormat, format_resources
 from kargo.cli.selectors import (
     EVENT_FIELDS,
+    Requirement,
     SelectorError,
     format_field_selector,
     parse_field_selector,
@@ -27,10 +33,13 @@ from kargo.cli.selectors import (
 )
 from kargo.cli.session import Session, project_option, session
 from kargo.cli.tables import render_row, render_table
-from kargo.client import ApiError, KargoClientError
+from kargo.client import ApiError, KargoClientError, document
+from kargo.model.analysis import AnalysisRun, AnalysisTemplate
+from kargo.model.event import EventRecord
 from kargo.model.labels import labels_match, parse_label_selector
+from kargo.model.promotion import Promotion
+from kargo.notify.deliveries import DeliveryRecord
 
-Resource = dict[str, Any]
 GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
 PIPELINE_KINDS = ("pipeline", "pipelines")
 
@@ -58,19 +67,11 @@ def list_of(
     limit: int | None = None,
     webhook: str | None = None,
     failed: bool = False,
-) -> list[Resource]:
+) -> list[Any]:
     """Resources of one kind; field selectors are also applied here, so results are exact."""
-    if kind.kind == "Project":
-        return s.client.list_projects()
     if kind.kind == "WebhookDelivery":
         return s.client.webhook_deliveries(project, webhook, failed)
-    requirements = []
-    if field_selector:
-        allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
-        try:
-            requirements = parse_field_selector(field_selector, allowed)
-        except SelectorError as exc:
-            raise click.UsageError(str(exc)) from exc
+    requirements = _field_requirements(kind, field_selector)
     server_selector = format_field_selector(requirements) if kind.kind == "Event" else None
     resources = s.client.list_resources(
         project, kind.plural, server_selector or None, label_selector, limit
@@ -78,29 +79,30 @@ def list_of(
     return select(resources, requirements)
 
 
-def related_events(s: Session, project: str, kind: str, name: str) -> list[Resource]:
+def _field_requirements(kind: Kind, field_selector: str | None) -> list[Requirement]:
+    allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
+    try:
+        return parse_field_selector(field_selector, allowed) if field_selector else []
+    except SelectorError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def related_events(s: Session, project: str, kind: str, name: str) -> list[EventRecord]:
     """The events about one object (empty when the server has none to give)."""
     selector = f"involvedObject.kind={kind},involvedObject.name={name}"
     try:
-        events = s.client.list_resources(project, "events", selector)
+        events: list[EventRecord] = s.client.list_resources(project, "events", selector)
     except KargoClientError:
         return []
-    return [e for e in events if f.event_object(e) == (kind, name)]
+    return [e for e in events if (e.involved_object.kind, e.involved_object.name) == (kind, name)]
 
 
-def verification_events(s: Session, project: str, freight: str, run: str) -> list[Resource]:
+def verification_events(s: Session, project: str, freight: str, run: str) -> list[EventRecord]:
     """The freight's events about one verification run (they carry `data.analysisRun`)."""
     if not freight or not run:
         return []
-    return [
-        e
-        for e in related_events(s, project, "Freight", freight)
-        if f.text(e, "data.analysisRun") == run
-    ]
-
-
-def _newest(resources: list[Resource]) -> Resource | None:
-    return max(resources, key=lambda r: str(f.created(r) or ""), default=None)
+    events = related_events(s, project, "Freight", freight)
+    return [e for e in events if e.data.get("analysisRun") == run]
 
 
 @click.command("get")
@@ -153,26 +155,28 @@ def get_command(
         _show_pipeline(s, s.project(project), watch)
         return
     if kind.lower() in TOKEN_KINDS:
-        show_tokens(s, fmt, no_headers)
+        show_tokens(s, output, no_headers)
         return
     if kind.lower() in AUDIT_KINDS:
-        show_audit(s, fmt, no_headers, actor, since)
+        show_audit(s, output, no_headers, actor, since)
         return
     if kind.lower() in METRICS_KINDS:
-        show_metrics(s, s.project(project), fmt, no_headers, since)
+        show_metrics(s, s.project(project), output, no_headers, since)
         return
     chosen = kind_argument(kind)
     if chosen.kind == "Project":
         projects = s.client.list_projects()
         if names:
-            known = {f.name(p): p for p in projects}
+            known = {p.name: p for p in projects}
             for missing in [n for n in names if n not in known]:
                 raise s.not_found_project(missing)
             projects = [known[n] for n in names]
-        text = format_resources(
-            chosen, projects, output, no_headers, s.colour, len(names) == 1, sort_by=sort_by
+        single = len(names) == 1
+        click.echo(
+            format_resources(
+                chosen, projects, output, no_headers, s.colour, single, sort_by=sort_by
+            )
         )
-        click.echo(text)
         return
     selected = selected_by(chosen, field_selector, label_selector)  # usage errors first
     target = s.target(names[0] if names else None, project)
@@ -190,17 +194,25 @@ def get_command(
             s, target.project, chosen, field_selector, label_selector, limit, webhook, failed
         )
         if target.name:
-            resources = [r for r in resources if f.name(r) == target.name]
+            resources = [r for r in resources if name_of(r) == target.name]
         single = False
-    if chosen.kind == "WebhookConfig" and fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
-        resources = _with_deliveries(s, target.project, resources)
+    deliveries = None
+    if chosen.kind == "WebhookConfig" and output.tabular and resources:
+        deliveries = _deliveries(s, target.project)
     if chosen.kind == "Stage" and fmt is OutputFormat.WIDE:
         resources = _with_instances(s, target.project, resources)
     if fmt is OutputFormat.TABLE and not resources and not watch:
         click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
         return
     text = format_resources(
-        chosen, resources, output, no_headers, s.colour, single, sort_by=sort_by
+        chosen,
+        resources,
+        output,
+        no_headers,
+        s.colour,
+        single,
+        sort_by=sort_by,
+        deliveries=deliveries,
     )
     if text:
         click.echo(text)
@@ -223,18 +235,18 @@ def _refuse_flags_of_other_kinds(
 
 def selected_by(
     kind: Kind, field_selector: str | None, label_selector: str | None
-) -> Callable[[Resource], bool]:
+) -> Callable[[Any], bool]:
     """Whether a resource passes `--field-selector` and `-l` (set-based too): for the watch."""
-    allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
+    fields = _field_requirements(kind, field_selector)
     try:
-        fields = parse_field_selector(field_selector, allowed) if field_selector else []
         labels = parse_label_selector(label_selector)
-    except (SelectorError, ValueError) as exc:
+    except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
 
-    def selected(resource: Resource) -> bool:
-        own = (resource.get("metadata") or {}).get("labels") or {}
-        return all(r.matches(resource) for r in fields) and labels_match(own, labels)
+    def selected(resource: Any) -> bool:
+        served = document(resource)
+        own = served.get("metadata", {}).get("labels") or {}
+        return all(r.matches(served) for r in fields) and labels_match(own, labels)
 
     return selected
 
@@ -255,7 +267,7 @@ def _show_pipeline(s: Session, project: str, watch: bool) -> None:
         return
 
 
-def _changes(s: Session, project: str, kind: Kind | None) -> Iterator[tuple[str, Resource]]:
+def _changes(s: Session, project: str, kind: Kind | None) -> Iterator[tuple[str, Any]]:
     """The watch stream, opened again (with a growing pause) whenever it breaks or ends."""
     pause = 1.0
     while True:
@@ -277,45 +289,44 @@ def _watch(
     kind: Kind,
     name: str | None,
     output: Output,
-    shown: list[Resource],
+    shown: list[Any],
     no_headers: bool,
-    selected: Callable[[Resource], bool],
+    selected: Callable[[Any], bool],
 ) -> None:
     """Print each change of the watched kind (and name, and selectors) until interrupted."""
-    fmt = output.format
     if not kind.watchable:
         raise click.UsageError(f"{kind.plural} cannot be watched; drop -w")
-    wide = fmt is OutputFormat.WIDE
+    wide = output.format is OutputFormat.WIDE
     layout = build_table(kind.kind, shown, wide)
-    if not shown and fmt in (OutputFormat.TABLE, OutputFormat.WIDE) and not no_headers:
+    if not shown and output.tabular and not no_headers:
         click.echo(render_table(layout, colour=s.colour))
     # The server starts a watch with ADDED for everything that exists: skip what is shown.
-    shown_versions = {f.name(r): f.text(r, "metadata.resourceVersion") for r in shown}
+    versions = {name_of(r): r.metadata.resource_version for r in shown}
 
-    def show(resource: Resource) -> None:
-        if (name and f.name(resource) != name) or not selected(resource):
+    def show(resource: Any) -> None:
+        if (name and name_of(resource) != name) or not selected(resource):
             return
-        if fmt in (OutputFormat.TABLE, OutputFormat.WIDE):
-            row = row_for(kind.kind, resource, wide, datetime.now(UTC))
+        if output.tabular:
+            row = build_table(kind.kind, [resource], wide, datetime.now(UTC)).rows[0]
             click.echo(render_row(layout, row, layout, s.colour))
         else:
             click.echo(format_resources(kind, [resource], output, single=True))
 
     try:
         for change, resource in _changes(s, project, kind):
-            if change == "resync":  # the server dropped changes: show the current state again
+            if resource is None:  # resync: the server dropped changes; show the current state
                 click.echo("kargo: the watch fell behind; listing again", err=True)
                 current = s.client.list_resources(project, kind.plural)
-                shown_versions = {f.name(r): f.text(r, "metadata.resourceVersion") for r in current}
+                versions = {name_of(r): r.metadata.resource_version for r in current}
                 for listed in current:
                     show(listed)
                 continue
-            if resource.get("kind") not in (None, kind.kind):
+            if resource.kind != kind.kind:
                 continue
-            version = f.text(resource, "metadata.resourceVersion")
-            if change != "DELETED" and shown_versions.get(f.name(resource)) == version:
+            version = resource.metadata.resource_version
+            if change != "DELETED" and versions.get(name_of(resource)) == version:
                 continue  # a reconnect replays what exists as ADDED
-            shown_versions[f.name(resource)] = version
+            versions[name_of(resource)] = version
             show(resource)
     except KeyboardInterrupt:
         return
@@ -327,6 +338,8 @@ def _watch(
 @project_option
 def describe_command(kind: str, name: str | None, project: str | None) -> None:
     """Show resources in full, with their related events (promotion: the newest by default).
+
+    Long values wrap to the terminal's width (COLUMNS).
 
     \b
     Examples:
@@ -342,64 +355,49 @@ def describe_command(kind: str, name: str | None, project: str | None) -> None:
     else:
         resources = s.client.list_resources(target.project, chosen.plural)
         if chosen.kind in {"Promotion", "AnalysisRun"}:
-            newest = _newest(resources)
-            resources = [newest] if newest else []
+            resources = sort_rows(chosen.kind, resources)[:1]
     if not resources:
         raise KargoClientError(
             f"no {chosen.plural} in project {target.project} yet"
             + ("; start one with `kargo promote --to STAGE`" if chosen.kind == "Promotion" else "")
         )
     now = datetime.now(UTC)
-    texts = []
-    for resource in resources:
-        events = related_events(s, target.project, chosen.kind, f.name(resource))
-        if chosen.kind == "Promotion":
-            try:
-                runs = s.client.list_resources(target.project, "analysisruns")
-            except ApiError:
-                runs = []
-            run = find_verification(resource, runs)
-            if run is not None:
-                freight = f.promotion_freight(resource)
-                events += verification_events(s, target.project, freight, f.name(run))
-            texts.append(describe_promotion(resource, events, run, now))
-        elif chosen.kind == "AnalysisRun":
-            templates = _run_templates(s, target.project, resource)
-            events += verification_events(
-                s, target.project, f.run_freight(resource), f.name(resource)
-            )
-            texts.append(describe(chosen.kind, resource, events, now, templates))
-        else:
-            texts.append(describe(chosen.kind, resource, events, now))
+    texts = [_describe_one(s, target.project, r, now) for r in resources]
     click.echo("\n\n".join(texts))
 
 
-def _run_templates(s: Session, project: str, run: Resource) -> list[Resource]:
-    """The analysis templates a run was made from, for their conditions (best effort)."""
-    names = {
-        f.text(t, "name", "templateName")
-        for t in f.dig(run, "spec.templates") or []
-        if isinstance(t, dict)
-    }
+def _describe_one(s: Session, project: str, resource: Any, now: datetime) -> str:
+    events = related_events(s, project, resource.kind, name_of(resource))
+    if isinstance(resource, Promotion):
+        try:
+            run = find_verification(resource, s.client.resources(project, AnalysisRun))
+        except ApiError:
+            run = None
+        if run is not None:
+            events += verification_events(s, project, resource.spec.freight, run.name)
+        return describe_promotion(resource, events, run, now)
+    if isinstance(resource, AnalysisRun):
+        wanted = {t.name for t in resource.spec.templates}
+        try:
+            templates = [
+                t for t in s.client.resources(project, AnalysisTemplate) if t.name in wanted
+            ]
+        except KargoClientError:
+            templates = []
+        events += verification_events(s, project, resource.spec.freight or "", resource.name)
+        return describe_analysis_run(resource, events, now, templates)
+    return describe_generic(resource, events, now)
+
+
+def _deliveries(s: Session, project: str) -> list[DeliveryRecord] | None:
+    """The delivery log for the webhook configs' summary (best effort: it may be unavailable)."""
     try:
-        templates = s.client.list_resources(project, "analysistemplates")
+        return s.client.webhook_deliveries(project)
     except KargoClientError:
-        return []
-    return [t for t in templates if f.name(t) in names]
+        return None
 
 
-def _with_deliveries(s: Session, project: str, configs: list[Resource]) -> list[Resource]:
-    """Webhook configs with their delivery summary (best effort: the log may be unavailable)."""
-    if not configs:
-        return configs
-    try:
-        deliveries = s.client.webhook_deliveries(project)
-    except KargoClientError:
-        return configs
-    return with_delivery_summary(configs, deliveries)
-
-
-def _with_instances(s: Session, project: str, stages: list[Resource]) -> list[Resource]:
+def _with_instances(s: Session, project: str, stages: list[StageView]) -> list[StageView]:
     """Stages with the instances the runtime runs for them (best effort, like deliveries)."""
     if not stages:
         return stages
@@ -407,5 +405,5 @@ def _with_instances(s: Session, project: str, stages: list[Resource]) -> list[Re
         found = s.client.list_resources(project, "stages", params={"instances": "true"})
     except KargoClientError:
         return stages
-    by_name = {f.name(stage): stage for stage in found}
-    return [by_name.get(f.name(stage), stage) for stage in stages]
+    by_name = {stage.name: stage for stage in found}
+    return [by_name.get(stage.name, stage) for stage in stages]

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from kargo.cli import fields as f
 from kargo.cli.applying import ApplySourceError, bundle
 from kargo.cli.cmd_get import kind_argument
+from kargo.cli.columns import sort_rows
 from kargo.cli.kinds import KINDS, did_you_mean, resolve_kind
 from kargo.cli.session import Session, project_option, session
+from kargo.cli.timefmt import rfc3339
 from kargo.client import ApiError, KargoClientError
 from kargo.model.analysis import AnalysisRun
+from kargo.model.promotion import Promotion
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WITH_LOGS = tuple(k for k in KINDS if k.kind in {"Promotion", "AnalysisRun"})
 EXPORTABLE = tuple(k for k in KINDS if k.kind in {"Promotion", "Project"})
 
@@ -50,10 +50,10 @@ def logs_command(
     target = s.target(name, project)
     promotion = target.name
     if promotion is None:
-        promotions = s.client.list_resources(target.project, "promotions")
+        promotions = sort_rows("Promotion", s.client.resources(target.project, Promotion))
         if not promotions:
             raise KargoClientError(f"no promotions in project {target.project} yet")
-        promotion = f.name(max(promotions, key=lambda p: str(f.created(p) or "")))
+        promotion = promotions[0].name
     try:
         for line in s.client.logs(target.project, promotion, follow):
             click.echo(line)
@@ -67,15 +67,12 @@ def logs_command(
 
 def _run_logs(s: Session, project: str, name: str | None, metric: str | None) -> None:
     """Each metric's measurements: time, phase, the value (a job's stdout) and the message."""
-    kind = resolve_kind("analysisrun")
     if name is None:
-        runs = s.client.resources(project, AnalysisRun)
+        runs = sort_rows("AnalysisRun", s.client.resources(project, AnalysisRun))
         if not runs:
             raise KargoClientError(f"no analysis runs in project {project} yet")
-        name = max(runs, key=lambda r: r.metadata.creation_timestamp or EPOCH).name
-    run = s.client.resource(
-        project, AnalysisRun, s.get_named(project, kind, name)["metadata"]["name"]
-    )
+        name = runs[0].name
+    run: AnalysisRun = s.get_named(project, resolve_kind("analysisrun"), name)
     results = [m for m in run.status.metric_results if metric in (None, m.name)]
     if metric and not results:
         known = [m.name for m in run.status.metric_results]
@@ -85,7 +82,7 @@ def _run_logs(s: Session, project: str, name: str | None, metric: str | None) ->
     for result in results:
         click.echo(f"== {result.template or '-'}/{result.name}: {result.phase}")
         for measurement in result.measurements:
-            when = measurement.started_at.isoformat().replace("+00:00", "Z")
+            when = rfc3339(measurement.started_at)
             said = f": {measurement.message}" if measurement.message else ""
             click.echo(f"{when} {measurement.phase}{said}")
             value = measurement.value

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from kargo.api.contract import FreightView, StageView, Unchanged
-from kargo.cli import fields as f
 from kargo.cli.cmd_wait import poll_until
-from kargo.cli.kinds import Kind, did_you_mean, resolve_kind
+from kargo.cli.columns import short_id, sort_rows
+from kargo.cli.kinds import did_you_mean, resolve_kind
 from kargo.cli.printing import to_yaml
-from kargo.cli.progress import Outcome, make_view, wait_for_promotion
+from kargo.cli.progress import Outcome, Progress, wait_for_promotion
 from kargo.cli.session import Session, project_option, session
 from kargo.cli.timefmt import DURATION
 from kargo.client import ApiError, KargoClientError, document
@@ -19,8 +17,6 @@ from kargo.model.common import ConditionStatus
 from kargo.model.promotion import Promotion
 from kargo.model.stage import VerificationInfo, VerificationPhase
 from kargo.model.warehouse import REFRESH_ANNOTATION, Warehouse
-
-Resource = dict[str, Any]
 
 
 def _project_only(s: Session, positional: str | None, project: str | None, command: str) -> str:
@@ -37,7 +33,7 @@ def _project_only(s: Session, positional: str | None, project: str | None, comma
 def _describe_created(promotion: Promotion, alias: str = "") -> str:
     carried = promotion.status.freight
     alias = (carried.alias if carried else "") or alias
-    freight = f.short_id(promotion.spec.freight)
+    freight = short_id(promotion.spec.freight)
     what = f"{alias} ({freight})" if alias and freight else alias or freight
     kind = "rollback" if promotion.is_rollback else "promotion"
     return f"promotion/{promotion.name} created: {kind} of {what} to {promotion.spec.stage}"
@@ -45,7 +41,7 @@ def _describe_created(promotion: Promotion, alias: str = "") -> str:
 
 def _finish(s: Session, project: str, promotion: Promotion, timeout: float) -> None:
     """Follow a promotion to its end; exit 1 when it or its verification fails."""
-    view = make_view(s.console, s.console.is_terminal)
+    view = Progress(s.console if s.console.is_terminal else None)
     outcome = wait_for_promotion(s.client, project, promotion.name, view, timeout)
     click.echo(_summary(promotion.name, outcome))
     if not outcome.ok:
@@ -118,12 +114,12 @@ def _abort(s: Session, positional: str | None, project: str | None, stage: str |
             raise click.UsageError("say what to abort: `kargo promote --abort --stage STAGE`")
         running = [
             p
-            for p in s.client.list_resources(target.project, "promotions")
-            if f.text(p, "spec.stage") == stage and f.promotion_phase(p) in {"Running", "Pending"}
+            for p in s.client.resources(target.project, Promotion)
+            if p.spec.stage == stage and not p.phase.is_terminal()
         ]
         if not running:
             raise KargoClientError(f"no promotion of stage {stage} is running; nothing to abort")
-        name = f.name(max(running, key=lambda p: str(f.created(p) or "")))
+        name = sort_rows("Promotion", running)[0].name
     s.client.abort_promotion(target.project, name)
     click.echo(f"promotion/{name} aborted")
 
@@ -195,28 +191,6 @@ def rollback_command(
             _finish(s, target_project, promotion, timeout)
 
 
-def resolve_freight(s: Session, project: str, wanted: str) -> Resource:
-    """A freight by name, alias or unique name prefix; a "did you mean" when none matches."""
-    try:
-        return s.client.get_resource(project, "freight", wanted)
-    except ApiError as exc:
-        if not exc.not_found:
-            raise
-    freight = s.client.list_resources(project, "freight")
-    matches = [
-        fr for fr in freight if f.freight_alias(fr) == wanted or f.name(fr).startswith(wanted)
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    known = [f.freight_alias(fr) for fr in freight if f.freight_alias(fr)]
-    if len(matches) > 1:
-        raise KargoClientError(f"{wanted!r} matches several freight; give more of its name")
-    raise KargoClientError(
-        f"freight {wanted!r} not found in project {project}{did_you_mean(wanted, known)} "
-        f"(list it with `kargo get freight -p {project}`)"
-    )
-
-
 @click.command("approve")
 @project_option
 @click.option("--freight", required=True, help="Freight name, alias or name prefix.")
@@ -230,10 +204,9 @@ def approve_command(project: str | None, freight: str, stage: str) -> None:
     """
     s = session()
     target_project = s.project(project)
-    found = resolve_freight(s, target_project, freight)
-    s.client.approve(target_project, f.name(found), stage)
-    alias = f.freight_alias(found)
-    click.echo(f"freight/{f.name(found)} ({alias}) approved for {stage}")
+    found: FreightView = s.get_named(target_project, resolve_kind("freight"), freight)
+    s.client.approve(target_project, found.name, stage)
+    click.echo(f"freight/{found.name} ({found.alias}) approved for {stage}")
 
 
 @click.group("verify")
@@ -266,7 +239,7 @@ def verify_stage_command(
         s.client.verify_stage(target_project, name, abort)
     except ApiError as exc:
         if exc.not_found and "stage" in exc.message.lower():
-            raise s.not_found(target_project, _kind("stage"), name) from exc
+            raise s.not_found(target_project, resolve_kind("stage"), name) from exc
         raise
     click.echo(f"stage/{name} verification {'aborted' if abort else 'restarted'}")
     if wait:
@@ -317,7 +290,7 @@ def refresh_warehouse_command(name: str, project: str | None, wait: bool, timeou
         asked = s.client.refresh_warehouse(target_project, name)
     except ApiError as exc:
         if exc.not_found:
-            raise s.not_found(target_project, _kind("warehouse"), name) from exc
+            raise s.not_found(target_project, resolve_kind("warehouse"), name) from exc
         raise
     click.echo(f"warehouse/{name} refresh requested")
     if wait:
@@ -339,10 +312,6 @@ def _wait_discovery(s: Session, project: str, asked: Warehouse, timeout: float) 
     click.echo(
         f"warehouse/{asked.name} discovered: last freight {warehouse.status.last_freight_id}"
     )
-
-
-def _kind(name: str) -> Kind:
-    return resolve_kind(name)
 
 
 def _alias_of(s: Session, project: str, promotion: Promotion) -> str:

@@ -18,7 +18,7 @@ from kargo.cli.kinds import resolve_kind
 from kargo.cli.session import project_option, session
 from kargo.cli.templates import TemplateError, check_template, query
 from kargo.cli.timefmt import DURATION
-from kargo.client import KargoClientError
+from kargo.client import KargoClientError, document
 from kargo.model.analysis import AnalysisPhase
 from kargo.model.promotion import PromotionPhase
 from kargo.model.stage import VerificationPhase
@@ -65,8 +65,8 @@ def poll_until(what: str, check: Callable[[], T | None], timeout: float) -> T:
         time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
 
 
-def _value(resource: dict[str, Any], path: str) -> str:
-    found = query(resource, path)
+def _value(resource: Any, path: str) -> str:
+    found = query(document(resource), path)
     return "" if not found or found[0] is None else str(found[0])
 
 
@@ -92,7 +92,7 @@ def wait_command(kind: str, name: str, project: str | None, condition: str, time
     target = s.project(project)
     deadline = time.monotonic() + timeout
     resource = s.get_named(target, chosen, name)
-    shown = f"{chosen.singular}/{resource['metadata']['name']}"
+    shown = f"{chosen.singular}/{resource.metadata.name}"
     while True:
         value = _value(resource, path)
         if value == wanted:
@@ -105,4 +105,4 @@ def wait_command(kind: str, name: str, project: str | None, condition: str, time
                 f"timed out waiting for {shown} ({path} is {value or 'empty'}, not {wanted})"
             )
         time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
-        resource = s.client.get_resource(target, chosen.plural, resource["metadata"]["name"])
+        resource = s.client.get_resource(target, chosen.plural, resource.metadata.name)

@@ -1,158 +1,62 @@
-"""The columns of `kargo get` for each kind, normal and wide, and the order of the rows."""
+"""The columns of `kargo get` for each kind, normal and wide, read from the contract's models."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from kargo.cli import fields as f
+from kargo.api.contract import FreightView, StageView
 from kargo.cli.tables import Table
-from kargo.cli.timefmt import age, parse_time
+from kargo.cli.timefmt import age
+from kargo.model.analysis import AnalysisRun
+from kargo.model.event import EventRecord
+from kargo.model.promotion import Promotion, PromotionPhase, StepExecutionPhase
+from kargo.model.stage import HOLD_ANNOTATION, VerificationPhase
+from kargo.model.warehouse import Warehouse
+from kargo.model.webhooks import WebhookConfig
+from kargo.notify.deliveries import DeliveryRecord
+from kargo.notify.tables import DeliveryStatus
 
-Resource = dict[str, Any]
-RowBuilder = Callable[[Resource, bool, datetime | None], list[object]]
-
-
-def _promotion(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    row: list[object] = [
-        f.name(r),
-        f.text(r, "spec.stage"),
-        f.promotion_alias(r) or f.short_id(f.promotion_freight(r)),
-        f.promotion_phase(r),
-        age(f.created(r), now),
-    ]
-    if wide:
-        steps = f.promotion_steps(r)
-        done = sum(1 for s in steps if s.phase == "Succeeded")
-        row += [
-            f.short_id(f.promotion_freight(r)),
-            f.actor(r),
-            "yes" if f.is_rollback(r) else "no",
-            f"{done}/{len(steps)}",
-            f.text(r, "status.message"),
-        ]
-    return row
+RowBuilder = Callable[[Any, bool, datetime | None], list[object]]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RECENT = timedelta(hours=24)
 
 
-def _stage(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    freight, alias = f.stage_current_freight(r)
-    row: list[object] = [
-        f.name(r),
-        f.short_id(freight),
-        alias,
-        f.stage_health(r),
-        f.stage_verified(r),
-        f.stage_last_promotion_phase(r),
-        age(f.created(r), now),
-    ]
-    if wide:
-        sources = f.first(r, "spec.requestedFreight.0.sources")
-        upstream = ",".join(f.names_in(f.dig(sources, "stages"))) if sources else ""
-        direct = f.dig(sources, "direct") if isinstance(sources, dict) else None
-        row += [
-            upstream or ("warehouse" if direct else ""),
-            f.stage_hold(r),
-            f.text(r, "status.lastPromotion.name"),
-            _instances(r),
-        ]
-    return row
+def name_of(resource: Any) -> str:
+    """A resource's name (a delivery's id, an event's metadata name)."""
+    if isinstance(resource, DeliveryRecord):
+        return str(resource.id)
+    if isinstance(resource, EventRecord):
+        return str(resource.metadata.get("name", ""))
+    return str(resource.metadata.name)
 
 
-def _instances(r: Resource) -> str:
-    """`track:port state (pid, healthy|unhealthy)` per runtime instance of a stage."""
-    shown = []
-    for i in f.dig(r, "status.instances") or []:
-        health = "healthy" if i.get("healthy") else "unhealthy"
-        commit = str(i.get("commit") or "")[:7]
-        shown.append(
-            f"{i.get('track')}:{i.get('port')} {i.get('state')} {commit} "
-            f"pid {i.get('pid')} {health}"
-        )
-    return "; ".join(shown)
+def created_of(resource: Any) -> datetime | None:
+    """When a resource was created (an event: when it was last seen)."""
+    if isinstance(resource, DeliveryRecord):
+        return resource.created_at
+    if isinstance(resource, EventRecord):
+        return resource.last_timestamp
+    moment: datetime | None = resource.metadata.creation_timestamp
+    return moment
 
 
-def _freight(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    commits = f.freight_commits(r)
-    commit = commits[0] if commits else {}
-    row: list[object] = [
-        f.name(r) if wide else f.short_id(f.name(r)),
-        f.freight_alias(r),
-        f.short_id(f.text(commit, "id", "sha")),
-        ",".join(f.names_in(f.dig(r, "status.currentlyIn"))),
-        ",".join(f.names_in(f.dig(r, "status.verifiedIn"))),
-        age(f.created(r), now),
-    ]
-    if wide:
-        row += [
-            ",".join(f.names_in(f.dig(r, "status.approvedFor"))),
-            f.text(commit, "message").split("\n")[0],
-            f.text(r, "status.soakRemaining", "status.soak"),
-        ]
-    return row
+def short_id(freight_name: str) -> str:
+    """A freight id shortened the way git shortens a sha."""
+    return freight_name[:7] if len(freight_name) >= 40 else freight_name
 
 
-def _warehouse(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    git = f.first(r, "spec.subscriptions.0.git", "spec.git", "spec") or {}
-    row: list[object] = [
-        f.name(r),
-        f.text(git, "repoURL"),
-        f.text(git, "branch"),
-        f.short_id(
-            f.text(r, "status.lastFreightID", "status.lastFreight.name", "status.lastFreightName")
-        ),
-        age(f.created(r), now),
-    ]
-    if wide:
-        row += [
-            f.text(git, "commitSelectionStrategy", default="NewestFromBranch"),
-            f.text(r, "spec.interval"),
-            f.text(r, "spec.freightCreationPolicy", default="Automatic"),
-        ]
-    return row
-
-
-def _analysis_run(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    metrics = f.metric_results(r)
-    good = sum(1 for m in metrics if f.text(m, "phase") == "Successful")
-    row: list[object] = [
-        f.name(r),
-        f.run_stage(r),
-        f.short_id(f.run_freight(r)),
-        f.text(r, "status.phase", default="Pending"),
-        f"{good}/{len(metrics)}" if metrics else "",
-        age(f.created(r), now),
-    ]
-    if wide:
-        templates = f.first(r, "spec.templates", "status.templates") or []
-        row += [
-            ",".join(
-                f.text(t, "templateName", "name") if isinstance(t, dict) else str(t)
-                for t in templates
-            ),
-            f.text(r, "status.message"),
-        ]
-    return row
-
-
-def _analysis_template(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    metrics = f.dig(r, "spec.metrics") or []
-    providers = []
-    for metric in metrics:
-        provider = metric.get("provider") if isinstance(metric, dict) else None
-        kind = next(iter(provider), "") if isinstance(provider, dict) else str(provider or "")
-        if kind and kind not in providers:
-            providers.append(kind)
-    row: list[object] = [
-        f.name(r),
-        ",".join(f.text(m, "name") for m in metrics),
-        ",".join(providers),
-        age(f.created(r), now),
-    ]
-    if wide:
-        row.append("; ".join(f.text(m, "successCondition") for m in metrics))
-    return row
+def show_value(value: Any) -> str:
+    """A measured value as text: JSON for objects and lists, plain otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, separators=(", ", ": "))
+    return str(value)
 
 
 def url_host(url: str) -> str:
@@ -164,217 +68,287 @@ def url_host(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
-def _webhook_config(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    events = f.first(r, "spec.events", "events") or []
-    enabled = f.first(r, "spec.enabled", "enabled")
-    row: list[object] = [
-        f.name(r),
-        f.text(r, "urlHost", "status.urlHost") or url_host(f.text(r, "spec.url")),
-        ",".join(str(e) for e in events) if isinstance(events, list) else str(events),
-        "False" if enabled is False else "True",
-        f.text(
-            r,
-            "status.lastDelivery.status",
-            "status.lastDeliveryStatus",
-            "lastDeliveryStatus",
-            "status.lastStatus",
-        ),
-        f.text(r, "status.recentFailures", "recentFailures", "status.failures", default="0"),
-        age(f.created(r), now),
-    ]
-    if wide:
-        row += [
-            f.text(r, "spec.format", "format", default="standard"),
-            f.text(r, "status.lastError", "disabledReason", "status.disabledReason"),
-        ]
-    return row
+@dataclass(frozen=True)
+class StepView:
+    """One promotion step as the CLI shows it: its spec merged with its recorded progress."""
+
+    index: int
+    name: str
+    uses: str
+    phase: str
+    started: datetime | None
+    finished: datetime | None
+    message: str
 
 
-def _event(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    kind, obj = f.event_object(r)
-    row: list[object] = [
-        age(f.event_last_seen(r), now),
-        f.text(r, "type", "spec.type", default="Normal"),
-        f.text(r, "reason", "spec.reason"),
-        f"{kind.lower()}/{obj}" if kind else obj,
-        f.text(r, "message", "spec.message"),
-    ]
-    if wide:
-        row.insert(4, f.text(r, "count", "spec.count", default="1"))
-    return row
+def promotion_steps(promotion: Promotion) -> list[StepView]:
+    """The steps of a promotion, those not reached yet as Pending."""
+    specs, runs = promotion.spec.steps, promotion.status.step_execution_metadata
+    steps = []
+    for index in range(max(len(specs), len(runs))):
+        spec = specs[index] if index < len(specs) else None
+        run = runs[index] if index < len(runs) else None
+        uses = (spec.uses if spec else "") or (run.uses if run else "")
+        label = (spec.as_ if spec else "") or (run.alias if run else "") or uses
+        label = label or f"step-{index + 1}"
+        phase = run.status.value if run else StepExecutionPhase.PENDING.value
+        if run is None and promotion.phase is PromotionPhase.RUNNING:
+            phase = "Running" if promotion.status.current_step == index else phase
+        message = run.message if run and run.message else ""
+        failed = phase in {"Failed", "Errored"}
+        if failed and not message and f"step {label} failed: " in promotion.status.message:
+            message = promotion.status.message.partition(" failed: ")[2]
+        started, finished = (run.started_at, run.finished_at) if run else (None, None)
+        steps.append(StepView(index, label, uses, phase, started, finished, message))
+    return steps
 
 
-def _delivery(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    latency = f.first(r, "latencyMs", "status.latencyMs", "spec.latencyMs")
-    row: list[object] = [
-        f.name(r),
-        f.text(r, "webhook", "spec.webhook", "webhookConfig"),
-        f.text(r, "eventType", "type", "event", "spec.eventType", "spec.type"),
-        f.text(r, "status", "phase", "status.phase", "state"),
-        f.text(r, "attempts", "status.attempts", default="0"),
-        f"{float(latency):.0f}ms" if isinstance(latency, int | float) else "",
-        age(f.first(r, "createdAt", "metadata.creationTimestamp", "timestamp"), now),
-    ]
-    if wide:
-        row.append(f.text(r, "lastError", "status.lastError", "error"))
-    return row
+def promotion_alias(promotion: Promotion) -> str:
+    """The alias of the freight a promotion carries ("" before the engine records it)."""
+    return promotion.status.freight.alias if promotion.status.freight else ""
 
 
-def _project(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    return [f.name(r), age(f.created(r), now)]
+def stage_verified(stage: StageView) -> str:
+    """Whether the current freight is verified in the stage: True, False or the run's phase.
+
+    A stage without verification counts its freight as verified once promoted, as Kargo does.
+    """
+    current = stage.status.current_freight
+    if current is None:
+        return ""
+    if current.verification_history:
+        phase = current.verification_history[0].phase
+        return "True" if phase is VerificationPhase.SUCCESSFUL else phase.value
+    return "False" if stage.spec.verification else "True"
 
 
-def _generic(r: Resource, wide: bool, now: datetime | None) -> list[object]:
-    return [f.name(r), age(f.created(r), now)]
+def stage_hold(stage: StageView) -> str:
+    """The freight held back from auto-promotion on this stage, if any."""
+    return stage.metadata.annotations.get(HOLD_ANNOTATION, "")
 
 
-COLUMNS: dict[str, tuple[list[str], list[str], RowBuilder, frozenset[int]]] = {
-    "Promotion": (
-        ["NAME", "STAGE", "FREIGHT", "PHASE", "AGE"],
-        ["FREIGHT ID", "ACTOR", "ROLLBACK", "STEPS", "MESSAGE"],
-        _promotion,
-        frozenset({3}),
-    ),
-    "Stage": (
-        ["NAME", "FREIGHT", "ALIAS", "HEALTH", "VERIFIED", "LAST PROMOTION", "AGE"],
-        ["SOURCE", "HOLD", "PROMOTION NAME", "INSTANCES"],
-        _stage,
-        frozenset({3, 4, 5}),
-    ),
-    "Freight": (
-        ["NAME", "ALIAS", "COMMIT", "CURRENTLY IN", "VERIFIED IN", "AGE"],
-        ["APPROVED FOR", "MESSAGE", "SOAK"],
-        _freight,
-        frozenset(),
-    ),
-    "Warehouse": (
-        ["NAME", "REPO", "BRANCH", "LAST FREIGHT", "AGE"],
-        ["STRATEGY", "INTERVAL", "CREATION"],
-        _warehouse,
-        frozenset(),
-    ),
-    "AnalysisRun": (
-        ["NAME", "STAGE", "FREIGHT", "PHASE", "SUCCESSFUL", "AGE"],
-        ["TEMPLATES", "MESSAGE"],
-        _analysis_run,
-        frozenset({3}),
-    ),
-    "AnalysisTemplate": (
-        ["NAME", "METRICS", "PROVIDERS", "AGE"],
-        ["CONDITIONS"],
-        _analysis_template,
-        frozenset(),
-    ),
-    "WebhookConfig": (
-        ["NAME", "URL", "EVENTS", "ENABLED", "LAST DELIVERY", "RECENT FAILURES", "AGE"],
-        ["FORMAT", "LAST ERROR"],
-        _webhook_config,
-        frozenset({4}),
-    ),
-    "Event": (
-        ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
-        [],
-        _event,
-        frozenset({1}),
-    ),
-    "WebhookDelivery": (
-        ["ID", "WEBHOOK", "EVENT", "STATUS", "ATTEMPTS", "LATENCY", "AGE"],
-        ["LAST ERROR"],
-        _delivery,
-        frozenset({3}),
-    ),
-    "Project": (["NAME", "AGE"], [], _project, frozenset()),
+def _instances(stage: StageView) -> str:
+    """`track:port state commit pid N healthy|unhealthy` per runtime instance of a stage."""
+    return "; ".join(
+        f"{i.track}:{i.port} {i.state} {i.commit[:7]} pid {i.pid} "
+        + ("healthy" if i.healthy else "unhealthy")
+        for i in stage.status.instances or []
+    )
+
+
+def _source(stage: StageView) -> str:
+    direct = any(r.sources.direct for r in stage.spec.requested_freight)
+    return ",".join(stage.upstream_stages()) or ("warehouse" if direct else "")
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    """A webhook's last delivery and its failures of the last 24 hours, from the delivery log."""
+
+    last: DeliveryStatus | None = None
+    recent_failures: int = 0
+    last_error: str = ""
+
+
+def delivery_summaries(
+    deliveries: list[DeliveryRecord], now: datetime | None = None
+) -> dict[str, DeliverySummary]:
+    """Webhook name → its delivery summary (the API keeps none on the WebhookConfig)."""
+    moment = now or datetime.now(UTC)
+    out: dict[str, DeliverySummary] = {}
+    for d in sorted(deliveries, key=lambda d: d.created_at):
+        was = out.get(d.webhook, DeliverySummary())
+        recent = moment - (d.delivered_at or d.created_at) <= RECENT
+        failed = recent and (bool(d.last_error) or d.status is DeliveryStatus.FAILED)
+        failures = was.recent_failures + failed
+        out[d.webhook] = DeliverySummary(d.status, failures, d.last_error or was.last_error)
+    return out
+
+
+@dataclass(frozen=True)
+class Context:
+    """What cells read besides the resource: the time now, the webhooks' delivery summaries."""
+
+    now: datetime | None = None
+    summaries: dict[str, DeliverySummary] = field(default_factory=dict)
+
+    def summary(self, webhook: WebhookConfig) -> DeliverySummary:
+        """The webhook's delivery summary (empty without the delivery log)."""
+        return self.summaries.get(webhook.name, DeliverySummary())
+
+
+Cell = Callable[[Any, Context], object]
+AGE: Cell = lambda r, c: age(created_of(r), c.now)  # noqa: E731
+ALL, WIDE, NARROW = "", "wide", "narrow"
+STATUS_HEADERS = {
+    "PHASE",
+    "HEALTH",
+    "VERIFIED",
+    "LAST PROMOTION",
+    "LAST DELIVERY",
+    "TYPE",
+    "STATUS",
 }
+"""The columns whose words are coloured on a terminal."""
 
 
-def _newest_first(resources: list[Resource]) -> list[Resource]:
-    def key(r: Resource) -> tuple[float, str]:
-        moment = parse_time(f.created(r))
-        return (moment.timestamp() if moment else 0.0, f.name(r))
-
-    return sorted(resources, key=key, reverse=True)
+def _git(w: Warehouse) -> Any:
+    return next((s.git for s in w.spec.subscriptions if s.git), None)
 
 
-def _by_last_seen(resources: list[Resource]) -> list[Resource]:
-    def key(r: Resource) -> float:
-        moment = parse_time(f.event_last_seen(r))
-        return moment.timestamp() if moment else 0.0
-
-    return sorted(resources, key=key)
+def _commit(fr: FreightView) -> Any:
+    return fr.commits[0] if fr.commits else None
 
 
-def sort_rows(kind: str, resources: list[Resource]) -> list[Resource]:
+def _steps_done(p: Promotion) -> str:
+    steps = promotion_steps(p)
+    return f"{sum(s.phase == 'Succeeded' for s in steps)}/{len(steps)}"
+
+
+def _good_metrics(r: AnalysisRun) -> str:
+    metrics = r.status.metric_results
+    return f"{sum(m.phase == 'Successful' for m in metrics)}/{len(metrics)}" if metrics else ""
+
+
+# Each kind's columns: (header, cell, shown always, only with -o wide, or only without).
+LAYOUTS: dict[str, list[tuple[str, Cell, str]]] = {
+    "Promotion": [
+        ("NAME", lambda p, c: p.name, ALL),
+        ("STAGE", lambda p, c: p.spec.stage, ALL),
+        ("FREIGHT", lambda p, c: promotion_alias(p) or short_id(p.spec.freight), ALL),
+        ("PHASE", lambda p, c: p.phase, ALL),
+        ("AGE", AGE, ALL),
+        ("FREIGHT ID", lambda p, c: short_id(p.spec.freight), WIDE),
+        ("ACTOR", lambda p, c: p.actor, WIDE),
+        ("ROLLBACK", lambda p, c: "yes" if p.is_rollback else "no", WIDE),
+        ("STEPS", lambda p, c: _steps_done(p), WIDE),
+        ("MESSAGE", lambda p, c: p.status.message, WIDE),
+    ],
+    "Stage": [
+        ("NAME", lambda s, c: s.name, ALL),
+        ("FREIGHT", lambda s, c: short_id(getattr(s.status.current_freight, "name", "")), ALL),
+        ("ALIAS", lambda s, c: getattr(s.status.current_freight, "alias", ""), ALL),
+        ("HEALTH", lambda s, c: s.status.health.status if s.status.health else "", ALL),
+        ("VERIFIED", lambda s, c: stage_verified(s), ALL),
+        ("LAST PROMOTION", lambda s, c: getattr(s.status.last_promotion, "phase", ""), ALL),
+        ("AGE", AGE, ALL),
+        ("SOURCE", lambda s, c: _source(s), WIDE),
+        ("HOLD", lambda s, c: stage_hold(s), WIDE),
+        ("PROMOTION NAME", lambda s, c: getattr(s.status.last_promotion, "name", ""), WIDE),
+        ("INSTANCES", lambda s, c: _instances(s), WIDE),
+    ],
+    "Freight": [
+        ("NAME", lambda f, c: f.name, WIDE),
+        ("NAME", lambda f, c: short_id(f.name), NARROW),
+        ("ALIAS", lambda f, c: f.alias, ALL),
+        ("COMMIT", lambda f, c: short_id(getattr(_commit(f), "id", "")), ALL),
+        ("CURRENTLY IN", lambda f, c: ",".join(f.status.currently_in), ALL),
+        ("VERIFIED IN", lambda f, c: ",".join(f.status.verified_in), ALL),
+        ("AGE", AGE, ALL),
+        ("APPROVED FOR", lambda f, c: ",".join(f.status.approved_for), WIDE),
+        ("MESSAGE", lambda f, c: getattr(_commit(f), "message", "").split("\n")[0], WIDE),
+        ("SOAK", lambda f, c: f.status.soak_remaining, WIDE),
+    ],
+    "Warehouse": [
+        ("NAME", lambda w, c: w.name, ALL),
+        ("REPO", lambda w, c: getattr(_git(w), "repo_url", ""), ALL),
+        ("BRANCH", lambda w, c: getattr(_git(w), "branch", ""), ALL),
+        ("LAST FREIGHT", lambda w, c: short_id(w.status.last_freight_id or ""), ALL),
+        ("AGE", AGE, ALL),
+        ("STRATEGY", lambda w, c: getattr(_git(w), "commit_selection_strategy", ""), WIDE),
+        ("INTERVAL", lambda w, c: w.spec.interval, WIDE),
+        ("CREATION", lambda w, c: w.spec.freight_creation_policy, WIDE),
+    ],
+    "AnalysisRun": [
+        ("NAME", lambda r, c: r.name, ALL),
+        ("STAGE", lambda r, c: r.spec.stage, ALL),
+        ("FREIGHT", lambda r, c: short_id(r.spec.freight or ""), ALL),
+        ("PHASE", lambda r, c: r.status.phase, ALL),
+        ("SUCCESSFUL", lambda r, c: _good_metrics(r), ALL),
+        ("AGE", AGE, ALL),
+        ("TEMPLATES", lambda r, c: ",".join(t.name for t in r.spec.templates), WIDE),
+        ("MESSAGE", lambda r, c: r.status.message, WIDE),
+    ],
+    "AnalysisTemplate": [
+        ("NAME", lambda t, c: t.name, ALL),
+        ("METRICS", lambda t, c: ",".join(m.name for m in t.spec.metrics), ALL),
+        (
+            "PROVIDERS",
+            lambda t, c: ",".join(dict.fromkeys(m.provider.kind for m in t.spec.metrics)),
+            ALL,
+        ),
+        ("AGE", AGE, ALL),
+        (
+            "CONDITIONS",
+            lambda t, c: "; ".join(m.success_condition or "" for m in t.spec.metrics),
+            WIDE,
+        ),
+    ],
+    "WebhookConfig": [
+        ("NAME", lambda w, c: w.name, ALL),
+        ("URL", lambda w, c: url_host(w.spec.url), ALL),
+        ("EVENTS", lambda w, c: ",".join(w.spec.events), ALL),
+        ("ENABLED", lambda w, c: w.spec.enabled, ALL),
+        ("LAST DELIVERY", lambda w, c: c.summary(w).last, ALL),
+        ("RECENT FAILURES", lambda w, c: c.summary(w).recent_failures, ALL),
+        ("AGE", AGE, ALL),
+        ("FORMAT", lambda w, c: w.spec.format, WIDE),
+        ("LAST ERROR", lambda w, c: c.summary(w).last_error, WIDE),
+    ],
+    "Event": [
+        ("LAST SEEN", AGE, ALL),
+        ("TYPE", lambda e, c: e.type, ALL),
+        ("REASON", lambda e, c: e.reason, ALL),
+        ("OBJECT", lambda e, c: f"{e.involved_object.kind.lower()}/{e.involved_object.name}", ALL),
+        ("COUNT", lambda e, c: e.count, WIDE),
+        ("MESSAGE", lambda e, c: e.message, ALL),
+    ],
+    "WebhookDelivery": [
+        ("ID", lambda d, c: d.id, ALL),
+        ("WEBHOOK", lambda d, c: d.webhook, ALL),
+        ("EVENT", lambda d, c: d.event_type, ALL),
+        ("STATUS", lambda d, c: d.status, ALL),
+        ("ATTEMPTS", lambda d, c: d.attempts, ALL),
+        ("LATENCY", lambda d, c: "" if d.latency_ms is None else f"{d.latency_ms:.0f}ms", ALL),
+        ("AGE", AGE, ALL),
+        ("LAST ERROR", lambda d, c: d.last_error, WIDE),
+    ],
+}
+GENERIC: list[tuple[str, Cell, str]] = [("NAME", lambda r, c: name_of(r), ALL), ("AGE", AGE, ALL)]
+NEWEST_FIRST = {"Promotion", "AnalysisRun", "Freight", "WebhookDelivery"}
+SHOWN_WHEN_ANY = {"Stage": "HOLD", "Freight": "SOAK"}
+"""Wide columns that a normal table shows too when any row has a value: a stage holding freight
+back after a rollback, freight still soaking upstream (requiredSoakTime)."""
+
+
+def sort_rows(kind: str, resources: list[Any]) -> list[Any]:
     """Promotions, runs, freight and deliveries newest first; events oldest first; else by name."""
-    if kind in {"Promotion", "AnalysisRun", "Freight", "WebhookDelivery"}:
-        return _newest_first(resources)
+    if kind in NEWEST_FIRST:
+        return sorted(resources, key=lambda r: (created_of(r) or EPOCH, name_of(r)), reverse=True)
     if kind == "Event":
-        return _by_last_seen(resources)
-    return sorted(resources, key=f.name)
+        return sorted(resources, key=lambda r: created_of(r) or EPOCH)
+    return sorted(resources, key=name_of)
 
 
 def build_table(
     kind: str,
-    resources: list[Resource],
+    resources: list[Any],
     wide: bool = False,
     now: datetime | None = None,
     presorted: bool = False,
+    deliveries: list[DeliveryRecord] | None = None,
 ) -> Table:
     """The table `kargo get` prints for resources of one kind (in their order when presorted)."""
-    headers, extra, builder, status = COLUMNS.get(
-        kind, (["NAME", "AGE"], [], _generic, frozenset())
-    )
-    all_headers = headers + extra if wide else list(headers)
-    if kind == "Event" and wide:
-        all_headers = [*headers[:4], "COUNT", headers[4]]
-    table = Table(all_headers, status_columns=status)
+    context = Context(now, delivery_summaries(deliveries or [], now))
     ordered = resources if presorted else sort_rows(kind, resources)
+    layout = LAYOUTS.get(kind, GENERIC)
+    columns = [(h, cell) for h, cell, shown in layout if shown in (ALL, WIDE if wide else NARROW)]
+    also = SHOWN_WHEN_ANY.get(kind)
+    if also and not wide:
+        cell = next(cell for header, cell, _ in layout if header == also)
+        columns += [(also, cell)] if any(cell(r, context) for r in ordered) else []
+    status = frozenset(i for i, (h, _) in enumerate(columns) if h in STATUS_HEADERS)
+    table = Table([h for h, _ in columns], status_columns=status)
     for resource in ordered:
-        table.add(*builder(resource, wide, now))
-    if kind == "Stage" and not wide and any(f.stage_hold(r) for r in resources):
-        # A rolled-back stage holds freight back from auto-promotion: show it without -o wide.
-        table.headers.append("HOLD")
-        for row, resource in zip(table.rows, ordered, strict=True):
-            row.append(f.stage_hold(resource))
-    if kind == "Freight" and not wide and any(f.text(r, "status.soakRemaining") for r in resources):
-        # Freight still soaking upstream: how long until it may move on (see requiredSoakTime).
-        table.headers.append("SOAK")
-        for row, resource in zip(table.rows, ordered, strict=True):
-            row.append(f.text(resource, "status.soakRemaining"))
+        table.add(*(cell(resource, context) for _, cell in columns))
     return table
-
-
-def row_for(kind: str, resource: Resource, wide: bool, now: datetime | None = None) -> list[str]:
-    """One resource's cells (for --watch)."""
-    single = build_table(kind, [resource], wide, now)
-    return single.rows[0]
-
-
-RECENT_SECONDS = 24 * 3600
-
-
-def with_delivery_summary(
-    configs: list[Resource], deliveries: list[Resource], now: datetime | None = None
-) -> list[Resource]:
-    """Copies of webhook configs whose status carries the last delivery and recent failures.
-
-    The API keeps delivery state in the delivery log, not on the WebhookConfig, so the table's
-    LAST DELIVERY and RECENT FAILURES (last 24 hours) are read from the log.
-    """
-    moment = now or datetime.now(UTC)
-    out = []
-    for config in configs:
-        name = f.name(config)
-        mine = [d for d in deliveries if f.text(d, "webhook", "spec.webhook") == name]
-        mine.sort(key=lambda d: str(f.first(d, "createdAt") or ""), reverse=True)
-        failures = 0
-        for delivery in mine:
-            when = parse_time(f.first(delivery, "updatedAt", "createdAt"))
-            recent = when is not None and (moment - when).total_seconds() <= RECENT_SECONDS
-            if recent and (f.text(delivery, "lastError") or f.text(delivery, "status") == "Failed"):
-                failures += 1
-        status = dict(config.get("status") or {})
-        if mine:
-            status.setdefault("lastDeliveryStatus", f.text(mine[0], "status"))
-            status.setdefault("recentFailures", failures)
-        out.append({**config, "status": status})
-    return out

@@ -1,64 +1,109 @@
-"""`kargo describe`: one resource in full, kubectl style, with its related events."""
+"""`kargo describe`: one resource in full, kubectl style, with its related events.
+
+Lines fit the terminal (COLUMNS, else 100): long values wrap under their start, table cells
+other than the last are cut with `…`, the last column wraps under itself.
+"""
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from datetime import UTC, datetime
 from typing import Any
 
-from kargo.cli import fields as f
-from kargo.cli.columns import build_table
+from kargo.cli.columns import (
+    build_table,
+    promotion_alias,
+    promotion_steps,
+    short_id,
+    show_value,
+)
 from kargo.cli.printing import to_yaml
-from kargo.cli.tables import Table, render_table
-from kargo.cli.timefmt import age, elapsed, parse_time
+from kargo.cli.tables import GAP, Table, render_table
+from kargo.cli.timefmt import age, elapsed, rfc3339
+from kargo.client import document
+from kargo.model.analysis import AnalysisRun, AnalysisTemplate
+from kargo.model.event import EventRecord
+from kargo.model.freight import GitCommit
+from kargo.model.promotion import ROLLBACK_ANNOTATION, Promotion
 
-Resource = dict[str, Any]
 INDENT = "  "
+KEY_WIDTH = 15
+CELL = 48
+"""The widest a describe table cell other than the last may be."""
+
+
+def terminal_width() -> int:
+    """The width describe fits its lines to: COLUMNS, the terminal's, else 100."""
+    return max(shutil.get_terminal_size((100, 24)).columns, 40)
 
 
 class Sheet:
-    """Lines of `Key:  value` pairs and indented blocks."""
+    """Lines of `Key:  value` pairs and indented blocks, fitted to a width."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int | None = None) -> None:
+        self.width = width or terminal_width()
         self.lines: list[str] = []
 
+    def _wrap(self, line: str, hang: int) -> None:
+        if len(line) <= self.width:
+            self.lines.append(line.rstrip())
+            return
+        hang = hang if hang <= self.width - 20 else len(line) - len(line.lstrip()) + 4
+        self.lines += textwrap.wrap(
+            line, self.width, subsequent_indent=" " * hang, break_on_hyphens=False
+        )
+
     def field(self, key: str, value: object, level: int = 0) -> None:
-        """A `Key: value` line; empty values show as <none>."""
-        shown = "<none>" if value in (None, "") else str(value)
-        self.lines.append(f"{INDENT * level}{key + ':':<15} {shown}".rstrip())
+        """A `Key: value` line; empty values show as <none>; long values wrap under the value."""
+        shown = "<none>" if value in (None, "") else " ".join(str(value).split())
+        self._wrap(f"{INDENT * level}{key + ':':<{KEY_WIDTH}} {shown}", len(INDENT * level) + 16)
 
     def heading(self, key: str, level: int = 0) -> None:
         """A `Key:` line that a block follows."""
         self.lines.append(f"{INDENT * level}{key}:")
 
-    def block(self, text: str, level: int = 1) -> None:
-        """Indented lines."""
-        self.lines += [f"{INDENT * level}{line}".rstrip() for line in text.splitlines()]
+    def yaml(self, data: Any, level: int = 1) -> None:
+        """Data as indented YAML; long lines wrap deeper than their key."""
+        for line in to_yaml(data).splitlines():
+            self._wrap(f"{INDENT * level}{line}", len(INDENT * level) + 4)
+
+    def table(self, table: Table, level: int = 1) -> None:
+        """An aligned table: cells cut to CELL, the last column wrapped under itself."""
+        table.rows = [[_cut(c) for c in row[:-1]] + row[-1:] for row in table.rows]
+        text = render_table(table, empty="")
+        widths = [
+            max(len(r[i]) for r in [table.headers, *table.rows])
+            for i in range(len(table.headers) - 1)
+        ]
+        hang = len(INDENT * level) + sum(widths) + len(GAP) * len(widths)
+        for line in text.splitlines():
+            self._wrap(f"{INDENT * level}{line}", hang)
 
     def text(self) -> str:
         """Everything written so far."""
         return "\n".join(self.lines)
 
 
-def _when(value: object, now: datetime | None) -> str:
-    moment = parse_time(value)
-    if moment is None:
-        return ""
-    shown = moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return f"{shown} ({age(value, now)} ago)"
+def _cut(cell: str) -> str:
+    return cell if len(cell) <= CELL else cell[: CELL - 1] + "…"
 
 
-def _header(sheet: Sheet, resource: Resource, now: datetime | None) -> None:
-    sheet.field("Name", f.name(resource))
-    sheet.field("Project", f.text(resource, "metadata.namespace"))
-    sheet.field("Kind", f.text(resource, "kind"))
-    sheet.field("Created", _when(f.created(resource), now))
-    labels = f.dig(resource, "metadata.labels") or {}
-    sheet.field("Labels", ", ".join(f"{k}={v}" for k, v in labels.items()))
-    annotations = f.dig(resource, "metadata.annotations") or {}
-    sheet.field("Annotations", ", ".join(f"{k}={v}" for k, v in annotations.items()))
+def _when(moment: datetime | None, now: datetime | None) -> str:
+    return f"{rfc3339(moment)} ({age(moment, now)} ago)" if moment else ""
 
 
-def _events(sheet: Sheet, events: list[Resource], now: datetime | None) -> None:
+def _header(sheet: Sheet, resource: Any, now: datetime | None) -> None:
+    meta = resource.metadata
+    sheet.field("Name", meta.name)
+    sheet.field("Project", meta.namespace)
+    sheet.field("Kind", resource.kind)
+    sheet.field("Created", _when(meta.creation_timestamp, now))
+    sheet.field("Labels", ", ".join(f"{k}={v}" for k, v in meta.labels.items()))
+    sheet.field("Annotations", ", ".join(f"{k}={v}" for k, v in meta.annotations.items()))
+
+
+def _events(sheet: Sheet, events: list[EventRecord], now: datetime | None) -> None:
     if not events:
         sheet.field("Events", "<none>")
         return
@@ -66,204 +111,148 @@ def _events(sheet: Sheet, events: list[Resource], now: datetime | None) -> None:
     table = build_table("Event", events, now=now)
     table.headers = [h for i, h in enumerate(table.headers) if i != 3]
     table.rows = [[c for i, c in enumerate(row) if i != 3] for row in table.rows]
-    sheet.block(render_table(table, empty=""))
+    sheet.table(table)
 
 
-def describe_generic(resource: Resource, events: list[Resource], now: datetime | None) -> str:
+def describe_generic(
+    resource: Any, events: list[EventRecord], now: datetime | None, width: int | None = None
+) -> str:
     """Header, spec and status as YAML, then events."""
-    sheet = Sheet()
+    sheet = Sheet(width)
     _header(sheet, resource, now)
+    served = document(resource)
     for section in ("spec", "status"):
-        value = resource.get(section)
-        if value:
+        if served.get(section):
             sheet.heading(section.capitalize())
-            sheet.block(to_yaml(value))
+            sheet.yaml(served[section])
     _events(sheet, events, now)
     return sheet.text()
 
 
-def _commit_line(commit: Resource) -> str:
-    sha = f.short_id(f.text(commit, "id", "sha"))
-    message = f.text(commit, "message").split("\n")[0]
-    parts = [sha, f.text(commit, "branch")]
-    if message:
-        parts.append(f'"{message}"')
-    author = f.text(commit, "author")
-    if author:
-        parts.append(f"by {author}")
-    return " ".join(p for p in parts if p)
+def _commit_line(commit: GitCommit) -> str:
+    message = commit.message.split("\n")[0]
+    parts = [short_id(commit.id), commit.branch, f'"{message}"' if message else ""]
+    return " ".join(p for p in [*parts, f"by {commit.author}" if commit.author else ""] if p)
 
 
-def _metrics_table(run: Resource, now: datetime | None) -> Table:
+def _metrics_table(run: AnalysisRun, now: datetime | None) -> Table:
     table = Table(["METRIC", "PHASE", "VALUE", "TIME", "MESSAGE"], status_columns=frozenset({1}))
-    for metric in f.metric_results(run):
-        measurements = f.dig(metric, "measurements") or []
-        if not measurements:
-            table.add(
-                f.text(metric, "name"), f.text(metric, "phase"), "", "", f.text(metric, "message")
-            )
-        for m in measurements:
-            table.add(
-                f.text(metric, "name"),
-                f.text(m, "phase"),
-                f.show_value(m.get("value")),
-                age(f.first(m, "finishedAt", "startedAt"), now),
-                f.text(m, "message"),
-            )
+    for metric in run.status.metric_results:
+        if not metric.measurements:
+            table.add(metric.name, metric.phase, "", "", metric.message)
+        for m in metric.measurements:
+            moment = m.finished_at or m.started_at
+            table.add(metric.name, m.phase, show_value(m.value), age(moment, now), m.message)
     return table
 
 
 def describe_promotion(
-    promotion: Resource,
-    events: list[Resource],
-    run: Resource | None,
+    promotion: Promotion,
+    events: list[EventRecord],
+    run: AnalysisRun | None,
     now: datetime | None = None,
+    width: int | None = None,
 ) -> str:
     """A promotion in full: freight, actor, steps, the verification that followed, events."""
-    sheet = Sheet()
+    sheet = Sheet(width)
     _header(sheet, promotion, now)
-    freight = f.promotion_freight(promotion)
-    alias = f.promotion_alias(promotion)
-    sheet.field("Stage", f.text(promotion, "spec.stage"))
+    freight, alias = promotion.spec.freight, promotion_alias(promotion)
+    sheet.field("Stage", promotion.spec.stage)
     sheet.field("Freight", f"{freight} ({alias})" if alias else freight)
-    commits = f.freight_commits(f.dig(promotion, "status.freight") or {})
-    for commit in commits:
-        sheet.field("Commit", _commit_line(commit))
-    sheet.field("Actor", f.actor(promotion))
-    reason = f.meta_value(promotion, ("kargo.akuity.io/rollback",))
+    carried = promotion.status.freight
+    for commit in carried.commits if carried else []:
+        sheet.field("Commit", _commit_line(GitCommit.model_validate(commit)))
+    sheet.field("Actor", promotion.actor)
+    reason = promotion.metadata.annotations.get(ROLLBACK_ANNOTATION, "")
     rollback = "no"
-    if f.is_rollback(promotion):
+    if promotion.is_rollback:
         rollback = f"yes ({reason})" if reason and reason.lower() != "true" else "yes"
     sheet.field("Rollback", rollback)
-    sheet.field("Phase", f.promotion_phase(promotion))
-    sheet.field("Message", f.text(promotion, "status.message"))
-    sheet.field("Started", _when(f.first(promotion, "status.startedAt"), now))
-    sheet.field("Finished", _when(f.first(promotion, "status.finishedAt"), now))
-    steps = f.promotion_steps(promotion)
+    sheet.field("Phase", promotion.phase)
+    sheet.field("Message", promotion.status.message)
+    sheet.field("Started", _when(promotion.status.started_at, now))
+    sheet.field("Finished", _when(promotion.status.finished_at, now))
+    steps = promotion_steps(promotion)
     if steps:
-        table = Table(
-            ["#", "STEP", "USES", "STATUS", "DURATION", "ERROR"], status_columns=frozenset({3})
-        )
+        headers = ["#", "STEP", "USES", "STATUS", "DURATION", "ERROR"]
+        table = Table(headers, status_columns=frozenset({3}))
         for step in steps:
             error = step.message if step.phase not in {"Succeeded", "Running"} else ""
-            table.add(
-                step.index + 1,
-                step.name,
-                step.uses,
-                step.phase,
-                elapsed(step.started, step.finished, now),
-                error,
-            )
+            took = elapsed(step.started, step.finished, now)
+            table.add(step.index + 1, step.name, step.uses, step.phase, took, error)
         sheet.heading("Steps")
-        sheet.block(render_table(table, empty=""))
+        sheet.table(table)
     else:
         sheet.field("Steps", "<none>")
     if run is None:
         sheet.field("Verification", "<none>")
     else:
         sheet.heading("Verification")
-        sheet.field("AnalysisRun", f.name(run), 1)
-        sheet.field("Phase", f.text(run, "status.phase", default="Pending"), 1)
-        sheet.field("Message", f.text(run, "status.message"), 1)
-        sheet.block(render_table(_metrics_table(run, now), empty=""))
+        sheet.field("AnalysisRun", run.name, 1)
+        sheet.field("Phase", run.status.phase, 1)
+        sheet.field("Message", run.status.message, 1)
+        sheet.table(_metrics_table(run, now))
     _events(sheet, events, now)
     return sheet.text()
 
 
 def describe_analysis_run(
-    run: Resource,
-    events: list[Resource],
+    run: AnalysisRun,
+    events: list[EventRecord],
     now: datetime | None = None,
-    templates: list[Resource] | None = None,
+    templates: list[AnalysisTemplate] | None = None,
+    width: int | None = None,
 ) -> str:
     """An AnalysisRun: phase and reason, then every metric with its measurements."""
-    sheet = Sheet()
+    sheet = Sheet(width)
     _header(sheet, run, now)
-    sheet.field("Stage", f.run_stage(run))
-    sheet.field("Freight", f.run_freight(run))
-    sheet.field("Phase", f.text(run, "status.phase", default="Pending"))
-    sheet.field("Reason", f.text(run, "status.message", "status.reason"))
-    sheet.field("Started", _when(f.first(run, "status.startedAt"), now))
-    sheet.field("Finished", _when(f.first(run, "status.finishedAt", "status.completedAt"), now))
-    metric_specs = list(f.dig(run, "spec.metrics") or [])
-    for template in templates or []:
-        metric_specs += f.dig(template, "spec.metrics") or []
-    conditions = {
-        f.text(m, "name"): f.text(m, "successCondition")
-        for m in metric_specs
-        if isinstance(m, dict) and f.text(m, "successCondition")
-    }
-    metrics = f.metric_results(run)
+    sheet.field("Stage", run.spec.stage)
+    sheet.field("Freight", run.spec.freight)
+    sheet.field("Phase", run.status.phase)
+    sheet.field("Reason", run.status.message)
+    sheet.field("Started", _when(run.status.started_at, now))
+    sheet.field("Finished", _when(run.status.finished_at, now))
+    conditions = {m.name: m.success_condition for t in templates or [] for m in t.spec.metrics}
+    metrics = run.status.metric_results
     if not metrics:
         sheet.field("Metrics", "<none>")
     else:
         sheet.heading("Metrics")
     for metric in metrics:
-        metric_name = f.text(metric, "name")
-        sheet.field("Name", metric_name, 1)
-        sheet.field("Phase", f.text(metric, "phase"), 1)
-        if conditions.get(metric_name):
-            sheet.field("Condition", conditions[metric_name], 1)
-        counts = [
-            f"{key}={metric[key]}"
-            for key in ("count", "successful", "failed", "inconclusive", "error")
-            if isinstance(metric.get(key), int)
-        ]
-        if counts:
-            sheet.field("Counts", " ".join(counts), 1)
-        if f.text(metric, "message"):
-            sheet.field("Message", f.text(metric, "message"), 1)
+        sheet.field("Name", metric.name, 1)
+        sheet.field("Phase", metric.phase, 1)
+        if conditions.get(metric.name):
+            sheet.field("Condition", conditions[metric.name], 1)
+        counts = {"count": metric.count, "successful": metric.successful, "failed": metric.failed}
+        counts |= {
+            k: v for k, v in (("inconclusive", metric.inconclusive), ("error", metric.error)) if v
+        }
+        sheet.field("Counts", " ".join(f"{k}={v}" for k, v in counts.items()), 1)
+        if metric.message:
+            sheet.field("Message", metric.message, 1)
         table = Table(["VALUE", "PHASE", "TIME", "MESSAGE"], status_columns=frozenset({1}))
-        for m in f.dig(metric, "measurements") or []:
+        for m in metric.measurements:
             table.add(
-                f.show_value(m.get("value")),
-                f.text(m, "phase"),
-                _when(f.first(m, "finishedAt", "startedAt"), now),
-                f.text(m, "message"),
+                show_value(m.value), m.phase, _when(m.finished_at or m.started_at, now), m.message
             )
         if table.rows:
             sheet.heading("Measurements", 1)
-            sheet.block(render_table(table, empty=""), 2)
+            sheet.table(table, 2)
     _events(sheet, events, now)
     return sheet.text()
 
 
-def describe(
-    kind: str,
-    resource: Resource,
-    events: list[Resource],
-    now: datetime | None,
-    templates: list[Resource] | None = None,
-) -> str:
-    """The describe text for any kind that has no richer view."""
-    if kind == "AnalysisRun":
-        return describe_analysis_run(resource, events, now, templates)
-    return describe_generic(resource, events, now)
-
-
-def find_verification(promotion: Resource, runs: list[Resource]) -> Resource | None:
+def find_verification(promotion: Promotion, runs: list[AnalysisRun]) -> AnalysisRun | None:
     """The newest AnalysisRun of the promotion's stage and freight, started after it."""
-    stage = f.text(promotion, "spec.stage")
-    freight = f.promotion_freight(promotion)
-    began = parse_time(f.created(promotion))
-    linked = f.text(promotion, "status.verification.analysisRun.name", "status.analysisRun")
-    candidates = []
-    for run in runs:
-        if linked and f.name(run) == linked:
-            return run
-        if f.run_stage(run) != stage:
-            continue
-        run_freight = f.run_freight(run)
-        if freight and run_freight and not freight.startswith(run_freight):
-            continue
-        started = parse_time(f.created(run))
-        if began and started and started < began:
-            continue
-        candidates.append(run)
-    candidates.sort(key=lambda r: _timestamp(f.created(r)))
-    return candidates[-1] if candidates else None
-
-
-def _timestamp(value: object) -> float:
-    moment = parse_time(value)
-    return moment.timestamp() if moment else 0.0
+    began = promotion.metadata.creation_timestamp
+    candidates = [
+        run
+        for run in runs
+        if run.spec.stage == promotion.spec.stage
+        and promotion.spec.freight.startswith(run.spec.freight or "")
+        and not (
+            began and run.metadata.creation_timestamp and run.metadata.creation_timestamp < began
+        )
+    ]
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return max(candidates, key=lambda r: r.metadata.creation_timestamp or epoch, default=None)

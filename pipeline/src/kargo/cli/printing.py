@@ -1,5 +1,8 @@
-"""`-o json|yaml|wide|name|jsonpath=…|jsonpath-file=…|custom-columns=…`, `--no-headers`,
-`--sort-by` and the table: how `kargo get` writes resources."""
+"""`-o json|yaml|wide|name|jsonpath=…|jsonpath-file=…|custom-columns=…|go-template=…|
+go-template-file=…`, `--no-headers`, `--sort-by` and the table: how `kargo get` writes resources.
+
+Tables are read from the contract's models; every other form from the JSON document the server
+sent (`kargo.client.document`), timestamps RFC 3339 with a `Z`."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from typing import Any
 import click
 import yaml
 
-from kargo.cli.columns import build_table, sort_rows
+from kargo.cli import gotemplate
+from kargo.cli.columns import build_table, name_of, sort_rows
 from kargo.cli.kinds import Kind
 from kargo.cli.tables import Table, render_table
 from kargo.cli.templates import (
@@ -24,8 +28,8 @@ from kargo.cli.templates import (
     render_template,
     sort_key,
 )
-
-Resource = dict[str, Any]
+from kargo.client import KargoClientError, Resource, document
+from kargo.notify.deliveries import DeliveryRecord
 
 
 class OutputFormat(enum.StrEnum):
@@ -38,6 +42,7 @@ class OutputFormat(enum.StrEnum):
     NAME = "name"
     JSONPATH = "jsonpath"
     CUSTOM_COLUMNS = "custom-columns"
+    GO_TEMPLATE = "go-template"
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,11 @@ class Output:
         return self.format in (OutputFormat.TABLE, OutputFormat.WIDE)
 
 
-OUTPUT_CHOICES = "json|yaml|wide|name|jsonpath=TEMPLATE|jsonpath-file=FILE|custom-columns=SPEC"
+OUTPUT_CHOICES = (
+    "json|yaml|wide|name|jsonpath=TEMPLATE|jsonpath-file=FILE|custom-columns=SPEC|"
+    "go-template=TEMPLATE|go-template-file=FILE"
+)
+TEMPLATED = {"jsonpath": OutputFormat.JSONPATH, "go-template": OutputFormat.GO_TEMPLATE}
 
 
 class OutputType(click.ParamType[Output, object]):
@@ -70,22 +79,29 @@ class OutputType(click.ParamType[Output, object]):
         text = str(value)
         kind, _, argument = text.partition("=")
         try:
-            if kind == "jsonpath-file":
-                template = Path(argument).read_text()
-                check_template(template)
-                return Output(OutputFormat.JSONPATH, template)
-            if kind in ("jsonpath", "custom-columns") and argument:
-                parse_columns(argument) if kind == "custom-columns" else check_template(argument)
-                return Output(OutputFormat(kind), argument)
-            if not argument and kind in {f.value for f in OutputFormat} - {
-                "table",
-                "jsonpath",
-                "custom-columns",
-            }:
+            if kind.endswith("-file") and kind.removesuffix("-file") in TEMPLATED:
+                return _templated(kind.removesuffix("-file"), Path(argument).read_text())
+            if kind in TEMPLATED and argument:
+                return _templated(kind, argument)
+            if kind == "custom-columns" and argument:
+                parse_columns(argument)
+                return Output(OutputFormat.CUSTOM_COLUMNS, argument)
+            if not argument and kind in {"wide", "json", "yaml", "name"}:
                 return Output(OutputFormat(kind))
-        except (OSError, TemplateError) as exc:
+        except OSError as exc:
+            self.fail(f"{kind} {argument}: {exc.strerror or exc}", param, ctx)
+        except TemplateError as exc:
             self.fail(str(exc), param, ctx)
         self.fail(f"{text!r} is not an output format; use one of {OUTPUT_CHOICES}", param, ctx)
+
+
+def _templated(kind: str, template: str) -> Output:
+    """A jsonpath or go-template output; a template that does not parse is an error (exit 1)."""
+    try:
+        check_template(template) if kind == "jsonpath" else gotemplate.parse(template)
+    except (TemplateError, gotemplate.GoTemplateError) as exc:
+        raise KargoClientError(f"error parsing template {template}: {exc}") from exc
+    return Output(TEMPLATED[kind], template)
 
 
 OUTPUT = OutputType()
@@ -101,47 +117,65 @@ def as_list(resources: list[Resource]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "List", "items": resources}
 
 
-def resource_name_line(kind: Kind, resource: Resource) -> str:
-    """`-o name`: kind/name."""
-    name = (resource.get("metadata") or {}).get("name") or resource.get("id") or ""
-    return f"{kind.singular}/{name}"
+def structured(data: Any, output: Output) -> str | None:
+    """data as `-o json|yaml|jsonpath|go-template` prints it; None for the other forms.
+
+    A template that cannot be executed is an error (exit 1), as kubectl's.
+    """
+    try:
+        if output.format is OutputFormat.JSON:
+            return json.dumps(data, indent=2)
+        if output.format is OutputFormat.YAML:
+            return to_yaml(data).rstrip("\n")
+        if output.format is OutputFormat.JSONPATH:
+            return render_template(output.template, data)
+        if output.format is OutputFormat.GO_TEMPLATE:
+            return gotemplate.render(output.template, data)
+    except (TemplateError, gotemplate.GoTemplateError) as exc:
+        raise KargoClientError(f"error executing template {output.template!r}: {exc}") from exc
+    return None
 
 
 def format_resources(
     kind: Kind,
-    resources: list[Resource],
+    resources: list[Any],
     output: OutputFormat | Output,
     no_headers: bool = False,
     colour: bool = False,
     single: bool = False,
     now: datetime | None = None,
     sort_by: str | None = None,
+    deliveries: list[DeliveryRecord] | None = None,
 ) -> str:
-    """The text `kargo get` prints (without a final newline)."""
+    """The text `kargo get` prints (without a final newline) for resources (contract models)."""
     chosen = output if isinstance(output, Output) else Output(output)
-    output = chosen.format
-    ordered = (
-        sorted(resources, key=sort_key(sort_by)) if sort_by else sort_rows(kind.kind, resources)
-    )
-    if output is OutputFormat.JSONPATH:
-        document = ordered[0] if single and ordered else as_list(ordered)
-        return render_template(chosen.template, document)
-    if output is OutputFormat.CUSTOM_COLUMNS:
+    documents = [document(r) for r in resources]
+    if sort_by:
+        key = sort_key(sort_by)
+        order = sorted(range(len(resources)), key=lambda i: key(documents[i]))
+    elif chosen.format in (OutputFormat.JSON, OutputFormat.YAML):
+        order = list(range(len(resources)))  # as the server sent them
+    else:
+        ranked = {id(r): i for i, r in enumerate(resources)}
+        order = [ranked[id(r)] for r in sort_rows(kind.kind, resources)]
+    ordered = [documents[i] for i in order]
+    text = structured(ordered[0] if single and ordered else as_list(ordered), chosen)
+    if text is not None:
+        return text
+    if chosen.format is OutputFormat.CUSTOM_COLUMNS:
         columns = parse_columns(chosen.template)
         custom = Table([header for header, _ in columns])
-        for resource in ordered:
-            custom.add(*column_cells(columns, resource))
+        for each in ordered:
+            custom.add(*column_cells(columns, each))
         return render_table(custom, no_headers=no_headers)
-    if sort_by:
-        resources = ordered
-    if output is OutputFormat.JSON:
-        data: Any = resources[0] if single and resources else as_list(resources)
-        return json.dumps(data, indent=2)
-    if output is OutputFormat.YAML:
-        data = resources[0] if single and resources else as_list(resources)
-        return to_yaml(data).rstrip("\n")
-    if output is OutputFormat.NAME:
-        return "\n".join(resource_name_line(kind, r) for r in ordered)
-    wide = output is OutputFormat.WIDE
-    table = build_table(kind.kind, resources, wide=wide, now=now, presorted=bool(sort_by))
+    if chosen.format is OutputFormat.NAME:
+        return "\n".join(f"{kind.singular}/{name_of(resources[i])}" for i in order)
+    table = build_table(
+        kind.kind,
+        [resources[i] for i in order],
+        wide=chosen.format is OutputFormat.WIDE,
+        now=now,
+        presorted=True,
+        deliveries=deliveries,
+    )
     return render_table(table, no_headers=no_headers, colour=colour)

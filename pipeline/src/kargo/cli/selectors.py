@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kargo.client import document
+
 EVENT_FIELDS = ("involvedObject.kind", "involvedObject.name", "reason", "type")
 
 
@@ -91,8 +93,6 @@ def format_field_selector(requirements: Iterable[Requirement]) -> str:
     return ",".join(str(r) for r in requirements)
 
 
-def select(
-    resources: Iterable[dict[str, Any]], requirements: list[Requirement]
-) -> list[dict[str, Any]]:
-    """The resources that satisfy every requirement."""
-    return [r for r in resources if all(req.matches(r) for req in requirements)]
+def select(resources: Iterable[Any], requirements: list[Requirement]) -> list[Any]:
+    """The resources (contract models) whose documents satisfy every requirement."""
+    return [r for r in resources if all(q.matches(document(r)) for q in requirements)]

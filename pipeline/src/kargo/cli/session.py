@@ -11,10 +11,11 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from kargo.api.contract import FreightView
 from kargo.cli.kinds import Kind, did_you_mean
 from kargo.cli.projects import ProjectError, Target, resolve_target
 from kargo.cli.settings import ConfigFile, Connection, load_config, resolve_connection
-from kargo.client import ApiError, KargoClient, KargoClientError, Resource
+from kargo.client import ApiError, KargoClient, KargoClientError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,10 +80,7 @@ class Session:
     def project_names(self) -> list[str]:
         """The server's project names, asked once."""
         if self._projects is None:
-            self._projects = [
-                str((p.get("metadata") or {}).get("name") or p.get("name") or "")
-                for p in self.client.list_projects()
-            ]
+            self._projects = [p.name for p in self.client.list_projects()]
         return self._projects
 
     def target(self, positional: str | None, project: str | None) -> Target:
@@ -101,7 +99,7 @@ class Session:
         """The project a command without a positional project acts on."""
         return self.target(None, project).project
 
-    def get_named(self, project: str, kind: Kind, name: str) -> Resource:
+    def get_named(self, project: str, kind: Kind, name: str) -> Any:
         """One resource by name, alias or unique prefix of either (as `get` prints them)."""
         try:
             return self.client.get_resource(project, kind.plural, name)
@@ -123,10 +121,8 @@ class Session:
     def not_found(self, project: str, kind: Kind, name: str) -> KargoClientError:
         """The error for a missing resource, with a "did you mean" from the existing names."""
         try:
-            existing = [
-                str((r.get("metadata") or {}).get("name", ""))
-                for r in self.client.list_resources(project, kind.plural)
-            ]
+            resources = self.client.list_resources(project, kind.plural)
+            existing = [n for r in resources for n in _names_of(r)]
         except KargoClientError:
             existing = []
         hint = did_you_mean(name, existing)
@@ -143,11 +139,10 @@ class Session:
         )
 
 
-def _names_of(resource: Resource) -> list[str]:
+def _names_of(resource: Any) -> list[str]:
     """The names a user may type for a resource: its name and, for freight, its alias."""
-    name = str((resource.get("metadata") or {}).get("name") or "")
-    alias = resource.get("alias")
-    return [name, *([str(alias)] if alias else [])]
+    alias = resource.alias if isinstance(resource, FreightView) else ""
+    return [resource.metadata.name, *([alias] if alias else [])]
 
 
 def session() -> Session:

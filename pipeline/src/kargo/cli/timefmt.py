@@ -9,18 +9,12 @@ import click
 from kargo.model.durations import duration_seconds
 
 
-def parse_time(value: object) -> datetime | None:
-    """An RFC 3339 timestamp (or a datetime) as an aware datetime, or None when absent."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def rfc3339(moment: datetime | None) -> str:
+    """A time as RFC 3339 in UTC with a `Z`, to the second ("" for none): 2026-11-26T05:50:00Z."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def short_duration(seconds: float) -> str:
@@ -49,22 +43,18 @@ def short_duration(seconds: float) -> str:
     return f"{years}y"
 
 
-def age(timestamp: object, now: datetime | None = None) -> str:
-    """How long ago timestamp was, as kubectl's AGE column shows it; `<unknown>` when absent."""
-    moment = parse_time(timestamp)
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    """How long ago moment was, as kubectl's AGE column shows it; `<unknown>` when absent."""
     if moment is None:
         return "<unknown>"
-    current = now or datetime.now(UTC)
-    return short_duration((current - moment).total_seconds())
+    return short_duration(((now or datetime.now(UTC)) - moment).total_seconds())
 
 
-def elapsed(start: object, end: object, now: datetime | None = None) -> str:
+def elapsed(start: datetime | None, end: datetime | None, now: datetime | None = None) -> str:
     """A step's duration, precise below a minute (1.2s), else short (3m); empty if not started."""
-    began = parse_time(start)
-    if began is None:
+    if start is None:
         return ""
-    finished = parse_time(end) or now or datetime.now(UTC)
-    seconds = (finished - began).total_seconds()
+    seconds = ((end or now or datetime.now(UTC)) - start).total_seconds()
     if seconds < 60:
         return f"{max(seconds, 0):.1f}s"
     return short_duration(seconds)

@@ -10,7 +10,7 @@ from kargo.client.errors import (
     ServerTimeout,
     ServerUnreachable,
 )
-from kargo.client.rest import DEFAULT_SERVER, KargoClient, Resource, document, items_of
+from kargo.client.rest import DEFAULT_SERVER, KargoClient, Resource, document
 
 __all__ = [
     "DEFAULT_SERVER",
@@ -23,5 +23,4 @@ __all__ = [
     "ServerTimeout",
     "ServerUnreachable",
     "document",
-    "items_of",
 ]

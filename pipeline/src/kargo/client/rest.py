@@ -6,27 +6,34 @@ import json
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from kargo.api.contract import (
+    ANSWER_LISTS,
     PROMOTE_ANSWER,
+    RESOURCE_VIEWS,
     ApplyResults,
     AuditEntry,
     AuditList,
     ChainReport,
     CreatedToken,
+    DeliveryMetrics,
+    Explanation,
     FreightView,
+    Permissions,
     PromoteAnswer,
-    ResourceList,
     RollbackAnswer,
     StageView,
     TokenInfo,
     TokenList,
     VersionInfo,
     WhoAmI,
+    parse_resource,
 )
 from kargo.api.contract import ApplyResult as ApplyResult
 from kargo.client.errors import (
@@ -38,6 +45,7 @@ from kargo.client.errors import (
 )
 from kargo.client.sse import parse_sse
 from kargo.client.tracing import RequestTracer
+from kargo.model.project import Project
 from kargo.model.promotion import Promotion
 from kargo.model.registry import PLURALS
 from kargo.model.warehouse import Warehouse
@@ -45,21 +53,11 @@ from kargo.notify.deliveries import DeliveryRecord
 from kargo.notify.probing import WebhookTestResult
 
 Resource = dict[str, Any]
+"""A resource's JSON document."""
 ModelT = TypeVar("ModelT", bound=BaseModel)
 AnswerT = TypeVar("AnswerT")
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 API = "/api/v1"
-
-
-def items_of(payload: Any) -> list[Resource]:
-    """The resources of a list answer, whether a bare list or a `{"items": [...]}` object."""
-    if isinstance(payload, list):
-        return [item for item in payload if isinstance(item, dict)]
-    if isinstance(payload, dict):
-        for key in ("items", "results"):
-            if isinstance(payload.get(key), list):
-                return [item for item in payload[key] if isinstance(item, dict)]
-    raise ProtocolError(f"expected a list of resources, the server sent {str(payload)[:80]!r}")
 
 
 class KargoClient:
@@ -156,9 +154,9 @@ class KargoClient:
         """The server's version and API version."""
         return self._model(VersionInfo, "GET", f"{API}/version")
 
-    def list_projects(self) -> list[Resource]:
+    def list_projects(self) -> list[Project]:
         """Every project."""
-        return items_of(self._json("GET", f"{API}/projects"))
+        return self.resources("", Project)
 
     def list_resources(
         self,
@@ -168,8 +166,8 @@ class KargoClient:
         label_selector: str | None = None,
         limit: int | None = None,
         params: dict[str, str] | None = None,
-    ) -> list[Resource]:
-        """The resources of one kind in a project."""
+    ) -> list[Any]:
+        """The resources of one kind in a project, as their contract models."""
         query: dict[str, str] = dict(params or {})
         if field_selector:
             query["fieldSelector"] = field_selector
@@ -177,11 +175,14 @@ class KargoClient:
             query["labelSelector"] = label_selector
         if limit:
             query["limit"] = str(limit)
-        return items_of(self._json("GET", f"{API}/projects/{project}/{plural}", params=query))
+        path = f"{API}/projects" if plural == "projects" else f"{API}/projects/{project}/{plural}"
+        answer: Any = self._model(ANSWER_LISTS[kind_of(plural)], "GET", path, params=query)
+        return list(answer.items)
 
-    def get_resource(self, project: str, plural: str, name: str) -> Resource:
-        """One resource by name, as the server's JSON document (what `-o json` prints)."""
-        return dict(self._json("GET", f"{API}/projects/{project}/{plural}/{name}"))
+    def get_resource(self, project: str, plural: str, name: str) -> Any:
+        """One resource by name as its contract model (`document()` gives what `-o json` prints)."""
+        path = f"{API}/projects/{project}/{plural}/{name}"
+        return self._model(RESOURCE_VIEWS[kind_of(plural)], "GET", path)
 
     def resource(self, project: str, model: type[ModelT], name: str) -> ModelT:
         """One resource by name as its model, e.g. `resource("shop", StageView, "dev")`."""
@@ -190,9 +191,7 @@ class KargoClient:
 
     def resources(self, project: str, model: type[ModelT]) -> list[ModelT]:
         """Every resource of one kind in a project (every project for Project), as models."""
-        plural = plural_of(model)
-        path = f"{API}/projects" if plural == "projects" else f"{API}/projects/{project}/{plural}"
-        return list(self._model(ResourceList[model], "GET", path).items)  # type: ignore[valid-type]
+        return self.list_resources(project, plural_of(model))
 
     def export(self, project: str) -> str:
         """The project's effective configuration and recent promotions, as YAML."""
@@ -213,8 +212,11 @@ class KargoClient:
                     _raise_for_error(response)
                 yield from response.iter_lines()
 
-    def watch(self, project: str, kind: str | None) -> Iterator[tuple[str, Resource]]:
-        """Changes to resources of one kind (None: all), as (ADDED|MODIFIED|DELETED, resource)."""
+    def watch(self, project: str, kind: str | None) -> Iterator[tuple[str, Any]]:
+        """Changes to resources of one kind (None: all), as (ADDED|MODIFIED|DELETED, model).
+
+        A `resync` event (the server dropped changes: list again) comes with None.
+        """
         params = {"project": project, **({"kind": kind} if kind else {})}
         with self._wrapped():
             with self._http.stream(
@@ -228,16 +230,17 @@ class KargoClient:
                     response.read()
                     _raise_for_error(response)
                 for event in parse_sse(response.iter_lines()):
-                    try:
-                        resource = json.loads(event.data)
-                    except ValueError:
+                    if event.event == "resync":
+                        yield event.event, None
                         continue
-                    if isinstance(resource, dict):
-                        yield event.event, resource
+                    try:
+                        yield event.event, parse_resource(json.loads(event.data))
+                    except (ValueError, ValidationError):
+                        continue  # a kind this client does not know, or not JSON
 
     def webhook_deliveries(
         self, project: str, webhook: str | None = None, failed: bool = False
-    ) -> list[Resource]:
+    ) -> list[DeliveryRecord]:
         """The delivery log, optionally of one webhook or only the failed ones."""
         params: dict[str, str] = {}
         if webhook:
@@ -356,15 +359,19 @@ class KargoClient:
 
     # -- explaining --------------------------------------------------------------------------
 
-    def explain_freight(self, project: str, freight: str, stage: str) -> Resource:
-        """Why freight is not (yet) in a stage: `{"promotable", "inStage", "reasons": [...]}`."""
+    def explain_freight(self, project: str, freight: str, stage: str) -> Explanation:
+        """Why freight is not (yet) in a stage, and whether a promotion by hand is accepted."""
         path = f"{API}/projects/{project}/explain"
-        return dict(self._json("GET", path, params={"freight": freight, "stage": stage}))
+        return self._model(Explanation, "GET", path, params={"freight": freight, "stage": stage})
 
-    def delivery_metrics(self, project: str, window: str = "30d") -> Resource:
-        """The DORA metrics per stage: `{"window", "stages": [...]}`."""
+    def permissions(self, project: str) -> Permissions:
+        """What the caller may do to each stage and warehouse of the project."""
+        return self._model(Permissions, "GET", f"{API}/projects/{project}/permissions")
+
+    def delivery_metrics(self, project: str, window: str = "30d") -> DeliveryMetrics:
+        """The delivery (DORA) metrics per stage over the window."""
         path = f"{API}/projects/{project}/metrics"
-        return dict(self._json("GET", path, params={"window": window}))
+        return self._model(DeliveryMetrics, "GET", path, params={"window": window})
 
 
 def _trust(certificate_authority: str | None, insecure: bool) -> ssl.SSLContext | bool:
@@ -388,9 +395,31 @@ def plural_of(model: type[BaseModel]) -> str:
     return next(p for p, k in PLURALS.items() if k == kind)
 
 
+def kind_of(plural: str) -> str:
+    """The kind an API path segment names (`stages` → `Stage`, `events` → `Event`)."""
+    return {"events": "Event", "webhookdeliveries": "WebhookDelivery"}.get(plural) or PLURALS[
+        plural
+    ]
+
+
 def document(model: BaseModel) -> Resource:
-    """An answer's JSON document as the server sent it (for `-o json|yaml`)."""
-    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    """An answer's JSON document as the server sent it (for `-o json|yaml`), every time in
+    RFC 3339 with a `Z` (`2026-11-26T05:50:00Z`, fractions kept)."""
+    data = model.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    served: Resource = to_jsonable_python(_in_utc(data))
+    return served
+
+
+def _in_utc(value: Any) -> Any:
+    """value with each datetime as RFC 3339 text in UTC with a `Z`."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: _in_utc(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_in_utc(v) for v in value]
+    return value
 
 
 def _parsed(model: type[AnswerT] | TypeAdapter[AnswerT], payload: Any, what: str) -> AnswerT:
