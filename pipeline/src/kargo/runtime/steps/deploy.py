@@ -29,6 +29,8 @@ from kargo.runtime.deploying import (
     DeploySpec,
     InstancesNotReady,
     deploy_blue_green,
+    exited,
+    log_tail,
     publish_source,
 )
 from kargo.runtime.environments import environment_path
@@ -167,6 +169,11 @@ async def run_canary(
                 if not outcome.passed:
                     raise CanaryFailed(f"canary analysis {outcome.phase}: {outcome.message}")
                 await ctx.emit(f"canary: analysis {outcome.phase}")
+            if dead := exited(started):
+                raise CanaryFailed(
+                    f"canary instance {dead[0].id} exited at canary step {number}:\n"
+                    + log_tail(dead[0])
+                )
     except (RouterError, CanaryError, CanaryFailed, ValueError) as exc:
         await ctx.emit(f"canary: aborted: {exc}")
         await abort_canary(ctx.state_dir, spec.stage, spec.drain_timeout, spec.stop_timeout)
