@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 StageKey = tuple[str, str]
 AUTO_PROMOTION_RESYNC = 5.0
+HEAL_SECONDS = 2.0  # how often the runtime is checked for a dead router or a stage that lost it all
 
 
 async def restore_runtime(state_dir: Path) -> None:
@@ -69,6 +70,9 @@ class Engine:
         self._executors: dict[StageKey, tuple[PromotionExecutor, asyncio.Task[Any]]] = {}
         self._verifiers: dict[StageKey, tuple[Verifier, asyncio.Task[Any]]] = {}
         self._discovering: dict[StageKey, asyncio.Task[Any]] = {}
+        self._healing: asyncio.Task[Any] | None = None
+        self._healing_stages: set[str] = set()
+        self._last_heal = time.monotonic()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -164,6 +168,7 @@ class Engine:
     async def _cancel_all(self) -> None:
         tasks = [t for _, t in self._executors.values()] + [t for _, t in self._verifiers.values()]
         tasks += list(self._discovering.values())
+        tasks += [self._healing] if self._healing is not None else []
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -180,6 +185,7 @@ class Engine:
         for body in failed:
             roll_back_failed_promotion(self.store, body)  # autoRollback.onPromotion
         self._schedule_promotions()
+        self._heal_runtime()
         if self._verify_candidates:
             self._reconcile_verifications()
         now = time.monotonic()
@@ -206,7 +212,7 @@ class Engine:
         with self._lock:
             waiting = {key: list(queue.values()) for key, queue in self._queued.items() if queue}
         for key, promotions in waiting.items():
-            if key in self._executors:
+            if key in self._executors or key[1] in self._healing_stages:
                 continue
             running = [p for p in promotions if p.get("status", {}).get("phase") == "Running"]
             body = min(running or promotions, key=lambda p: str(p["metadata"]["name"]))
@@ -215,6 +221,38 @@ class Engine:
             task = asyncio.create_task(executor.execute(), name=f"promotion {chosen.name}")
             self._executors[key] = (executor, task)
             task.add_done_callback(functools.partial(self._done, self._executors, key))
+
+    def _heal_runtime(self) -> None:
+        """Every HEAL_SECONDS, repair the runtime of the stages no promotion is deploying."""
+        if self._healing is not None or time.monotonic() - self._last_heal < HEAL_SECONDS:
+            return
+        if not (self.state_dir / "runtime").exists():
+            return
+        self._last_heal = time.monotonic()
+        busy = {stage for _, stage in self._executors}
+        self._healing = asyncio.create_task(self._heal(busy), name="heal runtime")
+        self._healing.add_done_callback(self._healed)
+
+    async def _heal(self, busy: set[str]) -> None:
+        if await asyncio.to_thread(runtime.restart_router, self.state_dir):
+            log.warning("runtime: HAProxy of %s was not running: started again", self.state_dir)
+        lost = await asyncio.to_thread(runtime.stages_to_restore, self.state_dir)
+        for stage in lost:
+            if stage in busy or any(key[1] == stage for key in self._executors):
+                continue
+            self._healing_stages.add(stage)
+            try:
+                what = await runtime.redeploy(self.state_dir, stage)
+            finally:
+                self._healing_stages.discard(stage)
+            log.warning("runtime: stage %s had no live instance: %s", stage, what)
+
+    def _healed(self, task: asyncio.Task[Any]) -> None:
+        self._healing = None
+        self._last_heal = time.monotonic()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("healing the runtime failed", exc_info=task.exception())
+        self.wake()
 
     def _reconcile_verifications(self) -> None:
         with self._lock:
