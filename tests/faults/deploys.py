@@ -9,6 +9,7 @@ with the commit of the freight the stage names.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,10 +69,15 @@ def deploy_stage(name: str, port: int, strategy: str, verification: str = "") ->
     )
 
 
-def deploy_pipeline(webhook_url: str | None, stages: dict[str, tuple[int, str]]) -> str:
+def deploy_pipeline(
+    webhook_url: str | None, stages: dict[str, tuple[int, str]], verification: str = ""
+) -> str:
     """The project and one deploy stage per entry: name -> (port, strategy)."""
     docs = project_documents(webhook_url)
-    docs += [deploy_stage(name, port, strategy) for name, (port, strategy) in stages.items()]
+    docs += [
+        deploy_stage(name, port, strategy, verification.replace("STAGE_PORT", str(port)))
+        for name, (port, strategy) in stages.items()
+    ]
     return "---\n".join(docs)
 
 
@@ -183,16 +189,25 @@ class Deploying:
 
 @contextmanager
 def deploying(
-    tmp_path: Path, strategies: dict[str, str], freights: int, extra: str = ""
+    tmp_path: Path,
+    strategies: dict[str, str],
+    freights: int,
+    extra: str = "",
+    verification: str = "",
 ) -> Iterator[Deploying]:
-    """An in-process engine (SQLite) over deploy stages named by `strategies`; all stopped after."""
+    """An in-process engine (SQLite) over deploy stages named by `strategies`; all stopped after.
+
+    `extra` is more YAML documents (templates); `verification` a Stage's `verification:` block,
+    where STAGE_PORT stands for the stage's port.
+    """
     require_binary("haproxy")
     state = tmp_path / "state"
     ports = {name: free_port() for name in strategies}
     stages = {name: (ports[name], strategy) for name, strategy in strategies.items()}
     store = Store.open(None, state)
     try:
-        names = apply_with_freight(store, deploy_pipeline(None, stages) + extra, freights)
+        documents = deploy_pipeline(None, stages, verification) + extra
+        names = apply_with_freight(store, documents, freights)
         with running_engine(store, state):
             yield Deploying(store, state, ports, names)
     finally:
@@ -205,3 +220,45 @@ def wait_serving(port: int, commit: str, timeout: float = 60.0) -> float:
     start = time.monotonic()
     wait_until(lambda: served_commit(port) == commit, timeout=timeout, what=f"{commit} served")
     return time.monotonic() - start
+
+
+class Versions:
+    """A client loop on a stage's `/version` (new connection each time): what it saw, in order.
+
+    Commits of the made-up freight grow with the freight's number, so a stage that went back to
+    an older freight after serving a newer one shows as a step down.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/version"
+        self.seen: list[str] = []
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        with httpx.Client(timeout=5.0, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+            while not self._stop.is_set():
+                try:
+                    answer = client.get(self.url)
+                    if answer.status_code == 200:
+                        commit = str(answer.json()["commit"])
+                        if not self.seen or self.seen[-1] != commit:
+                            self.seen.append(commit)
+                    else:
+                        self.failed += 1
+                except httpx.HTTPError:
+                    self.failed += 1
+                time.sleep(0.02)
+
+    def went_back(self) -> list[tuple[str, str]]:
+        """Each switch from a newer commit to an older one."""
+        return [(a, b) for a, b in zip(self.seen, self.seen[1:], strict=False) if b < a]
+
+    def __enter__(self) -> Versions:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

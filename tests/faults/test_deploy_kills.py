@@ -3,7 +3,7 @@
 Two stages deploy Planning Poker as kargo/stage.yaml does: `blue` blue/green, `canary` through a
 canary (50%, a pause, 100%). Each first gets one deploy with no fault, so its port serves; then
 client loops hit both ports through HAProxy while the rest are queued and the engine is killed at
-seeded random moments (FAULT_ROUNDS kills, default 3), restarted each time, and finally left to
+seeded random moments (FAULT_ROUNDS kills, default 2), restarted each time, and finally left to
 converge. Then: no promotion stuck, each stage's port serves the commit of the freight it names
 (HTTP through HAProxy), no old or stray instance runs, events, audit records and webhook
 deliveries are each there exactly once, and no client request failed.
@@ -15,14 +15,22 @@ import os
 import random
 import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from kargo.runtime import stop_all
+from kargo.runtime.state import InstanceState, RuntimePaths, load_state
 from kargo.store import Store
 
 from tests.faults.conftest import rounds
-from tests.faults.deploys import BLUE_GREEN, canary_strategy, check_serving, deploy_pipeline
+from tests.faults.deploys import (
+    BLUE_GREEN,
+    Versions,
+    canary_strategy,
+    check_serving,
+    deploy_pipeline,
+)
 from tests.faults.invariants import Violations, check_deliveries, check_promotions, check_records
 from tests.faults.pipeline import (
     PROJECT,
@@ -30,23 +38,33 @@ from tests.faults.pipeline import (
     all_terminal,
     apply_with_freight,
     converge,
+    promote,
     queue_promotion,
     webhook_secret,
 )
-from tests.faults.servers import kill, server
+from tests.faults.servers import Served, kill, server
 from tests.pipeline.databases import database_url
+from tests.pipeline.harness import wait_until
 from tests.pipeline.notify.receiver import receiving
 from tests.pipeline.runtime.support import Load
 from tests.services import free_port, require_binary
 
 pytestmark = pytest.mark.haproxy
 
-# Deploys per stage in `make test` (two stages): 10 on SQLite, 4 on PostgreSQL; make chaos
+# Deploys per stage in `make test` (two stages): 10 on SQLite, 6 on PostgreSQL; make chaos
 # sets FAULT_DEPLOYS for more.
 BACKENDS = [
     pytest.param("sqlite", 5, id="sqlite"),
-    pytest.param("postgresql", 2, id="postgresql", marks=pytest.mark.postgres),
+    pytest.param("postgresql", 3, id="postgresql", marks=pytest.mark.postgres),
 ]
+
+
+def kill_at_random(engine: Served, rng: random.Random) -> bool:
+    """SIGKILL the server at a random moment of the next seconds; whether deploys were running."""
+    time.sleep(rng.uniform(0.5, 4.0))
+    running = not all_terminal(engine)
+    kill(engine.process)
+    return running
 
 
 @pytest.mark.parametrize(("backend", "per_stage"), BACKENDS)
@@ -59,8 +77,12 @@ def test_engine_killed_during_real_deploys_converges_and_every_stage_serves_its_
     secret = webhook_secret()
     state = tmp_path / "state"
     ports = {"blue": free_port(), "canary": free_port()}
+
+    def stage_url(stage: str) -> str:
+        return f"http://127.0.0.1:{ports[stage]}"
+
     strategies = {"blue": BLUE_GREEN, "canary": canary_strategy()}
-    kills = rounds(3)
+    kills = rounds(2)
     env = {SECRET_ENV: secret}
     try:
         with database_url(backend, tmp_path, "faults") as url, receiving(secret) as receiver:
@@ -71,38 +93,34 @@ def test_engine_killed_during_real_deploys_converges_and_every_stage_serves_its_
                     store, deploy_pipeline(receiver.url, stages), per_stage
                 )
                 for stage in ports:
-                    queue_promotion(store, stage, freights[0])
+                    queue_promotion(store, stage, freights[0])  # no fault: the ports serve
             finally:
                 store.close()
-            with server(state, url, env) as engine:
-                converge(engine, receiver, len(ports))
             landed = 0
-            with Load(f"http://127.0.0.1:{ports['blue']}/version") as blue_load:
-                with Load(f"http://127.0.0.1:{ports['canary']}/version") as canary_load:
-                    store = Store.open(url, state)
-                    try:
-                        for freight in freights[1:]:
-                            for stage in ports:
-                                queue_promotion(store, stage, freight)
-                    finally:
-                        store.close()
-                    for _ in range(kills):
-                        with server(state, url, env) as engine:
-                            time.sleep(rng.uniform(0.5, 6.0))
-                            landed += not all_terminal(engine)
-                            kill(engine.process)
+            with ExitStack() as loads:
+                with server(state, url, env) as engine:
+                    converge(engine, receiver, len(ports))
+                    blue_load = loads.enter_context(Load(f"{stage_url('blue')}/version"))
+                    canary_load = loads.enter_context(Load(f"{stage_url('canary')}/version"))
+                    for freight in freights[1:]:
+                        for stage in ports:
+                            promote(engine, stage, freight)
+                    landed += kill_at_random(engine, rng)
+                for _ in range(kills - 1):
                     with server(state, url, env) as engine:
-                        converge(engine, receiver, len(ports) * per_stage)
-                    found = Violations()
-                    store = Store.open(url, state)
-                    try:
-                        promotions = check_promotions(store, PROJECT, found)
-                        check_records(store, PROJECT, promotions, found)
-                        check_deliveries(store, PROJECT, receiver, found)
-                        serving = check_serving(store, state, ports, found)
-                    finally:
-                        store.close()
-                    time.sleep(0.5)  # half a second more of load on what the stages serve
+                        landed += kill_at_random(engine, rng)
+                with server(state, url, env) as engine:
+                    converge(engine, receiver, len(ports) * per_stage)
+                found = Violations()
+                store = Store.open(url, state)
+                try:
+                    promotions = check_promotions(store, PROJECT, found)
+                    check_records(store, PROJECT, promotions, found)
+                    check_deliveries(store, PROJECT, receiver, found)
+                    serving = check_serving(store, state, ports, found)
+                finally:
+                    store.close()
+                time.sleep(0.5)  # half a second more of load on what the stages serve
     finally:
         stop_all(state, timeout=5)
     failed = blue_load.report.failed + canary_load.report.failed
@@ -126,3 +144,56 @@ def test_engine_killed_during_real_deploys_converges_and_every_stage_serves_its_
     assert landed >= 1, "no kill landed while deploys ran"
     assert phases["Succeeded"] >= len(ports), phases
     assert found.total == 0, found.report(seed)
+
+
+def switched_not_retired(paths: RuntimePaths, freight: str) -> bool:
+    """Whether `freight` serves while the old instances are still being retired."""
+    instances = load_state(paths).stage_instances("blue")
+    new = any(i.freight == freight and i.state is InstanceState.SERVING for i in instances)
+    return new and any(i.state is InstanceState.DRAINING for i in instances)
+
+
+def test_an_engine_killed_after_the_switch_resumes_without_switching_users_back(
+    tmp_path: Path,
+) -> None:
+    """Regression: the restart redeployed the old freight before resuming the promotion."""
+    require_binary("haproxy")
+    state = tmp_path / "state"
+    port = free_port()
+    store = Store.open(None, state)
+    try:
+        freights = apply_with_freight(store, deploy_pipeline(None, {"blue": (port, BLUE_GREEN)}), 2)
+        queue_promotion(store, "blue", freights[0])
+    finally:
+        store.close()
+    paths = RuntimePaths(state)
+    try:
+        with server(state) as engine:
+            wait_until(lambda: all_terminal(engine), timeout=120, what="the first deploy")
+            with Versions(port) as versions:
+                promote(engine, "blue", freights[1])
+                wait_until(
+                    lambda: switched_not_retired(paths, freights[1]),
+                    timeout=90,
+                    what="the switch",
+                )
+                kill(engine.process)
+                with server(state) as engine:
+                    wait_until(lambda: all_terminal(engine), timeout=120, what="the resume")
+                    time.sleep(1)
+                store = Store.open(None, state)
+                try:
+                    found = Violations()
+                    promotions = check_promotions(store, PROJECT, found)
+                    check_serving(store, state, {"blue": port}, found)
+                finally:
+                    store.close()
+    finally:
+        stop_all(state, timeout=5)
+    print(f"versions seen {versions.seen}, failed {versions.failed}, {dict(found.counts)}")
+    deploy = promotions[1]["status"]["stepExecutionMetadata"][0]
+    assert deploy.get("attempts", 0) >= 2, f"the kill did not interrupt the deploy: {deploy}"
+    assert [p["status"]["phase"] for p in promotions] == ["Succeeded", "Succeeded"]
+    assert versions.went_back() == []
+    assert versions.failed == 0
+    assert found.total == 0, found.examples

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,16 @@ AUTO_PROMOTION_RESYNC = 5.0
 HEAL_SECONDS = 2.0  # how often the runtime is checked for a dead router or a stage that lost it all
 
 
-async def restore_runtime(state_dir: Path) -> None:
-    """Before resuming promotions: restart a dead router, mark dead instances, redeploy stages."""
+async def restore_runtime(state_dir: Path, resuming: Collection[str] = ()) -> None:
+    """Before resuming promotions: restart a dead router, mark dead instances, redeploy stages.
+
+    Stages in `resuming` have a promotion to resume, which deploys them; should it end otherwise,
+    the periodic healing redeploys their last freight.
+    """
     if not (state_dir / "runtime").exists():
         return  # nothing was ever deployed from this state folder
     try:
-        outcome = await runtime.restore(state_dir)
+        outcome = await runtime.restore(state_dir, skip=resuming)
     except Exception:  # the engine must start even when the runtime cannot be restored
         log.exception("could not restore the runtime of %s", state_dir)
         return
@@ -134,7 +139,8 @@ class Engine:
         """Reconcile until `stop()`."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        await restore_runtime(self.state_dir)
+        running = [p for p in self.store.list("Promotion") if _phase(p) is PromotionPhase.RUNNING]
+        await restore_runtime(self.state_dir, {p["spec"]["stage"] for p in running})
         with self._lock:
             for body in self.store.list("Promotion"):
                 self._index(body)
@@ -304,6 +310,10 @@ class Engine:
         with self._lock:
             queued = any(self._queued.values())
         return not queued and not self._executors and not self._verifiers
+
+
+def _phase(body: dict[str, Any]) -> PromotionPhase:
+    return PromotionPhase((body.get("status") or {}).get("phase", "Pending"))
 
 
 def _may_need_verification(body: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ reports is the freight it serves again.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from kargo.liveness import is_alive
@@ -40,7 +41,14 @@ def stages_to_restore(state_dir: Path) -> list[str]:
     return missing
 
 
-async def restore(state_dir: Path, emit: Emit = _quiet) -> dict[str, str]:
-    """Adopt what runs, then redeploy every stage that lost its instances; say what happened."""
+async def restore(
+    state_dir: Path, emit: Emit = _quiet, skip: Collection[str] = ()
+) -> dict[str, str]:
+    """Adopt what runs, then redeploy every stage that lost its instances; say what happened.
+
+    Stages in `skip` are left as they are: a promotion a crash interrupted deploys them again
+    (redeploying the last freight first would switch its users back to it in between).
+    """
     adopt(state_dir)
-    return {stage: await redeploy(state_dir, stage, emit) for stage in stages_to_restore(state_dir)}
+    lost = [stage for stage in stages_to_restore(state_dir) if stage not in skip]
+    return {stage: await redeploy(state_dir, stage, emit) for stage in lost}
