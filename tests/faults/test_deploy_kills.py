@@ -6,7 +6,8 @@ client loops hit both ports through HAProxy while the rest are queued and the en
 seeded random moments (FAULT_ROUNDS kills, default 2), restarted each time, and finally left to
 converge. Then: no promotion stuck, each stage's port serves the commit of the freight it names
 (HTTP through HAProxy), no old or stray instance runs, events, audit records and webhook
-deliveries are each there exactly once, and no client request failed.
+deliveries are each there exactly once, no client request failed, and the blue/green stage never
+switched its users back to an older freight once it served a newer one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from kargo.runtime import stop_all
 from kargo.runtime.state import InstanceState, RuntimePaths, load_state
 from kargo.store import Store
 
-from tests.faults.conftest import rounds
+from tests.faults.conftest import chaos, rounds
 from tests.faults.deploys import (
     BLUE_GREEN,
     Versions,
@@ -51,11 +52,11 @@ from tests.services import free_port, require_binary
 
 pytestmark = pytest.mark.haproxy
 
-# Deploys per stage in `make test` (two stages): 10 on SQLite, 6 on PostgreSQL; make chaos
-# sets FAULT_DEPLOYS for more.
+# (deploys per stage, kills) in `make test`, two stages: 10 deploys and 2 kills on SQLite, 4 and
+# 1 on PostgreSQL; `make chaos` runs FAULT_DEPLOYS per stage (default 8) and FAULT_ROUNDS kills.
 BACKENDS = [
-    pytest.param("sqlite", 5, id="sqlite"),
-    pytest.param("postgresql", 3, id="postgresql", marks=pytest.mark.postgres),
+    pytest.param("sqlite", 5, 2, id="sqlite"),
+    pytest.param("postgresql", 2, 1, id="postgresql", marks=pytest.mark.postgres),
 ]
 
 
@@ -67,12 +68,13 @@ def kill_at_random(engine: Served, rng: random.Random) -> bool:
     return running
 
 
-@pytest.mark.parametrize(("backend", "per_stage"), BACKENDS)
+@pytest.mark.parametrize(("backend", "per_stage", "kills"), BACKENDS)
 def test_engine_killed_during_real_deploys_converges_and_every_stage_serves_its_freight(
-    backend: str, per_stage: int, seed: int, tmp_path: Path
+    backend: str, per_stage: int, kills: int, seed: int, tmp_path: Path
 ) -> None:
     require_binary("haproxy")
-    per_stage = int(os.environ.get("FAULT_DEPLOYS", per_stage))
+    per_stage = int(os.environ.get("FAULT_DEPLOYS", 8 if chaos() else per_stage))
+    kills = rounds(kills)
     rng = random.Random(seed)
     secret = webhook_secret()
     state = tmp_path / "state"
@@ -82,7 +84,6 @@ def test_engine_killed_during_real_deploys_converges_and_every_stage_serves_its_
         return f"http://127.0.0.1:{ports[stage]}"
 
     strategies = {"blue": BLUE_GREEN, "canary": canary_strategy()}
-    kills = rounds(2)
     env = {SECRET_ENV: secret}
     try:
         with database_url(backend, tmp_path, "faults") as url, receiving(secret) as receiver:
@@ -101,6 +102,7 @@ def test_engine_killed_during_real_deploys_converges_and_every_stage_serves_its_
                 with server(state, url, env) as engine:
                     converge(engine, receiver, len(ports))
                     blue_load = loads.enter_context(Load(f"{stage_url('blue')}/version"))
+                    versions = loads.enter_context(Versions(ports["blue"]))
                     canary_load = loads.enter_context(Load(f"{stage_url('canary')}/version"))
                     for freight in freights[1:]:
                         for stage in ports:
@@ -128,7 +130,13 @@ def test_engine_killed_during_real_deploys_converges_and_every_stage_serves_its_
     if failed:
         errors = blue_load.report.errors + canary_load.report.errors
         found.add("client request failed", str(errors[:3]))
+    for body in promotions:  # the only way a kill may end a deploy: too many interruptions
+        status = body["status"]
+        if status["phase"] != "Succeeded" and "interrupted" not in status.get("message", ""):
+            found.add("deploy ended by the fault", f"{body['metadata']['name']}: {status}")
     phases = Counter(p["status"]["phase"] for p in promotions)
+    if phases["Succeeded"] == len(promotions) and versions.went_back():
+        found.add("stage switched users back to an older freight", str(versions.went_back()))
     resumed = sum(
         1
         for body in promotions
@@ -153,6 +161,7 @@ def switched_not_retired(paths: RuntimePaths, freight: str) -> bool:
     return new and any(i.state is InstanceState.DRAINING for i in instances)
 
 
+@pytest.mark.chaos
 def test_an_engine_killed_after_the_switch_resumes_without_switching_users_back(
     tmp_path: Path,
 ) -> None:

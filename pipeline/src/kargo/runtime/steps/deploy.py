@@ -22,6 +22,7 @@ from kargo.runtime.canarying import (
     CanaryError,
     abort_canary,
     promote_canary,
+    serves_as_stable,
     set_canary_weight,
     start_canary,
 )
@@ -151,6 +152,9 @@ async def run_canary(
     An analysis that fails, an error, or a cancelled promotion (`kargo promote --abort`) aborts
     the canary: its weight returns to 0 and its instances stop; stable serves everything.
     """
+    if serves_as_stable(ctx.state_dir, spec):
+        await ctx.emit(f"canary: {spec.freight[:12]} already is the stable version; finishing")
+        return await deploy_blue_green(ctx.state_dir, spec, ctx.emit)
     started = await start_canary(ctx.state_dir, spec, percent=0, emit=ctx.emit)
     canary_url = f"http://127.0.0.1:{started[0].port}"
     try:
