@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 StageKey = tuple[str, str]
 AUTO_PROMOTION_RESYNC = 5.0
 HEAL_SECONDS = 2.0  # how often the runtime is checked for a dead router or a stage that lost it all
+HEAL_RETRY_SECONDS = 30.0  # a stage whose redeploy failed is tried again after this
 
 
 async def restore_runtime(state_dir: Path, resuming: Collection[str] = ()) -> None:
@@ -77,6 +78,7 @@ class Engine:
         self._discovering: dict[StageKey, asyncio.Task[Any]] = {}
         self._healing: asyncio.Task[Any] | None = None
         self._healing_stages: set[str] = set()
+        self._heal_after: dict[str, float] = {}  # stage -> when to try a failed redeploy again
         self._last_heal = time.monotonic()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -246,11 +248,17 @@ class Engine:
         for stage in lost:
             if stage in busy or any(key[1] == stage for key in self._executors):
                 continue
+            if time.monotonic() < self._heal_after.get(stage, 0.0):
+                continue
             self._healing_stages.add(stage)
             try:
                 what = await runtime.redeploy(self.state_dir, stage)
             finally:
                 self._healing_stages.discard(stage)
+            if what.startswith("not restored"):
+                self._heal_after[stage] = time.monotonic() + HEAL_RETRY_SECONDS
+            else:
+                self._heal_after.pop(stage, None)
             log.warning("runtime: stage %s had no live instance: %s", stage, what)
 
     def _healed(self, task: asyncio.Task[Any]) -> None:
