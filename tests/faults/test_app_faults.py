@@ -110,7 +110,7 @@ def test_the_canary_killed_during_its_pause_fails_the_promotion_and_stable_keeps
     assert found.total == 0, found.examples
 
 
-@pytest.mark.parametrize("when", ["idle", "deploying"])
+@pytest.mark.parametrize("when", ["idle", pytest.param("deploying", marks=pytest.mark.chaos)])
 def test_haproxy_killed_is_started_again_and_traffic_recovers(tmp_path: Path, when: str) -> None:
     with deploying(tmp_path, {"blue": BLUE_GREEN}, 2) as run:
         baseline(run, "blue")
