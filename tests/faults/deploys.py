@@ -103,10 +103,14 @@ class StageServes:
 def check_serving(
     store: Store, state: Path, ports: dict[str, int], found: Violations
 ) -> list[StageServes]:
-    """Each stage's port serves the commit of the freight it names, and nothing else runs."""
+    """Each stage names its last success, its port serves that commit, and nothing else runs."""
     freight_commits = {
         f["metadata"]["name"]: f["commits"][0]["id"] for f in store.list("Freight", PROJECT)
     }
+    last_success: dict[str, str] = {}
+    for promotion in sorted(store.list("Promotion", PROJECT), key=lambda p: p["metadata"]["name"]):
+        if promotion["status"].get("phase") == "Succeeded":
+            last_success[promotion["spec"]["stage"]] = promotion["spec"]["freight"]
     seen = []
     for stage, port in ports.items():
         body = store.get("Stage", PROJECT, stage) or {}
@@ -116,6 +120,8 @@ def check_serving(
         served = served_commit(port)
         if served != commit:
             found.add("stage names a freight that does not serve", f"{stage}: {commit}≠{served}")
+        if freight != last_success.get(stage):
+            found.add("stage is not at its last success", f"{stage}: {freight}")
         seen.append(StageServes(stage, freight, commit, served))
     check_instances(state, {s.stage: s.freight for s in seen}, found)
     return seen

@@ -18,6 +18,7 @@ from kargo.runtime.routing import router_pid
 from kargo.runtime.state import InstanceState, RuntimePaths
 
 from tests.faults.deploys import BLUE_GREEN, Deploying, canary_strategy, deploying, wait_serving
+from tests.faults.pipeline import PROJECT
 from tests.pipeline.harness import wait_until
 from tests.pipeline.runtime.support import Load
 
@@ -42,7 +43,7 @@ def outcome(run: Deploying, name: str, stage: str, load: Load) -> str:
     status = run.wait_ended(name)["status"]
     if status["phase"] != "Succeeded":
         assert status.get("message"), status
-    body = run.store.get("Stage", "faults", stage) or {}
+    body = run.store.get("Stage", PROJECT, stage) or {}
     current = body["status"]["freightHistory"][0]["name"]
     recovered = wait_serving(run.ports[stage], run.commit(current), timeout=60)
     time.sleep(1.5)  # more load on what the stage serves now

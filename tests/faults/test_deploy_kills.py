@@ -17,6 +17,7 @@ import random
 import time
 from collections import Counter
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_engine_killed_during_real_deploys_converges_and_every_stage_serves_its_
             with ExitStack() as loads:
                 with server(state, url, env) as engine:
                     for stage, port in ports.items():  # the first deploys run with no fault
-                        wait_until(lambda p=port: served_commit(p), timeout=120, what=stage)
+                        wait_until(partial(served_commit, port), timeout=120, what=stage)
                     blue_load = loads.enter_context(Load(f"{stage_url('blue')}/version"))
                     versions = loads.enter_context(Versions(ports["blue"]))
                     canary_load = loads.enter_context(Load(f"{stage_url('canary')}/version"))
