@@ -29,7 +29,8 @@ test: lint
 	$(BIN)/pytest
 
 # More rounds of the fault and fuzz tests than `make test` runs (docs/reliability.md).
-# FAULT_SEED=N replays one seed; FAULT_ROUNDS and FUZZ_EXAMPLES set the rounds.
+# FAULT_SEED=N replays one seed; FAULT_ROUNDS, FAULT_DEPLOYS and FUZZ_EXAMPLES set the rounds.
+# With FAULT_ROUNDS set the tests marked `chaos` run too (make test leaves them out).
 chaos: setup
 	FAULT_ROUNDS=$${FAULT_ROUNDS:-25} FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/pytest tests/faults tests/fuzz -v -s
 

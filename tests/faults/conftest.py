@@ -9,6 +9,21 @@ from collections.abc import Generator
 import pytest
 
 
+def chaos() -> bool:
+    """Whether this is a `make chaos` run (FAULT_ROUNDS set): it also runs the `chaos` tests."""
+    return "FAULT_ROUNDS" in os.environ
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave the `chaos` tests to `make chaos`: `make test` runs the lean subset."""
+    if chaos():
+        return
+    later = [item for item in items if item.get_closest_marker("chaos") is not None]
+    if later:
+        config.hook.pytest_deselected(items=later)
+        items[:] = [item for item in items if item.get_closest_marker("chaos") is None]
+
+
 def rounds(default: int) -> int:
     """How many rounds of a fault to run: FAULT_ROUNDS when set (make chaos), else `default`."""
     return int(os.environ.get("FAULT_ROUNDS", default))

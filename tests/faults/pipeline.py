@@ -36,17 +36,7 @@ def pipeline_yaml(stages: int, served: Path, webhook_url: str) -> str:
 
     It also appends the freight to `<stage>.runs`, so a test sees every run of the step.
     """
-    docs = [
-        f"apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {{name: {PROJECT}}}\n",
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\n"
-        f"metadata: {{name: app, namespace: {PROJECT}}}\nspec:\n  interval: 24h\n"
-        "  subscriptions:\n  - git: {repoURL: /nonexistent/faults, branch: main}\n",
-        "apiVersion: kargo.akuity.io/v1alpha1\nkind: WebhookConfig\n"
-        f"metadata: {{name: receiver, namespace: {PROJECT}}}\nspec:\n"
-        f"  url: {webhook_url}\n  events: ['promotion.*']\n"
-        f"  secretRef: {{env: {SECRET_ENV}}}\n"
-        "  retry: {backoff: [200ms, 500ms, 1s, 2s, 3s, 5s, 10s], jitter: 0, giveUpAfter: 1h}\n",
-    ]
+    docs = project_documents(webhook_url)
     steps = (
         "      - uses: shell\n        as: prepare\n        config: {command: 'echo prepare'}\n"
         "      - uses: shell\n        as: wait\n        config: {command: 'sleep 0.2'}\n"
@@ -65,12 +55,36 @@ def pipeline_yaml(stages: int, served: Path, webhook_url: str) -> str:
     return "---\n".join(docs)
 
 
+def project_documents(webhook_url: str | None) -> list[str]:
+    """The project, its warehouse (never polled: freight is made up) and its webhook, if any."""
+    docs = [
+        f"apiVersion: kargo.akuity.io/v1alpha1\nkind: Project\nmetadata: {{name: {PROJECT}}}\n",
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: Warehouse\n"
+        f"metadata: {{name: app, namespace: {PROJECT}}}\nspec:\n  interval: 24h\n"
+        "  subscriptions:\n  - git: {repoURL: /nonexistent/faults, branch: main}\n",
+    ]
+    if webhook_url is None:
+        return docs
+    return docs + [
+        "apiVersion: kargo.akuity.io/v1alpha1\nkind: WebhookConfig\n"
+        f"metadata: {{name: receiver, namespace: {PROJECT}}}\nspec:\n"
+        f"  url: {webhook_url}\n  events: ['promotion.*']\n"
+        f"  secretRef: {{env: {SECRET_ENV}}}\n"
+        "  retry: {backoff: [200ms, 500ms, 1s, 2s, 3s, 5s, 10s], jitter: 0, giveUpAfter: 1h}\n",
+    ]
+
+
 def seed_store(
     store: Store, stages: int, freights: int, served: Path, webhook_url: str
 ) -> list[str]:
     """Apply the pipeline and create `freights` freight (made-up commits: no git needed)."""
+    return apply_with_freight(store, pipeline_yaml(stages, served, webhook_url), freights)
+
+
+def apply_with_freight(store: Store, documents: str, freights: int) -> list[str]:
+    """Apply `documents` and create `freights` freight of made-up commits; their names."""
     register_higher_layer_parsers()
-    apply_resources(store, load_text(pipeline_yaml(stages, served, webhook_url)), actor="test")
+    apply_resources(store, load_text(documents), actor="test")
     origin = FreightOrigin(name="app")
     names = []
     for n in range(freights):

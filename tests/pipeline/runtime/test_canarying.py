@@ -141,3 +141,33 @@ def test_the_deploy_step_refuses_a_malformed_analysis_step_before_starting_anyth
     assert result.phase is StepPhase.ERRORED
     assert "canary step 1: analysis" in result.message
     assert describe_stage(state_dir, "dev") == []
+
+
+@pytest.mark.haproxy
+def test_a_canary_deploy_run_again_after_its_promotion_finishes_without_a_new_canary(
+    state_dir: Path, tmp_path: Path, haproxy: str, stage_port: int
+) -> None:
+    """Regression: an engine killed as the canary was promoted resumed into "has no canary"."""
+    deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
+    spec = poker_spec("dev", "freight-b", stage_port)
+    asyncio.run(start_canary(state_dir, spec, percent=50))
+    (promoted,) = asyncio.run(promote_canary(state_dir, "dev", 0.2, 5))
+    ctx = step_context(state_dir, tmp_path / "work", "dev", "freight-b", "unused")
+    config = DeployConfig.model_validate(
+        {
+            "port": stage_port,
+            "command": ["planning-poker"],
+            "env": {"PORT": "${PORT}", "DATABASE_URL": "sqlite:///${STAGE_DIR}/app.db",
+                    "PLANNING_POKER_COMMIT": "${COMMIT}"},
+            "envDir": str(VENV),
+            "commit": "freight-b",
+            "strategy": {"canary": {"steps": [{"setWeight": 50}, {"setWeight": 100}]}},
+        }
+    )  # fmt: skip
+
+    result = asyncio.run(DeployStep().run(ctx, config))  # the resumed step runs it all again
+
+    assert result.phase is StepPhase.SUCCEEDED, result.message
+    running = describe_stage(state_dir, "dev")
+    assert [(i.freight, i.track, i.pid) for i in running] == [("freight-b", "stable", promoted.pid)]
+    assert commits_seen(stage_port, 10) == {"freight-b": 10}

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +36,20 @@ log = logging.getLogger(__name__)
 
 StageKey = tuple[str, str]
 AUTO_PROMOTION_RESYNC = 5.0
+HEAL_SECONDS = 2.0  # how often the runtime is checked for a dead router or a stage that lost it all
+HEAL_RETRY_SECONDS = 30.0  # a stage whose redeploy failed is tried again after this
 
 
-async def restore_runtime(state_dir: Path) -> None:
-    """Before resuming promotions: restart a dead router, mark dead instances, redeploy stages."""
+async def restore_runtime(state_dir: Path, resuming: Collection[str] = ()) -> None:
+    """Before resuming promotions: restart a dead router, mark dead instances, redeploy stages.
+
+    Stages in `resuming` have a promotion to resume, which deploys them; should it end otherwise,
+    the periodic healing redeploys their last freight.
+    """
     if not (state_dir / "runtime").exists():
         return  # nothing was ever deployed from this state folder
     try:
-        outcome = await runtime.restore(state_dir)
+        outcome = await runtime.restore(state_dir, skip=resuming)
     except Exception:  # the engine must start even when the runtime cannot be restored
         log.exception("could not restore the runtime of %s", state_dir)
         return
@@ -69,6 +76,10 @@ class Engine:
         self._executors: dict[StageKey, tuple[PromotionExecutor, asyncio.Task[Any]]] = {}
         self._verifiers: dict[StageKey, tuple[Verifier, asyncio.Task[Any]]] = {}
         self._discovering: dict[StageKey, asyncio.Task[Any]] = {}
+        self._healing: asyncio.Task[Any] | None = None
+        self._healing_stages: set[str] = set()
+        self._heal_after: dict[str, float] = {}  # stage -> when to try a failed redeploy again
+        self._last_heal = time.monotonic()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -130,7 +141,8 @@ class Engine:
         """Reconcile until `stop()`."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        await restore_runtime(self.state_dir)
+        running = [p for p in self.store.list("Promotion") if _phase(p) is PromotionPhase.RUNNING]
+        await restore_runtime(self.state_dir, {p["spec"]["stage"] for p in running})
         with self._lock:
             for body in self.store.list("Promotion"):
                 self._index(body)
@@ -164,6 +176,7 @@ class Engine:
     async def _cancel_all(self) -> None:
         tasks = [t for _, t in self._executors.values()] + [t for _, t in self._verifiers.values()]
         tasks += list(self._discovering.values())
+        tasks += [self._healing] if self._healing is not None else []
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -180,6 +193,7 @@ class Engine:
         for body in failed:
             roll_back_failed_promotion(self.store, body)  # autoRollback.onPromotion
         self._schedule_promotions()
+        self._heal_runtime()
         if self._verify_candidates:
             self._reconcile_verifications()
         now = time.monotonic()
@@ -206,7 +220,7 @@ class Engine:
         with self._lock:
             waiting = {key: list(queue.values()) for key, queue in self._queued.items() if queue}
         for key, promotions in waiting.items():
-            if key in self._executors:
+            if key in self._executors or key[1] in self._healing_stages:
                 continue
             running = [p for p in promotions if p.get("status", {}).get("phase") == "Running"]
             body = min(running or promotions, key=lambda p: str(p["metadata"]["name"]))
@@ -215,6 +229,44 @@ class Engine:
             task = asyncio.create_task(executor.execute(), name=f"promotion {chosen.name}")
             self._executors[key] = (executor, task)
             task.add_done_callback(functools.partial(self._done, self._executors, key))
+
+    def _heal_runtime(self) -> None:
+        """Every HEAL_SECONDS, repair the runtime of the stages no promotion is deploying."""
+        if self._healing is not None or time.monotonic() - self._last_heal < HEAL_SECONDS:
+            return
+        if not (self.state_dir / "runtime").exists():
+            return
+        self._last_heal = time.monotonic()
+        busy = {stage for _, stage in self._executors}
+        self._healing = asyncio.create_task(self._heal(busy), name="heal runtime")
+        self._healing.add_done_callback(self._healed)
+
+    async def _heal(self, busy: set[str]) -> None:
+        if await asyncio.to_thread(runtime.restart_router, self.state_dir):
+            log.warning("runtime: HAProxy of %s was not running: started again", self.state_dir)
+        lost = await asyncio.to_thread(runtime.stages_to_restore, self.state_dir)
+        for stage in lost:
+            if stage in busy or any(key[1] == stage for key in self._executors):
+                continue
+            if time.monotonic() < self._heal_after.get(stage, 0.0):
+                continue
+            self._healing_stages.add(stage)
+            try:
+                what = await runtime.redeploy(self.state_dir, stage)
+            finally:
+                self._healing_stages.discard(stage)
+            if what.startswith("not restored"):
+                self._heal_after[stage] = time.monotonic() + HEAL_RETRY_SECONDS
+            else:
+                self._heal_after.pop(stage, None)
+            log.warning("runtime: stage %s had no live instance: %s", stage, what)
+
+    def _healed(self, task: asyncio.Task[Any]) -> None:
+        self._healing = None
+        self._last_heal = time.monotonic()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("healing the runtime failed", exc_info=task.exception())
+        self.wake()
 
     def _reconcile_verifications(self) -> None:
         with self._lock:
@@ -266,6 +318,10 @@ class Engine:
         with self._lock:
             queued = any(self._queued.values())
         return not queued and not self._executors and not self._verifiers
+
+
+def _phase(body: dict[str, Any]) -> PromotionPhase:
+    return PromotionPhase((body.get("status") or {}).get("phase", "Pending"))
 
 
 def _may_need_verification(body: dict[str, Any]) -> bool:

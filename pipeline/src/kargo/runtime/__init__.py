@@ -13,6 +13,7 @@ from kargo.runtime.canarying import (
     set_canary_weight,
     start_canary,
 )
+from kargo.runtime.healing import redeploy, restart_router
 from kargo.runtime.inspecting import (
     RouterInfo,
     abandon_deploy,
@@ -34,6 +35,8 @@ __all__ = [
     "adopt",
     "describe_router",
     "describe_stage",
+    "redeploy",
+    "restart_router",
     "restore",
     "stages_to_restore",
     "steps",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import gcd
 from pathlib import Path
 
+from kargo.liveness import is_alive
 from kargo.runtime import routing
 from kargo.runtime.deploying import (
     DeploySpec,
@@ -26,6 +27,7 @@ from kargo.runtime.state import (
     RuntimePaths,
     RuntimeState,
     Track,
+    load_state,
     locked_state,
 )
 from kargo.runtime.targets import write_targets
@@ -105,6 +107,25 @@ async def start_canary(
         await retire(paths, spec.stage, stale, spec.stop_timeout)
     await emit(f"canary: {spec.freight[:12]} takes {percent}% of 127.0.0.1:{spec.port}")
     return wanted
+
+
+def serves_as_stable(state_dir: Path, spec: DeploySpec) -> bool:
+    """Whether spec.freight already is the stage's stable version, with no canary beside it.
+
+    So a canary whose promotion finished before the engine was killed is not run again: its
+    instances are stable now, and a new canary of the same freight would have none to shift to.
+    """
+    instances = load_state(RuntimePaths(state_dir)).stage_instances(spec.stage)
+    mine = [
+        i
+        for i in instances
+        if i.freight == spec.freight
+        and i.track is Track.STABLE
+        and i.state is InstanceState.SERVING
+        and is_alive(i.pid, i.pid_start_time)
+    ]
+    canaries = [i for i in instances if i.track is Track.CANARY]
+    return len(mine) >= spec.replicas and not canaries
 
 
 def set_canary_weight(state_dir: Path, stage: str, percent: int) -> None:

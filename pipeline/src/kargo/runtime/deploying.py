@@ -314,6 +314,30 @@ def _switch(paths: RuntimePaths, spec: DeploySpec, wanted_ids: set[str]) -> list
     return old
 
 
+def exited(instances: list[InstanceRecord]) -> list[InstanceRecord]:
+    """The instances whose process is gone."""
+    return [i for i in instances if not is_alive(i.pid, i.pid_start_time)]
+
+
+def _switch_back(
+    paths: RuntimePaths, stage: str, old: list[InstanceRecord], dead: list[InstanceRecord]
+) -> list[InstanceRecord]:
+    """Route the drained old instances that still run back in, take the dead new ones out."""
+    alive = {i.id for i in old if is_alive(i.pid, i.pid_start_time) and i.slot is not None}
+    gone = {i.id for i in dead}
+    back = []
+    with locked_state(paths) as state:
+        for instance in state.stage_instances(stage):
+            if instance.id in alive and instance.slot is not None:
+                routing.route_to(paths, stage, instance.slot, instance.port)
+                instance.state, instance.healthy = InstanceState.SERVING, True
+                back.append(instance)
+            elif instance.id in gone:
+                instance.state, instance.healthy = InstanceState.DRAINING, False
+        write_targets(paths, state)
+    return back
+
+
 async def wait_drained(
     paths: RuntimePaths, stage: str, old: list[InstanceRecord], timeout: float
 ) -> None:
@@ -389,7 +413,19 @@ async def deploy_blue_green(
     if old:
         await emit(f"deploy: draining {len(old)} old instance(s)")
         await wait_drained(paths, spec.stage, old, spec.drain_timeout)
+        if dead := exited(wanted):
+            back = _switch_back(paths, spec.stage, old, dead)
+            await retire(paths, spec.stage, dead, spec.stop_timeout)
+            raise InstancesNotReady(
+                f"instance {dead[0].id} exited during the switch; "
+                + ("the previous instances serve again" if back else "nothing else could serve")
+                + ":\n"
+                + log_tail(dead[0])
+            )
         await retire(paths, spec.stage, old, spec.stop_timeout)
+    if dead := exited(wanted):
+        message = f"instance {dead[0].id} exited after the switch:\n"
+        raise InstancesNotReady(message + log_tail(dead[0]))
     await emit(f"deploy: stage {spec.stage} serves {spec.freight[:12]} on 127.0.0.1:{spec.port}")
     with locked_state(paths) as state:
         state.deployed[spec.stage] = spec_to_dict(spec)

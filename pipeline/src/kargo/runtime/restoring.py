@@ -8,15 +8,15 @@ reports is the freight it serves again.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from kargo.liveness import is_alive
-from kargo.runtime.deploying import Emit, InstancesNotReady, deploy_blue_green, spec_from_dict
+from kargo.runtime.deploying import Emit
+from kargo.runtime.healing import redeploy
 from kargo.runtime.inspecting import adopt
-from kargo.runtime.processes import ProcessStartError, port_accepts
-from kargo.runtime.routing import RouterError
+from kargo.runtime.processes import port_accepts
 from kargo.runtime.state import InstanceState, RuntimePaths, load_state
-from kargo.runtime.substitution import UnknownPlaceholder
 
 
 async def _quiet(_: str) -> None:
@@ -41,26 +41,14 @@ def stages_to_restore(state_dir: Path) -> list[str]:
     return missing
 
 
-async def restore(state_dir: Path, emit: Emit = _quiet) -> dict[str, str]:
-    """Adopt what runs, then redeploy every stage that lost its instances; say what happened."""
+async def restore(
+    state_dir: Path, emit: Emit = _quiet, skip: Collection[str] = ()
+) -> dict[str, str]:
+    """Adopt what runs, then redeploy every stage that lost its instances; say what happened.
+
+    Stages in `skip` are left as they are: a promotion a crash interrupted deploys them again
+    (redeploying the last freight first would switch its users back to it in between).
+    """
     adopt(state_dir)
-    state = load_state(RuntimePaths(state_dir))
-    outcome: dict[str, str] = {}
-    for stage in stages_to_restore(state_dir):
-        spec = spec_from_dict(state.deployed[stage])
-        if spec.env_dir is not None and not spec.env_dir.exists():
-            outcome[stage] = f"not restored: environment {spec.env_dir} is gone"
-            continue
-        try:
-            await deploy_blue_green(state_dir, spec, emit)
-        except (
-            InstancesNotReady,
-            RouterError,
-            ProcessStartError,
-            UnknownPlaceholder,
-            OSError,
-        ) as exc:
-            outcome[stage] = f"not restored: {exc}"
-        else:
-            outcome[stage] = f"restored {spec.freight[:12]} on 127.0.0.1:{spec.port}"
-    return outcome
+    lost = [stage for stage in stages_to_restore(state_dir) if stage not in skip]
+    return {stage: await redeploy(state_dir, stage, emit) for stage in lost}

@@ -22,6 +22,7 @@ from kargo.runtime.canarying import (
     CanaryError,
     abort_canary,
     promote_canary,
+    serves_as_stable,
     set_canary_weight,
     start_canary,
 )
@@ -29,6 +30,8 @@ from kargo.runtime.deploying import (
     DeploySpec,
     InstancesNotReady,
     deploy_blue_green,
+    exited,
+    log_tail,
     publish_source,
 )
 from kargo.runtime.environments import environment_path
@@ -149,6 +152,9 @@ async def run_canary(
     An analysis that fails, an error, or a cancelled promotion (`kargo promote --abort`) aborts
     the canary: its weight returns to 0 and its instances stop; stable serves everything.
     """
+    if serves_as_stable(ctx.state_dir, spec):
+        await ctx.emit(f"canary: {spec.freight[:12]} already is the stable version; finishing")
+        return await deploy_blue_green(ctx.state_dir, spec, ctx.emit)
     started = await start_canary(ctx.state_dir, spec, percent=0, emit=ctx.emit)
     canary_url = f"http://127.0.0.1:{started[0].port}"
     try:
@@ -167,6 +173,11 @@ async def run_canary(
                 if not outcome.passed:
                     raise CanaryFailed(f"canary analysis {outcome.phase}: {outcome.message}")
                 await ctx.emit(f"canary: analysis {outcome.phase}")
+            if dead := exited(started):
+                raise CanaryFailed(
+                    f"canary instance {dead[0].id} exited at canary step {number}:\n"
+                    + log_tail(dead[0])
+                )
     except (RouterError, CanaryError, CanaryFailed, ValueError) as exc:
         await ctx.emit(f"canary: aborted: {exc}")
         await abort_canary(ctx.state_dir, spec.stage, spec.drain_timeout, spec.stop_timeout)
