@@ -9,6 +9,7 @@ import httpx
 
 from kargo.analysis.errors import MeasurementError, NoDataError
 from kargo.model.analysis import PrometheusMetric
+from kargo.tls import client_tls
 
 
 async def measure_prometheus(prometheus: PrometheusMetric) -> Any:
@@ -17,7 +18,7 @@ async def measure_prometheus(prometheus: PrometheusMetric) -> Any:
     headers = {h.key: h.value for h in prometheus.headers}
     try:
         async with httpx.AsyncClient(
-            timeout=float(prometheus.timeout), verify=not prometheus.insecure
+            timeout=float(prometheus.timeout), verify=client_tls(not prometheus.insecure)
         ) as client:
             response = await client.get(
                 url,
