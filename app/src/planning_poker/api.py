@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from planning_poker import __version__
+from planning_poker.answers import CSV, ERRORS, CreatedRoom, Joined, RoomView
 from planning_poker.clients import client_address
 from planning_poker.decks import DeckError, DeckKind, cards_for
 from planning_poker.errors import ErrorCode, RoomError, StoreError
@@ -96,7 +97,12 @@ async def version(request: Request) -> dict[str, str]:
     return {"version": __version__, "commit": services(request).settings.commit}
 
 
-@router.post("/api/rooms", status_code=201, response_model=None)
+@router.post(
+    "/api/rooms",
+    status_code=201,
+    response_model=None,
+    responses={**ERRORS, 201: {"model": CreatedRoom}},
+)
 async def create_room(
     request: Request, response: Response, body: CreateRoom
 ) -> dict[str, str] | JSONResponse:
@@ -140,7 +146,12 @@ async def create_room(
     }
 
 
-@router.post("/api/rooms/{room_id}/participants", status_code=201, response_model=None)
+@router.post(
+    "/api/rooms/{room_id}/participants",
+    status_code=201,
+    response_model=None,
+    responses={**ERRORS, 200: {"model": Joined, "description": "Resumed"}, 201: {"model": Joined}},
+)
 async def join_room(
     request: Request, room_id: str, body: Annotated[JoinRoom, Body()]
 ) -> dict[str, str] | JSONResponse:
@@ -177,7 +188,9 @@ async def join_room(
     return {"participantId": participant_id, "token": token}
 
 
-@router.get("/api/rooms/{room_id}", response_model=None)
+@router.get(
+    "/api/rooms/{room_id}", response_model=None, responses={**ERRORS, 200: {"model": RoomView}}
+)
 async def room_state(request: Request, room_id: str) -> dict[str, object] | JSONResponse:
     """The room as seen by nobody in particular."""
     try:
@@ -189,7 +202,7 @@ async def room_state(request: Request, room_id: str) -> dict[str, object] | JSON
     return view
 
 
-@router.get("/api/rooms/{room_id}/export.csv", response_model=None)
+@router.get("/api/rooms/{room_id}/export.csv", response_model=None, responses={**ERRORS, 200: CSV})
 async def export_room(request: Request, room_id: str) -> Response:
     """The room's results as CSV."""
     try:

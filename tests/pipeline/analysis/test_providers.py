@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import sys
 from typing import Any
 
@@ -210,3 +211,30 @@ def test_the_load_test_templates_prometheus_metrics_measure_a_real_stage_series(
         take_measurement(metrics["response-time"], other_freight, resolve_secret_from_environment)
     )
     assert previous.phase is AnalysisPhase.INCONCLUSIVE
+
+
+def test_web_measurements_share_one_tls_context_instead_of_loading_the_ca_bundle_each_time(
+    json_server: JsonServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A spy on the real function (it still runs): each context it builds loads the CA bundle
+    # holding the GIL, which under 20 verifying promotions slowed the API beside the engine.
+    from kargo.tls import client_tls
+
+    built: list[dict[str, Any]] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    client_tls(True), client_tls(False)  # built before the measurements (or earlier)
+    built.clear()
+    json_server.routes["/ok"] = lambda request: (200, {"ok": True})
+    for insecure in (False, True, False, False):
+        web = WebMetric(url=f"{json_server.url}/ok", json_path="{$.ok}", insecure=insecure)
+        assert asyncio.run(measure_web(web)) is True
+    assert built == []
+    assert client_tls(True) is client_tls(True)
+    assert client_tls(True).verify_mode is ssl.CERT_REQUIRED
+    assert client_tls(False).verify_mode is ssl.CERT_NONE

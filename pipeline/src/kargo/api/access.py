@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from kargo.api.contract import (
+    TEXT_ROUTE_ERRORS,
     AuditList,
     ChainReport,
     CreatedToken,
@@ -152,7 +153,7 @@ async def get_audit(
 @router.get(
     "/audit/export",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"application/x-ndjson": {}}}},
+    responses={**TEXT_ROUTE_ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
 )
 async def export_audit(
     request: Request,

@@ -49,6 +49,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 """The error answers every route declares (docs/api.md, "Errors")."""
 
+_ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorAnswer"}
+TEXT_ROUTE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": answer["description"],
+             "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+    for status, answer in ERROR_RESPONSES.items()
+}  # fmt: skip
+"""ERROR_RESPONSES for a route whose answer is text (YAML, JSON lines, a log, a stream).
+
+FastAPI documents a route's error models in the media type of its answer, so these routes
+declared `text/plain` errors while they answer JSON; these name the media type themselves.
+"""
+
 
 class Health(StrictModel):
     """The liveness answer."""
@@ -461,6 +473,7 @@ __all__ = [
     "AuditList",
     "ChainReport",
     "ERROR_RESPONSES",
+    "TEXT_ROUTE_ERRORS",
     "ErrorAnswer",
     "CreatedToken",
     "DeliveryList",

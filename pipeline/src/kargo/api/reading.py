@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from kargo import __version__, runtime
 from kargo.api.contract import (
+    TEXT_ROUTE_ERRORS,
     AnyResource,
     AnyResourceList,
     EventList,
@@ -113,7 +114,7 @@ def list_events(
 @router.get(
     "/api/v1/projects/{project}/export",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"application/yaml": {}}}},
+    responses={**TEXT_ROUTE_ERRORS, 200: {"content": {"application/yaml": {}}}},
 )
 def export(project: str, state: State) -> PlainTextResponse:
     """The effective configuration and the recent promotions as YAML, secrets redacted."""
@@ -131,6 +132,7 @@ def export(project: str, state: State) -> PlainTextResponse:
     "/api/v1/projects/{project}/promotions/{name}/logs",
     response_class=PlainTextResponse,
     response_model=None,
+    responses=TEXT_ROUTE_ERRORS,
 )
 def promotion_logs(
     project: str, name: str, request: Request, state: State, follow: bool = False

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
+from kargo.api.contract import TEXT_ROUTE_ERRORS
 from kargo.api.reading import resolve_kind
 from kargo.api.redaction import redact_resource
 from kargo.api.security import authorize, principal_of, readable
@@ -35,10 +36,11 @@ def sse(event: str, data: object) -> str:
     "/watch",
     response_class=StreamingResponse,
     responses={
+        **TEXT_ROUTE_ERRORS,
         200: {
             "content": {"text/event-stream": {}},
             "description": "SSE: each event is ADDED, MODIFIED or DELETED, its data the resource",
-        }
+        },
     },
 )
 async def watch(

@@ -18,6 +18,7 @@ from typing import Any
 
 from kargo import runtime
 from kargo.engine.autopromotion import auto_promote
+from kargo.engine.logbuffer import LogBuffer
 from kargo.engine.promotions import PromotionExecutor
 from kargo.engine.registration import register_higher_layer_parsers
 from kargo.engine.rollbacks import roll_back_failed_promotion
@@ -69,6 +70,7 @@ class Engine:
         self.state_dir = state_dir
         self.resync_seconds = resync_seconds
         self.warehouses = WarehouseReconciler(store, state_dir / "cache")
+        self.logs = LogBuffer(store)  # every promotion's log lines, written together
         self._lock = threading.Lock()
         self._queued: dict[StageKey, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._requested: set[tuple[str, str, str]] = set()
@@ -180,6 +182,7 @@ class Engine:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.logs.flush()  # the stopped promotions' last lines
         self._unsubscribe()
 
     async def reconcile_once(self) -> None:
@@ -225,7 +228,7 @@ class Engine:
             running = [p for p in promotions if p.get("status", {}).get("phase") == "Running"]
             body = min(running or promotions, key=lambda p: str(p["metadata"]["name"]))
             chosen = Promotion.model_validate(body)
-            executor = PromotionExecutor(self.store, self.state_dir, chosen)
+            executor = PromotionExecutor(self.store, self.state_dir, chosen, self.logs)
             task = asyncio.create_task(executor.execute(), name=f"promotion {chosen.name}")
             self._executors[key] = (executor, task)
             task.add_done_callback(functools.partial(self._done, self._executors, key))

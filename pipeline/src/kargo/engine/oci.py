@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from kargo.steps.repocreds import RegistryCredentials
+from kargo.tls import client_tls
 
 DOCKER_HUB = "registry-1.docker.io"
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -87,7 +88,7 @@ class RegistryClient:
         self.credentials = credentials
         self._token: str | None = None
         self._basic = False
-        self._http = httpx.Client(timeout=timeout, verify=not insecure_skip_tls_verify)
+        self._http = httpx.Client(timeout=timeout, verify=client_tls(not insecure_skip_tls_verify))
 
     def close(self) -> None:
         """Close the connections."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kargo.engine.logbuffer import LogBuffer
 from kargo.engine.promoting import promotion_event_data
 from kargo.engine.releasing import release_deploy
 from kargo.engine.stages import mark_promotion_finished, mark_promotion_started
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 MAX_RESUMES = 3
 DEFAULT_STEP_TIMEOUT = 300.0
 ERROR_RETRY_SECONDS = 1.0
-LOG_FLUSH_SECONDS = 0.2
 
 _FINAL_REASON = {
     PromotionPhase.SUCCEEDED: EventReason.PROMOTION_SUCCEEDED,
@@ -64,14 +64,15 @@ _FINAL_REASON = {
 class PromotionExecutor:
     """Runs one promotion to a terminal phase."""
 
-    def __init__(self, store: Store, state_dir: Path, promotion: Promotion) -> None:
+    def __init__(
+        self, store: Store, state_dir: Path, promotion: Promotion, logs: LogBuffer | None = None
+    ) -> None:
         self.store = store
         self.state_dir = state_dir
         self.promotion = promotion
         self.abort_requested = False
         self._marked: set[str] = set()  # steps this executor started (others were interrupted)
-        self._pending_lines: list[str] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._logs = logs if logs is not None else LogBuffer(store)  # the engine shares one
 
     @property
     def project(self) -> str:
@@ -88,7 +89,7 @@ class PromotionExecutor:
         `before` runs first in the transaction; when it returns False nothing is written.
         """
         promotion = self.promotion
-        lines, self._pending_lines = self._pending_lines, []
+        lines = self._logs.take(promotion.project, promotion.name)
 
         def work(tx: Transaction) -> Promotion:
             if before is not None and not before(tx):
@@ -112,27 +113,8 @@ class PromotionExecutor:
         self.abort_requested |= ABORT_ANNOTATION in self.promotion.metadata.annotations
 
     async def _log(self, line: str) -> None:
-        """Buffer a log line; it is written with the next save, or within LOG_FLUSH_SECONDS."""
-        self._pending_lines.append(line)
-        if self._flush_handle is None:
-            loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(LOG_FLUSH_SECONDS, self._flush_logs)
-
-    def _flush_logs(self) -> None:
-        self._flush_handle = None
-        lines, self._pending_lines = self._pending_lines, []
-        if not lines:
-            return
-        project, name = self.promotion.project, self.promotion.name
-
-        def work(tx: Transaction) -> None:
-            for line in lines:
-                tx.log(project, name, line)
-
-        try:
-            transact(self.store, work)
-        except StoreError:
-            log.warning("could not write %d log lines of %s", len(lines), name)
+        """Buffer a log line; it is written with the next save, or with the buffer's flush."""
+        self._logs.add(self.promotion.project, self.promotion.name, line)
 
     async def execute(self) -> Promotion:
         """Run (or resume) the promotion until it ends; returns it in its final state."""
@@ -162,7 +144,7 @@ class PromotionExecutor:
             released = await release_deploy(self.state_dir, finished)
             if released:
                 await self._log(f"--- {released}")
-                self._flush_logs()
+                self._logs.flush()
         return finished
 
     def _start(self) -> tuple[Stage | None, Freight | None]:

@@ -15,6 +15,7 @@ import httpx
 from kargo.model.webhooks import WebhookConfig, redact_url
 from kargo.notify.retry import parse_retry_after
 from kargo.notify.signing import SecretUnavailable, request_headers, target_url
+from kargo.tls import client_tls
 
 RESPONSE_EXCERPT = 1024
 _SENDING: ContextVar[bool] = ContextVar("kargo_webhook_sending", default=False)
@@ -64,7 +65,9 @@ class AttemptResult:
 def new_client() -> httpx.AsyncClient:
     """The dispatcher's HTTP client: no redirects, no environment proxies, modest pool."""
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-    return httpx.AsyncClient(follow_redirects=False, trust_env=False, limits=limits)
+    return httpx.AsyncClient(
+        follow_redirects=False, trust_env=False, limits=limits, verify=client_tls()
+    )
 
 
 async def attempt_delivery(

@@ -42,6 +42,7 @@ from kargo.runtime.state import (
 )
 from kargo.runtime.substitution import expand, stage_secret
 from kargo.runtime.targets import write_targets
+from kargo.tls import client_tls
 
 Emit = Callable[[str], Awaitable[None]]
 
@@ -262,7 +263,7 @@ async def wait_ready(spec: DeploySpec, instances: list[InstanceRecord]) -> None:
     """Wait until every instance answers 200 on its readiness path, or raise InstancesNotReady."""
     deadline = time.monotonic() + spec.readiness_timeout
     pending = list(instances)
-    async with httpx.AsyncClient(timeout=1.0) as client:
+    async with httpx.AsyncClient(timeout=1.0, verify=client_tls()) as client:
         while pending:
             for instance in list(pending):
                 if not is_alive(instance.pid, instance.pid_start_time):

@@ -29,6 +29,7 @@ from kargo.steps.base import StepContext, StepPhase, StepResult, register_step
 from kargo.steps.expressions import ExpressionError, evaluate
 from kargo.steps.failures import CheckedStep, StepErrored, StepFailed
 from kargo.steps.workspace import existing_file, inside
+from kargo.tls import client_tls
 
 CONTENT_TYPES = ("application/json", "application/yaml", "text/plain")
 
@@ -178,7 +179,9 @@ class HttpStep(CheckedStep[HttpConfig]):
         headers = resolved_values(self.kind, config.headers)
         try:
             async with httpx.AsyncClient(
-                timeout=timeout, verify=not config.insecure_skip_tls_verify, proxy=config.proxy
+                timeout=timeout,
+                verify=client_tls(not config.insecure_skip_tls_verify),
+                proxy=config.proxy,
             ) as client:
                 response = await client.request(
                     config.method.upper(),
@@ -255,7 +258,7 @@ class HttpDownloadStep(CheckedStep[HttpDownloadConfig]):
         try:
             async with httpx.AsyncClient(
                 timeout=parse_duration(config.timeout).total_seconds(),
-                verify=not config.insecure_skip_tls_verify,
+                verify=client_tls(not config.insecure_skip_tls_verify),
                 follow_redirects=True,
             ) as client:
                 async with client.stream(

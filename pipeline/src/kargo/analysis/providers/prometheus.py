@@ -14,6 +14,7 @@ import httpx
 
 from kargo.analysis.errors import MeasurementError, NoDataError
 from kargo.model.analysis import PrometheusMetric
+from kargo.tls import client_tls
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ async def _ask(prometheus: PrometheusMetric, endpoint: str, params: dict[str, st
     headers = {h.key: h.value for h in prometheus.headers}
     try:
         async with httpx.AsyncClient(
-            timeout=float(prometheus.timeout), verify=not prometheus.insecure
+            timeout=float(prometheus.timeout), verify=client_tls(not prometheus.insecure)
         ) as client:
             response = await client.get(
                 url, params={**params, "timeout": f"{prometheus.timeout}s"}, headers=headers

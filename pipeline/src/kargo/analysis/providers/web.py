@@ -10,6 +10,7 @@ import httpx
 from kargo.analysis.errors import MeasurementError
 from kargo.analysis.jsonpath import select
 from kargo.model.analysis import WebMetric
+from kargo.tls import client_tls
 
 
 async def measure_web(web: WebMetric) -> Any:
@@ -23,7 +24,7 @@ async def measure_web(web: WebMetric) -> Any:
         content = web.body.encode()
     try:
         async with httpx.AsyncClient(
-            timeout=float(web.timeout_seconds), verify=not web.insecure
+            timeout=float(web.timeout_seconds), verify=client_tls(not web.insecure)
         ) as client:
             response = await client.request(
                 web.method.upper(), web.url, headers=headers, content=content
