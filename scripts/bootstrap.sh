@@ -34,14 +34,21 @@ if [ -z "$UV" ]; then
   fi
 fi
 
+# Bytecode is written ahead of time: with PYTHONDONTWRITEBYTECODE set, every server a test starts
+# would otherwise compile the engine and its libraries again (about 4x slower to start).
+compile_sources() {
+  .venv/bin/python -m compileall -q -j 0 app/src pipeline/src checks/src >/dev/null
+}
+
 stamp=.venv/.synced
 inputs=(requirements.lock app/pyproject.toml pipeline/pyproject.toml checks/pyproject.toml)
 if [ -f "$stamp" ]; then
   fresh=1
   for f in "${inputs[@]}"; do [ "$f" -nt "$stamp" ] && fresh=0; done
-  [ "$fresh" = 1 ] && exit 0
+  if [ "$fresh" = 1 ]; then compile_sources; exit 0; fi
 fi
 [ -x .venv/bin/python ] || "$UV" venv --quiet --python 3.11 .venv
-"$UV" pip sync --quiet --python .venv/bin/python requirements.lock
+"$UV" pip sync --quiet --compile-bytecode --python .venv/bin/python requirements.lock
 "$UV" pip install --quiet --python .venv/bin/python --no-deps -e ./app -e ./pipeline -e ./checks
+compile_sources
 touch "$stamp"
