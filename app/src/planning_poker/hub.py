@@ -21,7 +21,7 @@ from planning_poker.deltas import changes, delta_messages
 from planning_poker.errors import ErrorCode, RoomError, StaleRoomError, StoreError
 from planning_poker.fanout import Fanout
 from planning_poker.metrics import ACTIVE_ROOMS, MESSAGES_OUT, WEBSOCKET_CONNECTIONS
-from planning_poker.outbox import Outbox
+from planning_poker.outbox import Outbox, Text
 from planning_poker.pruning import prune_departed
 from planning_poker.rooms import MAX_PARTICIPANTS, Room, new_id
 from planning_poker.store import RoomStore
@@ -37,7 +37,7 @@ CLOSE_RECONNECT = 1012
 PRUNE_EVERY_SECONDS = 60.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     """One open WebSocket: whose it is, whether it takes deltas, and its send side."""
 
@@ -46,9 +46,9 @@ class Connection:
     outbox: Outbox
     deltas: bool = False
 
-    def deliver(self, text: str) -> None:
+    def deliver(self, message: str | Text) -> None:
         """Send a message (at once when the socket is writable)."""
-        self.outbox.deliver(text)
+        self.outbox.deliver(message)
 
     def close(self, code: int) -> None:
         """Close the socket with a code once what is queued is sent."""
