@@ -74,6 +74,8 @@ class Hub:
         self._cache: dict[str, Room] = {}
         # A lock lives while a change holds or awaits it: ids of unknown rooms leave nothing.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Rooms with local connections keep theirs: no new lock and weak entry per change.
+        self._pinned: dict[str, asyncio.Lock] = {}
         self._connections: dict[str, set[Connection]] = {}
         self._views: dict[str, dict[str, Any]] = {}  # the public view last broadcast
         self._pruned_at: dict[str, float] = {}  # rooms with local connections only
@@ -81,9 +83,11 @@ class Hub:
     # -- reading ----------------------------------------------------------------------------
 
     def _lock(self, room_id: str) -> asyncio.Lock:
-        lock = self._locks.get(room_id)
+        lock = self._pinned.get(room_id) or self._locks.get(room_id)
         if lock is None:
             lock = self._locks[room_id] = asyncio.Lock()
+        if room_id in self._connections:
+            self._pinned[room_id] = lock
         return lock
 
     async def _fresh(self, room_id: str) -> Room | None:
@@ -212,6 +216,7 @@ class Hub:
             local.discard(connection)
             if not local:
                 self._connections.pop(connection.room_id, None)
+                self._pinned.pop(connection.room_id, None)
 
     async def disconnect(self, connection: Connection) -> None:
         """Forget a closed connection; the participant shows as away when it was the last."""
@@ -237,6 +242,7 @@ class Hub:
                 self._cache.pop(room_id, None)
                 self._views.pop(room_id, None)
                 self._pruned_at.pop(room_id, None)
+                self._pinned.pop(room_id, None)
             ACTIVE_ROOMS.set(len(self._connections))
 
     # -- telling ----------------------------------------------------------------------------

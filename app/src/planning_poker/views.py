@@ -33,7 +33,7 @@ def room_to_doc(room: Room) -> dict[str, Any]:
     return {
         "id": room.id,
         "name": room.name,
-        "deckKind": room.deck_kind.value,
+        "deckKind": room.deck_kind,  # a str enum, encoded as its value
         "cards": room.cards,
         "createdAt": room.created_at,
         "settings": room.settings.to_json(),
@@ -95,7 +95,7 @@ def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
     return {
         "id": room.id,
         "name": room.name,
-        "deckKind": room.deck_kind.value,
+        "deckKind": room.deck_kind,  # a str enum, encoded as its value
         "deck": list(room.cards),
         "revealed": room.revealed,
         "round": room.round,
