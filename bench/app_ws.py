@@ -50,6 +50,7 @@ from websockets.asyncio.client import ClientConnection, connect
 VENV_BIN = Path(sys.executable).parent
 DELTAS = os.environ.get("BENCH_DELTAS", "1")
 WAIT_SECONDS = 10.0
+OPEN_SECONDS = 120.0  # a starved client on a loaded machine is slow to finish handshakes
 # Full states and deltas, compact (orjson) or spaced (the standard encoder of older releases).
 STATE_PREFIXES = ('{"type":"state"', '{"type": "state"', '{"type":"delta"')
 VERSION = re.compile(r'"version": ?(\d+)')
@@ -190,6 +191,7 @@ async def worker_main(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
                 f"{ws_base}/ws/rooms/{room.plan.id}?token={person.token}&deltas=" + DELTAS,
                 max_queue=None,
                 compression=None,
+                open_timeout=OPEN_SECONDS,
             )
         readers.append(asyncio.create_task(person.read(room)))
 

@@ -10,7 +10,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from planning_poker.outbox import CLOSE_TOO_SLOW, SEND_QUEUE_LIMIT, Outbox, Text, text_frame
+from planning_poker.frames import Text, text_frame
+from planning_poker.outbox import CLOSE_TOO_SLOW, SEND_QUEUE_LIMIT, Outbox
 from websockets.frames import Frame, Opcode
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from planning_poker.outbox import Text
+from planning_poker.frames import Text
 from planning_poker.rooms import Room
 
 PERSONAL_KEYS = frozenset({"you", "participants"})

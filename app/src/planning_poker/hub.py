@@ -20,8 +20,9 @@ from planning_poker.commits import GroupCommit
 from planning_poker.deltas import changes, delta_messages
 from planning_poker.errors import ErrorCode, RoomError, StaleRoomError, StoreError
 from planning_poker.fanout import Fanout
+from planning_poker.frames import Text
 from planning_poker.metrics import ACTIVE_ROOMS, MESSAGES_OUT, WEBSOCKET_CONNECTIONS
-from planning_poker.outbox import Outbox, Text
+from planning_poker.outbox import Outbox
 from planning_poker.pruning import prune_departed
 from planning_poker.rooms import MAX_PARTICIPANTS, Room, new_id
 from planning_poker.store import RoomStore

@@ -1,7 +1,7 @@
 """Sending on one WebSocket without a writer task: a message goes out at once when it can.
 
-With the server's frame path (`wsserver.RoomProtocol`) a message's frame, built once for all
-its receivers, is written straight to the transport; otherwise the ASGI `send`, which
+With the server's frame path (`wsserver.RoomProtocol`) a message's frame (`frames.Text`), built
+once for all its receivers, is written straight to the transport; otherwise the ASGI `send`, which
 completes without suspending while the socket is writable, so either way a broadcast writes
 each receiver's frame in the same step of the event loop. Only when a send has to wait (the
 client reads too slowly) does a task finish it, and later messages queue behind it up to a
@@ -12,45 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import struct
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, MutableMapping
-from typing import Any, Protocol
+from typing import Any
+
+from planning_poker.frames import FrameWriter, Text, text_frame
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 SEND_QUEUE_LIMIT = 256
 CLOSE_TOO_SLOW = 1013
-FRAMES_EXTENSION = "planning_poker.frames"  # the ASGI scope extension holding a FrameWriter
-
-
-class FrameWriter(Protocol):
-    """The server's direct path: write a ready-made frame now, or say it cannot."""
-
-    def write_frame(self, frame: bytes) -> bool:
-        """Write the frame if the ASGI send would write it without waiting; else False."""
-        ...
-
-
-class Text:
-    """A text message and its WebSocket frame, built once for every receiver."""
-
-    __slots__ = ("text", "frame")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.frame = text_frame(text)
-
-
-def text_frame(text: str) -> bytes:
-    """The unmasked, unfragmented frame a server sends for a text message (RFC 6455, 5.2)."""
-    data = text.encode()
-    size = len(data)
-    if size < 126:
-        return bytes((0x81, size)) + data
-    if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + data
-    return struct.pack("!BBQ", 0x81, 127, size) + data
 
 
 class _Resume:

@@ -16,10 +16,11 @@ import orjson
 
 from planning_poker.clients import client_address
 from planning_poker.errors import ErrorCode, RoomError, StoreError
+from planning_poker.frames import FRAMES_EXTENSION
 from planning_poker.hub import Connection
 from planning_poker.metrics import MESSAGES_IN, MESSAGES_OUT, Receive, Scope, Send
 from planning_poker.origins import origin_allowed
-from planning_poker.outbox import FRAMES_EXTENSION, Outbox
+from planning_poker.outbox import Outbox
 from planning_poker.protocol import (
     MAX_MESSAGE_BYTES,
     MessageType,

@@ -3,7 +3,7 @@
 A broadcast sends the same delta to most of a room: its WebSocket frame is built once and
 written straight to each receiver's transport, instead of every receiver's ASGI `send`
 encoding and framing the text again. The protocol offers that path to the app as the ASGI
-scope extension `outbox.FRAMES_EXTENSION`; it refuses (and the app uses `send`) whenever the
+scope extension `frames.FRAMES_EXTENSION`; it refuses (and the app uses `send`) whenever the
 direct write would not be what `send` does: writing paused, a close under way, compression.
 
 A connection's reading is paused only when messages pile up (`READ_BACKLOG` unread), not after
@@ -20,7 +20,7 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
-from planning_poker.outbox import FRAMES_EXTENSION
+from planning_poker.frames import FRAMES_EXTENSION
 
 READ_BACKLOG = 8
 
