@@ -50,6 +50,7 @@ from websockets.asyncio.client import ClientConnection, connect
 VENV_BIN = Path(sys.executable).parent
 DELTAS = os.environ.get("BENCH_DELTAS", "1")
 WAIT_SECONDS = 10.0
+OPEN_SECONDS = 120.0  # a starved client on a loaded machine is slow to finish handshakes
 # Full states and deltas, compact (orjson) or spaced (the standard encoder of older releases).
 STATE_PREFIXES = ('{"type":"state"', '{"type": "state"', '{"type":"delta"')
 VERSION = re.compile(r'"version": ?(\d+)')
@@ -190,6 +191,7 @@ async def worker_main(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
                 f"{ws_base}/ws/rooms/{room.plan.id}?token={person.token}&deltas=" + DELTAS,
                 max_queue=None,
                 compression=None,
+                open_timeout=OPEN_SECONDS,
             )
         readers.append(asyncio.create_task(person.read(room)))
 
@@ -356,6 +358,44 @@ def profiler(
     return process
 
 
+def _frame_name(frame: str) -> str:
+    """`function (module)` of one py-spy frame `function (path:line)`."""
+    function, _, where = frame.rpartition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("/site-packages/", "/src/", "/lib/python3.11/"):
+        path = path.split(marker)[-1]
+    return f"{function} ({path})"
+
+
+def profile_summary(path: str, top: int = 12) -> str:
+    """The frames with the most samples in a raw py-spy file: own time, and time beneath."""
+    own: dict[str, int] = {}
+    beneath: dict[str, int] = {}
+    total = 0
+    with contextlib.suppress(OSError), open(path) as lines:
+        for line in lines:
+            stack, _, count = line.rstrip().rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            samples = int(count)
+            total += samples
+            names = [_frame_name(frame) for frame in stack.split(";")]
+            own[names[-1]] = own.get(names[-1], 0) + samples
+            for name in set(names):
+                beneath[name] = beneath.get(name, 0) + samples
+    if not total:
+        return "  no samples"
+
+    def ranked(counts: dict[str, int]) -> list[str]:
+        best = sorted(counts.items(), key=lambda item: -item[1])[:top]
+        return [f"  {100 * n / total:5.1f}% {name}" for name, n in best]
+
+    return "\n".join(
+        [f"  {total} samples; own time:", *ranked(own), "  including callees:"]
+        + ranked({k: v for k, v in beneath.items() if v < 0.7 * total})  # not the loop's chain
+    )
+
+
 def drive(
     name: str, args: argparse.Namespace, base: str, plans: list[RoomPlan], pid: int | None
 ) -> dict[str, dict[str, float]]:
@@ -403,6 +443,8 @@ def drive(
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
+                summary = profile_summary(f"{args.profile}-{name}-{phase}.txt")
+                print(f"{name:<8} {phase} profile:\n{summary}", flush=True)  # noqa: T201
             title = f"paced {rate:g}/s" if rate else phase
             report(name, title, results[phase])
             after = gc_pauses(base)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from planning_poker.frames import Text, text_frame
 from planning_poker.outbox import CLOSE_TOO_SLOW, SEND_QUEUE_LIMIT, Outbox
+from websockets.frames import Frame, Opcode
 
 
 class PausableSend:
@@ -70,3 +73,45 @@ def test_drain_cancels_a_send_that_never_completes() -> None:
         return outbox.closed
 
     assert asyncio.run(scenario()) is True
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 70000])
+def test_a_frame_built_once_is_the_frame_websockets_would_send(size: int) -> None:
+    text = "é" * (size // 2) + "x" * (size % 2)
+    assert text_frame(text) == Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
+
+class Transport:
+    """A frame writer that accepts frames until told it is paused."""
+
+    def __init__(self) -> None:
+        self.accepting = True
+        self.frames: list[bytes] = []
+
+    def write_frame(self, frame: bytes) -> bool:
+        if self.accepting:
+            self.frames.append(frame)
+        return self.accepting
+
+
+def test_frames_go_straight_to_the_transport_and_fall_back_to_send_in_order() -> None:
+    async def scenario() -> tuple[list[bytes], list[Any]]:
+        send, transport = PausableSend(), Transport()
+        outbox = Outbox(send, transport)
+        shared = Text("shared")
+        outbox.deliver(shared)
+        outbox.deliver("own")
+        assert transport.frames == [shared.frame, text_frame("own")]
+        assert send.sent == [], "a writable transport takes the frames without the ASGI send"
+        transport.accepting, send.writable = False, asyncio.Event()
+        outbox.deliver(shared)  # refused by the transport: the ASGI send waits for it
+        transport.accepting = True
+        outbox.deliver("queued behind the waiting send, not written first")
+        assert len(transport.frames) == 2
+        send.writable.set()
+        await asyncio.sleep(0.01)
+        return transport.frames, send.sent
+
+    frames, sent = asyncio.run(scenario())
+    assert len(frames) == 2
+    assert sent == ["shared", "queued behind the waiting send, not written first"]

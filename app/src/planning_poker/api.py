@@ -16,10 +16,11 @@ from planning_poker.answers import CSV, ERRORS, CreatedRoom, Joined, RoomView
 from planning_poker.clients import client_address
 from planning_poker.decks import DeckError, DeckKind, cards_for
 from planning_poker.errors import ErrorCode, RoomError, StoreError
-from planning_poker.migrating import migrations_current
+from planning_poker.migrations_child import Migrations
 from planning_poker.participants import Role, clean_name
 from planning_poker.rooms import Room, RoomSettings, new_id
 from planning_poker.runtime import Services
+from planning_poker.schema import schema_current
 from planning_poker.security import hash_token, new_token
 from planning_poker.stories import export_csv
 
@@ -80,9 +81,14 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers and its schema is current."""
-    engine = services(request).engine
+    running = services(request)
+    engine = running.engine
     try:
-        current = await asyncio.to_thread(migrations_current, engine)
+        if running.schema_heads is None:  # started without the lifespan (in-process tests)
+            url = engine.url.render_as_string(hide_password=False)
+            heads = Migrations(url, apply=False).heads
+            running.schema_heads = await asyncio.to_thread(heads, engine)
+        current = await asyncio.to_thread(schema_current, engine, running.schema_heads)
     except StoreError as exc:
         return JSONResponse({"status": "not-ready", "reason": str(exc)}, status_code=503)
     if not current:

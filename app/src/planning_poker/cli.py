@@ -7,13 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from planning_poker.errors import StoreError
-from planning_poker.migrating import upgrade_to_head
+from planning_poker.migrations_child import Migrations
 from planning_poker.settings import Settings, SettingsError, load_settings
-from planning_poker.store import make_engine
-from planning_poker.web import create_app
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -39,6 +35,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def migrate(argv: list[str]) -> None:
     """Apply pending database migrations and exit."""
+    from planning_poker.migrating import upgrade_to_head  # Alembic only in this command
+    from planning_poker.store import make_engine
+
     settings = _settings(_parser("planning-poker migrate").parse_args(argv))
     try:
         upgrade_to_head(make_engine(settings.effective_database_url))
@@ -51,10 +50,16 @@ def migrate(argv: list[str]) -> None:
 def serve(argv: list[str]) -> None:
     """Start the server; SIGTERM drains connections and stops it."""
     settings = _settings(_parser("planning-poker").parse_args(argv))
+    migrations = Migrations(settings.effective_database_url)  # loads while the app does
+    import uvicorn
+
+    from planning_poker.web import create_app
+    from planning_poker.wsserver import RoomProtocol
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        app = create_app(settings)
+        app = create_app(settings, migrations=migrations)
     except StoreError as exc:
         sys.stderr.write(f"planning-poker: {exc}\n")
         raise SystemExit(1) from exc
@@ -64,7 +69,7 @@ def serve(argv: list[str]) -> None:
         port=settings.port,
         log_level="warning",
         access_log=False,  # one log call per request is wasted work at level warning
-        ws="websockets-sansio",
+        ws=RoomProtocol,  # uvicorn's websockets-sansio, plus frames built once per broadcast
         proxy_headers=False,  # the app reads X-Forwarded-For itself, from trusted proxies only
         ws_max_size=1024 * 1024,
         ws_per_message_deflate=False,  # state snapshots are small; compressing costs more CPU

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from planning_poker.frames import Text
 from planning_poker.rooms import Room
 
 PERSONAL_KEYS = frozenset({"you", "participants"})
@@ -45,13 +46,13 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | N
     }
 
 
-def delta_messages(room: Room, body: dict[str, Any]) -> Callable[[str], str]:
-    """A renderer of each receiver's delta: shared text, re-encoded only for an own hidden card."""
-    shared = to_json(body)
+def delta_messages(room: Room, body: dict[str, Any]) -> Callable[[str], Text | str]:
+    """A renderer of each receiver's delta: one shared frame, re-encoded only for an own card."""
+    shared = Text(to_json(body))
     changed = {entry["id"]: index for index, entry in enumerate(body["participants"])}
     revealed = room.revealed
 
-    def render(participant_id: str) -> str:
+    def render(participant_id: str) -> Text | str:
         index = changed.get(participant_id)
         own = room.participants.get(participant_id)
         if index is None or own is None or own.vote is None or revealed:

@@ -20,6 +20,7 @@ from planning_poker.commits import GroupCommit
 from planning_poker.deltas import changes, delta_messages
 from planning_poker.errors import ErrorCode, RoomError, StaleRoomError, StoreError
 from planning_poker.fanout import Fanout
+from planning_poker.frames import Text
 from planning_poker.metrics import ACTIVE_ROOMS, MESSAGES_OUT, WEBSOCKET_CONNECTIONS
 from planning_poker.outbox import Outbox
 from planning_poker.pruning import prune_departed
@@ -37,7 +38,7 @@ CLOSE_RECONNECT = 1012
 PRUNE_EVERY_SECONDS = 60.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     """One open WebSocket: whose it is, whether it takes deltas, and its send side."""
 
@@ -46,9 +47,9 @@ class Connection:
     outbox: Outbox
     deltas: bool = False
 
-    def deliver(self, text: str) -> None:
+    def deliver(self, message: str | Text) -> None:
         """Send a message (at once when the socket is writable)."""
-        self.outbox.deliver(text)
+        self.outbox.deliver(message)
 
     def close(self, code: int) -> None:
         """Close the socket with a code once what is queued is sent."""
@@ -74,6 +75,8 @@ class Hub:
         self._cache: dict[str, Room] = {}
         # A lock lives while a change holds or awaits it: ids of unknown rooms leave nothing.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Rooms with local connections keep theirs: no new lock and weak entry per change.
+        self._pinned: dict[str, asyncio.Lock] = {}
         self._connections: dict[str, set[Connection]] = {}
         self._views: dict[str, dict[str, Any]] = {}  # the public view last broadcast
         self._pruned_at: dict[str, float] = {}  # rooms with local connections only
@@ -81,9 +84,11 @@ class Hub:
     # -- reading ----------------------------------------------------------------------------
 
     def _lock(self, room_id: str) -> asyncio.Lock:
-        lock = self._locks.get(room_id)
+        lock = self._pinned.get(room_id) or self._locks.get(room_id)
         if lock is None:
             lock = self._locks[room_id] = asyncio.Lock()
+        if room_id in self._connections:
+            self._pinned[room_id] = lock
         return lock
 
     async def _fresh(self, room_id: str) -> Room | None:
@@ -212,6 +217,7 @@ class Hub:
             local.discard(connection)
             if not local:
                 self._connections.pop(connection.room_id, None)
+                self._pinned.pop(connection.room_id, None)
 
     async def disconnect(self, connection: Connection) -> None:
         """Forget a closed connection; the participant shows as away when it was the last."""
@@ -237,6 +243,7 @@ class Hub:
                 self._cache.pop(room_id, None)
                 self._views.pop(room_id, None)
                 self._pruned_at.pop(room_id, None)
+                self._pinned.pop(room_id, None)
             ACTIVE_ROOMS.set(len(self._connections))
 
     # -- telling ----------------------------------------------------------------------------

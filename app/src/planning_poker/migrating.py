@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -64,3 +68,30 @@ def current_revisions(engine: Engine) -> set[str]:
 def migrations_current(engine: Engine) -> bool:
     """Whether the database schema is at the code's head revision."""
     return current_revisions(engine) == head_revisions(engine)
+
+
+def child_main(argv: list[str]) -> int:
+    """The migration child of `schema.migrate_in_child`: migrate (or not), print the heads."""
+    from planning_poker.migrations_child import HEADS_ONLY, URL_VARIABLE
+    from planning_poker.store import make_engine
+
+    url = os.environ.get(URL_VARIABLE)
+    if not url:
+        sys.stderr.write(f"planning_poker.migrating: {URL_VARIABLE} is not set\n")
+        return 2
+    engine = make_engine(url)
+    try:
+        if HEADS_ONLY not in argv:
+            upgrade_to_head(engine)
+        heads = sorted(head_revisions(engine))
+    except StoreError as exc:
+        sys.stderr.write(str(exc).splitlines()[0] + "\n")  # one line: the parent reports the last
+        return 1
+    finally:
+        engine.dispose()
+    sys.stdout.write(json.dumps({"heads": heads}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(child_main(sys.argv[1:]))

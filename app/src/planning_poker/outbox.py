@@ -1,9 +1,11 @@
 """Sending on one WebSocket without a writer task: a message goes out at once when it can.
 
-The ASGI server's `send` completes without suspending while the socket is writable, so a
-broadcast writes each receiver's frame in the same step of the event loop. Only when a send
-has to wait (the client reads too slowly) does a task finish it, and later messages queue
-behind it up to a limit; a client too far behind is disconnected with 1013.
+With the server's frame path (`wsserver.RoomProtocol`) a message's frame (`frames.Text`), built
+once for all its receivers, is written straight to the transport; otherwise the ASGI `send`, which
+completes without suspending while the socket is writable, so either way a broadcast writes
+each receiver's frame in the same step of the event loop. Only when a send has to wait (the
+client reads too slowly) does a task finish it, and later messages queue behind it up to a
+limit; a client too far behind is disconnected with 1013.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, MutableMapping
 from typing import Any
+
+from planning_poker.frames import FrameWriter, Text, text_frame
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
@@ -47,23 +51,33 @@ class _Resume:
 class Outbox:
     """The send side of one WebSocket: text messages and, last, a close code."""
 
-    def __init__(self, send: Send) -> None:
+    __slots__ = ("_send", "_frames", "_backlog", "_task", "closed")
+
+    def __init__(self, send: Send, frames: FrameWriter | None = None) -> None:
         self._send = send
-        self._backlog: deque[str | int] = deque()
+        self._frames = frames
+        self._backlog: deque[str | int] | None = None  # made when a send first has to wait
         self._task: asyncio.Task[None] | None = None
         self.closed = False
 
-    def deliver(self, text: str) -> None:
+    def deliver(self, message: str | Text) -> None:
         """Send a text message now, or queue it behind a send that is waiting."""
         if self.closed:
             return
+        text = message if isinstance(message, str) else message.text
         if self._task is not None:
-            if len(self._backlog) >= SEND_QUEUE_LIMIT:
-                self._backlog.clear()
+            backlog = self._backlog
+            assert backlog is not None
+            if len(backlog) >= SEND_QUEUE_LIMIT:
+                backlog.clear()
                 self.close(CLOSE_TOO_SLOW)
                 return
-            self._backlog.append(text)
+            backlog.append(text)
             return
+        if self._frames is not None:
+            frame = text_frame(text) if isinstance(message, str) else message.frame
+            if self._frames.write_frame(frame):
+                return
         self._push({"type": "websocket.send", "text": text})
 
     def close(self, code: int) -> None:
@@ -71,6 +85,7 @@ class Outbox:
         if self.closed:
             return
         if self._task is not None:
+            assert self._backlog is not None
             self._backlog.append(code)
         else:
             self._push({"type": "websocket.close", "code": code})
@@ -86,13 +101,16 @@ class Outbox:
         except Exception:  # the client went away; the reader sees the disconnect
             self.closed = True
             return
+        if self._backlog is None:
+            self._backlog = deque()
         self._task = asyncio.get_running_loop().create_task(self._finish(coroutine, waiting))
 
     async def _finish(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
         try:
             await _Resume(coroutine, waiting)
-            while self._backlog:
-                item = self._backlog.popleft()
+            backlog = self._backlog
+            while backlog:
+                item = backlog.popleft()
                 if isinstance(item, int):
                     await self._send({"type": "websocket.close", "code": item})
                     return
@@ -101,7 +119,8 @@ class Outbox:
             self.closed = True
         finally:
             self._task = None
-            self._backlog.clear()
+            if self._backlog is not None:
+                self._backlog.clear()
 
     async def drain(self, timeout: float = 0.0) -> None:
         """Give a send in progress up to `timeout` seconds, then cancel it and send no more."""

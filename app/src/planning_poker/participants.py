@@ -51,7 +51,10 @@ class Participant:
     @property
     def online(self) -> bool:
         """Whether at least one WebSocket of this participant is open on some instance."""
-        return any(count > 0 for count in self.connections.values())
+        for count in self.connections.values():  # a loop: no generator per call (hot path)
+            if count > 0:
+                return True
+        return False
 
     def connect(self, instance: str) -> None:
         """Count one more open connection on an instance."""
@@ -80,7 +83,7 @@ class Participant:
         return {
             "id": self.id,
             "name": self.name,
-            "role": self.role.value,
+            "role": self.role,  # a str enum, stored as its value
             "tokenHash": self.token_hash,
             "joinedAt": self.joined_at,
             "vote": self.vote,

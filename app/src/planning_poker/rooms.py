@@ -231,9 +231,15 @@ class Room:
 
     def everyone_voted(self) -> bool:
         """Whether every present voter (and anyone away who voted) has a card down."""
-        voters = [p for p in self.participants.values() if p.role.votes()]
-        counted = [p for p in voters if p.online or p.vote is not None]
-        return bool(counted) and all(p.vote is not None for p in counted)
+        counted = False
+        for participant in self.participants.values():
+            if participant.role is Role.SPECTATOR:
+                continue
+            if participant.vote is not None:
+                counted = True
+            elif participant.online:
+                return False
+        return counted
 
     def reveal(self, actor: str) -> None:
         """Turn the cards over: the facilitator, or anyone when the room allows it."""

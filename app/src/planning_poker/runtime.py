@@ -23,6 +23,7 @@ class Services:
     fanout: Fanout
     hub: Hub
     limits: ClientLimits
+    schema_heads: frozenset[str] | None = None  # the code's head revisions, once known
 
 
 def build_services(settings: Settings) -> Services:

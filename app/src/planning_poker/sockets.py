@@ -1,7 +1,8 @@
 """The room WebSocket, served straight on ASGI: resume by token, read messages, send states.
 
-It sits in front of the framework (a middleware on `/ws/rooms/{id}`) so that each message in
-and out skips the per-message layers a routed endpoint would pass through. Upgrades from
+It sits in front of the framework (the app's `__call__` hands `/ws/rooms/{id}` here before
+any middleware) so that a connection holds, and each message passes, none of the layers a
+routed endpoint would. Upgrades from
 another site's page (an `Origin` that is not the app's own) are refused with 403.
 """
 
@@ -11,10 +12,13 @@ import json
 import logging
 from urllib.parse import parse_qs
 
+import orjson
+
 from planning_poker.clients import client_address
 from planning_poker.errors import ErrorCode, RoomError, StoreError
+from planning_poker.frames import FRAMES_EXTENSION
 from planning_poker.hub import Connection
-from planning_poker.metrics import MESSAGES_IN, MESSAGES_OUT, ASGIApp, Receive, Scope, Send
+from planning_poker.metrics import MESSAGES_IN, MESSAGES_OUT, Receive, Scope, Send
 from planning_poker.origins import origin_allowed
 from planning_poker.outbox import Outbox
 from planning_poker.protocol import (
@@ -38,22 +42,24 @@ PONG = '{"type": "pong"}'
 REFUSAL_SECONDS = 5.0
 
 
-class RoomSockets:
-    """ASGI middleware: serve room WebSockets, pass everything else on."""
+def room_of(scope: Scope) -> str | None:
+    """The room id when the scope is a room WebSocket, else None."""
+    if scope["type"] != "websocket":
+        return None
+    path: str = scope.get("path", "")
+    room_id = path.removeprefix(PATH_PREFIX)
+    if not path.startswith(PATH_PREFIX) or "/" in room_id:
+        return None
+    return room_id
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
-        self.app = app
-        self.services = services
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        room_id = path.removeprefix(PATH_PREFIX)
-        if scope["type"] != "websocket" or not path.startswith(PATH_PREFIX) or "/" in room_id:
-            await self.app(scope, receive, send)
-            return
-        if (await receive())["type"] != "websocket.connect":
-            return
-        await room_socket(scope, receive, send, self.services, room_id)
+async def serve_room_socket(
+    scope: Scope, receive: Receive, send: Send, running: Services, room_id: str
+) -> None:
+    """Serve one room WebSocket from its first ASGI event on."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await room_socket(scope, receive, send, running, room_id)
 
 
 def _refuse(outbox: Outbox, error: RoomError, code: int) -> None:
@@ -73,7 +79,7 @@ async def room_socket(
     token = query.get("token", [""])[0]
     client = client_address(scope, settings.proxies)
     await send({"type": "websocket.accept"})
-    outbox = Outbox(send)
+    outbox = Outbox(send, (scope.get("extensions") or {}).get(FRAMES_EXTENSION))
     if not running.limits.open_socket(client):
         busy = RoomError(ErrorCode.RATE_LIMITED, "too many connections from your address")
         _refuse(outbox, busy, CLOSE_TOO_MANY)
@@ -138,8 +144,8 @@ async def _handle(
         MESSAGES_IN.labels("rate_limited").inc()
         raise RoomError(ErrorCode.RATE_LIMITED, "too many messages; slow down")
     try:
-        decoded = json.loads(raw)
-    except ValueError:
+        decoded = orjson.loads(raw)
+    except ValueError:  # orjson's JSONDecodeError is one
         MESSAGES_IN.labels("malformed").inc()
         raise RoomError(ErrorCode.BAD_MESSAGE, "a message must be JSON") from None
     try:

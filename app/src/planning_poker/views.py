@@ -33,7 +33,7 @@ def room_to_doc(room: Room) -> dict[str, Any]:
     return {
         "id": room.id,
         "name": room.name,
-        "deckKind": room.deck_kind.value,
+        "deckKind": room.deck_kind,  # a str enum, encoded as its value
         "cards": room.cards,
         "createdAt": room.created_at,
         "settings": room.settings.to_json(),
@@ -83,6 +83,7 @@ def _legacy_round(doc: dict[str, Any]) -> dict[str, Any] | None:
 def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
     """The room as seen by nobody in particular: no card values before the reveal."""
     now = time.time() if now is None else now
+    revealed = room.revealed
     story = room.current_story()
     facilitator = room.facilitator()
     timer = None
@@ -94,7 +95,7 @@ def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
     return {
         "id": room.id,
         "name": room.name,
-        "deckKind": room.deck_kind.value,
+        "deckKind": room.deck_kind,  # a str enum, encoded as its value
         "deck": list(room.cards),
         "revealed": room.revealed,
         "round": room.round,
@@ -105,10 +106,10 @@ def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
             {
                 "id": p.id,
                 "name": p.name,
-                "role": p.role.value,
+                "role": p.role,  # a str enum: encodes as its value, without 3.11's slow .value
                 "online": p.online,
                 "hasVoted": p.vote is not None,
-                "vote": p.vote if room.revealed else None,
+                "vote": p.vote if revealed else None,
             }
             for p in room.participants.values()
         ],

@@ -17,8 +17,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from planning_poker import __version__, api, collector, pages, sockets
 from planning_poker.errors import StoreError
-from planning_poker.metrics import ROOMS_EXPIRED, RequestTimingMiddleware, render_metrics
-from planning_poker.migrating import upgrade_to_head
+from planning_poker.metrics import (
+    ROOMS_EXPIRED,
+    Receive,
+    RequestTimingMiddleware,
+    Scope,
+    Send,
+    render_metrics,
+)
+from planning_poker.migrations_child import Migrations
 from planning_poker.runtime import Services, build_services
 from planning_poker.security import SecurityHeadersMiddleware
 from planning_poker.settings import Settings, load_settings
@@ -46,15 +53,35 @@ async def _background(running: Services) -> None:
         await asyncio.sleep(TICK_SECONDS)
 
 
-def create_app(settings: Settings | None = None, migrate: bool = True) -> FastAPI:
-    """Build the Planning Poker application (settings from the environment by default)."""
+class PlanningPoker(FastAPI):
+    """FastAPI, with the room WebSockets served before the framework's layers."""
+
+    services: Services | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Room WebSockets straight to `sockets`; everything else through FastAPI."""
+        room_id = sockets.room_of(scope)
+        if room_id is not None and self.services is not None:
+            await sockets.serve_room_socket(scope, receive, send, self.services, room_id)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None, migrate: bool = True, migrations: Migrations | None = None
+) -> FastAPI:
+    """Build the Planning Poker application (settings from the environment by default).
+
+    The migrations run at start (or only report the heads when `migrate` is false) unless
+    the caller already started them.
+    """
     settings = settings or load_settings()
     running = build_services(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if migrate:
-            await asyncio.to_thread(upgrade_to_head, running.engine)
+        child = migrations or Migrations(settings.effective_database_url, apply=migrate)
+        running.schema_heads = await asyncio.to_thread(child.heads, running.engine)
         await running.fanout.start(running.hub.instance_id, running.hub.on_remote_change)
         background = asyncio.create_task(_background(running))
         collector.settle(settings.gc_thresholds)
@@ -69,8 +96,8 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> FastAP
             running.store.close()
             running.engine.dispose()
 
-    app = FastAPI(title="Planning Poker", version=__version__, lifespan=lifespan)
-    app.state.services = running
+    app = PlanningPoker(title="Planning Poker", version=__version__, lifespan=lifespan)
+    app.state.services = app.services = running
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
@@ -97,5 +124,4 @@ def create_app(settings: Settings | None = None, migrate: bool = True) -> FastAP
 
     app.add_middleware(SecurityHeadersMiddleware, allowed_origins=settings.allowed_origins)
     app.add_middleware(RequestTimingMiddleware)
-    app.add_middleware(sockets.RoomSockets, services=running)  # outermost: fewest layers
     return app

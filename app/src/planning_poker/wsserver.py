@@ -1,0 +1,149 @@
+"""uvicorn's sans-I/O WebSocket protocol with a direct path for frames built once, and lighter.
+
+A broadcast sends the same delta to most of a room: its WebSocket frame is built once and
+written straight to each receiver's transport, instead of every receiver's ASGI `send`
+encoding and framing the text again. The protocol offers that path to the app as the ASGI
+scope extension `frames.FRAMES_EXTENSION`; it refuses (and the app uses `send`) whenever the
+direct write would not be what `send` does: writing paused, a close under way, compression.
+
+A connection's reading is paused only when messages pile up (`READ_BACKLOG` unread), not after
+every message: no pair of selector calls per message. Each connection also holds less: a list
+and one waiter instead of an `asyncio.Queue` (four deques), a flag instead of an
+`asyncio.Event`, and the handshake's request and response are let go once it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+from planning_poker.frames import FRAMES_EXTENSION
+
+READ_BACKLOG = 8
+
+
+class Inbox:
+    """Received ASGI events for the one reader an ASGI app has (what uvicorn uses of a Queue)."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        """Add an event and wake the reader."""
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        """The oldest event, waiting for one if there is none."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        """Whether no event is waiting."""
+        return not self._items
+
+    def qsize(self) -> int:
+        """How many events are waiting."""
+        return len(self._items)
+
+
+class Writable:
+    """Whether the transport takes writes (what uvicorn uses of an Event), waiters made lazily."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        """Whether writing may go on."""
+        return self._set
+
+    def set(self) -> None:
+        """Writing may go on: wake every waiting send."""
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        """Writing is paused."""
+        self._set = False
+
+    async def wait(self) -> bool:
+        """Return once writing may go on."""
+        if self._set:
+            return True
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
+class RoomProtocol(WebSocketsSansIOProtocol):
+    """One WebSocket connection, able to write a ready-made frame at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Writable()  # type: ignore[assignment]
+
+    def handle_connect(self, event: Any) -> None:
+        """Accept as uvicorn does and offer the direct frame path to the app."""
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][FRAMES_EXTENSION] = self
+
+    async def send(self, message: Any) -> None:
+        """uvicorn's ASGI send; once the handshake is answered its objects are let go."""
+        await super().send(message)
+        if self.handshake_complete and getattr(self, "request", None) is not None:
+            self.request = None  # type: ignore[assignment]
+            self.response = None  # type: ignore[assignment]
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a frame now if `send` would write it without waiting; else False."""
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.handshake_complete
+            or not self.writable.is_set()
+            or self.conn.state is not State.OPEN
+            or self.conn.extensions
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(frame)
+        return True
+
+    def send_receive_event_to_app(self) -> None:
+        """Queue a message for the app; pause reading only once several wait unread."""
+        before = self.read_paused
+        self.read_paused = True  # uvicorn pauses after every message unless already paused
+        super().send_receive_event_to_app()
+        self.read_paused = before
+        if not before and self.queue.qsize() >= READ_BACKLOG:
+            self.read_paused = True
+            self.transport.pause_reading()
