@@ -37,7 +37,7 @@ PROD_USER = "kargo-test-prod"
 SYSTEM_PYTHON = "/usr/bin/python3"  # every user can run it (the .venv's interpreter may not be)
 
 # Serves /readyz and /healthz; /probe says who it runs as and which of PROBE_PATHS it can read.
-PROBE_APP = '''\
+PROBE_APP = """\
 import json, os, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -69,7 +69,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-'''
+"""
 
 
 def system_user(name: str) -> pwd.struct_passwd:
