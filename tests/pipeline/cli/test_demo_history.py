@@ -1,4 +1,4 @@
-"""scripts/demo_history.py: which commits `make demo` may deliver first, on a real git repository."""
+"""scripts/demo_history.py: which commits `make demo` may deliver first, on a real repository."""
 
 from __future__ import annotations
 
