@@ -2,8 +2,10 @@
 
 `up` starts, in the background and surviving make's exit (logs under .kargo/logs/): the webhook
 receiver (8095), the checks service (8090), Prometheus (9090) and the engine (8080) with kargo/.
-It refreshes the warehouse, promotes the newest freight to development, waits for it, then waits
-for production (auto-promotion after verification) when the stages are verified. It is safe to
+It refreshes the warehouse; when production has no earlier stable freight, production first
+runs and verifies the previous app commit (approved for it, see demo_history.py), so that the
+guide's rollback has somewhere to go. Then it promotes the newest freight to development, waits
+for its verification, then for production (auto-promotion after verification). It is safe to
 run again: what already runs is reused. `down` stops what `up` started, then the runtime's app
 instances and HAProxy. Every failure is reported as such; the exit code is non-zero when
 development does not end up serving the freight.
@@ -26,6 +28,7 @@ from typing import Any
 
 import httpx
 import install_cli
+from demo_history import discovered_commits, freight_pair, needs_earlier
 from kargo.api.contract import FreightView, StageView, Unchanged
 from kargo.client import KargoClient, KargoClientError
 from kargo.model.analysis import AnalysisRun
@@ -44,6 +47,7 @@ ADMIN_TOKEN_FILE = "admin.token"  # written by `kargo server` on its first start
 WAREHOUSE = "planning-poker"
 STAGES = {"development": "http://127.0.0.1:8101", "production": "http://127.0.0.1:8102"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+AUTO_PROMOTION_GRACE = 30.0  # seconds without a promotion before the demo promotes by itself
 
 
 @dataclass
@@ -240,13 +244,17 @@ def stage(engine: KargoClient, name: str) -> StageView:
 
 
 def newest_freight(engine: KargoClient, timeout: float = 60.0) -> FreightView:
-    """Refresh the warehouse and return its newest freight."""
+    """Refresh the warehouse and return the freight of its newest commit."""
     engine.refresh_warehouse(PROJECT, WAREHOUSE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         freight = engine.resources(PROJECT, FreightView)
-        if freight:
-            return max(freight, key=lambda f: f.metadata.creation_timestamp or EPOCH)
+        commits = discovered_commits(engine, PROJECT, WAREHOUSE)
+        newest = [f for f in freight if commits and commits[0].id in {c.id for c in f.commits}]
+        if newest:
+            return newest[0]
+        if freight and not commits:
+            return max(freight, key=lambda f: f.discovered_at or EPOCH)
         time.sleep(1)
     raise KargoClientError(f"the warehouse found no freight in {timeout:.0f}s")
 
@@ -330,15 +338,67 @@ def brief(value: Any) -> str:
 
 
 def wait_stage_freight(engine: KargoClient, stage_name: str, freight: str, timeout: float) -> bool:
-    """Wait until a stage's current freight is `freight` and its last promotion ended."""
+    """Wait until a stage runs `freight` (auto-promoted, else promoted here after a grace time)."""
     deadline = time.monotonic() + timeout
+    idle_since = time.monotonic()
     while time.monotonic() < deadline:
         status = stage(engine, stage_name).status
         current = status.current_freight
         if current and current.name == freight and status.current_promotion is None:
             return True
+        if status.current_promotion is not None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > AUTO_PROMOTION_GRACE:
+            # freight is auto-promoted once per stage: a demo run again promotes it itself
+            print(f"  {stage_name}: no automatic promotion; promoting it")
+            return promote(engine, stage_name, freight).startswith("Succeeded")
         time.sleep(2)
     return False
+
+
+def deliver(engine: KargoClient, freight: FreightView, problems: list[str]) -> None:
+    """Promote freight to development, verify it there, and wait until production runs it."""
+    print(f"demo: promoting {freight.alias} to development")
+    phase = promote(engine, "development", freight.name)
+    print(f"  development: {phase}")
+    if not phase.startswith("Succeeded"):
+        problems.append(f"promotion to development: {phase}")
+    elif stage(engine, "development").spec.verification:
+        print("demo: verifying development (smoke tests, security scan, load test)")
+        verdict = wait_verification(engine, "development", freight.name, 900)
+        print(f"  verification: {shorten(verdict)}")
+        print_measurements(engine, "development", freight.name)
+        if not verdict.startswith("Successful"):
+            problems.append(f"verification of development: {verdict}")
+        else:
+            print("demo: waiting for production's automatic promotion")
+            if wait_stage_freight(engine, "production", freight.name, 600):
+                print("  production: runs it")
+            else:
+                problems.append("production did not take the freight within 10 minutes")
+    else:
+        problems.append("development has no verification: production waits")
+
+
+def deliver_earlier(
+    engine: KargoClient, previous: FreightView, later: FreightView, problems: list[str]
+) -> None:
+    """Let production run and verify an earlier freight first (a rollback target)."""
+    production = stage(engine, "production")
+    current = production.status.current_freight
+    if not needs_earlier(production) or (current is not None and current.name != later.name):
+        return  # production has a stable freight to return to, or gets one with the later
+    commit = previous.commits[0].id[:12] if previous.commits else ""
+    print(f"demo: production first runs the earlier commit {commit} ({previous.alias}),")
+    print("  approved for it, so that `kargo rollback` has a freight to return to")
+    engine.approve(PROJECT, previous.name, "production")
+    if not wait_stage_freight(engine, "production", previous.name, 600):
+        problems.append(f"production did not take {previous.alias} within 10 minutes")
+        return
+    verdict = wait_verification(engine, "production", previous.name, 900)
+    print(f"  production verification: {shorten(verdict)}")
+    if not verdict.startswith("Successful"):
+        problems.append(f"verification of {previous.alias} in production: {verdict}")
 
 
 def version_of(url: str) -> str:
@@ -392,26 +452,13 @@ def up() -> int:
         freight = newest_freight(engine)
         commit = freight.commits[0].id[:12] if freight.commits else ""
         print(f"demo: newest freight {freight.name} {freight.alias} (commit {commit})")
-        print("demo: promoting it to development")
-        phase = promote(engine, "development", freight.name)
-        print(f"  development: {phase}")
-        if not phase.startswith("Succeeded"):
-            problems.append(f"promotion to development: {phase}")
-        elif stage(engine, "development").spec.verification:
-            print("demo: verifying development (smoke tests, security scan, load test)")
-            verdict = wait_verification(engine, "development", freight.name, 900)
-            print(f"  verification: {shorten(verdict)}")
-            print_measurements(engine, "development", freight.name)
-            if not verdict.startswith("Successful"):
-                problems.append(f"verification of development: {verdict}")
-            else:
-                print("demo: waiting for production's automatic promotion")
-                if wait_stage_freight(engine, "production", freight.name, 600):
-                    print("  production: runs it")
-                else:
-                    problems.append("production did not take the freight within 10 minutes")
+        pair = freight_pair(engine, PROJECT, WAREHOUSE, freight, ROOT)
+        if pair is None:
+            problems.append("no second commit to deliver first: `kargo rollback` needs one")
         else:
-            problems.append("development has no verification: production waits")
+            deliver_earlier(engine, pair[0], pair[1], problems)
+            freight = pair[1]
+        deliver(engine, freight, problems)
     except KargoClientError as exc:
         problems.append(str(exc))
 
@@ -446,9 +493,8 @@ def summary(engine: KargoClient, problems: list[str]) -> None:
     print("Prometheus http://127.0.0.1:9090, webhooks received http://127.0.0.1:8095/")
     print(
         "\nNext, in a new shell: kargo get promotion planning-poker, and the guide's other commands"
-        "\n(scripts/guide_commands.sh runs them all). A rollback needs"
-        "\nan earlier stable freight: commit a change under app/, let it reach production"
-        "\n(kargo get stage production), then: kargo rollback planning-poker --to development"
+        "\n(scripts/guide_commands.sh runs them all). Production ran an earlier commit first,"
+        "\nso `kargo rollback planning-poker --to development` returns production to it."
     )
     if problems:
         print("\nWhat did not work:")

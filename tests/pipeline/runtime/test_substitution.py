@@ -36,3 +36,18 @@ def test_a_stage_secret_is_made_once_kept_private_and_reused(tmp_path: Path) -> 
     assert len(first) >= 32
     assert stat.S_IMODE((folder / "secret-key").stat().st_mode) == 0o600
     assert sorted(p.name for p in folder.iterdir()) == ["other", "secret-key"]
+
+
+def test_a_secrets_folder_replaced_by_a_link_is_refused_and_nothing_is_written_there(
+    tmp_path: Path,
+) -> None:
+    # A stage that runs as its own user owns its stage folder and could swap `secrets` for a link.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder = tmp_path / "stage" / "secrets"
+    folder.parent.mkdir()
+    folder.symlink_to(elsewhere, target_is_directory=True)
+
+    with pytest.raises(OSError, match="stage secrets folder .*secrets"):
+        stage_secret(folder, "secret-key")
+    assert list(elsewhere.iterdir()) == []

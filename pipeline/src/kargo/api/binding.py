@@ -114,11 +114,26 @@ def private_state_dir(state_dir: Path) -> None:
     """
     os.umask(0o077)
     state_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(state_dir, 0o700)
+    # stages that run as another user (`runAs`) pass through these three folders, list none
+    shared = {state_dir, state_dir / "stages", state_dir / "envs"}
+    passable = shared if _run_as(state_dir) else set()
+    os.chmod(state_dir, 0o711 if state_dir in passable else 0o700)
     for entry in state_dir.iterdir():
         if entry.is_symlink():
             continue
-        os.chmod(entry, 0o700 if entry.is_dir() else 0o600)
+        mode = 0o711 if entry in passable else 0o700
+        os.chmod(entry, mode if entry.is_dir() else 0o600)
+
+
+def _run_as(state_dir: Path) -> bool:
+    """Whether a stage's folder belongs to another user (its processes run as that user)."""
+    stages = state_dir / "stages"
+    if not stages.is_dir():
+        return False
+    return any(
+        folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid != os.geteuid()
+        for folder in stages.iterdir()
+    )
 
 
 def first_start_token(

@@ -25,6 +25,7 @@ from kargo.runtime import routing
 from kargo.runtime.processes import (
     MARKER_INSTANCE,
     MARKER_STATE,
+    ProcessStartError,
     find_marked,
     free_port,
     spawn,
@@ -42,6 +43,7 @@ from kargo.runtime.state import (
 )
 from kargo.runtime.substitution import expand, stage_secret
 from kargo.runtime.targets import write_targets
+from kargo.runtime.users import StageUser, prepare_stage, resolve_user, user_options
 from kargo.tls import client_tls
 
 Emit = Callable[[str], Awaitable[None]]
@@ -72,6 +74,8 @@ class DeploySpec:
     drain_timeout: float = 3.0
     stop_timeout: float = 10.0
     affinity: dict[str, Any] | None = None  # sticky routing by a key (see haproxy_config)
+    run_as: str | None = None  # the OS user (name or uid) its processes run as; None: the engine's
+    run_as_group: str | None = None  # default: the user's primary group
 
 
 def spec_to_dict(spec: DeploySpec) -> dict[str, Any]:
@@ -140,10 +144,10 @@ def _functions(spec: DeploySpec, paths: RuntimePaths) -> dict[str, Callable[[str
 
 
 def _instance_env(
-    spec: DeploySpec, instance: InstanceRecord, paths: RuntimePaths
+    spec: DeploySpec, instance: InstanceRecord, paths: RuntimePaths, user: StageUser | None = None
 ) -> dict[str, str]:
     variables = _variables(spec, instance, paths)
-    env = child_env()
+    env = child_env(user.env() if user else None)
     path = env["PATH"]
     if spec.env_dir is not None:
         env["VIRTUAL_ENV"] = str(spec.env_dir)
@@ -206,15 +210,30 @@ def plan_instances(
     return wanted
 
 
-def _start_missing(paths: RuntimePaths, spec: DeploySpec, wanted: list[InstanceRecord]) -> None:
+def stage_user(paths: RuntimePaths, spec: DeploySpec) -> StageUser | None:
+    """The user the stage's processes run as (its folder and environment made ready), or None."""
+    if spec.run_as is None:
+        return None
+    user = resolve_user(spec.run_as, spec.run_as_group)
+    prepare_stage(paths.state_dir, stage_dir(paths, spec.stage), spec.env_dir, user)
+    return user
+
+
+def _start_missing(
+    paths: RuntimePaths,
+    spec: DeploySpec,
+    wanted: list[InstanceRecord],
+    user: StageUser | None = None,
+) -> None:
     for instance in wanted:
         if instance.pid is not None:
             continue
         pid, start = spawn(
             _argv(spec, instance, paths, spec.argv),
-            _instance_env(spec, instance, paths),
+            _instance_env(spec, instance, paths, user),
             Path(instance.log_file),
             cwd=spec.cwd or stage_dir(paths, spec.stage),
+            options=user_options(user),
         )
         instance.pid, instance.pid_start_time = pid, start
         with locked_state(paths) as state:
@@ -228,7 +247,9 @@ def _unmarked(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in (MARKER_STATE, MARKER_INSTANCE)}
 
 
-async def run_init(paths: RuntimePaths, spec: DeploySpec, first: InstanceRecord) -> None:
+async def run_init(
+    paths: RuntimePaths, spec: DeploySpec, first: InstanceRecord, user: StageUser | None = None
+) -> None:
     """Run the one-off init command (e.g. database migrations) before any instance starts."""
     if not spec.init_argv:
         return
@@ -237,10 +258,11 @@ async def run_init(paths: RuntimePaths, spec: DeploySpec, first: InstanceRecord)
     try:
         process = await asyncio.create_subprocess_exec(
             *_argv(spec, first, paths, spec.init_argv),
-            env=_unmarked(_instance_env(spec, first, paths)),
+            env=_unmarked(_instance_env(spec, first, paths, user)),
             cwd=cwd,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            **user_options(user),
         )
         output, _ = await asyncio.wait_for(process.communicate(), spec.readiness_timeout)
     except (OSError, TimeoutError) as exc:
@@ -384,13 +406,18 @@ async def start_ready_instances(
     """Start (or adopt) spec.replicas instances of spec.freight and wait until they are ready."""
     wanted = plan_instances(paths, spec, track)
     stage_dir(paths, spec.stage).mkdir(parents=True, exist_ok=True)
+    try:
+        user = stage_user(paths, spec)
+    except ProcessStartError:
+        await _discard(paths, spec, wanted)
+        raise
     if any(instance.pid is None for instance in wanted):
         try:
-            await run_init(paths, spec, wanted[0])
+            await run_init(paths, spec, wanted[0], user)
         except InstancesNotReady:
             await _discard(paths, spec, wanted)
             raise
-    _start_missing(paths, spec, wanted)
+    _start_missing(paths, spec, wanted, user)
     await emit(
         f"deploy: {len(wanted)} {track} instance(s) of {spec.freight[:12]} on ports "
         + ", ".join(str(instance.port) for instance in wanted)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kargo.liveness import is_alive, process_start_time
 
@@ -63,8 +64,12 @@ def spawn(
     env: Mapping[str, str],
     log_file: Path,
     cwd: Path | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[int, int]:
-    """Start a detached process (own session, output to log_file); return (pid, start time)."""
+    """Start a detached process (own session, output to log_file); return (pid, start time).
+
+    `options` are more Popen arguments: `user`, `group`, `extra_groups` for a stage's `runAs`.
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:
         try:
@@ -77,6 +82,7 @@ def spawn(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
+                **(options or {}),
             )
         except OSError as exc:
             raise ProcessStartError(f"cannot start {argv[0]}: {exc}") from exc

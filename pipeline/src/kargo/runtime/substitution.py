@@ -47,22 +47,42 @@ def expand(
 
 
 def stage_secret(folder: Path, name: str) -> str:
-    """The secret `name` kept in folder, made (random, 43 characters) on first use."""
-    path = folder / name
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
+    """The secret `name` kept in folder, made (random, 43 characters) on first use.
+
+    The folder sits in the stage's folder, which a stage with `runAs` owns: it is opened without
+    following a link and must be the engine's own, so the stage cannot point it elsewhere.
+    """
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = secrets.token_urlsafe(32)
-    temporary = folder / f".{name}.{os.getpid()}"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(value)
     try:
-        os.link(temporary, path)  # the first writer wins; a concurrent one reads its value
-    except FileExistsError:
-        pass
+        where = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise OSError(f"stage secrets folder {folder}: {exc.strerror} (not a folder)") from exc
+    try:
+        if os.fstat(where).st_uid != os.geteuid():
+            raise OSError(f"stage secrets folder {folder} is not the engine's own: remove it")
+        existing = _read_secret(where, name)
+        if existing is not None:
+            return existing
+        value = secrets.token_urlsafe(32)
+        temporary = f".{name}.{os.getpid()}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        with os.fdopen(os.open(temporary, flags, 0o600, dir_fd=where), "w") as handle:
+            handle.write(value)
+        try:  # the first writer wins; a concurrent one reads its value
+            os.link(temporary, name, src_dir_fd=where, dst_dir_fd=where, follow_symlinks=False)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary, dir_fd=where)
+        return _read_secret(where, name) or value
     finally:
-        temporary.unlink()
-    return path.read_text().strip()
+        os.close(where)
+
+
+def _read_secret(folder: int, name: str) -> str | None:
+    try:
+        descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(descriptor) as handle:
+        return handle.read().strip()

@@ -40,6 +40,7 @@ from kargo.runtime.routing import RouterError
 from kargo.runtime.state import InstanceRecord
 from kargo.runtime.steps.git_clone import GitError, freight_commit
 from kargo.runtime.substitution import UnknownPlaceholder
+from kargo.runtime.users import RunAsError, resolve_user
 from kargo.steps.base import Step, StepContext, StepPhase, StepResult, register_step
 
 VARIABLES = (
@@ -98,6 +99,19 @@ class Affinity(StrictModel):
     expire: str = Field(default="24h", pattern=r"^[0-9]+[smhd]$")
 
 
+class RunAs(StrictModel):
+    """The OS user the stage's instances and init command run as (the engine must be root)."""
+
+    user: str = Field(
+        min_length=1, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", description="a user name or uid"
+    )
+    group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        description="a group name or gid; default: the user's primary group",
+    )
+
+
 class DeployConfig(StrictModel):
     """Config of `deploy`."""
 
@@ -118,6 +132,9 @@ class DeployConfig(StrictModel):
     readiness_timeout: float = Field(default=60.0, gt=0)
     strategy: Strategy = Field(default_factory=lambda: Strategy(blue_green=BlueGreenStrategy()))
     affinity: Affinity | None = None
+    run_as: RunAs | None = Field(
+        default=None, description="run the instances as this OS user, in their own stage folder"
+    )
     commit: str | None = None
     repo_url: str | None = Field(default=None, alias="repoURL")
 
@@ -224,6 +241,8 @@ def deploy_spec(ctx: StepContext, config: DeployConfig) -> DeploySpec:
         drain_timeout=strategy.drain_timeout,
         stop_timeout=strategy.stop_timeout,
         affinity=config.affinity.model_dump(by_alias=True) if config.affinity else None,
+        run_as=config.run_as.user if config.run_as else None,
+        run_as_group=config.run_as.group if config.run_as else None,
     )
 
 
@@ -240,6 +259,8 @@ class DeployStep(Step[DeployConfig]):
         if canary is not None and (problem := unsupported_canary_step(canary)):
             return StepResult(StepPhase.ERRORED, message=problem)
         try:
+            if config.run_as is not None:  # before anything starts: unknown user, not switchable
+                resolve_user(config.run_as.user, config.run_as.group)
             spec = deploy_spec(ctx, config)
             if not (spec.env_dir and spec.env_dir.exists()):
                 return StepResult(
@@ -255,6 +276,8 @@ class DeployStep(Step[DeployConfig]):
                 await ctx.emit(f"deploy: {link} -> {link.resolve()}")
         except (InstancesNotReady, CanaryFailed) as exc:
             return StepResult(StepPhase.FAILED, message=str(exc))
+        except RunAsError as exc:
+            return StepResult(StepPhase.ERRORED, message=f"deploy: config.{exc}")
         except (
             RouterError,
             ProcessStartError,
