@@ -45,12 +45,11 @@ from app_ws import (
     cpu_seconds,
     make_app_rooms,
     profiler,
-    server_process,
     summarise,
     worker_entry,
 )
 from kargo.runtime.haproxy_config import affinity_lines
-from support import POSTGRES_URL, free_port, postgres_database, wait
+from support import POSTGRES_URL, answers, free_port, postgres_database, wait
 
 # The room id is the 4th "/"-part of /api/rooms/<id>/... and /ws/rooms/<id>; a new room's id
 # comes back in X-Room-Id (the same rules a stage's deploy config gives the runtime).
@@ -202,7 +201,35 @@ def haproxy(config: str, folder: Path, base: str) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def cluster(count: int, balance: str, redis_url: str | None, redis_pid: int) -> Iterator[Cluster]:
+def instance(argv: list[str], ready: str, env: dict[str, str], log: Path) -> Iterator[int]:
+    """One app instance, its output in a log file; yields its pid once it is ready."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, env={**os.environ, "PLANNING_POKER_ENV": "development", **env},
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+
+        def up() -> bool:
+            if process.poll() is not None:
+                raise SystemExit(f"an instance exited with {process.returncode}, see {log}")
+            return answers(ready)
+
+        wait(f"the instance logging to {log} is ready", up, timeout=60, every=0.2)
+        yield process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def cluster(
+    count: int, balance: str, redis_url: str | None, redis_pid: int, logs: Path
+) -> Iterator[Cluster]:
     """A fresh database, `count` instances on it (sharing Redis if given) and HAProxy."""
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
         database_url = stack.enter_context(postgres_database("scaleout"))
@@ -214,7 +241,8 @@ def cluster(count: int, balance: str, redis_url: str | None, redis_pid: int) -> 
             argv = [sys.executable, "-c", entry, "--port", str(port), "--data-dir", folder]
             argv += ["--database-url", database_url]
             ready = f"http://127.0.0.1:{port}/readyz"
-            pids[f"app{number}"] = stack.enter_context(server_process(argv, ready, env))
+            log = logs / f"app{number}.log"
+            pids[f"app{number}"] = stack.enter_context(instance(argv, ready, env, log))
             ports.append(port)
         front = free_port()
         base = f"http://127.0.0.1:{front}"
@@ -225,6 +253,17 @@ def cluster(count: int, balance: str, redis_url: str | None, redis_pid: int) -> 
             pids["redis"] = redis_pid
         database = sa.make_url(database_url).database or ""
         yield Cluster(base, [f"http://127.0.0.1:{p}" for p in ports], pids, database)
+
+
+def failures(logs: Path) -> int:
+    """Tracebacks in the instances' logs (each one printed once)."""
+    count = 0
+    for log in sorted(logs.glob("app*.log")):
+        text = log.read_text(errors="replace")
+        count += text.count("Traceback")
+        if "Traceback" in text:
+            print(f"{log}: {text[text.index('Traceback') :][:3000]}", flush=True)
+    return count
 
 
 def connections_per_instance(bases: list[str]) -> list[int]:
@@ -264,6 +303,7 @@ class Run:
     dropped: int = 0
     stale: int = 0
     settle: float = 0.0
+    tracebacks: int = 0
 
 
 def check(pipes: list[Pipe], database: str, run: Run) -> None:
@@ -316,7 +356,12 @@ def measure(args: argparse.Namespace, found: Cluster, plans: list[RoomPlan], run
             begun = time.perf_counter()
             for pipe in pipes:
                 pipe.send((begun + 0.2 + seconds, rate))
-            parts = [pipe.recv() for pipe in pipes]
+            try:
+                parts = [pipe.recv() for pipe in pipes]
+            except EOFError:
+                raise SystemExit(
+                    f"{run.label}: a client worker died in the {phase} phase"
+                ) from None
             elapsed = time.perf_counter() - begun
             after = usage(pids, postgres_backends(admin, found.database))
             shares = cpu_shares(before, after, elapsed)
@@ -366,7 +411,9 @@ def one_run(args: argparse.Namespace, count: int, participants: int, solo: bool)
     rooms = max(1, participants // args.room_size)
     with contextlib.ExitStack() as stack:
         redis_url, redis_pid = (None, 0) if solo else stack.enter_context(redis_server())
-        found = stack.enter_context(cluster(count, args.balance, redis_url, redis_pid))
+        logs = Path(args.logs or stack.enter_context(tempfile.TemporaryDirectory())) / label
+        logs.mkdir(parents=True, exist_ok=True)
+        found = stack.enter_context(cluster(count, args.balance, redis_url, redis_pid, logs))
         started = time.perf_counter()
         plans = asyncio.run(make_app_rooms(found.base, rooms, args.room_size))
         print(
@@ -374,7 +421,10 @@ def one_run(args: argparse.Namespace, count: int, participants: int, solo: bool)
             f"{time.perf_counter() - started:.1f}s",
             flush=True,
         )
-        measure(args, found, plans, run)
+        try:
+            measure(args, found, plans, run)
+        finally:
+            run.tracebacks = failures(logs)
     return run
 
 
@@ -385,7 +435,7 @@ def table(runs: list[Run]) -> None:
     """Instances x participants: latency, throughput, CPU, ratios against one instance."""
     print("\n| instances | participants | paced p95 | paced p99 | saturated votes/s "
           "| votes/s vs 1 | p95 vs 1 | CPU % of a core, saturated: apps / HAProxy / Redis "
-          "/ PostgreSQL / client / other | lost, errors, dropped, stale |")  # fmt: skip
+          "/ PostgreSQL / client / other | lost, errors, dropped, stale, tracebacks |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in runs:
         one = next(
@@ -411,7 +461,8 @@ def table(runs: list[Run]) -> None:
         print(
             f"| {name} | {run.participants:,} | {paced.get('p95_ms', float('nan')):.1f} ms "
             f"| {paced.get('p99_ms', float('nan')):.1f} ms | {rate:,.0f} | {ratio_rate} "
-            f"| {ratio_p95} | {cpu} | {lost:.0f}, {run.errors}, {run.dropped}, {run.stale} |",
+            f"| {ratio_p95} | {cpu} | {lost:.0f}, {run.errors}, {run.dropped}, {run.stale}, "
+            f"{run.tracebacks} |",
             flush=True,
         )
 
@@ -437,6 +488,7 @@ def main() -> None:
     parser.add_argument("--balance", choices=["roundrobin", "room"], default="roundrobin")
     parser.add_argument("--solo", action="store_true", help="also one instance without Redis")
     parser.add_argument("--profile", metavar="PREFIX", help="py-spy app1 per phase to PREFIX-*")
+    parser.add_argument("--logs", metavar="DIR", help="keep the instances' logs here")
     parser.add_argument("--repeat", type=int, default=1, help="rounds over the whole grid")
     args = parser.parse_args()
     print(
