@@ -22,11 +22,11 @@ two minutes); the full table: `--participants 1000,3000,5000`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import multiprocessing
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -43,7 +43,6 @@ from app_ws import (
     UNLIMITED,
     RoomPlan,
     cpu_seconds,
-    make_app_rooms,
     profiler,
     summarise,
     worker_entry,
@@ -81,6 +80,7 @@ backend be
 """
 CONNECTIONS = re.compile(r"^planning_poker_websocket_connections (\S+)$", re.M)
 SETTLE_SECONDS = 10.0
+SECRET = "bench-scaleout-" + secrets.token_hex(16)  # the instances' SECRET_KEY
 
 
 @dataclass
@@ -228,12 +228,14 @@ def instance(argv: list[str], ready: str, env: dict[str, str], log: Path) -> Ite
 
 @contextlib.contextmanager
 def cluster(
-    count: int, balance: str, redis_url: str | None, redis_pid: int, logs: Path
+    count: int, balance: str, database_url: str, redis: tuple[str, int] | None, logs: Path
 ) -> Iterator[Cluster]:
-    """A fresh database, `count` instances on it (sharing Redis if given) and HAProxy."""
+    """`count` instances on the database (sharing Redis if given) and HAProxy in front."""
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
-        database_url = stack.enter_context(postgres_database("scaleout"))
-        env = {**UNLIMITED, **({"REDIS_URL": redis_url} if redis_url else {})}
+        redis_url, redis_pid = redis or (None, 0)
+        env = {**UNLIMITED, "SECRET_KEY": SECRET}
+        if redis_url:
+            env["REDIS_URL"] = redis_url
         entry = "import sys; from planning_poker.cli import main; main(sys.argv[1:])"
         ports, pids = [], {}
         for number in range(1, count + 1):
@@ -338,6 +340,7 @@ def measure(args: argparse.Namespace, found: Cluster, plans: list[RoomPlan], run
             target=worker_entry, args=(theirs, ws_base, plans[index::workers]), daemon=True
         )
         process.start()
+        theirs.close()  # the worker's end: a dead worker then reads as EOF, not a hang
         pipes.append(mine)
         processes.append(process)
     try:
@@ -404,28 +407,74 @@ def report(run: Run, phase: str) -> None:
     )
 
 
-def one_run(args: argparse.Namespace, count: int, participants: int, solo: bool) -> Run:
-    """A fresh cluster of `count` instances, its rooms, the load, the check."""
-    label = f"{count}{'-solo' if solo else ''}x{participants}"
+def make_rooms(database_url: str, rooms: int, size: int) -> list[RoomPlan]:
+    """Rooms of `size` stored straight through the app's model and store (the API's way)."""
+    from planning_poker.decks import DeckKind, cards_for
+    from planning_poker.participants import Role
+    from planning_poker.rooms import Room, new_id
+    from planning_poker.security import hash_token, new_token
+    from planning_poker.store import RoomStore, make_engine
+
+    engine = make_engine(database_url)
+    try:
+        store = RoomStore(engine)
+        plans = []
+        for index in range(rooms):
+            now = time.time()
+            cards = cards_for(DeckKind.FIBONACCI)
+            room = Room(new_id(12), f"Bench {index}", DeckKind.FIBONACCI, cards, now)
+            tokens = [new_token() for _ in range(size)]
+            for number, token in enumerate(tokens):
+                role = Role.FACILITATOR if number == 0 else Role.VOTER
+                room.add_participant(f"P{number}", role, hash_token(SECRET.encode(), token), now)
+            store.create(room)
+            plans.append(RoomPlan(room.id, [c for c in cards if c != "?"], tokens))
+        return plans
+    finally:
+        engine.dispose()
+
+
+def one_run(
+    args: argparse.Namespace,
+    count: int,
+    participants: int,
+    database_url: str,
+    redis: tuple[str, int] | None,
+    plans: list[RoomPlan],
+) -> Run:
+    """`count` instances on the database, the rooms (created by the first run), the load."""
+    label = f"{count}{'' if redis else '-solo'}x{participants}"
     run = Run(label, count, participants)
-    rooms = max(1, participants // args.room_size)
     with contextlib.ExitStack() as stack:
-        redis_url, redis_pid = (None, 0) if solo else stack.enter_context(redis_server())
         logs = Path(args.logs or stack.enter_context(tempfile.TemporaryDirectory())) / label
         logs.mkdir(parents=True, exist_ok=True)
-        found = stack.enter_context(cluster(count, args.balance, redis_url, redis_pid, logs))
-        started = time.perf_counter()
-        plans = asyncio.run(make_app_rooms(found.base, rooms, args.room_size))
-        print(
-            f"{label:<12} {rooms} rooms x {args.room_size} created through HAProxy in "
-            f"{time.perf_counter() - started:.1f}s",
-            flush=True,
-        )
+        found = stack.enter_context(cluster(count, args.balance, database_url, redis, logs))
+        if not plans:
+            started = time.perf_counter()
+            rooms = max(1, participants // args.room_size)
+            plans += make_rooms(database_url, rooms, args.room_size)
+            print(
+                f"{label:<12} {rooms} rooms x {args.room_size} stored in "
+                f"{time.perf_counter() - started:.1f}s",
+                flush=True,
+            )
         try:
             measure(args, found, plans, run)
         finally:
             run.tracebacks = failures(logs)
     return run
+
+
+def one_count(args: argparse.Namespace, participants: int) -> list[Run]:
+    """Every cluster size on one database and one Redis, with the same rooms."""
+    runs = []
+    plans: list[RoomPlan] = []
+    with postgres_database("scaleout") as database_url, redis_server() as redis:
+        if args.solo:
+            runs.append(one_run(args, 1, participants, database_url, None, plans))
+        for count in args.instances:
+            runs.append(one_run(args, count, participants, database_url, redis, plans))
+    return runs
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -498,10 +547,7 @@ def main() -> None:
     runs: list[Run] = []
     for _ in range(args.repeat):
         for participants in args.participants:
-            if args.solo:
-                runs.append(one_run(args, 1, participants, solo=True))
-            for count in args.instances:
-                runs.append(one_run(args, count, participants, solo=False))
+            runs += one_count(args, participants)
             print(f"load average now: {os.getloadavg()}", flush=True)
     table(runs)
 
