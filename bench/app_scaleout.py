@@ -347,8 +347,19 @@ def measure(args: argparse.Namespace, found: Cluster, plans: list[RoomPlan], run
         for pipe in pipes:
             if not pipe.poll(180) or pipe.recv() != "ready":
                 raise SystemExit(f"{run.label}: a client worker did not connect in 180 s")
-        time.sleep(2.0)  # let the join broadcasts settle
-        run.spread = connections_per_instance(found.instances)
+        total = sum(len(plan.tokens) for plan in plans)
+        started = time.perf_counter()
+        while True:  # every socket accepted by an instance (each connect is a change of its room)
+            run.spread = connections_per_instance(found.instances)
+            if sum(run.spread) >= total or time.perf_counter() - started > 120:
+                break
+            time.sleep(0.5)
+        print(
+            f"{run.label:<12} {sum(run.spread)} of {total} sockets connected, per instance "
+            f"{run.spread}, {time.perf_counter() - started:.1f}s after the clients were ready",
+            flush=True,
+        )
+        time.sleep(1.0)  # let the join broadcasts settle
         pids = {**found.pids, **{f"client{n}": p.pid for n, p in enumerate(processes, 1) if p.pid}}
         phases: list[tuple[str, float, float | None]] = [("paced", args.duration, args.rate)]
         if args.saturate > 0:
