@@ -306,6 +306,7 @@ class Run:
     stale: int = 0
     settle: float = 0.0
     tracebacks: int = 0
+    refused: int = 0  # sockets the instances closed at connect
 
 
 def check(pipes: list[Pipe], database: str, run: Run) -> None:
@@ -351,7 +352,7 @@ def measure(args: argparse.Namespace, found: Cluster, plans: list[RoomPlan], run
         started = time.perf_counter()
         while True:  # every socket accepted by an instance (each connect is a change of its room)
             run.spread = connections_per_instance(found.instances)
-            if sum(run.spread) >= total or time.perf_counter() - started > 120:
+            if sum(run.spread) >= total or time.perf_counter() - started > 60:
                 break
             time.sleep(0.5)
         print(
@@ -359,6 +360,10 @@ def measure(args: argparse.Namespace, found: Cluster, plans: list[RoomPlan], run
             f"{run.spread}, {time.perf_counter() - started:.1f}s after the clients were ready",
             flush=True,
         )
+        run.refused = total - sum(run.spread)
+        if run.refused:  # a client whose socket was closed cannot vote: no phase to measure
+            print(f"{run.label:<12} {run.refused} sockets refused at connect", flush=True)
+            return
         time.sleep(1.0)  # let the join broadcasts settle
         pids = {**found.pids, **{f"client{n}": p.pid for n, p in enumerate(processes, 1) if p.pid}}
         phases: list[tuple[str, float, float | None]] = [("paced", args.duration, args.rate)]
@@ -505,7 +510,7 @@ def table(runs: list[Run]) -> None:
         paced, saturated = run.phases.get("paced", {}), run.phases.get("saturated", {})
         rate = saturated.get("votes_per_s", float("nan"))
         ratio_rate = ratio_p95 = "-"
-        if one is not None and one is not run:
+        if one is not None and one is not run and "paced" in one.phases and paced:
             ratio_rate = f"{rate / one.phases.get('saturated', {}).get('votes_per_s', rate):.2f}"
             ratio_p95 = f"{paced['p95_ms'] / one.phases['paced']['p95_ms']:.2f}"
         shares = run.cpu.get("saturated", run.cpu.get("paced", {}))
@@ -516,6 +521,10 @@ def table(runs: list[Run]) -> None:
             + [f"{100 * shares.get(k, 0.0):.0f}" for k in ("haproxy", "redis", "postgres")]
             + [f"{100 * client:.0f}", f"{100 * shares.get('other', 0.0):.0f}"]
         )
+        if run.refused:
+            print(f"| {run.instances} | {run.participants:,} | {run.refused} sockets refused "
+                  "at connect, not measured | | | | | | |", flush=True)  # fmt: skip
+            continue
         lost = sum(p["lost"] for p in run.phases.values())
         name = f"{run.instances}{' (no Redis)' if 'solo' in run.label else ''}"
         print(
