@@ -1,22 +1,26 @@
 """Benchmark: one, two and three app instances behind HAProxy sharing PostgreSQL and Redis.
 
-For each participant count and each instance count, starts a fresh cluster: a PostgreSQL database
-of its own on the local server, N app instances on private ports with `REDIS_URL` pointing at a
-private `redis-server` (pub/sub channels are global to a Redis server, so the shared one would
-carry other people's notices), and HAProxy in front on a private port. `--balance roundrobin`
-(default) spreads every new connection over the instances, so the ten participants of a room
-sit on different instances and every vote crosses Redis; `--balance room` keeps a room on one
-instance (HAProxy sticks on the room id in the path, as the runtime's room affinity does).
+For each participant count: a PostgreSQL database of its own on the local server and a private
+`redis-server` (pub/sub channels are global to a Redis server, so the shared one would carry
+other people's notices); the rooms are stored once, through the app's own model and store (the
+API does the same, one request per participant, which took minutes on the loaded machine).
+Then for each instance count: N app instances on private ports (`REDIS_URL` set, also for
+one), HAProxy in front on a private port. `--balance roundrobin` (default) spreads every new
+connection over the instances, so the participants of a room sit on different instances and
+every vote crosses Redis; `--balance room` keeps a room on one instance (HAProxy sticks on the
+room id in the path, as the runtime's room affinity does). `--solo` adds one instance without
+Redis.
 
 The load is bench/app_ws.py's client through HAProxy: rooms of --room-size, paced at --rate
 votes per room per second, then saturated. It prints paced p95/p99, saturated votes/s, the CPU
 of every process of the cluster (each instance, HAProxy, Redis, the PostgreSQL backends of the
 database, the client workers; from /proc) and of everything else on the machine, the ratio
-against one instance, and a correctness check: votes that nobody saw (lost), error messages,
-sockets dropped, and participants whose last state is not the room's stored version.
+against one instance, and a correctness check: sockets refused at connect, votes that not all
+saw (lost), error messages, sockets dropped, participants whose last state is not the room's
+stored version, tracebacks in the instances' logs.
 
-Rerun: `.venv/bin/python bench/app_scaleout.py` (1,000 participants on 1, 2, 3 instances, about
-two minutes); the full table: `--participants 1000,3000,5000`.
+Rerun: `.venv/bin/python bench/app_scaleout.py` (1,000 participants on 1, 2, 3 instances, a
+few minutes); the full table: `--participants 1000,3000,5000`.
 """
 
 from __future__ import annotations
