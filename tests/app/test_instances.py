@@ -105,3 +105,37 @@ def test_changes_of_one_room_from_three_instances_at_once_all_commit() -> None:
         finally:
             for engine in engines:
                 engine.dispose()
+
+
+@pytest.mark.redis
+def test_a_room_slow_to_reload_does_not_hold_up_the_notices_of_other_rooms() -> None:
+    # An instance handles another instance's change under the room's lock and reloads it; a
+    # busy room (its lock held by a commit) used to stall the whole subscription behind it.
+    redis_url = require_redis()
+    slow, fast = f"slow-{new_id(6)}", f"fast-{new_id(6)}"
+
+    async def scenario() -> float:
+        listener, sender = Fanout(redis_url), Fanout(redis_url)
+        release = asyncio.Event()
+        arrived = asyncio.get_running_loop().create_future()
+
+        async def on_change(room_id: str, version: int) -> None:
+            if room_id == slow:
+                await release.wait()
+            elif room_id == fast and not arrived.done():
+                arrived.set_result(None)
+
+        await listener.start("listener", on_change)
+        await asyncio.sleep(0.5)  # subscribed
+        started = asyncio.get_running_loop().time()
+        await sender.publish(slow, 2, "sender")
+        await sender.publish(fast, 2, "sender")
+        try:
+            await asyncio.wait_for(arrived, 5)
+            return asyncio.get_running_loop().time() - started
+        finally:
+            release.set()
+            await listener.stop("listener")
+            await sender.stop("sender")
+
+    assert asyncio.run(scenario()) < 2

@@ -40,6 +40,7 @@ class Fanout:
             self._errors = (RedisError, OSError)
         self._alive: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._handling: set[asyncio.Task[None]] = set()
 
     async def alive_among(self, instance_ids: set[str]) -> set[str]:
         """Which of these instances are alive: seen lately, or with a heartbeat key now."""
@@ -79,9 +80,10 @@ class Fanout:
 
     async def stop(self, instance_id: str) -> None:
         """Stop the background work and say goodbye."""
-        for task in self._tasks:
+        running = [*self._tasks, *self._handling]
+        for task in running:
             task.cancel()
-        for task in self._tasks:
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._client is not None:
@@ -117,7 +119,13 @@ class Fanout:
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
-                        await self._dispatch(message["data"], instance_id, on_change)
+                        # Each notice is handled in its own task: a room waiting for its lock
+                        # or its reload must not hold up the notices of every other room.
+                        task = asyncio.create_task(
+                            self._dispatch(message["data"], instance_id, on_change)
+                        )
+                        self._handling.add(task)
+                        task.add_done_callback(self._handling.discard)
             except self._errors as exc:
                 log.warning("Redis subscription lost (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
