@@ -139,3 +139,35 @@ def test_a_room_slow_to_reload_does_not_hold_up_the_notices_of_other_rooms() -> 
             await sender.stop("sender")
 
     assert asyncio.run(scenario()) < 2
+
+
+@pytest.mark.redis
+def test_every_notice_of_many_changes_at_once_reaches_the_other_instance() -> None:
+    # Hundreds of rooms changing at once publish concurrently; redis-py's default pool refused
+    # the 101st connection in use, and those notices were lost (other instances went stale).
+    redis_url = require_redis()
+    rooms = [f"many-{new_id(6)}-{n}" for n in range(300)]
+
+    async def scenario() -> int:
+        listener, sender = Fanout(redis_url), Fanout(redis_url)
+        seen: set[str] = set()
+        wanted = set(rooms)
+
+        async def on_change(room_id: str, version: int) -> None:
+            if room_id in wanted:
+                seen.add(room_id)
+
+        await listener.start("listener", on_change)
+        await asyncio.sleep(0.5)  # subscribed
+        try:
+            await asyncio.gather(*(sender.publish(room, 2, "sender") for room in rooms))
+            for _ in range(100):
+                if seen == wanted:
+                    break
+                await asyncio.sleep(0.05)
+            return len(seen)
+        finally:
+            await listener.stop("listener")
+            await sender.stop("sender")
+
+    assert asyncio.run(scenario()) == len(rooms)

@@ -20,6 +20,8 @@ CHANNEL = "planning-poker:rooms"
 INSTANCE_KEY = "planning-poker:instance:"
 HEARTBEAT_SECONDS = 5.0
 INSTANCE_TTL_SECONDS = 20
+REDIS_CONNECTIONS = 50
+REDIS_WAIT_SECONDS = 10.0
 
 OnChange = Callable[[str, int], Awaitable[None]]
 
@@ -36,7 +38,12 @@ class Fanout:
             import redis.asyncio
             from redis.exceptions import RedisError
 
-            self._client = redis.asyncio.from_url(redis_url)
+            # A blocking pool: a publish waits for a free connection; redis-py's default pool
+            # fails at once beyond 100 in use ("Too many connections"), losing the notice.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
+            )
+            self._client = redis.asyncio.Redis.from_pool(pool)  # closed with the client
             self._errors = (RedisError, OSError)
         self._alive: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
