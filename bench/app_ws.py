@@ -53,6 +53,7 @@ WAIT_SECONDS = 10.0
 OPEN_SECONDS = 120.0  # a starved client on a loaded machine is slow to finish handshakes
 # Full states and deltas, compact (orjson) or spaced (the standard encoder of older releases).
 STATE_PREFIXES = ('{"type":"state"', '{"type": "state"', '{"type":"delta"')
+ERROR_PREFIXES = ('{"type":"error"', '{"type": "error"')
 VERSION = re.compile(r'"version": ?(\d+)')
 GC_BUCKET = re.compile(
     r'planning_poker_gc_pause_seconds_bucket\{generation="(\d)",le="([^"]+)"\} (\S+)'
@@ -83,6 +84,7 @@ class Participant:
     socket: ClientConnection | None = None
     latest: int = 0
     counted: bool = True
+    errors: int = 0
 
     async def read(self, room: Room) -> None:
         """Tell the room when each state version arrives."""
@@ -91,6 +93,8 @@ class Participant:
             async for raw in self.socket:
                 now = time.perf_counter()
                 # A regex instead of json.loads keeps the client's CPU for the sockets.
+                if isinstance(raw, str) and raw.startswith(ERROR_PREFIXES):
+                    self.errors += 1
                 if not isinstance(raw, str) or not raw.startswith(STATE_PREFIXES):
                     continue
                 found = VERSION.search(raw)
@@ -179,6 +183,19 @@ async def run_phase(rooms: list[Room], until: float, rate: float | None) -> Phas
     return PhaseResult(latencies, counts["votes"], counts["lost"])
 
 
+def room_check(rooms: list[Room]) -> list[tuple[str, list[tuple[int, int, bool]]]]:
+    """Per room, each participant's latest version seen, error messages, socket still open."""
+    return [
+        (room.plan.id, [(p.latest, p.errors, is_open(p.socket)) for p in room.people])
+        for room in rooms
+    ]
+
+
+def is_open(socket: ClientConnection | None) -> bool:
+    """Whether a client socket is connected and not closed."""
+    return socket is not None and socket.close_code is None
+
+
 async def worker_main(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
     """One client process: connect its rooms, then run each phase the parent asks for."""
     limit = asyncio.Semaphore(50)
@@ -195,13 +212,20 @@ async def worker_main(pipe: Pipe, ws_base: str, plans: list[RoomPlan]) -> None:
             )
         readers.append(asyncio.create_task(person.read(room)))
 
-    await asyncio.gather(*(open_one(room, p) for room in rooms for p in room.people))
+    # The n-th participant of every room, then the (n+1)-th: a room's joins (each one a change
+    # of the room) are not all in flight at once, so instances sharing it rarely race on it.
+    size = max((len(room.people) for room in rooms), default=0)
+    order = [(r, r.people[n]) for n in range(size) for r in rooms if n < len(r.people)]
+    await asyncio.gather(*(open_one(room, p) for room, p in order))
     loop = asyncio.get_running_loop()
     pipe.send("ready")
     while True:
         order = await loop.run_in_executor(None, pipe.recv)
         if order is None:
             break
+        if order == "check":
+            pipe.send(room_check(rooms))
+            continue
         until, rate = order
         pipe.send(await run_phase(rooms, until, rate))
     for room in rooms:

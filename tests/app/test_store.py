@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from planning_poker.decks import DeckKind, cards_for
-from planning_poker.errors import StaleRoomError
+from planning_poker.errors import StaleRoomError, StoreError
 from planning_poker.migrating import migrations_current, upgrade_to_head
 from planning_poker.participants import Role
 from planning_poker.rooms import Room
@@ -86,3 +88,64 @@ def test_rooms_idle_longer_than_the_expiry_are_deleted(store: RoomStore) -> None
     store.create(fresh, now=now)
     assert store.delete_expired(30 * 86400, now=now) == 1
     assert store.load(old.id) is None and store.load(fresh.id) is not None
+
+
+@pytest.mark.postgres
+def test_group_commits_of_two_instances_on_the_same_rooms_never_deadlock() -> None:
+    # Two instances batch the same rooms in different orders; each batch is one transaction,
+    # so row locks taken in batch order would deadlock (PostgreSQL then fails one batch).
+    with postgres_database() as url:
+        engines = [make_engine(url), make_engine(url)]
+        try:
+            upgrade_to_head(engines[0])
+            stores = [RoomStore(engine) for engine in engines]
+            rooms = [new_room() for _ in range(20)]
+            for room in rooms:
+                stores[0].create(room)
+            failures: list[BaseException] = []
+            committed = [0, 0]
+
+            def hammer(number: int) -> None:
+                shuffler = random.Random(number)
+                deadline = time.monotonic() + 4
+                while time.monotonic() < deadline and not failures:
+                    batch = [stores[number].load(room.id) for room in rooms]
+                    shuffler.shuffle(batch)
+                    saves = []
+                    for loaded in batch:
+                        assert loaded is not None
+                        loaded.version += 1
+                        saves.append((loaded, loaded.version - 1))
+                    try:
+                        outcomes = stores[number].save_many(saves)
+                    except StoreError as exc:
+                        failures.append(exc.__cause__ or exc)
+                        return
+                    committed[number] += sum(1 for outcome in outcomes if outcome is None)
+
+            threads = [threading.Thread(target=hammer, args=(n,)) for n in (0, 1)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert failures == []
+            assert min(committed) > 0  # both instances got changes in
+            stored = [stores[0].load(room.id) for room in rooms]
+            assert sum(r.version - 1 for r in stored if r is not None) == sum(committed)
+        finally:
+            for engine in engines:
+                engine.dispose()
+
+
+def test_a_group_commit_answers_each_save_in_the_order_given(store: RoomStore) -> None:
+    rooms = sorted((new_room() for _ in range(3)), key=lambda room: room.id, reverse=True)
+    for room in rooms:
+        store.create(room)
+    for room in rooms:
+        room.version = 2
+    # Given in descending id order, written in ascending order, answered in the order given.
+    outcomes = store.save_many([(rooms[0], 5), (rooms[1], 1), (rooms[2], 1)])
+    assert isinstance(outcomes[0], StaleRoomError) and rooms[0].id in str(outcomes[0])
+    assert outcomes[1:] == [None, None]
+    versions = [loaded.version for room in rooms if (loaded := store.load(room.id)) is not None]
+    assert versions == [1, 2, 2]

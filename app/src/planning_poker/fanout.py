@@ -20,6 +20,8 @@ CHANNEL = "planning-poker:rooms"
 INSTANCE_KEY = "planning-poker:instance:"
 HEARTBEAT_SECONDS = 5.0
 INSTANCE_TTL_SECONDS = 20
+REDIS_CONNECTIONS = 50
+REDIS_WAIT_SECONDS = 10.0
 
 OnChange = Callable[[str, int], Awaitable[None]]
 
@@ -36,10 +38,16 @@ class Fanout:
             import redis.asyncio
             from redis.exceptions import RedisError
 
-            self._client = redis.asyncio.from_url(redis_url)
+            # A blocking pool: a publish waits for a free connection; redis-py's default pool
+            # fails at once beyond 100 in use ("Too many connections"), losing the notice.
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
+            )
+            self._client = redis.asyncio.Redis.from_pool(pool)  # closed with the client
             self._errors = (RedisError, OSError)
         self._alive: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._handling: set[asyncio.Task[None]] = set()
 
     async def alive_among(self, instance_ids: set[str]) -> set[str]:
         """Which of these instances are alive: seen lately, or with a heartbeat key now."""
@@ -79,9 +87,10 @@ class Fanout:
 
     async def stop(self, instance_id: str) -> None:
         """Stop the background work and say goodbye."""
-        for task in self._tasks:
+        running = [*self._tasks, *self._handling]
+        for task in running:
             task.cancel()
-        for task in self._tasks:
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._client is not None:
@@ -117,7 +126,13 @@ class Fanout:
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
-                        await self._dispatch(message["data"], instance_id, on_change)
+                        # Each notice is handled in its own task: a room waiting for its lock
+                        # or its reload must not hold up the notices of every other room.
+                        task = asyncio.create_task(
+                            self._dispatch(message["data"], instance_id, on_change)
+                        )
+                        self._handling.add(task)
+                        task.add_done_callback(self._handling.discard)
             except self._errors as exc:
                 log.warning("Redis subscription lost (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)

@@ -9,7 +9,9 @@ instance.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import random
 import time
 import weakref
 from collections.abc import Callable
@@ -30,7 +32,10 @@ from planning_poker.views import public_view, state_messages
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SAVE_ATTEMPTS = 5
+# Instances sharing a database race on a room's stored version; a change that keeps losing
+# retries this long (after a short random pause each time) before it fails.
+CONFLICT_SECONDS = 5.0
+CONFLICT_PAUSE_SECONDS = 0.05
 CLOSE_REMOVED = 4403
 REMOVED_MESSAGE = '{"type": "removed"}'
 MAX_SOCKETS_PER_PARTICIPANT = 8
@@ -132,7 +137,14 @@ class Hub:
         await asyncio.to_thread(self.store.create, room)
 
     async def _apply(self, room_id: str, action: Callable[[Room], T]) -> tuple[Room, T]:
-        for _ in range(SAVE_ATTEMPTS):
+        deadline = time.monotonic() + CONFLICT_SECONDS
+        for attempt in itertools.count():
+            if attempt:  # lost a race: let the other instances' queued changes through first
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(
+                    random.uniform(0, min(CONFLICT_PAUSE_SECONDS, 0.002 * 2**attempt))
+                )
             room = await self._fresh(room_id)
             if room is None:
                 raise RoomError(ErrorCode.NOT_FOUND, "this room does not exist (any more)")

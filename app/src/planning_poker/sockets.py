@@ -103,7 +103,8 @@ async def _serve(
         _refuse(outbox, exc, code.get(exc.code, CLOSE_BAD_TOKEN))
         await outbox.drain(REFUSAL_SECONDS)
         return
-    except StoreError:
+    except StoreError as exc:
+        log.warning("room %s: cannot connect: %s", room_id, exc)
         outbox.close(CLOSE_UNAVAILABLE)
         await outbox.drain(REFUSAL_SECONDS)
         return

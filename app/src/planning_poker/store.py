@@ -141,8 +141,11 @@ class RoomStore:
         """Write several rooms in one transaction (a group commit); per save, None or stale.
 
         A stale room does not stop the others; a database error fails them all (StoreError).
+        The rows are written in room id order: instances committing batches of the same rooms
+        at once take the row locks in one order, so they wait for each other, never deadlock.
         """
         now = time.time() if now is None else now
+        order = sorted(range(len(saves)), key=lambda index: saves[index][0].id)
         rows = [
             (
                 room.name,
@@ -152,17 +155,18 @@ class RoomStore:
                 room.id,
                 expected_version,
             )
-            for room, expected_version in saves
+            for room, expected_version in (saves[index] for index in order)
         ]
         if self.local:
             counts = self._write_sqlite(rows)
         else:
             with self._begin() as connection:
                 counts = [connection.exec_driver_sql(self._save_sql, row).rowcount for row in rows]
-        return [
-            None if count == 1 else StaleRoomError(f"room {row[4]} changed since version {row[5]}")
-            for row, count in zip(rows, counts, strict=True)
-        ]
+        outcomes: list[StaleRoomError | None] = [None] * len(saves)
+        for index, row, count in zip(order, rows, counts, strict=True):
+            if count != 1:
+                outcomes[index] = StaleRoomError(f"room {row[4]} changed since version {row[5]}")
+        return outcomes
 
     def _write_sqlite(self, rows: list[tuple[Any, ...]]) -> list[int]:
         """The UPDATEs on one long-lived sqlite3 connection: no pool, no statement pipeline."""
