@@ -12,6 +12,7 @@ import random
 import time
 from pathlib import Path
 
+import httpx
 from kargo.store import Store
 
 from tests.faults.conftest import rounds
@@ -29,6 +30,7 @@ from tests.faults.pipeline import (
 )
 from tests.faults.private_postgres import private_postgres
 from tests.faults.servers import server
+from tests.pipeline.harness import wait_until
 from tests.pipeline.notify.receiver import receiving
 
 STAGES = 10
@@ -66,3 +68,28 @@ def test_promotions_survive_postgresql_restarts(seed: int, tmp_path: Path) -> No
           f"violations: {dict(found.counts)}")  # fmt: skip
     assert len(promotions) == promoted
     assert found.total == 0, found.report(seed)
+
+
+def test_a_request_while_postgresql_is_down_answers_503_then_200_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    # The token is checked before the app's error handlers run: a database failure there was a
+    # bare 500 "Internal Server Error" instead of the documented 503 Unavailable.
+    state = tmp_path / "state"
+    with private_postgres() as cluster, server(state, cluster.url) as engine:
+        url = f"{engine.base}/api/v1/projects/{PROJECT}/promotions"
+        cluster.stop("fast")
+        try:
+            answer = httpx.get(url, headers=engine.headers, timeout=30)
+        finally:
+            cluster.start()
+        assert answer.status_code == 503, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "Unavailable" and "database is unavailable" in error["message"]
+
+        def read_again() -> httpx.Response | None:
+            answer = httpx.get(url, headers=engine.headers, timeout=30)
+            return None if answer.status_code == 503 else answer
+
+        again = wait_until(read_again, timeout=60, what="the server to read after the restart")
+        assert again.status_code == 200, again.text

@@ -27,6 +27,7 @@ MINIMUM = {
     ("GET", "/api/v1/projects/{project}/explain"): "viewer",
     ("GET", "/api/v1/projects/{project}/permissions"): "viewer",
     ("GET", "/api/v1/projects/{project}/metrics"): "viewer",
+    ("GET", "/api/v1/projects/{project}/analysisruns/{name}/series"): "viewer",
     ("GET", "/api/v1/projects/{project}/webhookdeliveries"): "viewer",
     ("GET", "/api/v1/audit"): "viewer",
     ("GET", "/api/v1/audit/export"): "viewer",
@@ -54,6 +55,7 @@ def concrete(method: str, path: str, served: Served, promotion: str) -> tuple[st
         "/warehouses/{name}": "app",
         "/webhookconfigs/{name}": "missing-hook",
         "/tokens/{name}": "missing-token",
+        "/analysisruns/{name}": "missing-run",
         "/{plural}/{name}": "development",
     }
     url = path.replace("{project}", "shop").replace("{delivery_id}", "999999")

@@ -57,6 +57,11 @@ def error_response(code: ErrorCode, message: str, details: list[Any] | None = No
     return JSONResponse(body, status_code=_STATUS[code])
 
 
+def unavailable_response(exc: StoreError) -> JSONResponse:
+    """The 503 answer for a database that failed (restarting, locked, full)."""
+    return error_response(ErrorCode.UNAVAILABLE, f"the database is unavailable: {exc}")
+
+
 def config_error_message(exc: ConfigError) -> str:
     """Each issue as `line N: field: problem`, so clients can point at their own files."""
     lines = []
@@ -89,7 +94,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(ErrorCode.INVALID, str(exc))
 
     async def store_error(_: Request, exc: Exception) -> JSONResponse:
-        return error_response(ErrorCode.UNAVAILABLE, f"the database is unavailable: {exc}")
+        assert isinstance(exc, StoreError)
+        return unavailable_response(exc)
 
     async def bad_request(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

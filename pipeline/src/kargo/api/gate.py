@@ -13,9 +13,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kargo.api.errors import ErrorCode, error_response
+from kargo.api.errors import ErrorCode, error_response, unavailable_response
 from kargo.api.security import bearer_problem, unknown_token_message
 from kargo.auth import authenticate
+from kargo.store import StoreError
 
 MAX_BODY_BYTES = 5_000_000
 """The largest body any route takes (a whole configuration for `apply`)."""
@@ -42,7 +43,11 @@ class RequestGate:
         if problem is not None:
             await error_response(ErrorCode.UNAUTHORIZED, problem)(scope, receive, send)
             return
-        principal = await asyncio.to_thread(authenticate, self.store, token)
+        try:
+            principal = await asyncio.to_thread(authenticate, self.store, token)
+        except StoreError as exc:  # outside the app's handlers: answer 503 here, not 500
+            await unavailable_response(exc)(scope, receive, send)
+            return
         if principal is None:
             message = unknown_token_message()
             await error_response(ErrorCode.UNAUTHORIZED, message)(scope, receive, send)

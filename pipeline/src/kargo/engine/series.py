@@ -76,6 +76,9 @@ async def metric_series(store: Store, project: str, run_name: str, metric: str) 
     prometheus = provider.prometheus
     if prometheus is None:  # pragma: no cover - substitution keeps the provider's kind
         raise Invalid(f"metric {metric!r} lost its prometheus settings after its args")
+    # Prometheus evaluates a range at whole milliseconds: ask for (and answer) the window at
+    # that precision, so the first point is never before the answer's start.
+    start, end = _to_milliseconds(start), _to_milliseconds(end)
     step = step_for(start, end)
     series = await query_range(prometheus, start, end, step)
     return MetricSeries(
@@ -89,6 +92,11 @@ async def metric_series(store: Store, project: str, run_name: str, metric: str) 
         step_seconds=step,
         series=series,
     )
+
+
+def _to_milliseconds(moment: datetime) -> datetime:
+    """The moment with its microseconds cut to whole milliseconds, as Prometheus keeps time."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _metric_spec(store: Store, project: str, result: MetricResult) -> Metric | None:
