@@ -11,8 +11,6 @@ import click
 from click.shell_completion import CompletionItem
 
 from kargo.api.contract import StageView
-from kargo.cli.cmd_access import AUDIT_KINDS, TOKEN_KINDS, show_audit, show_tokens
-from kargo.cli.cmd_metrics import METRICS_KINDS, show_metrics
 from kargo.cli.columns import build_table, name_of, sort_rows
 from kargo.cli.describing import (
     describe_analysis_run,
@@ -20,28 +18,35 @@ from kargo.cli.describing import (
     describe_promotion,
     find_verification,
 )
-from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
+from kargo.cli.kinds import DESCRIBABLE, LISTINGS, Kind, all_spellings, resolve_kind
 from kargo.cli.pipeline_tree import read_pipeline
-from kargo.cli.printing import OUTPUT, OUTPUT_CHOICES, Output, OutputFormat, format_resources
+from kargo.cli.printing import (
+    OUTPUT,
+    OUTPUT_CHOICES,
+    Output,
+    OutputFormat,
+    format_resources,
+    structured,
+)
 from kargo.cli.selectors import (
     EVENT_FIELDS,
     Requirement,
-    SelectorError,
     format_field_selector,
     parse_field_selector,
     select,
 )
-from kargo.cli.session import Session, project_option, session
+from kargo.cli.session import Session, best_effort, cli, project_option, session
 from kargo.cli.tables import render_row, render_table
 from kargo.client import ApiError, KargoClientError, document
 from kargo.model.analysis import AnalysisRun, AnalysisTemplate
 from kargo.model.event import EventRecord
 from kargo.model.labels import labels_match, parse_label_selector
 from kargo.model.promotion import Promotion
-from kargo.notify.deliveries import DeliveryRecord
 
 GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
 PIPELINE_KINDS = ("pipeline", "pipelines")
+UNNAMED = {"Event", "WebhookDelivery"}
+"""Kinds a NAME filters rather than fetches."""
 
 
 def complete_kind(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -50,50 +55,12 @@ def complete_kind(ctx: click.Context, param: click.Parameter, incomplete: str) -
     return [CompletionItem(name) for name in names]
 
 
-def kind_argument(text: str, kinds: tuple[Kind, ...] = KINDS) -> Kind:
-    """The kind typed, or a usage error with a suggestion."""
-    try:
-        return resolve_kind(text, kinds)
-    except UnknownKind as exc:
-        raise click.UsageError(str(exc)) from exc
-
-
-def list_of(
-    s: Session,
-    project: str,
-    kind: Kind,
-    field_selector: str | None = None,
-    label_selector: str | None = None,
-    limit: int | None = None,
-    webhook: str | None = None,
-    failed: bool = False,
-) -> list[Any]:
-    """Resources of one kind; field selectors are also applied here, so results are exact."""
-    if kind.kind == "WebhookDelivery":
-        return s.client.webhook_deliveries(project, webhook, failed)
-    requirements = _field_requirements(kind, field_selector)
-    server_selector = format_field_selector(requirements) if kind.kind == "Event" else None
-    resources = s.client.list_resources(
-        project, kind.plural, server_selector or None, label_selector, limit
-    )
-    return select(resources, requirements)
-
-
-def _field_requirements(kind: Kind, field_selector: str | None) -> list[Requirement]:
-    allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
-    try:
-        return parse_field_selector(field_selector, allowed) if field_selector else []
-    except SelectorError as exc:
-        raise click.UsageError(str(exc)) from exc
-
-
 def related_events(s: Session, project: str, kind: str, name: str) -> list[EventRecord]:
     """The events about one object (empty when the server has none to give)."""
     selector = f"involvedObject.kind={kind},involvedObject.name={name}"
-    try:
-        events: list[EventRecord] = s.client.list_resources(project, "events", selector)
-    except KargoClientError:
-        return []
+    events: list[EventRecord] = best_effort(
+        lambda: s.client.list_resources(project, "events", selector)
+    )
     return [e for e in events if (e.involved_object.kind, e.involved_object.name) == (kind, name)]
 
 
@@ -105,7 +72,7 @@ def verification_events(s: Session, project: str, freight: str, run: str) -> lis
     return [e for e in events if e.data.get("analysisRun") == run]
 
 
-@click.command("get")
+@cli.command("get")
 @click.argument("kind", shell_complete=complete_kind)
 @click.argument("names", nargs=-1, metavar="[PROJECT] [NAME]...")
 @project_option
@@ -149,61 +116,50 @@ def get_command(
       kargo get stages -o custom-columns=NAME:.metadata.name,FREIGHT:.status.freightHistory[0].alias
     """
     s = session()
-    fmt = output.format
     _refuse_flags_of_other_kinds(kind, webhook, failed, actor, since)
     if kind.lower() in PIPELINE_KINDS:
         _show_pipeline(s, s.project(project), watch)
         return
-    if kind.lower() in TOKEN_KINDS:
-        show_tokens(s, output, no_headers)
+    listing = next((k for k in LISTINGS if kind.lower() in k.names), None)
+    if listing is not None:
+        _show_listing(s, listing, project, output, no_headers, sort_by, actor, since)
         return
-    if kind.lower() in AUDIT_KINDS:
-        show_audit(s, output, no_headers, actor, since)
-        return
-    if kind.lower() in METRICS_KINDS:
-        show_metrics(s, s.project(project), output, no_headers, since)
-        return
-    chosen = kind_argument(kind)
+    chosen = resolve_kind(kind)
     if chosen.kind == "Project":
         projects = s.client.list_projects()
-        if names:
-            known = {p.name: p for p in projects}
-            for missing in [n for n in names if n not in known]:
-                raise s.not_found_project(missing)
-            projects = [known[n] for n in names]
-        single = len(names) == 1
+        known = {p.name: p for p in projects}
+        for missing in [n for n in names if n not in known]:
+            raise s.not_found_project(missing)
+        shown = [known[n] for n in names] if names else projects
         click.echo(
             format_resources(
-                chosen, projects, output, no_headers, s.colour, single, sort_by=sort_by
+                chosen, shown, output, no_headers, s.colour, len(names) == 1, sort_by=sort_by
             )
         )
         return
-    selected = selected_by(chosen, field_selector, label_selector)  # usage errors first
+    fields = _field_requirements(chosen, field_selector)  # usage errors first
+    selected = selected_by(fields, label_selector)
     target = s.target(names[0] if names else None, project)
     wanted = [*([target.name] if target.name else []), *names[1:]]
-    if len(wanted) > 1 and chosen.kind not in {"Event", "WebhookDelivery"}:
+    if watch and len(wanted) > 1:
+        raise click.UsageError("-w watches one NAME or the whole kind; drop the other NAMEs")
+    if wanted and chosen.kind not in UNNAMED:
         resources = [s.get_named(target.project, chosen, n) for n in wanted]
-        single = False
-        if watch:
-            raise click.UsageError("-w watches one NAME or the whole kind; drop the other NAMEs")
-    elif target.name and chosen.kind not in {"Event", "WebhookDelivery"}:
-        resources = [s.get_named(target.project, chosen, target.name)]
-        single = True
     else:
         resources = list_of(
-            s, target.project, chosen, field_selector, label_selector, limit, webhook, failed
+            s, target.project, chosen, fields, label_selector, limit, webhook, failed
         )
-        if target.name:
-            resources = [r for r in resources if name_of(r) == target.name]
-        single = False
-    deliveries = None
-    if chosen.kind == "WebhookConfig" and output.tabular and resources:
-        deliveries = _deliveries(s, target.project)
-    if chosen.kind == "Stage" and fmt is OutputFormat.WIDE:
+        resources = [r for r in resources if target.name in (None, name_of(r))]
+    webhooks = chosen.kind == "WebhookConfig" and output.tabular and resources
+    deliveries = (
+        best_effort(lambda: s.client.webhook_deliveries(target.project)) if webhooks else []
+    )
+    if chosen.kind == "Stage" and output.format is OutputFormat.WIDE and resources:
         resources = _with_instances(s, target.project, resources)
-    if fmt is OutputFormat.TABLE and not resources and not watch:
+    if output.format is OutputFormat.TABLE and not resources and not watch:
         click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
         return
+    single = len(wanted) == 1 and chosen.kind not in UNNAMED
     text = format_resources(
         chosen,
         resources,
@@ -220,24 +176,75 @@ def get_command(
         _watch(s, target.project, chosen, target.name, output, resources, no_headers, selected)
 
 
+def list_of(
+    s: Session,
+    project: str,
+    kind: Kind,
+    fields: list[Requirement],
+    label_selector: str | None = None,
+    limit: int | None = None,
+    webhook: str | None = None,
+    failed: bool = False,
+) -> list[Any]:
+    """Resources of one kind; field selectors are also applied here, so results are exact."""
+    if kind.kind == "WebhookDelivery":
+        return s.client.webhook_deliveries(project, webhook, failed)
+    server_selector = format_field_selector(fields) if kind.kind == "Event" else None
+    resources = s.client.list_resources(
+        project, kind.plural, server_selector or None, label_selector, limit
+    )
+    return select(resources, fields)
+
+
+def _field_requirements(kind: Kind, field_selector: str | None) -> list[Requirement]:
+    allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
+    return parse_field_selector(field_selector, allowed) if field_selector else []
+
+
+def _show_listing(
+    s: Session,
+    kind: Kind,
+    project: str | None,
+    output: Output,
+    no_headers: bool,
+    sort_by: str | None,
+    actor: str | None,
+    since: str | None,
+) -> None:
+    """`get tokens` (never their secrets), `get audit`, `get metrics` (per stage, over a window)."""
+    if kind.kind == "StageDeliveryMetrics":
+        answer = s.client.delivery_metrics(s.project(project), since or "30d")
+        text = structured(document(answer), output)
+        click.echo(text or format_resources(kind, answer.stages, output, no_headers, s.colour))
+        if text is None:
+            click.echo(f"over the last {answer.window} (`--since` to change)", err=True)
+        return
+    if kind.kind == "TokenInfo":
+        items: list[Any] = s.client.list_tokens()
+    else:
+        items = s.client.audit(actor=actor, since=since)
+    if output.format is OutputFormat.TABLE and not items:
+        click.echo(f"No {kind.plural} found.", err=True)
+        return
+    click.echo(format_resources(kind, items, output, no_headers, s.colour, sort_by=sort_by))
+
+
 def _refuse_flags_of_other_kinds(
     kind: str, webhook: str | None, failed: bool, actor: str | None, since: str | None
 ) -> None:
     """A usage error for a flag that does not apply to the kind asked for (never ignored)."""
     typed = kind.lower()
+    audit, metrics = (k.names for k in LISTINGS[1:])
     if (webhook or failed) and typed not in resolve_kind("webhook-deliveries").names:
         raise click.UsageError("--webhook and --failed apply to `kargo get webhook-deliveries`")
-    if actor and typed not in AUDIT_KINDS:
+    if actor and typed not in audit:
         raise click.UsageError("--actor applies to `kargo get audit`")
-    if since and typed not in {*AUDIT_KINDS, *METRICS_KINDS}:
+    if since and typed not in {*audit, *metrics}:
         raise click.UsageError("--since applies to `kargo get audit` and `kargo get metrics`")
 
 
-def selected_by(
-    kind: Kind, field_selector: str | None, label_selector: str | None
-) -> Callable[[Any], bool]:
+def selected_by(fields: list[Requirement], label_selector: str | None) -> Callable[[Any], bool]:
     """Whether a resource passes `--field-selector` and `-l` (set-based too): for the watch."""
-    fields = _field_requirements(kind, field_selector)
     try:
         labels = parse_label_selector(label_selector)
     except ValueError as exc:
@@ -332,7 +339,7 @@ def _watch(
         return
 
 
-@click.command("describe")
+@cli.command("describe")
 @click.argument("kind", shell_complete=complete_kind)
 @click.argument("name", required=False)
 @project_option
@@ -348,7 +355,7 @@ def describe_command(kind: str, name: str | None, project: str | None) -> None:
       kargo describe analysisrun NAME
     """
     s = session()
-    chosen = kind_argument(kind, DESCRIBABLE)
+    chosen = resolve_kind(kind, DESCRIBABLE)
     target = s.target(name, project)
     if target.name:
         resources = [s.get_named(target.project, chosen, target.name)]
@@ -369,41 +376,23 @@ def describe_command(kind: str, name: str | None, project: str | None) -> None:
 def _describe_one(s: Session, project: str, resource: Any, now: datetime) -> str:
     events = related_events(s, project, resource.kind, name_of(resource))
     if isinstance(resource, Promotion):
-        try:
-            run = find_verification(resource, s.client.resources(project, AnalysisRun))
-        except ApiError:
-            run = None
+        runs = best_effort(lambda: s.client.resources(project, AnalysisRun))
+        run = find_verification(resource, runs)
         if run is not None:
             events += verification_events(s, project, resource.spec.freight, run.name)
         return describe_promotion(resource, events, run, now)
     if isinstance(resource, AnalysisRun):
         wanted = {t.name for t in resource.spec.templates}
-        try:
-            templates = [
-                t for t in s.client.resources(project, AnalysisTemplate) if t.name in wanted
-            ]
-        except KargoClientError:
-            templates = []
+        listed = best_effort(lambda: s.client.resources(project, AnalysisTemplate))
         events += verification_events(s, project, resource.spec.freight or "", resource.name)
+        templates = [t for t in listed if t.name in wanted]
         return describe_analysis_run(resource, events, now, templates)
     return describe_generic(resource, events, now)
 
 
-def _deliveries(s: Session, project: str) -> list[DeliveryRecord] | None:
-    """The delivery log for the webhook configs' summary (best effort: it may be unavailable)."""
-    try:
-        return s.client.webhook_deliveries(project)
-    except KargoClientError:
-        return None
-
-
 def _with_instances(s: Session, project: str, stages: list[StageView]) -> list[StageView]:
     """Stages with the instances the runtime runs for them (best effort, like deliveries)."""
-    if not stages:
-        return stages
-    try:
-        found = s.client.list_resources(project, "stages", params={"instances": "true"})
-    except KargoClientError:
-        return stages
+    params = {"instances": "true"}
+    found = best_effort(lambda: s.client.list_resources(project, "stages", params=params))
     by_name = {stage.name: stage for stage in found}
     return [by_name.get(stage.name, stage) for stage in stages]

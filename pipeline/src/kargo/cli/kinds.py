@@ -5,9 +5,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+import click
 
-class UnknownKind(ValueError):
-    """A kind name the CLI does not know; the message suggests the closest one."""
+
+class UnknownKind(click.UsageError):
+    """A kind name the CLI does not know (exit 2); the message suggests the closest one."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ KINDS: tuple[Kind, ...] = (
 )
 
 DESCRIBABLE = tuple(k for k in KINDS if k.kind not in {"WebhookDelivery"})
+LISTINGS: tuple[Kind, ...] = (
+    Kind("TokenInfo", "tokens", "token"),
+    Kind("AuditEntry", "audit records", "audit", ("audits", "auditrecords")),
+    Kind("StageDeliveryMetrics", "metrics", "metric", ("dora",)),
+)
+"""What `get` lists besides the API's resources: tokens, the audit trail, delivery metrics."""
 
 
 def all_spellings(kinds: tuple[Kind, ...] = KINDS) -> list[str]:

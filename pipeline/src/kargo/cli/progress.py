@@ -19,7 +19,7 @@ from rich.text import Text
 from kargo.api.contract import StageView
 from kargo.cli.columns import promotion_steps, show_value
 from kargo.cli.describing import find_verification
-from kargo.cli.phases import style_for
+from kargo.cli.tables import style_for
 from kargo.cli.timefmt import elapsed
 from kargo.client import KargoClient, KargoClientError
 from kargo.model.analysis import AnalysisRun

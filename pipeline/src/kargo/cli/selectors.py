@@ -8,13 +8,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import click
+
 from kargo.client import document
 
 EVENT_FIELDS = ("involvedObject.kind", "involvedObject.name", "reason", "type")
 
 
-class SelectorError(ValueError):
-    """A field selector that cannot be read; the message says what to type instead."""
+class SelectorError(click.UsageError):
+    """A field selector that cannot be read (exit 2); the message says what to type instead."""
 
 
 class Operator(enum.StrEnum):
@@ -60,20 +62,13 @@ def parse_field_selector(text: str, allowed: Iterable[str] = EVENT_FIELDS) -> li
     for term in (t.strip() for t in text.split(",")):
         if not term:
             continue
-        if "!=" in term:
-            field, _, value = term.partition("!=")
-            operator = Operator.NOT_EQUALS
-        elif "==" in term:
-            field, _, value = term.partition("==")
-            operator = Operator.EQUALS
-        elif "=" in term:
-            field, _, value = term.partition("=")
-            operator = Operator.EQUALS
-        else:
+        operator = next((op for op in ("!=", "==", "=") if op in term), None)
+        if operator is None:
             raise SelectorError(
                 f"field selector term {term!r} has no operator; "
                 f"write it as FIELD=VALUE, e.g. involvedObject.kind=Promotion"
             )
+        field, _, value = term.partition(operator)
         field, value = field.strip(), value.strip()
         if field not in fields:
             close = difflib.get_close_matches(field, fields, n=1)
@@ -84,7 +79,8 @@ def parse_field_selector(text: str, allowed: Iterable[str] = EVENT_FIELDS) -> li
             )
         if not value:
             raise SelectorError(f"field selector term {term!r} has no value; write {field}=VALUE")
-        requirements.append(Requirement(field, operator, value))
+        equal = Operator.NOT_EQUALS if operator == "!=" else Operator.EQUALS
+        requirements.append(Requirement(field, equal, value))
     return requirements
 
 
