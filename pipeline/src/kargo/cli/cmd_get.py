@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,18 @@ from kargo.cli.describing import (
     describe_promotion,
     find_verification,
 )
-from kargo.cli.kinds import DESCRIBABLE, LISTINGS, Kind, all_spellings, resolve_kind
+from kargo.cli.kinds import (
+    DESCRIBABLE,
+    EVENT_FIELDS,
+    LISTINGS,
+    Kind,
+    Requirement,
+    all_spellings,
+    format_field_selector,
+    parse_field_selector,
+    resolve_kind,
+    select,
+)
 from kargo.cli.pipeline_tree import read_pipeline
 from kargo.cli.printing import (
     OUTPUT,
@@ -28,13 +40,6 @@ from kargo.cli.printing import (
     format_resources,
     structured,
 )
-from kargo.cli.selectors import (
-    EVENT_FIELDS,
-    Requirement,
-    format_field_selector,
-    parse_field_selector,
-    select,
-)
 from kargo.cli.session import Session, best_effort, cli, project_option, session
 from kargo.cli.tables import render_row, render_table
 from kargo.client import ApiError, KargoClientError, document
@@ -42,6 +47,7 @@ from kargo.model.analysis import AnalysisRun, AnalysisTemplate
 from kargo.model.event import EventRecord
 from kargo.model.labels import labels_match, parse_label_selector
 from kargo.model.promotion import Promotion
+from kargo.notify.deliveries import DeliveryRecord
 
 GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
 PIPELINE_KINDS = ("pipeline", "pipelines")
@@ -89,22 +95,7 @@ def verification_events(s: Session, project: str, freight: str, run: str) -> lis
 @click.option("--failed", is_flag=True, help="webhook-deliveries: only failed ones.")
 @click.option("--actor", help="audit: only this actor's records.")
 @click.option("--since", help="audit: only records newer than this (1h, 7d) or an ISO time.")
-def get_command(
-    kind: str,
-    names: tuple[str, ...],
-    project: str | None,
-    output: Output,
-    sort_by: str | None,
-    no_headers: bool,
-    watch: bool,
-    field_selector: str | None,
-    label_selector: str | None,
-    limit: int | None,
-    webhook: str | None,
-    failed: bool,
-    actor: str | None,
-    since: str | None,
-) -> None:
+def get_command(**options: Any) -> None:
     """List resources, or show some: stage, freight, warehouse, promotion, analysisrun, ...
 
     \b
@@ -115,131 +106,133 @@ def get_command(
       kargo get promotions --sort-by=.metadata.creationTimestamp -o name
       kargo get stages -o custom-columns=NAME:.metadata.name,FREIGHT:.status.freightHistory[0].alias
     """
-    s = session()
-    _refuse_flags_of_other_kinds(kind, webhook, failed, actor, since)
-    if kind.lower() in PIPELINE_KINDS:
-        _show_pipeline(s, s.project(project), watch)
+    s, q = session(), GetOptions(**options)
+    _refuse_flags_of_other_kinds(q)
+    if q.kind.lower() in PIPELINE_KINDS:
+        _show_pipeline(s, s.project(q.project), q.watch)
         return
-    listing = next((k for k in LISTINGS if kind.lower() in k.names), None)
+    listing = next((k for k in LISTINGS if q.kind.lower() in k.names), None)
     if listing is not None:
-        _show_listing(s, listing, project, output, no_headers, sort_by, actor, since)
+        _show_listing(s, listing, q)
         return
-    chosen = resolve_kind(kind)
+    chosen = resolve_kind(q.kind)
     if chosen.kind == "Project":
-        projects = s.client.list_projects()
-        known = {p.name: p for p in projects}
-        for missing in [n for n in names if n not in known]:
+        projects = {p.name: p for p in s.client.list_projects()}
+        for missing in [n for n in q.names if n not in projects]:
             raise s.not_found_project(missing)
-        shown = [known[n] for n in names] if names else projects
-        click.echo(
-            format_resources(
-                chosen, shown, output, no_headers, s.colour, len(names) == 1, sort_by=sort_by
-            )
-        )
+        shown = [projects[n] for n in q.names or projects]
+        click.echo(q.format(chosen, shown, s.colour, single=len(q.names) == 1))
         return
-    fields = _field_requirements(chosen, field_selector)  # usage errors first
-    selected = selected_by(fields, label_selector)
-    target = s.target(names[0] if names else None, project)
-    wanted = [*([target.name] if target.name else []), *names[1:]]
-    if watch and len(wanted) > 1:
+    allowed = EVENT_FIELDS if chosen.kind == "Event" else GENERIC_FIELDS
+    fields = parse_field_selector(q.field_selector, allowed) if q.field_selector else []
+    selected = selected_by(fields, q.label_selector)  # usage errors first
+    target = s.target(q.names[0] if q.names else None, q.project)
+    wanted = [*([target.name] if target.name else []), *q.names[1:]]
+    if q.watch and len(wanted) > 1:
         raise click.UsageError("-w watches one NAME or the whole kind; drop the other NAMEs")
     if wanted and chosen.kind not in UNNAMED:
         resources = [s.get_named(target.project, chosen, n) for n in wanted]
     else:
-        resources = list_of(
-            s, target.project, chosen, fields, label_selector, limit, webhook, failed
-        )
-        resources = [r for r in resources if target.name in (None, name_of(r))]
-    webhooks = chosen.kind == "WebhookConfig" and output.tabular and resources
+        listed = list_of(s, target.project, chosen, fields, q)
+        resources = [r for r in listed if target.name in (None, name_of(r))]
+    webhooks = chosen.kind == "WebhookConfig" and q.output.tabular and resources
     deliveries = (
         best_effort(lambda: s.client.webhook_deliveries(target.project)) if webhooks else []
     )
-    if chosen.kind == "Stage" and output.format is OutputFormat.WIDE and resources:
+    if chosen.kind == "Stage" and q.output.format is OutputFormat.WIDE and resources:
         resources = _with_instances(s, target.project, resources)
-    if output.format is OutputFormat.TABLE and not resources and not watch:
+    if q.output.format is OutputFormat.TABLE and not resources and not q.watch:
         click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
         return
     single = len(wanted) == 1 and chosen.kind not in UNNAMED
-    text = format_resources(
-        chosen,
-        resources,
-        output,
-        no_headers,
-        s.colour,
-        single,
-        sort_by=sort_by,
-        deliveries=deliveries,
-    )
-    if text:
+    if text := q.format(chosen, resources, s.colour, single, deliveries):
         click.echo(text)
-    if watch:
-        _watch(s, target.project, chosen, target.name, output, resources, no_headers, selected)
+    if q.watch:
+        _watch(s, target.project, chosen, target.name, q, resources, selected)
+
+
+@dataclass(frozen=True)
+class GetOptions:
+    """What `kargo get` was asked for, as click parsed it."""
+
+    kind: str
+    names: tuple[str, ...]
+    project: str | None
+    output: Output
+    sort_by: str | None
+    no_headers: bool
+    watch: bool
+    field_selector: str | None
+    label_selector: str | None
+    limit: int | None
+    webhook: str | None
+    failed: bool
+    actor: str | None
+    since: str | None
+
+    def format(
+        self,
+        kind: Kind,
+        shown: list[Any],
+        colour: bool,
+        single: bool = False,
+        deliveries: list[DeliveryRecord] | None = None,
+    ) -> str:
+        """The resources in the asked form (`-o`, `--no-headers`, `--sort-by`)."""
+        return format_resources(
+            kind,
+            shown,
+            self.output,
+            self.no_headers,
+            colour,
+            single,
+            None,
+            self.sort_by,
+            deliveries,
+        )
 
 
 def list_of(
-    s: Session,
-    project: str,
-    kind: Kind,
-    fields: list[Requirement],
-    label_selector: str | None = None,
-    limit: int | None = None,
-    webhook: str | None = None,
-    failed: bool = False,
+    s: Session, project: str, kind: Kind, fields: list[Requirement], q: GetOptions
 ) -> list[Any]:
     """Resources of one kind; field selectors are also applied here, so results are exact."""
     if kind.kind == "WebhookDelivery":
-        return s.client.webhook_deliveries(project, webhook, failed)
+        return s.client.webhook_deliveries(project, q.webhook, q.failed)
     server_selector = format_field_selector(fields) if kind.kind == "Event" else None
     resources = s.client.list_resources(
-        project, kind.plural, server_selector or None, label_selector, limit
+        project, kind.plural, server_selector or None, q.label_selector, q.limit
     )
     return select(resources, fields)
 
 
-def _field_requirements(kind: Kind, field_selector: str | None) -> list[Requirement]:
-    allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
-    return parse_field_selector(field_selector, allowed) if field_selector else []
-
-
-def _show_listing(
-    s: Session,
-    kind: Kind,
-    project: str | None,
-    output: Output,
-    no_headers: bool,
-    sort_by: str | None,
-    actor: str | None,
-    since: str | None,
-) -> None:
+def _show_listing(s: Session, kind: Kind, q: GetOptions) -> None:
     """`get tokens` (never their secrets), `get audit`, `get metrics` (per stage, over a window)."""
     if kind.kind == "StageDeliveryMetrics":
-        answer = s.client.delivery_metrics(s.project(project), since or "30d")
-        text = structured(document(answer), output)
-        click.echo(text or format_resources(kind, answer.stages, output, no_headers, s.colour))
+        answer = s.client.delivery_metrics(s.project(q.project), q.since or "30d")
+        text = structured(document(answer), q.output)
+        click.echo(text or q.format(kind, answer.stages, s.colour))
         if text is None:
             click.echo(f"over the last {answer.window} (`--since` to change)", err=True)
         return
     if kind.kind == "TokenInfo":
         items: list[Any] = s.client.list_tokens()
     else:
-        items = s.client.audit(actor=actor, since=since)
-    if output.format is OutputFormat.TABLE and not items:
+        items = s.client.audit(actor=q.actor, since=q.since)
+    if q.output.format is OutputFormat.TABLE and not items:
         click.echo(f"No {kind.plural} found.", err=True)
         return
-    click.echo(format_resources(kind, items, output, no_headers, s.colour, sort_by=sort_by))
+    click.echo(q.format(kind, items, s.colour))
 
 
-def _refuse_flags_of_other_kinds(
-    kind: str, webhook: str | None, failed: bool, actor: str | None, since: str | None
-) -> None:
+def _refuse_flags_of_other_kinds(q: GetOptions) -> None:
     """A usage error for a flag that does not apply to the kind asked for (never ignored)."""
-    typed = kind.lower()
+    typed = q.kind.lower()
     audit, metrics = (k.names for k in LISTINGS[1:])
-    if (webhook or failed) and typed not in resolve_kind("webhook-deliveries").names:
+    if (q.webhook or q.failed) and typed not in resolve_kind("webhook-deliveries").names:
         raise click.UsageError("--webhook and --failed apply to `kargo get webhook-deliveries`")
-    if actor and typed not in audit:
+    if q.actor and typed not in audit:
         raise click.UsageError("--actor applies to `kargo get audit`")
-    if since and typed not in {*audit, *metrics}:
+    if q.since and typed not in {*audit, *metrics}:
         raise click.UsageError("--since applies to `kargo get audit` and `kargo get metrics`")
 
 
@@ -295,17 +288,16 @@ def _watch(
     project: str,
     kind: Kind,
     name: str | None,
-    output: Output,
+    q: GetOptions,
     shown: list[Any],
-    no_headers: bool,
     selected: Callable[[Any], bool],
 ) -> None:
     """Print each change of the watched kind (and name, and selectors) until interrupted."""
     if not kind.watchable:
         raise click.UsageError(f"{kind.plural} cannot be watched; drop -w")
-    wide = output.format is OutputFormat.WIDE
+    wide = q.output.format is OutputFormat.WIDE
     layout = build_table(kind.kind, shown, wide)
-    if not shown and output.tabular and not no_headers:
+    if not shown and q.output.tabular and not q.no_headers:
         click.echo(render_table(layout, colour=s.colour))
     # The server starts a watch with ADDED for everything that exists: skip what is shown.
     versions = {name_of(r): r.metadata.resource_version for r in shown}
@@ -313,11 +305,11 @@ def _watch(
     def show(resource: Any) -> None:
         if (name and name_of(resource) != name) or not selected(resource):
             return
-        if output.tabular:
+        if q.output.tabular:
             row = build_table(kind.kind, [resource], wide, datetime.now(UTC)).rows[0]
             click.echo(render_row(layout, row, layout, s.colour))
         else:
-            click.echo(format_resources(kind, [resource], output, single=True))
+            click.echo(format_resources(kind, [resource], q.output, single=True))
 
     try:
         for change, resource in _changes(s, project, kind):

@@ -11,7 +11,7 @@ from kargo.cli.applying import bundle
 from kargo.cli.columns import sort_rows
 from kargo.cli.kinds import KINDS, did_you_mean, resolve_kind
 from kargo.cli.session import Session, cli, project_option, session
-from kargo.cli.timefmt import rfc3339
+from kargo.cli.tables import rfc3339
 from kargo.client import ApiError, KargoClientError
 from kargo.model.analysis import AnalysisRun
 from kargo.model.promotion import Promotion

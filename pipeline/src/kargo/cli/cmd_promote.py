@@ -9,10 +9,10 @@ import click
 
 from kargo.api.contract import FreightView, StageView, Unchanged
 from kargo.cli.cmd_wait import poll_until
-from kargo.cli.columns import short_id, sort_rows
+from kargo.cli.columns import promotion_alias, short_id, sort_rows
 from kargo.cli.kinds import resolve_kind
 from kargo.cli.printing import to_yaml
-from kargo.cli.progress import Outcome, Progress, wait_for_promotion
+from kargo.cli.progress import Progress, wait_for_promotion
 from kargo.cli.session import Session, cli, project_option, session, timeout_option
 from kargo.client import KargoClientError, document
 from kargo.model.common import ConditionStatus
@@ -21,9 +21,14 @@ from kargo.model.stage import VerificationInfo, VerificationPhase
 from kargo.model.warehouse import REFRESH_ANNOTATION, Warehouse
 
 
-def _describe_created(promotion: Promotion, alias: str = "") -> str:
-    carried = promotion.status.freight
-    alias = (carried.alias if carried else "") or alias
+def _created(s: Session, project: str, promotion: Promotion, alias: str = "") -> str:
+    """`promotion/NAME created: …`, with the freight's alias (asked of the server if missing)."""
+    alias = promotion_alias(promotion) or alias
+    if not alias and promotion.spec.freight:
+        try:
+            alias = s.client.resource(project, FreightView, promotion.spec.freight).alias
+        except KargoClientError:
+            alias = ""
     freight = short_id(promotion.spec.freight)
     what = f"{alias} ({freight})" if alias and freight else alias or freight
     kind = "rollback" if promotion.is_rollback else "promotion"
@@ -34,15 +39,11 @@ def _finish(s: Session, project: str, promotion: Promotion, timeout: float) -> N
     """Follow a promotion to its end; exit 1 when it or its verification fails."""
     view = Progress(s.console if s.console.is_terminal else None)
     outcome = wait_for_promotion(s.client, project, promotion.name, view, timeout)
-    click.echo(_summary(promotion.name, outcome))
-    if not outcome.ok:
-        raise click.exceptions.Exit(1)
-
-
-def _summary(name: str, outcome: Outcome) -> str:
     verification = f", verification {outcome.verification.value}" if outcome.verification else ""
     reason = f": {outcome.message}" if outcome.message else ""
-    return f"promotion/{name} {outcome.promotion.value}{verification}{reason}"
+    click.echo(f"promotion/{promotion.name} {outcome.promotion.value}{verification}{reason}")
+    if not outcome.ok:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command("promote")
@@ -90,7 +91,7 @@ def promote_command(
     if isinstance(answer, Unchanged):
         click.echo(answer.message or f"{stage} already runs that freight; nothing to do")
         return
-    click.echo(_describe_created(answer, freight_alias or _alias_of(s, target_project, answer)))
+    click.echo(_created(s, target_project, answer, freight_alias or ""))
     if wait:
         _finish(s, target_project, answer, timeout)
 
@@ -172,7 +173,7 @@ def rollback_command(
         click.echo(answer.message or to_yaml(document(answer)).rstrip("\n"))
         return
     for promotion in promotions:
-        click.echo(_describe_created(promotion, _alias_of(s, target_project, promotion)))
+        click.echo(_created(s, target_project, promotion))
     if wait:
         for promotion in promotions:
             _finish(s, target_project, promotion, timeout)
@@ -287,16 +288,6 @@ def _wait_discovery(s: Session, project: str, asked: Warehouse, timeout: float) 
     click.echo(
         f"warehouse/{asked.name} discovered: last freight {warehouse.status.last_freight_id}"
     )
-
-
-def _alias_of(s: Session, project: str, promotion: Promotion) -> str:
-    """The alias of a promotion's freight, asked of the server when the promotion lacks it."""
-    if (promotion.status.freight and promotion.status.freight.alias) or not promotion.spec.freight:
-        return ""
-    try:
-        return s.client.resource(project, FreightView, promotion.spec.freight).alias
-    except KargoClientError:
-        return ""
 
 
 @cli.group("explain")

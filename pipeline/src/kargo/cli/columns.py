@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kargo.api.contract import AuditEntry, FreightView, StageDeliveryMetrics, StageView, TokenInfo
-from kargo.cli.tables import Table
-from kargo.cli.timefmt import age, rfc3339, short_duration
+from kargo.cli.tables import Table, age, rfc3339, short_duration
 from kargo.model.analysis import AnalysisRun
 from kargo.model.event import EventRecord
 from kargo.model.promotion import Promotion, PromotionPhase, StepExecutionPhase

@@ -19,8 +19,7 @@ from kargo.cli.columns import (
     show_value,
 )
 from kargo.cli.printing import to_yaml
-from kargo.cli.tables import GAP, Table, render_table
-from kargo.cli.timefmt import age, elapsed, rfc3339
+from kargo.cli.tables import GAP, Table, age, elapsed, render_table, rfc3339
 from kargo.client import document
 from kargo.model.analysis import AnalysisRun, AnalysisTemplate
 from kargo.model.event import EventRecord

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from kargo.api.contract import StageView
-from kargo.cli.timefmt import age
+from kargo.cli.tables import age
 from kargo.client import KargoClient
 from kargo.model.analysis import AnalysisRun
 from kargo.model.promotion import Promotion

@@ -23,7 +23,7 @@ from rich.console import Console
 from kargo.api.contract import FreightView
 from kargo.auth.credentials import ConfigFile, load_config
 from kargo.cli.kinds import Kind, did_you_mean, resolve_kind
-from kargo.cli.timefmt import DURATION
+from kargo.cli.tables import DURATION
 from kargo.client import DEFAULT_SERVER, ApiError, KargoClient, KargoClientError
 
 F = TypeVar("F", bound=Callable[..., Any])
