@@ -11,7 +11,7 @@ import click
 
 from kargo.api.contract import ChainReport
 from kargo.auth.credentials import save_config
-from kargo.cli.session import cli, server_url, session
+from kargo.cli.session import FILE, FOLDER, cli, server_url, session
 from kargo.client import KargoClientError
 
 ROLES = ("viewer", "promoter", "admin")
@@ -115,14 +115,12 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Check the SQLite database under this folder directly.",
+    "--state-dir", type=FOLDER, help="Check the SQLite database under this folder directly."
 )
 @click.option("--database-url", help="Check this database directly, not via the server.")
 @click.option(
     "--audit-key",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     help="The audit key file for an offline check (default: <state-dir>/secrets/audit.key).",
 )
 def audit_verify_command(

@@ -12,11 +12,8 @@ from click.shell_completion import get_completion_class
 from kargo import __version__
 from kargo.auth.credentials import ConfigFile, save_config
 from kargo.cli.printing import to_yaml
-from kargo.cli.session import cli, server_url, session
+from kargo.cli.session import FILE, FOLDER, cli, server_url, session
 from kargo.client import ApiError, KargoClientError
-
-FILE = click.Path(path_type=Path, dir_okay=False)
-FOLDER = click.Path(path_type=Path, file_okay=False)
 
 
 @cli.command("version")

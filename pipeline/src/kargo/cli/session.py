@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -27,6 +28,8 @@ from kargo.cli.tables import DURATION
 from kargo.client import DEFAULT_SERVER, ApiError, KargoClient, KargoClientError
 
 F = TypeVar("F", bound=Callable[..., Any])
+FILE = click.Path(path_type=Path, dir_okay=False)
+FOLDER = click.Path(path_type=Path, file_okay=False)
 T = TypeVar("T")
 
 
