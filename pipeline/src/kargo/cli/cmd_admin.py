@@ -10,7 +10,7 @@ import click
 from click.shell_completion import get_completion_class
 
 from kargo import __version__
-from kargo.auth.credentials import ConfigFile, save_config
+from kargo.auth.credentials import save_config
 from kargo.cli.printing import to_yaml
 from kargo.cli.session import FILE, FOLDER, cli, server_url, session
 from kargo.client import ApiError, KargoClientError
@@ -48,15 +48,6 @@ def _short(exc: Exception) -> str:
 @cli.group("config")
 def config_group() -> None:
     """Read and change the CLI config file (one entry per server)."""
-
-
-def redacted_view(config: ConfigFile) -> dict[str, Any]:
-    """The config as `kargo config view` shows it: tokens replaced."""
-    data = config.to_dict()
-    for entry in data.get("servers", []):
-        if entry.get("token"):
-            entry["token"] = "<redacted>"
-    return data
 
 
 @config_group.command("set-project")
@@ -128,8 +119,11 @@ def view_command() -> None:
       kargo config view
     """
     s = session()
+    shown = s.config.to_dict()
+    for entry in (e for e in shown.get("servers", []) if e.get("token")):
+        entry["token"] = "<redacted>"
     click.echo(f"# {s.config.path}")
-    click.echo(to_yaml(redacted_view(s.config)).rstrip("\n"))
+    click.echo(to_yaml(shown).rstrip("\n"))
 
 
 @cli.command("completion")

@@ -9,7 +9,7 @@ import click
 
 from kargo.api.contract import FreightView, StageView, Unchanged
 from kargo.cli.cmd_wait import poll_until
-from kargo.cli.columns import promotion_alias, short_id, sort_rows
+from kargo.cli.columns import newest_verification, promotion_alias, short_id, sort_rows
 from kargo.cli.kinds import resolve_kind
 from kargo.cli.printing import to_yaml
 from kargo.cli.progress import Progress, wait_for_promotion
@@ -232,10 +232,7 @@ def _wait_verification(s: Session, project: str, name: str, timeout: float) -> N
     """Follow the stage's newest verification to its end; exit 1 unless Successful."""
 
     def ended() -> VerificationInfo | None:
-        current = s.client.resource(project, StageView, name).status.current_freight
-        newest = (
-            current.verification_history[0] if current and current.verification_history else None
-        )
+        newest = newest_verification(s.client.resource(project, StageView, name))
         return newest if newest is not None and newest.phase.is_terminal() else None
 
     verification = poll_until(f"the verification of stage/{name}", ended, timeout)

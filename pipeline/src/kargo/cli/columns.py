@@ -13,7 +13,7 @@ from kargo.cli.tables import Table, age, rfc3339, short_duration
 from kargo.model.analysis import AnalysisRun
 from kargo.model.event import EventRecord
 from kargo.model.promotion import Promotion, PromotionPhase, StepExecutionPhase
-from kargo.model.stage import HOLD_ANNOTATION, VerificationPhase
+from kargo.model.stage import HOLD_ANNOTATION, VerificationInfo, VerificationPhase
 from kargo.model.warehouse import Warehouse
 from kargo.model.webhooks import WebhookConfig, redact_url
 from kargo.notify.deliveries import DeliveryRecord
@@ -101,17 +101,25 @@ def promotion_alias(promotion: Promotion) -> str:
     return promotion.status.freight.alias if promotion.status.freight else ""
 
 
+def newest_verification(stage: StageView) -> VerificationInfo | None:
+    """The newest verification of the freight the stage runs now, if any."""
+    current = stage.status.current_freight
+    return current.verification_history[0] if current and current.verification_history else None
+
+
 def stage_verified(stage: StageView) -> str:
     """Whether the current freight is verified in the stage: True, False or the run's phase.
 
     A stage without verification counts its freight as verified once promoted, as Kargo does.
     """
-    current = stage.status.current_freight
-    if current is None:
+    if stage.status.current_freight is None:
         return ""
-    if current.verification_history:
-        phase = current.verification_history[0].phase
-        return "True" if phase is VerificationPhase.SUCCESSFUL else phase.value
+    if verification := newest_verification(stage):
+        return (
+            "True"
+            if verification.phase is VerificationPhase.SUCCESSFUL
+            else verification.phase.value
+        )
     return "False" if stage.spec.verification else "True"
 
 

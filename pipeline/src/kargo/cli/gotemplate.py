@@ -303,7 +303,7 @@ def _operand(op: tuple[str, Any], dot: Any, scope: dict[str, Any], pipe: Pipe) -
     raise _failed(pipe, f"{value} is a function; call it first")
 
 
-def _run(pipe: Pipe, dot: Any, scope: dict[str, Any]) -> Any:
+def _run(pipe: Pipe, dot: Any, scope: dict[str, Any], assign: bool = True) -> Any:
     result: Any = MISSING
     for number, command in enumerate(pipe.commands):
         head, *rest = command
@@ -320,7 +320,7 @@ def _run(pipe: Pipe, dot: Any, scope: dict[str, Any]) -> Any:
             raise _failed(pipe, f"can't give argument to non-function {pipe.text}")
         else:
             result = _operand(head, dot, scope, pipe)
-    for name in pipe.declare:
+    for name in pipe.declare if assign else []:
         scope[name] = result
     return result
 
@@ -344,11 +344,7 @@ def _execute(nodes: list[Any], dot: Any, scope: dict[str, Any], out: list[str]) 
 
 
 def _range(node: Block, dot: Any, scope: dict[str, Any], out: list[str]) -> None:
-    declare, node.pipe.declare = node.pipe.declare, []
-    try:
-        items = _run(node.pipe, dot, scope)
-    finally:
-        node.pipe.declare = declare
+    declare, items = node.pipe.declare, _run(node.pipe, dot, scope, assign=False)
     pairs = sorted(items.items()) if isinstance(items, dict) else list(enumerate(items or []))
     if items not in (None, MISSING) and not isinstance(items, list | dict):
         raise _failed(node.pipe, f"range can't iterate over {go_string(items)}")

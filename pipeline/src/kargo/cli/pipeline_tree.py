@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from kargo.api.contract import StageView
+from kargo.cli.columns import newest_verification
 from kargo.cli.tables import age
 from kargo.client import KargoClient
 from kargo.model.analysis import AnalysisRun
@@ -45,8 +46,7 @@ def read_pipeline(client: KargoClient, project: str) -> str:
             children.append("freight  <none>")
         else:
             children.append(f"freight  {current.alias or '-'} ({current.name[:7]})")
-            verification = current.verification_history[0] if current.verification_history else None
-            if verification is not None:
+            if verification := newest_verification(stage):
                 run = verification.analysis_run.name if verification.analysis_run else ""
                 found = run_names.get(run)
                 done = (

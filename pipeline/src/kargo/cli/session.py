@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,8 +34,8 @@ FOLDER = click.Path(path_type=Path, file_okay=False)
 T = TypeVar("T")
 
 
-class ProjectError(ValueError):
-    """No project can be chosen; the message says what to pass."""
+class ProjectError(click.UsageError):
+    """No project can be chosen (exit 2); the message says what to pass."""
 
 
 @dataclass(frozen=True)
@@ -130,24 +131,16 @@ class Session:
     no_color: bool = False
     certificate_authority: str | None = None
     insecure_skip_tls_verify: bool = False
-    _config: ConfigFile | None = None
-    _client: KargoClient | None = None
-    _projects: list[str] | None = None
-    _console: Console | None = None
 
-    @property
+    @cached_property
     def console(self) -> Console:
         """The terminal console; without colour for --no-color or NO_COLOR (rich reads it)."""
-        if self._console is None:
-            self._console = Console(no_color=self.no_color or None)
-        return self._console
+        return Console(no_color=self.no_color or None)
 
-    @property
+    @cached_property
     def config(self) -> ConfigFile:
         """The config file, read once."""
-        if self._config is None:
-            self._config = load_config()
-        return self._config
+        return load_config()
 
     @property
     def connection(self) -> Connection:
@@ -164,13 +157,12 @@ class Session:
             insecure_skip_tls_verify=self.insecure_skip_tls_verify,
         )
 
-    @property
+    @cached_property
     def client(self) -> KargoClient:
         """The API client, made on first use and closed when the command ends."""
-        if self._client is None:
-            self._client = self.connect(self.connection.server, self.connection.token)
-            click.get_current_context().call_on_close(self._client.close)
-        return self._client
+        client = self.connect(self.connection.server, self.connection.token)
+        click.get_current_context().call_on_close(client.close)
+        return client
 
     @property
     def colour(self) -> bool:
@@ -179,29 +171,23 @@ class Session:
             return False
         return self.console.is_terminal and self.console.color_system is not None
 
+    @cached_property
     def project_names(self) -> list[str]:
         """The server's project names, asked once."""
-        if self._projects is None:
-            self._projects = [p.name for p in self.client.list_projects()]
-        return self._projects
+        return [p.name for p in self.client.list_projects()]
 
     def target(self, positional: str | None, project: str | None) -> Target:
         """The project and resource name for a command's positional argument."""
-        try:
-            return resolve_target(
-                positional,
-                project or self.project_flag,
-                self.connection.project,
-                self.project_names,
-            )
-        except ProjectError as exc:
-            raise click.UsageError(str(exc)) from exc
+        chosen = project or self.project_flag
+        return resolve_target(
+            positional, chosen, self.connection.project, lambda: self.project_names
+        )
 
     def project(self, project: str | None, positional: str | None = None, command: str = "") -> str:
         """The project a command acts on; a positional that names no project is a usage error."""
         target = self.target(positional, project)
         if target.name:
-            names = self.project_names()
+            names = self.project_names
             raise click.UsageError(
                 f"{target.name!r} is not a project{did_you_mean(target.name, names)}; "
                 f"type `kargo {command} PROJECT …` with one of: {', '.join(names)}"
@@ -248,7 +234,7 @@ class Session:
 
     def not_found_project(self, name: str) -> KargoClientError:
         """The error for a missing project."""
-        hint = did_you_mean(name, self.project_names())
+        hint = did_you_mean(name, self.project_names)
         return KargoClientError(
             f"project {name!r} not found{hint} (list them with `kargo get projects`)"
         )
