@@ -307,7 +307,7 @@ def _watch(
             return
         if q.output.tabular:
             row = build_table(kind.kind, [resource], wide, datetime.now(UTC)).rows[0]
-            click.echo(render_row(layout, row, layout, s.colour))
+            click.echo(render_row(row, layout, s.colour))
         else:
             click.echo(format_resources(kind, [resource], q.output, single=True))
 

@@ -19,7 +19,6 @@ from kargo.model.webhooks import WebhookConfig, redact_url
 from kargo.notify.deliveries import DeliveryRecord
 from kargo.notify.tables import DeliveryStatus
 
-RowBuilder = Callable[[Any, bool, datetime | None], list[object]]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RECENT = timedelta(hours=24)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 
@@ -49,14 +50,12 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value).replace("\n", " ")
 
 
-def _colour(text: str, column: int, table: Table, padded: str) -> str:
-    """Wrap the padded cell in ANSI colour when its word has a status colour."""
-    if column not in table.status_columns:
-        return padded
-    colour = style_for(text)
-    if colour is None:
-        return padded
-    return click.style(text, fg=colour) + padded[len(text) :]
+def _style(text: str, column: int, table: Table, header: bool) -> dict[str, Any]:
+    """Bold for a header, the status colour for a status word, else nothing."""
+    if header:
+        return {"bold": True}
+    colour = style_for(text) if column in table.status_columns else None
+    return {"fg": colour} if colour else {}
 
 
 def render_table(
@@ -70,21 +69,16 @@ def render_table(
     widths = [max(len(line[i]) for line in lines) for i in range(len(table.headers))]
     out = []
     for number, line in enumerate(lines):
-        is_header = number == 0 and not no_headers
         cells = []
         for i, text in enumerate(line):
-            last = i == len(line) - 1
-            padded = text if last else text.ljust(widths[i])
-            if colour and is_header:
-                padded = click.style(text, bold=True) + padded[len(text) :]
-            elif colour:
-                padded = _colour(text, i, table, padded)
-            cells.append(padded)
+            padded = text if i == len(line) - 1 else text.ljust(widths[i])
+            style = _style(text, i, table, number == 0 and not no_headers) if colour else {}
+            cells.append(click.style(text, **style) + padded[len(text) :] if style else padded)
         out.append(GAP.join(cells).rstrip())
     return "\n".join(out)
 
 
-def render_row(table: Table, row: list[str], widths_from: Table, colour: bool = False) -> str:
+def render_row(row: list[str], widths_from: Table, colour: bool = False) -> str:
     """One row (for --watch), aligned to the widths of a table already printed."""
     single = Table(widths_from.headers, [*widths_from.rows, row], widths_from.status_columns)
     return render_table(single, colour=colour).splitlines()[-1]
