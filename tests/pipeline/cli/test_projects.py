@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kargo.cli.projects import ProjectError, Target, choose_default, resolve_target
+from kargo.cli.session import ProjectError, Target, choose_default, resolve_target
 
 PROJECTS = ["planning-poker"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kargo.cli.selectors import (
+from kargo.cli.kinds import (
     Operator,
     Requirement,
     SelectorError,

@@ -6,7 +6,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from kargo.cli.settings import ServerEntry, load_config, resolve_connection, save_config
+from kargo.auth.credentials import ServerEntry, load_config, save_config
+from kargo.cli.session import resolve_connection
 
 from tests.pipeline.cli.conftest import kargo
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from kargo.cli.columns import build_table, stage_verified, url_host
+from kargo.cli.columns import build_table, stage_verified
 from kargo.cli.kinds import resolve_kind
 from kargo.cli.printing import OutputFormat, format_resources
 from kargo.cli.tables import Table, render_table
 from kargo.model.stage import VerificationPhase
+from kargo.model.webhooks import redact_url as url_host
 
 from tests.pipeline.cli.conftest import NOW, assert_golden, load
 

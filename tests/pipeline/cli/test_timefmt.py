@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import click
 import pytest
-from kargo.cli.timefmt import DURATION, age, elapsed, rfc3339, short_duration
+from kargo.cli.tables import DURATION, age, elapsed, rfc3339, short_duration
 
 from tests.pipeline.cli.conftest import NOW
 

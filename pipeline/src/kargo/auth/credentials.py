@@ -1,7 +1,7 @@
 """The CLI config file (~/.config/kargo/config.yaml, mode 0600): one entry per server.
 
 It lives below the API layer because the server writes its first admin token into it; the CLI
-reads it (`kargo.cli.settings`). Entries are keyed by server address, like kubeconfig contexts:
+reads it (`kargo.cli.session`). Entries are keyed by server address, like kubeconfig contexts:
 two servers on different addresses never share or overwrite each other's token.
 """
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
+
 YAML_SUFFIXES = (".yaml", ".yml")
 LINE_PATTERN = re.compile(r"\bline (\d+)")
 
 
-class ApplySourceError(ValueError):
-    """A path given to -f cannot be read."""
+class ApplySourceError(click.UsageError):
+    """A path given to -f cannot be read (exit 2)."""
 
 
 @dataclass(frozen=True)

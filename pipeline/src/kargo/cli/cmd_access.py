@@ -1,4 +1,7 @@
-"""Access-control commands: tokens, `kargo login`, the audit trail (`kargo audit verify`)."""
+"""Access-control commands: tokens, `kargo login`, the audit trail (`kargo audit verify`).
+
+`kargo get tokens` and `kargo get audit` are listings of `kargo get` (`kinds.LISTINGS`).
+"""
 
 from __future__ import annotations
 
@@ -7,64 +10,14 @@ from pathlib import Path
 import click
 
 from kargo.api.contract import ChainReport
-from kargo.cli.printing import Output, OutputFormat, structured
-from kargo.cli.session import Session, session
-from kargo.cli.settings import ConfigFileError, save_config
-from kargo.cli.tables import Table, render_table
-from kargo.cli.timefmt import age, rfc3339
-from kargo.client import KargoClientError, document
+from kargo.auth.credentials import save_config
+from kargo.cli.session import FILE, FOLDER, cli, server_url, session
+from kargo.client import KargoClientError
 
-TOKEN_KINDS = ("tokens", "token")
-AUDIT_KINDS = ("audit", "audits", "auditrecords")
 ROLES = ("viewer", "promoter", "admin")
 
 
-def show_tokens(s: Session, output: Output, no_headers: bool) -> None:
-    """`kargo get tokens`: names, roles and expiry, never secrets."""
-    tokens = s.client.list_tokens()
-    text = structured({"items": [document(t) for t in tokens]}, output)
-    if text is not None:
-        click.echo(text)
-        return
-    if output.format is OutputFormat.NAME:
-        click.echo("\n".join(f"token/{t.name}" for t in tokens))
-        return
-    table = Table(["NAME", "ROLE", "CREATED BY", "AGE", "EXPIRES"])
-    for t in tokens:
-        expires = rfc3339(t.expires_at) or "never"
-        table.add(t.name, t.role, t.created_by, age(t.created_at), expires)
-    click.echo(render_table(table, no_headers))
-
-
-def show_audit(
-    s: Session, output: Output, no_headers: bool, actor: str | None, since: str | None
-) -> None:
-    """`kargo get audit`: who did what, to what, from where, with which result."""
-    records = s.client.audit(actor=actor, since=since)
-    text = structured({"items": [document(r) for r in records]}, output)
-    if text is not None:
-        click.echo(text)
-        return
-    if not records:
-        click.echo("No audit records found.", err=True)
-        return
-    table = Table(["TIME", "ACTOR", "ACTION", "RESOURCE", "PHASE", "SOURCE", "RESULT"])
-    for r in records:
-        phase = f"{r.phase_before or ''}→{r.phase_after or ''}"
-        source = " ".join(x for x in (r.source, r.address) if x)
-        table.add(
-            rfc3339(r.time),
-            r.actor,
-            r.action,
-            "/".join(x for x in (r.project, r.resource) if x),
-            "" if phase == "→" else phase,
-            source,
-            r.result,
-        )
-    click.echo(render_table(table, no_headers))
-
-
-@click.group("create")
+@cli.group("create")
 def create_group() -> None:
     """Create an access token."""
 
@@ -85,7 +38,7 @@ def create_token_command(name: str, role: str, expires: str | None) -> None:
     click.echo(created.token)
 
 
-@click.group("delete")
+@cli.group("delete")
 def delete_group() -> None:
     """Revoke an access token."""
 
@@ -103,8 +56,8 @@ def delete_token_command(name: str) -> None:
     click.echo(f"token/{name} deleted")
 
 
-@click.command("login")
-@click.argument("server_url", required=False, metavar="[SERVER]")
+@cli.command("login")
+@click.argument("given", required=False, metavar="[SERVER]")
 @click.option(
     "--token",
     "token",
@@ -113,7 +66,7 @@ def delete_token_command(name: str) -> None:
     hide_input=True,
     help="The bearer token (prompted when left out).",
 )
-def login_command(server_url: str | None, token: str) -> None:
+def login_command(given: str | None, token: str) -> None:
     """Check a token against a server (the current one by default) and save it for that server.
 
     A SERVER given becomes the current server, as `kargo login` does in Kargo.
@@ -124,31 +77,18 @@ def login_command(server_url: str | None, token: str) -> None:
       kargo login https://kargo.example.com:8443 --token "$KARGO_TOKEN"
     """
     s = session()
-    server = (server_url or s.connection.server).rstrip("/")
-    if "://" not in server:
-        server = f"https://{server}"
-    from kargo.client import KargoClient
-
-    with KargoClient(
-        server,
-        token,
-        s.verbosity,
-        certificate_authority=s.certificate_authority,
-        insecure_skip_tls_verify=s.insecure_skip_tls_verify,
-    ) as client:
+    server = server_url(given or s.connection.server, "https")
+    with s.connect(server, token) as client:
         who = client.whoami()
     s.config.ensure(server).token = token
-    if s.config.current_server is None or server_url:
+    if s.config.current_server is None or given:
         s.config.current_server = server
-    try:
-        save_config(s.config)
-    except ConfigFileError as exc:
-        raise KargoClientError(str(exc)) from exc
+    save_config(s.config)
     groups = ", ".join(who.groups) or "no role"
     click.echo(f"logged in to {server} as {who.subject} ({groups})")
 
 
-@click.command("logout")
+@cli.command("logout")
 def logout_command() -> None:
     """Forget the current server's token (the server and default project stay remembered).
 
@@ -164,28 +104,23 @@ def logout_command() -> None:
         click.echo(f"not logged in to {server}")
         return
     entry.token = None
-    try:
-        save_config(s.config)
-    except ConfigFileError as exc:
-        raise KargoClientError(str(exc)) from exc
+    save_config(s.config)
     click.echo(f"logged out of {server}")
 
 
-@click.group("audit")
+@cli.group("audit")
 def audit_group() -> None:
     """Check and export the audit trail."""
 
 
 @audit_group.command("verify")
 @click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Check the SQLite database under this folder directly.",
+    "--state-dir", type=FOLDER, help="Check the SQLite database under this folder directly."
 )
 @click.option("--database-url", help="Check this database directly, not via the server.")
 @click.option(
     "--audit-key",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     help="The audit key file for an offline check (default: <state-dir>/secrets/audit.key).",
 )
 def audit_verify_command(

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import click
 from click.shell_completion import get_completion_class
 
 from kargo import __version__
+from kargo.auth.credentials import save_config
 from kargo.cli.printing import to_yaml
-from kargo.cli.session import session
-from kargo.cli.settings import ConfigFileError, redacted_view, save_config
+from kargo.cli.session import FILE, FOLDER, cli, server_url, session
 from kargo.client import ApiError, KargoClientError
 
 
-@click.command("version")
+@cli.command("version")
 @click.option("--client", "client_only", is_flag=True, help="Only the client's version.")
 def version_command(client_only: bool) -> None:
     """Print the client version, and the server's when it is reachable.
@@ -44,16 +45,9 @@ def _short(exc: Exception) -> str:
     return str(exc).split(";")[0].split("(")[-1].rstrip(")") or type(exc).__name__
 
 
-@click.group("config")
+@cli.group("config")
 def config_group() -> None:
     """Read and change the CLI config file (one entry per server)."""
-
-
-def _save() -> None:
-    try:
-        save_config(session().config)
-    except ConfigFileError as exc:
-        raise KargoClientError(str(exc)) from exc
 
 
 @config_group.command("set-project")
@@ -68,7 +62,7 @@ def set_project_command(name: str) -> None:
     s = session()
     server = s.connection.server
     s.config.ensure(server).project = name
-    _save()
+    save_config(s.config)
     click.echo(f"default project for {server} is now {name}")
 
 
@@ -84,16 +78,14 @@ def set_server_command(url: str, token: str | None, project: str | None) -> None
       kargo config set-server http://127.0.0.1:8080 --token "$(cat .kargo/admin.token)"
     """
     s = session()
-    url = url.rstrip("/")
-    if "://" not in url:
-        url = f"http://{url}"
+    url = server_url(url)
     entry = s.config.ensure(url)
     if token:
         entry.token = token
     if project:
         entry.project = project
     s.config.current_server = url
-    _save()
+    save_config(s.config)
     click.echo(f"current server is now {url}")
 
 
@@ -114,7 +106,7 @@ def delete_server_command(url: str) -> None:
     s.config.servers.remove(entry)
     if s.config.current_server and s.config.current_server.rstrip("/") == entry.server:
         s.config.current_server = None
-    _save()
+    save_config(s.config)
     click.echo(f"deleted {entry.server} from {s.config.path}")
 
 
@@ -127,11 +119,14 @@ def view_command() -> None:
       kargo config view
     """
     s = session()
+    shown = s.config.to_dict()
+    for entry in (e for e in shown.get("servers", []) if e.get("token")):
+        entry["token"] = "<redacted>"
     click.echo(f"# {s.config.path}")
-    click.echo(to_yaml(redacted_view(s.config)).rstrip("\n"))
+    click.echo(to_yaml(shown).rstrip("\n"))
 
 
-@click.command("completion")
+@cli.command("completion")
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion_command(shell: str) -> None:
     """Print the shell completion script: eval "$(kargo completion bash)".
@@ -148,16 +143,16 @@ def completion_command(shell: str) -> None:
     click.echo(completion.source())
 
 
-@click.command("server")
+@cli.command("server")
 @click.option(
     "--config",
     "config_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=FOLDER,
     help="Pipeline configuration folder to apply at start (e.g. kargo/).",
 )
 @click.option(
     "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=FOLDER,
     default=Path(".kargo"),
     show_default=True,
     help="Where the embedded database and runtime data live.",
@@ -169,9 +164,9 @@ def completion_command(shell: str) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
-@click.option("--rbac", type=click.Path(path_type=Path, dir_okay=False), help="Access policy.")
-@click.option("--tls-cert", type=click.Path(path_type=Path, dir_okay=False), help="PEM cert.")
-@click.option("--tls-key", type=click.Path(path_type=Path, dir_okay=False), help="PEM key.")
+@click.option("--rbac", type=FILE, help="Access policy.")
+@click.option("--tls-cert", type=FILE, help="PEM cert.")
+@click.option("--tls-key", type=FILE, help="PEM key.")
 @click.option(
     "--insecure-bind-all",
     is_flag=True,
@@ -182,18 +177,7 @@ def completion_command(shell: str) -> None:
     is_flag=True,
     help="On the first start, also save the admin token in the CLI config file.",
 )
-def server_command(
-    config_dir: Path | None,
-    state_dir: Path,
-    database_url: str | None,
-    host: str,
-    port: int,
-    rbac: Path | None,
-    tls_cert: Path | None,
-    tls_key: Path | None,
-    insecure_bind_all: bool,
-    save_token: bool,
-) -> None:
+def server_command(tls_cert: Path | None, tls_key: Path | None, **options: Any) -> None:
     """Run the engine and its API server (loopback only unless TLS or --insecure-bind-all).
 
     \b
@@ -212,17 +196,7 @@ def server_command(
         logging.getLogger("kargo").setLevel(logging.DEBUG)
     tls = Tls(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     try:
-        serve(
-            config_dir,
-            state_dir,
-            database_url,
-            host,
-            port,
-            tls=tls,
-            insecure_bind_all=insecure_bind_all,
-            rbac=rbac,
-            save_token=save_token,
-        )
+        serve(tls=tls, **options)
     except ServerError as exc:
         raise click.ClickException(f"kargo server: {exc}") from exc
     except KeyboardInterrupt:

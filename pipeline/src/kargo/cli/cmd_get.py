@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +12,6 @@ import click
 from click.shell_completion import CompletionItem
 
 from kargo.api.contract import StageView
-from kargo.cli.cmd_access import AUDIT_KINDS, TOKEN_KINDS, show_audit, show_tokens
-from kargo.cli.cmd_metrics import METRICS_KINDS, show_metrics
 from kargo.cli.columns import build_table, name_of, sort_rows
 from kargo.cli.describing import (
     describe_analysis_run,
@@ -20,18 +19,28 @@ from kargo.cli.describing import (
     describe_promotion,
     find_verification,
 )
-from kargo.cli.kinds import DESCRIBABLE, KINDS, Kind, UnknownKind, all_spellings, resolve_kind
-from kargo.cli.pipeline_tree import read_pipeline
-from kargo.cli.printing import OUTPUT, OUTPUT_CHOICES, Output, OutputFormat, format_resources
-from kargo.cli.selectors import (
+from kargo.cli.kinds import (
+    DESCRIBABLE,
     EVENT_FIELDS,
+    LISTINGS,
+    Kind,
     Requirement,
-    SelectorError,
+    all_spellings,
     format_field_selector,
     parse_field_selector,
+    resolve_kind,
     select,
 )
-from kargo.cli.session import Session, project_option, session
+from kargo.cli.pipeline_tree import read_pipeline
+from kargo.cli.printing import (
+    OUTPUT,
+    OUTPUT_CHOICES,
+    Output,
+    OutputFormat,
+    format_resources,
+    structured,
+)
+from kargo.cli.session import Session, best_effort, cli, project_option, session
 from kargo.cli.tables import render_row, render_table
 from kargo.client import ApiError, KargoClientError, document
 from kargo.model.analysis import AnalysisRun, AnalysisTemplate
@@ -42,6 +51,8 @@ from kargo.notify.deliveries import DeliveryRecord
 
 GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
 PIPELINE_KINDS = ("pipeline", "pipelines")
+UNNAMED = {"Event", "WebhookDelivery"}
+"""Kinds a NAME filters rather than fetches."""
 
 
 def complete_kind(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
@@ -50,50 +61,12 @@ def complete_kind(ctx: click.Context, param: click.Parameter, incomplete: str) -
     return [CompletionItem(name) for name in names]
 
 
-def kind_argument(text: str, kinds: tuple[Kind, ...] = KINDS) -> Kind:
-    """The kind typed, or a usage error with a suggestion."""
-    try:
-        return resolve_kind(text, kinds)
-    except UnknownKind as exc:
-        raise click.UsageError(str(exc)) from exc
-
-
-def list_of(
-    s: Session,
-    project: str,
-    kind: Kind,
-    field_selector: str | None = None,
-    label_selector: str | None = None,
-    limit: int | None = None,
-    webhook: str | None = None,
-    failed: bool = False,
-) -> list[Any]:
-    """Resources of one kind; field selectors are also applied here, so results are exact."""
-    if kind.kind == "WebhookDelivery":
-        return s.client.webhook_deliveries(project, webhook, failed)
-    requirements = _field_requirements(kind, field_selector)
-    server_selector = format_field_selector(requirements) if kind.kind == "Event" else None
-    resources = s.client.list_resources(
-        project, kind.plural, server_selector or None, label_selector, limit
-    )
-    return select(resources, requirements)
-
-
-def _field_requirements(kind: Kind, field_selector: str | None) -> list[Requirement]:
-    allowed = EVENT_FIELDS if kind.kind == "Event" else GENERIC_FIELDS
-    try:
-        return parse_field_selector(field_selector, allowed) if field_selector else []
-    except SelectorError as exc:
-        raise click.UsageError(str(exc)) from exc
-
-
 def related_events(s: Session, project: str, kind: str, name: str) -> list[EventRecord]:
     """The events about one object (empty when the server has none to give)."""
     selector = f"involvedObject.kind={kind},involvedObject.name={name}"
-    try:
-        events: list[EventRecord] = s.client.list_resources(project, "events", selector)
-    except KargoClientError:
-        return []
+    events: list[EventRecord] = best_effort(
+        lambda: s.client.list_resources(project, "events", selector)
+    )
     return [e for e in events if (e.involved_object.kind, e.involved_object.name) == (kind, name)]
 
 
@@ -105,7 +78,7 @@ def verification_events(s: Session, project: str, freight: str, run: str) -> lis
     return [e for e in events if e.data.get("analysisRun") == run]
 
 
-@click.command("get")
+@cli.command("get")
 @click.argument("kind", shell_complete=complete_kind)
 @click.argument("names", nargs=-1, metavar="[PROJECT] [NAME]...")
 @project_option
@@ -122,22 +95,7 @@ def verification_events(s: Session, project: str, freight: str, run: str) -> lis
 @click.option("--failed", is_flag=True, help="webhook-deliveries: only failed ones.")
 @click.option("--actor", help="audit: only this actor's records.")
 @click.option("--since", help="audit: only records newer than this (1h, 7d) or an ISO time.")
-def get_command(
-    kind: str,
-    names: tuple[str, ...],
-    project: str | None,
-    output: Output,
-    sort_by: str | None,
-    no_headers: bool,
-    watch: bool,
-    field_selector: str | None,
-    label_selector: str | None,
-    limit: int | None,
-    webhook: str | None,
-    failed: bool,
-    actor: str | None,
-    since: str | None,
-) -> None:
+def get_command(**options: Any) -> None:
     """List resources, or show some: stage, freight, warehouse, promotion, analysisrun, ...
 
     \b
@@ -148,96 +106,138 @@ def get_command(
       kargo get promotions --sort-by=.metadata.creationTimestamp -o name
       kargo get stages -o custom-columns=NAME:.metadata.name,FREIGHT:.status.freightHistory[0].alias
     """
-    s = session()
-    fmt = output.format
-    _refuse_flags_of_other_kinds(kind, webhook, failed, actor, since)
-    if kind.lower() in PIPELINE_KINDS:
-        _show_pipeline(s, s.project(project), watch)
+    s, q = session(), GetOptions(**options)
+    _refuse_flags_of_other_kinds(q)
+    if q.kind.lower() in PIPELINE_KINDS:
+        _show_pipeline(s, s.project(q.project), q.watch)
         return
-    if kind.lower() in TOKEN_KINDS:
-        show_tokens(s, output, no_headers)
+    listing = next((k for k in LISTINGS if q.kind.lower() in k.names), None)
+    if listing is not None:
+        _show_listing(s, listing, q)
         return
-    if kind.lower() in AUDIT_KINDS:
-        show_audit(s, output, no_headers, actor, since)
-        return
-    if kind.lower() in METRICS_KINDS:
-        show_metrics(s, s.project(project), output, no_headers, since)
-        return
-    chosen = kind_argument(kind)
+    chosen = resolve_kind(q.kind)
     if chosen.kind == "Project":
-        projects = s.client.list_projects()
-        if names:
-            known = {p.name: p for p in projects}
-            for missing in [n for n in names if n not in known]:
-                raise s.not_found_project(missing)
-            projects = [known[n] for n in names]
-        single = len(names) == 1
-        click.echo(
-            format_resources(
-                chosen, projects, output, no_headers, s.colour, single, sort_by=sort_by
-            )
-        )
+        projects = {p.name: p for p in s.client.list_projects()}
+        for missing in [n for n in q.names if n not in projects]:
+            raise s.not_found_project(missing)
+        shown = [projects[n] for n in q.names or projects]
+        click.echo(q.format(chosen, shown, s.colour, single=len(q.names) == 1))
         return
-    selected = selected_by(chosen, field_selector, label_selector)  # usage errors first
-    target = s.target(names[0] if names else None, project)
-    wanted = [*([target.name] if target.name else []), *names[1:]]
-    if len(wanted) > 1 and chosen.kind not in {"Event", "WebhookDelivery"}:
+    allowed = EVENT_FIELDS if chosen.kind == "Event" else GENERIC_FIELDS
+    fields = parse_field_selector(q.field_selector, allowed) if q.field_selector else []
+    selected = selected_by(fields, q.label_selector)  # usage errors first
+    target = s.target(q.names[0] if q.names else None, q.project)
+    wanted = [*([target.name] if target.name else []), *q.names[1:]]
+    if q.watch and len(wanted) > 1:
+        raise click.UsageError("-w watches one NAME or the whole kind; drop the other NAMEs")
+    if wanted and chosen.kind not in UNNAMED:
         resources = [s.get_named(target.project, chosen, n) for n in wanted]
-        single = False
-        if watch:
-            raise click.UsageError("-w watches one NAME or the whole kind; drop the other NAMEs")
-    elif target.name and chosen.kind not in {"Event", "WebhookDelivery"}:
-        resources = [s.get_named(target.project, chosen, target.name)]
-        single = True
     else:
-        resources = list_of(
-            s, target.project, chosen, field_selector, label_selector, limit, webhook, failed
-        )
-        if target.name:
-            resources = [r for r in resources if name_of(r) == target.name]
-        single = False
-    deliveries = None
-    if chosen.kind == "WebhookConfig" and output.tabular and resources:
-        deliveries = _deliveries(s, target.project)
-    if chosen.kind == "Stage" and fmt is OutputFormat.WIDE:
+        listed = list_of(s, target.project, chosen, fields, q)
+        resources = [r for r in listed if target.name in (None, name_of(r))]
+    webhooks = chosen.kind == "WebhookConfig" and q.output.tabular and resources
+    deliveries = (
+        best_effort(lambda: s.client.webhook_deliveries(target.project)) if webhooks else []
+    )
+    if chosen.kind == "Stage" and q.output.format is OutputFormat.WIDE and resources:
         resources = _with_instances(s, target.project, resources)
-    if fmt is OutputFormat.TABLE and not resources and not watch:
+    if q.output.format is OutputFormat.TABLE and not resources and not q.watch:
         click.echo(f"No {chosen.plural} found in project {target.project}.", err=True)
         return
-    text = format_resources(
-        chosen,
-        resources,
-        output,
-        no_headers,
-        s.colour,
-        single,
-        sort_by=sort_by,
-        deliveries=deliveries,
-    )
-    if text:
+    single = len(wanted) == 1 and chosen.kind not in UNNAMED
+    if text := q.format(chosen, resources, s.colour, single, deliveries):
         click.echo(text)
-    if watch:
-        _watch(s, target.project, chosen, target.name, output, resources, no_headers, selected)
+    if q.watch:
+        _watch(s, target.project, chosen, target.name, q, resources, selected)
 
 
-def _refuse_flags_of_other_kinds(
-    kind: str, webhook: str | None, failed: bool, actor: str | None, since: str | None
-) -> None:
+@dataclass(frozen=True)
+class GetOptions:
+    """What `kargo get` was asked for, as click parsed it."""
+
+    kind: str
+    names: tuple[str, ...]
+    project: str | None
+    output: Output
+    sort_by: str | None
+    no_headers: bool
+    watch: bool
+    field_selector: str | None
+    label_selector: str | None
+    limit: int | None
+    webhook: str | None
+    failed: bool
+    actor: str | None
+    since: str | None
+
+    def format(
+        self,
+        kind: Kind,
+        shown: list[Any],
+        colour: bool,
+        single: bool = False,
+        deliveries: list[DeliveryRecord] | None = None,
+    ) -> str:
+        """The resources in the asked form (`-o`, `--no-headers`, `--sort-by`)."""
+        return format_resources(
+            kind,
+            shown,
+            self.output,
+            self.no_headers,
+            colour,
+            single,
+            None,
+            self.sort_by,
+            deliveries,
+        )
+
+
+def list_of(
+    s: Session, project: str, kind: Kind, fields: list[Requirement], q: GetOptions
+) -> list[Any]:
+    """Resources of one kind; field selectors are also applied here, so results are exact."""
+    if kind.kind == "WebhookDelivery":
+        return s.client.webhook_deliveries(project, q.webhook, q.failed)
+    server_selector = format_field_selector(fields) if kind.kind == "Event" else None
+    resources = s.client.list_resources(
+        project, kind.plural, server_selector or None, q.label_selector, q.limit
+    )
+    return select(resources, fields)
+
+
+def _show_listing(s: Session, kind: Kind, q: GetOptions) -> None:
+    """`get tokens` (never their secrets), `get audit`, `get metrics` (per stage, over a window)."""
+    if kind.kind == "StageDeliveryMetrics":
+        answer = s.client.delivery_metrics(s.project(q.project), q.since or "30d")
+        text = structured(document(answer), q.output)
+        click.echo(text or q.format(kind, answer.stages, s.colour))
+        if text is None:
+            click.echo(f"over the last {answer.window} (`--since` to change)", err=True)
+        return
+    if kind.kind == "TokenInfo":
+        items: list[Any] = s.client.list_tokens()
+    else:
+        items = s.client.audit(actor=q.actor, since=q.since)
+    if q.output.format is OutputFormat.TABLE and not items:
+        click.echo(f"No {kind.plural} found.", err=True)
+        return
+    click.echo(q.format(kind, items, s.colour))
+
+
+def _refuse_flags_of_other_kinds(q: GetOptions) -> None:
     """A usage error for a flag that does not apply to the kind asked for (never ignored)."""
-    typed = kind.lower()
-    if (webhook or failed) and typed not in resolve_kind("webhook-deliveries").names:
+    typed = q.kind.lower()
+    audit, metrics = (k.names for k in LISTINGS[1:])
+    if (q.webhook or q.failed) and typed not in resolve_kind("webhook-deliveries").names:
         raise click.UsageError("--webhook and --failed apply to `kargo get webhook-deliveries`")
-    if actor and typed not in AUDIT_KINDS:
+    if q.actor and typed not in audit:
         raise click.UsageError("--actor applies to `kargo get audit`")
-    if since and typed not in {*AUDIT_KINDS, *METRICS_KINDS}:
+    if q.since and typed not in {*audit, *metrics}:
         raise click.UsageError("--since applies to `kargo get audit` and `kargo get metrics`")
 
 
-def selected_by(
-    kind: Kind, field_selector: str | None, label_selector: str | None
-) -> Callable[[Any], bool]:
+def selected_by(fields: list[Requirement], label_selector: str | None) -> Callable[[Any], bool]:
     """Whether a resource passes `--field-selector` and `-l` (set-based too): for the watch."""
-    fields = _field_requirements(kind, field_selector)
     try:
         labels = parse_label_selector(label_selector)
     except ValueError as exc:
@@ -288,17 +288,16 @@ def _watch(
     project: str,
     kind: Kind,
     name: str | None,
-    output: Output,
+    q: GetOptions,
     shown: list[Any],
-    no_headers: bool,
     selected: Callable[[Any], bool],
 ) -> None:
     """Print each change of the watched kind (and name, and selectors) until interrupted."""
     if not kind.watchable:
         raise click.UsageError(f"{kind.plural} cannot be watched; drop -w")
-    wide = output.format is OutputFormat.WIDE
+    wide = q.output.format is OutputFormat.WIDE
     layout = build_table(kind.kind, shown, wide)
-    if not shown and output.tabular and not no_headers:
+    if not shown and q.output.tabular and not q.no_headers:
         click.echo(render_table(layout, colour=s.colour))
     # The server starts a watch with ADDED for everything that exists: skip what is shown.
     versions = {name_of(r): r.metadata.resource_version for r in shown}
@@ -306,11 +305,11 @@ def _watch(
     def show(resource: Any) -> None:
         if (name and name_of(resource) != name) or not selected(resource):
             return
-        if output.tabular:
+        if q.output.tabular:
             row = build_table(kind.kind, [resource], wide, datetime.now(UTC)).rows[0]
-            click.echo(render_row(layout, row, layout, s.colour))
+            click.echo(render_row(row, layout, s.colour))
         else:
-            click.echo(format_resources(kind, [resource], output, single=True))
+            click.echo(format_resources(kind, [resource], q.output, single=True))
 
     try:
         for change, resource in _changes(s, project, kind):
@@ -332,7 +331,7 @@ def _watch(
         return
 
 
-@click.command("describe")
+@cli.command("describe")
 @click.argument("kind", shell_complete=complete_kind)
 @click.argument("name", required=False)
 @project_option
@@ -348,7 +347,7 @@ def describe_command(kind: str, name: str | None, project: str | None) -> None:
       kargo describe analysisrun NAME
     """
     s = session()
-    chosen = kind_argument(kind, DESCRIBABLE)
+    chosen = resolve_kind(kind, DESCRIBABLE)
     target = s.target(name, project)
     if target.name:
         resources = [s.get_named(target.project, chosen, target.name)]
@@ -369,41 +368,23 @@ def describe_command(kind: str, name: str | None, project: str | None) -> None:
 def _describe_one(s: Session, project: str, resource: Any, now: datetime) -> str:
     events = related_events(s, project, resource.kind, name_of(resource))
     if isinstance(resource, Promotion):
-        try:
-            run = find_verification(resource, s.client.resources(project, AnalysisRun))
-        except ApiError:
-            run = None
+        runs = best_effort(lambda: s.client.resources(project, AnalysisRun))
+        run = find_verification(resource, runs)
         if run is not None:
             events += verification_events(s, project, resource.spec.freight, run.name)
         return describe_promotion(resource, events, run, now)
     if isinstance(resource, AnalysisRun):
         wanted = {t.name for t in resource.spec.templates}
-        try:
-            templates = [
-                t for t in s.client.resources(project, AnalysisTemplate) if t.name in wanted
-            ]
-        except KargoClientError:
-            templates = []
+        listed = best_effort(lambda: s.client.resources(project, AnalysisTemplate))
         events += verification_events(s, project, resource.spec.freight or "", resource.name)
+        templates = [t for t in listed if t.name in wanted]
         return describe_analysis_run(resource, events, now, templates)
     return describe_generic(resource, events, now)
 
 
-def _deliveries(s: Session, project: str) -> list[DeliveryRecord] | None:
-    """The delivery log for the webhook configs' summary (best effort: it may be unavailable)."""
-    try:
-        return s.client.webhook_deliveries(project)
-    except KargoClientError:
-        return None
-
-
 def _with_instances(s: Session, project: str, stages: list[StageView]) -> list[StageView]:
     """Stages with the instances the runtime runs for them (best effort, like deliveries)."""
-    if not stages:
-        return stages
-    try:
-        found = s.client.list_resources(project, "stages", params={"instances": "true"})
-    except KargoClientError:
-        return stages
+    params = {"instances": "true"}
+    found = best_effort(lambda: s.client.list_resources(project, "stages", params=params))
     by_name = {stage.name: stage for stage in found}
     return [by_name.get(stage.name, stage) for stage in stages]

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from kargo.cli.applying import ApplySourceError, bundle
-from kargo.cli.cmd_get import kind_argument
+from kargo.cli.applying import bundle
 from kargo.cli.columns import sort_rows
 from kargo.cli.kinds import KINDS, did_you_mean, resolve_kind
-from kargo.cli.session import Session, project_option, session
-from kargo.cli.timefmt import rfc3339
+from kargo.cli.session import Session, cli, project_option, session
+from kargo.cli.tables import rfc3339
 from kargo.client import ApiError, KargoClientError
 from kargo.model.analysis import AnalysisRun
 from kargo.model.promotion import Promotion
@@ -21,7 +20,7 @@ WITH_LOGS = tuple(k for k in KINDS if k.kind in {"Promotion", "AnalysisRun"})
 EXPORTABLE = tuple(k for k in KINDS if k.kind in {"Promotion", "Project"})
 
 
-@click.command("logs")
+@cli.command("logs")
 @click.argument("kind", metavar="promotion|analysisrun")
 @click.argument("name", required=False)
 @project_option
@@ -39,7 +38,7 @@ def logs_command(
       kargo logs analysisrun development.01jd --metric smoke-test-success
     """
     s = session()
-    chosen = kind_argument(kind, WITH_LOGS)
+    chosen = resolve_kind(kind, WITH_LOGS)
     if chosen.kind == "AnalysisRun":
         if follow:
             raise click.UsageError("-f follows promotions; for a run use `kargo wait analysisrun`")
@@ -55,12 +54,9 @@ def logs_command(
             raise KargoClientError(f"no promotions in project {target.project} yet")
         promotion = promotions[0].name
     try:
-        for line in s.client.logs(target.project, promotion, follow):
-            click.echo(line)
-    except ApiError as exc:
-        if exc.not_found:
-            raise s.not_found(target.project, resolve_kind("promotion"), promotion) from exc
-        raise
+        with s.naming(target.project, "promotion", promotion):
+            for line in s.client.logs(target.project, promotion, follow):
+                click.echo(line)
     except KeyboardInterrupt:
         return
 
@@ -91,7 +87,7 @@ def _run_logs(s: Session, project: str, name: str | None, metric: str | None) ->
                 click.echo(f"  {line}")
 
 
-@click.command("export")
+@cli.command("export")
 @click.argument("kind", metavar="promotion")
 @click.argument("project_name", required=False, metavar="[PROJECT]")
 @project_option
@@ -103,18 +99,12 @@ def export_command(kind: str, project_name: str | None, project: str | None) -> 
       kargo export promotion planning-poker > promotion-debug.yaml
     """
     s = session()
-    kind_argument(kind, EXPORTABLE)
-    target = s.target(project_name, project)
-    if target.name:
-        raise click.UsageError(
-            f"{target.name!r} is not a project; type `kargo export promotion PROJECT` "
-            f"with one of: {', '.join(s.project_names())}"
-        )
-    text = s.client.export(target.project)
+    resolve_kind(kind, EXPORTABLE)
+    text = s.client.export(s.project(project, project_name, "export promotion"))
     click.echo(text, nl=not text.endswith("\n"))
 
 
-@click.command("apply")
+@cli.command("apply")
 @click.option(
     "-f",
     "--filename",
@@ -133,10 +123,7 @@ def apply_command(paths: tuple[Path, ...]) -> None:
       kargo apply -f kargo/stage.yaml -f kargo/warehouse.yaml
     """
     s = session()
-    try:
-        sent = bundle(list(paths))
-    except ApplySourceError as exc:
-        raise click.UsageError(str(exc)) from exc
+    sent = bundle(list(paths))
     try:
         results = s.client.apply(sent.text)
     except ApiError as exc:
@@ -147,7 +134,7 @@ def apply_command(paths: tuple[Path, ...]) -> None:
         click.echo(f"{result.kind.lower()}/{result.name} {result.action}")
 
 
-@click.group("test")
+@cli.group("test")
 def test_group() -> None:
     """Try something out."""
 
@@ -164,12 +151,8 @@ def test_webhook_command(name: str, project: str | None) -> None:
     """
     s = session()
     target_project = s.project(project)
-    try:
+    with s.naming(target_project, "webhook-config", name):
         answer = s.client.test_webhook(target_project, name)
-    except ApiError as exc:
-        if exc.not_found:
-            raise s.not_found(target_project, resolve_kind("webhook-config"), name) from exc
-        raise
     ok = answer.ok
     line = f"webhook/{name}: {'ok' if ok else 'FAILED'} status={answer.status} "
     line += f"latency={answer.latency_ms:.0f}ms"
@@ -181,7 +164,7 @@ def test_webhook_command(name: str, project: str | None) -> None:
         raise click.exceptions.Exit(1)
 
 
-@click.command("redeliver")
+@cli.command("redeliver")
 @click.argument("delivery_id", metavar="ID")
 @project_option
 def redeliver_command(delivery_id: str, project: str | None) -> None:
@@ -194,12 +177,6 @@ def redeliver_command(delivery_id: str, project: str | None) -> None:
     """
     s = session()
     target_project = s.project(project)
-    try:
+    with s.naming(target_project, "webhook-deliveries", delivery_id):
         s.client.redeliver(target_project, delivery_id)
-    except ApiError as exc:
-        if exc.not_found:
-            raise s.not_found(
-                target_project, resolve_kind("webhook-deliveries"), delivery_id
-            ) from exc
-        raise
     click.echo(f"webhook-delivery/{delivery_id} queued for redelivery")

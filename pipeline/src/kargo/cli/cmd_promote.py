@@ -1,38 +1,34 @@
-"""Commands that move freight: promote (--wait, --abort), rollback, approve, verify, refresh."""
+"""Commands that move freight: promote (--wait, --abort), rollback, approve, verify, refresh,
+and explain (why freight is not in a stage)."""
 
 from __future__ import annotations
+
+import json
 
 import click
 
 from kargo.api.contract import FreightView, StageView, Unchanged
 from kargo.cli.cmd_wait import poll_until
-from kargo.cli.columns import short_id, sort_rows
-from kargo.cli.kinds import did_you_mean, resolve_kind
+from kargo.cli.columns import newest_verification, promotion_alias, short_id, sort_rows
+from kargo.cli.kinds import resolve_kind
 from kargo.cli.printing import to_yaml
-from kargo.cli.progress import Outcome, Progress, wait_for_promotion
-from kargo.cli.session import Session, project_option, session
-from kargo.cli.timefmt import DURATION
-from kargo.client import ApiError, KargoClientError, document
+from kargo.cli.progress import Progress, wait_for_promotion
+from kargo.cli.session import Session, cli, project_option, session, timeout_option
+from kargo.client import KargoClientError, document
 from kargo.model.common import ConditionStatus
 from kargo.model.promotion import Promotion
 from kargo.model.stage import VerificationInfo, VerificationPhase
 from kargo.model.warehouse import REFRESH_ANNOTATION, Warehouse
 
 
-def _project_only(s: Session, positional: str | None, project: str | None, command: str) -> str:
-    """The project, refusing a positional that is not one."""
-    target = s.target(positional, project)
-    if target.name:
-        raise click.UsageError(
-            f"{target.name!r} is not a project{did_you_mean(target.name, s.project_names())}; "
-            f"type `kargo {command} PROJECT …` with one of: {', '.join(s.project_names())}"
-        )
-    return target.project
-
-
-def _describe_created(promotion: Promotion, alias: str = "") -> str:
-    carried = promotion.status.freight
-    alias = (carried.alias if carried else "") or alias
+def _created(s: Session, project: str, promotion: Promotion, alias: str = "") -> str:
+    """`promotion/NAME created: …`, with the freight's alias (asked of the server if missing)."""
+    alias = promotion_alias(promotion) or alias
+    if not alias and promotion.spec.freight:
+        try:
+            alias = s.client.resource(project, FreightView, promotion.spec.freight).alias
+        except KargoClientError:
+            alias = ""
     freight = short_id(promotion.spec.freight)
     what = f"{alias} ({freight})" if alias and freight else alias or freight
     kind = "rollback" if promotion.is_rollback else "promotion"
@@ -43,18 +39,14 @@ def _finish(s: Session, project: str, promotion: Promotion, timeout: float) -> N
     """Follow a promotion to its end; exit 1 when it or its verification fails."""
     view = Progress(s.console if s.console.is_terminal else None)
     outcome = wait_for_promotion(s.client, project, promotion.name, view, timeout)
-    click.echo(_summary(promotion.name, outcome))
+    verification = f", verification {outcome.verification.value}" if outcome.verification else ""
+    reason = f": {outcome.message}" if outcome.message else ""
+    click.echo(f"promotion/{promotion.name} {outcome.promotion.value}{verification}{reason}")
     if not outcome.ok:
         raise click.exceptions.Exit(1)
 
 
-def _summary(name: str, outcome: Outcome) -> str:
-    verification = f", verification {outcome.verification.value}" if outcome.verification else ""
-    reason = f": {outcome.message}" if outcome.message else ""
-    return f"promotion/{name} {outcome.promotion.value}{verification}{reason}"
-
-
-@click.command("promote")
+@cli.command("promote")
 @click.argument("project_or_promotion", required=False, metavar="[PROJECT]")
 @project_option
 @click.option("--from", "from_stage", help="Promote the freight this stage runs now.")
@@ -62,9 +54,7 @@ def _summary(name: str, outcome: Outcome) -> str:
 @click.option("--freight", help="The freight (name) to promote.")
 @click.option("--freight-alias", help="The freight (alias) to promote.")
 @click.option("--wait", is_flag=True, help="Follow steps and verification; exit 1 on failure.")
-@click.option(
-    "--timeout", type=DURATION, default="30m", show_default=True, help="How long --wait waits."
-)
+@timeout_option("30m")
 @click.option("--abort", is_flag=True, help="Abort the running promotion of --stage (or named).")
 def promote_command(
     project_or_promotion: str | None,
@@ -89,7 +79,7 @@ def promote_command(
     if abort:
         _abort(s, project_or_promotion, project, stage)
         return
-    target_project = _project_only(s, project_or_promotion, project, "promote")
+    target_project = s.project(project, project_or_promotion, "promote")
     if not stage:
         raise click.UsageError(
             "say which stage to promote to: `kargo promote PROJECT --from SOURCE --to STAGE` "
@@ -101,7 +91,7 @@ def promote_command(
     if isinstance(answer, Unchanged):
         click.echo(answer.message or f"{stage} already runs that freight; nothing to do")
         return
-    click.echo(_describe_created(answer, freight_alias or _alias_of(s, target_project, answer)))
+    click.echo(_created(s, target_project, answer, freight_alias or ""))
     if wait:
         _finish(s, target_project, answer, timeout)
 
@@ -124,7 +114,7 @@ def _abort(s: Session, positional: str | None, project: str | None, stage: str |
     click.echo(f"promotion/{name} aborted")
 
 
-@click.command("rollback")
+@cli.command("rollback")
 @click.argument("project_name", required=False, metavar="[PROJECT]")
 @project_option
 @click.option("--to", "to_stage", help="Undo the newest promotion out of this stage downstream.")
@@ -134,9 +124,7 @@ def _abort(s: Session, positional: str | None, project: str | None, stage: str |
 @click.option("--reason", help="Why; recorded with the rollback.")
 @click.option("--dry-run", is_flag=True, help="Print what would change and change nothing.")
 @click.option("--wait", is_flag=True, help="Follow the rollback; exit 1 when it fails.")
-@click.option(
-    "--timeout", type=DURATION, default="30m", show_default=True, help="How long --wait waits."
-)
+@timeout_option("30m")
 def rollback_command(
     project_name: str | None,
     project: str | None,
@@ -158,7 +146,7 @@ def rollback_command(
       kargo rollback --stage production --dry-run
     """
     s = session()
-    target_project = _project_only(s, project_name, project, "rollback")
+    target_project = s.project(project, project_name, "rollback")
     if not to_stage and not stage:
         raise click.UsageError(
             "say what to roll back: `kargo rollback PROJECT --to UPSTREAM_STAGE` or "
@@ -185,13 +173,13 @@ def rollback_command(
         click.echo(answer.message or to_yaml(document(answer)).rstrip("\n"))
         return
     for promotion in promotions:
-        click.echo(_describe_created(promotion, _alias_of(s, target_project, promotion)))
+        click.echo(_created(s, target_project, promotion))
     if wait:
         for promotion in promotions:
             _finish(s, target_project, promotion, timeout)
 
 
-@click.command("approve")
+@cli.command("approve")
 @project_option
 @click.option("--freight", required=True, help="Freight name, alias or name prefix.")
 @click.option("--stage", required=True, help="The stage it may go to.")
@@ -209,7 +197,7 @@ def approve_command(project: str | None, freight: str, stage: str) -> None:
     click.echo(f"freight/{found.name} ({found.alias}) approved for {stage}")
 
 
-@click.group("verify")
+@cli.group("verify")
 def verify_group() -> None:
     """Rerun or abort verification."""
 
@@ -219,9 +207,7 @@ def verify_group() -> None:
 @project_option
 @click.option("--abort", is_flag=True, help="Stop the running verification.")
 @click.option("--wait", is_flag=True, help="Wait for the verification's end; exit 1 unless good.")
-@click.option(
-    "--timeout", type=DURATION, default="30m", show_default=True, help="How long --wait waits."
-)
+@timeout_option("30m")
 def verify_stage_command(
     name: str, project: str | None, abort: bool, wait: bool, timeout: float
 ) -> None:
@@ -235,12 +221,8 @@ def verify_stage_command(
     """
     s = session()
     target_project = s.project(project)
-    try:
+    with s.naming(target_project, "stage", name, about="stage"):
         s.client.verify_stage(target_project, name, abort)
-    except ApiError as exc:
-        if exc.not_found and "stage" in exc.message.lower():
-            raise s.not_found(target_project, resolve_kind("stage"), name) from exc
-        raise
     click.echo(f"stage/{name} verification {'aborted' if abort else 'restarted'}")
     if wait:
         _wait_verification(s, target_project, name, timeout)
@@ -250,10 +232,7 @@ def _wait_verification(s: Session, project: str, name: str, timeout: float) -> N
     """Follow the stage's newest verification to its end; exit 1 unless Successful."""
 
     def ended() -> VerificationInfo | None:
-        current = s.client.resource(project, StageView, name).status.current_freight
-        newest = (
-            current.verification_history[0] if current and current.verification_history else None
-        )
+        newest = newest_verification(s.client.resource(project, StageView, name))
         return newest if newest is not None and newest.phase.is_terminal() else None
 
     verification = poll_until(f"the verification of stage/{name}", ended, timeout)
@@ -263,7 +242,7 @@ def _wait_verification(s: Session, project: str, name: str, timeout: float) -> N
         raise click.exceptions.Exit(1)
 
 
-@click.group("refresh")
+@cli.group("refresh")
 def refresh_group() -> None:
     """Ask for discovery now."""
 
@@ -274,9 +253,7 @@ def refresh_group() -> None:
 @click.option(
     "--wait", is_flag=True, help="Wait until the warehouse has looked; exit 1 on failure."
 )
-@click.option(
-    "--timeout", type=DURATION, default="5m", show_default=True, help="How long --wait waits."
-)
+@timeout_option("5m")
 def refresh_warehouse_command(name: str, project: str | None, wait: bool, timeout: float) -> None:
     """Make a warehouse look for new freight now.
 
@@ -286,12 +263,8 @@ def refresh_warehouse_command(name: str, project: str | None, wait: bool, timeou
     """
     s = session()
     target_project = s.project(project)
-    try:
+    with s.naming(target_project, "warehouse", name):
         asked = s.client.refresh_warehouse(target_project, name)
-    except ApiError as exc:
-        if exc.not_found:
-            raise s.not_found(target_project, resolve_kind("warehouse"), name) from exc
-        raise
     click.echo(f"warehouse/{name} refresh requested")
     if wait:
         _wait_discovery(s, target_project, asked, timeout)
@@ -314,11 +287,36 @@ def _wait_discovery(s: Session, project: str, asked: Warehouse, timeout: float) 
     )
 
 
-def _alias_of(s: Session, project: str, promotion: Promotion) -> str:
-    """The alias of a promotion's freight, asked of the server when the promotion lacks it."""
-    if (promotion.status.freight and promotion.status.freight.alias) or not promotion.spec.freight:
-        return ""
-    try:
-        return s.client.resource(project, FreightView, promotion.spec.freight).alias
-    except KargoClientError:
-        return ""
+@cli.group("explain")
+def explain_group() -> None:
+    """Say why something is the way it is."""
+
+
+@explain_group.command("freight")
+@click.argument("freight")
+@project_option
+@click.option("--stage", required=True, help="The stage it is not in.")
+@click.option("-o", "--output", type=click.Choice(["json"]), help="Output format.")
+def explain_freight_command(
+    freight: str, project: str | None, stage: str, output: str | None
+) -> None:
+    """Why FREIGHT (name, prefix or alias) is not in the stage: the same answer as the dashboard.
+
+    \b
+    Examples:
+      kargo explain freight wise-otter --stage production
+      kargo explain freight 3f2a1b9 --stage production -o json
+    """
+    s = session()
+    answer = s.client.explain_freight(s.project(project), freight, stage)
+    if output == "json":
+        click.echo(json.dumps(document(answer), indent=2))
+        return
+    if answer.in_stage:
+        verdict = f"is in {stage}"
+    else:
+        verdict = f"{'can' if answer.promotable else 'cannot'} be promoted to {stage} now"
+    click.echo(f"freight {answer.alias or answer.freight} {verdict}")
+    for reason in answer.reasons:
+        note = "" if reason.blocking else " (does not stop a promotion by hand)"
+        click.echo(f"  {reason.reason}: {reason.message}{note}")

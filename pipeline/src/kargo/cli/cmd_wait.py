@@ -15,9 +15,8 @@ from typing import Any, TypeVar
 import click
 
 from kargo.cli.kinds import resolve_kind
-from kargo.cli.session import project_option, session
+from kargo.cli.session import cli, project_option, session, timeout_option
 from kargo.cli.templates import TemplateError, check_template, query
-from kargo.cli.timefmt import DURATION
 from kargo.client import KargoClientError, document
 from kargo.model.analysis import AnalysisPhase
 from kargo.model.promotion import PromotionPhase
@@ -70,12 +69,12 @@ def _value(resource: Any, path: str) -> str:
     return "" if not found or found[0] is None else str(found[0])
 
 
-@click.command("wait")
+@cli.command("wait")
 @click.argument("kind", type=click.Choice(WAITABLE, case_sensitive=False))
 @click.argument("name")
 @project_option
 @click.option("--for", "condition", required=True, help="phase=PHASE or jsonpath={.path}=VALUE.")
-@click.option("--timeout", type=DURATION, default="5m", show_default=True, help="How long to wait.")
+@timeout_option("5m", "How long to wait.")
 def wait_command(kind: str, name: str, project: str | None, condition: str, timeout: float) -> None:
     """Wait until a promotion, stage, freight or analysis run reaches a state.
 

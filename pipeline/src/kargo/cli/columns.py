@@ -7,40 +7,41 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from kargo.api.contract import FreightView, StageView
-from kargo.cli.tables import Table
-from kargo.cli.timefmt import age
+from kargo.api.contract import AuditEntry, FreightView, StageDeliveryMetrics, StageView, TokenInfo
+from kargo.cli.tables import Table, age, rfc3339, short_duration
 from kargo.model.analysis import AnalysisRun
 from kargo.model.event import EventRecord
 from kargo.model.promotion import Promotion, PromotionPhase, StepExecutionPhase
-from kargo.model.stage import HOLD_ANNOTATION, VerificationPhase
+from kargo.model.stage import HOLD_ANNOTATION, VerificationInfo, VerificationPhase
 from kargo.model.warehouse import Warehouse
-from kargo.model.webhooks import WebhookConfig
+from kargo.model.webhooks import WebhookConfig, redact_url
 from kargo.notify.deliveries import DeliveryRecord
 from kargo.notify.tables import DeliveryStatus
 
-RowBuilder = Callable[[Any, bool, datetime | None], list[object]]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RECENT = timedelta(hours=24)
 
 
 def name_of(resource: Any) -> str:
-    """A resource's name (a delivery's id, an event's metadata name)."""
-    if isinstance(resource, DeliveryRecord):
+    """A resource's name (a delivery's or audit record's id, an event's metadata name)."""
+    if isinstance(resource, DeliveryRecord | AuditEntry):
         return str(resource.id)
     if isinstance(resource, EventRecord):
         return str(resource.metadata.get("name", ""))
+    if isinstance(resource, TokenInfo):
+        return resource.name
+    if isinstance(resource, StageDeliveryMetrics):
+        return resource.stage
     return str(resource.metadata.name)
 
 
 def created_of(resource: Any) -> datetime | None:
     """When a resource was created (an event: when it was last seen)."""
-    if isinstance(resource, DeliveryRecord):
+    if isinstance(resource, DeliveryRecord | TokenInfo):
         return resource.created_at
-    if isinstance(resource, EventRecord):
-        return resource.last_timestamp
+    if isinstance(resource, EventRecord | AuditEntry):
+        return resource.last_timestamp if isinstance(resource, EventRecord) else resource.time
     moment: datetime | None = resource.metadata.creation_timestamp
     return moment
 
@@ -57,15 +58,6 @@ def show_value(value: Any) -> str:
     if isinstance(value, dict | list | bool):
         return json.dumps(value, separators=(", ", ": "))
     return str(value)
-
-
-def url_host(url: str) -> str:
-    """Scheme and host of a URL: never its credentials, path (Slack's carry a token) or query."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname:
-        return ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 @dataclass(frozen=True)
@@ -108,17 +100,25 @@ def promotion_alias(promotion: Promotion) -> str:
     return promotion.status.freight.alias if promotion.status.freight else ""
 
 
+def newest_verification(stage: StageView) -> VerificationInfo | None:
+    """The newest verification of the freight the stage runs now, if any."""
+    current = stage.status.current_freight
+    return current.verification_history[0] if current and current.verification_history else None
+
+
 def stage_verified(stage: StageView) -> str:
     """Whether the current freight is verified in the stage: True, False or the run's phase.
 
     A stage without verification counts its freight as verified once promoted, as Kargo does.
     """
-    current = stage.status.current_freight
-    if current is None:
+    if stage.status.current_freight is None:
         return ""
-    if current.verification_history:
-        phase = current.verification_history[0].phase
-        return "True" if phase is VerificationPhase.SUCCESSFUL else phase.value
+    if verification := newest_verification(stage):
+        return (
+            "True"
+            if verification.phase is VerificationPhase.SUCCESSFUL
+            else verification.phase.value
+        )
     return "False" if stage.spec.verification else "True"
 
 
@@ -205,6 +205,21 @@ def _steps_done(p: Promotion) -> str:
     return f"{sum(s.phase == 'Succeeded' for s in steps)}/{len(steps)}"
 
 
+def _seconds(value: float | None) -> str:
+    return short_duration(value) if value is not None else "-"
+
+
+def _failures(m: StageDeliveryMetrics) -> str:
+    rate = m.change_failure_rate
+    return f"{rate:.0%} ({m.failed_changes}/{m.changes})" if rate is not None else "-"
+
+
+def _transition(r: AuditEntry) -> str:
+    return (
+        f"{r.phase_before or ''}→{r.phase_after or ''}" if r.phase_before or r.phase_after else ""
+    )
+
+
 def _good_metrics(r: AnalysisRun) -> str:
     metrics = r.status.metric_results
     return f"{sum(m.phase == 'Successful' for m in metrics)}/{len(metrics)}" if metrics else ""
@@ -286,7 +301,7 @@ LAYOUTS: dict[str, list[tuple[str, Cell, str]]] = {
     ],
     "WebhookConfig": [
         ("NAME", lambda w, c: w.name, ALL),
-        ("URL", lambda w, c: url_host(w.spec.url), ALL),
+        ("URL", lambda w, c: redact_url(w.spec.url), ALL),
         ("EVENTS", lambda w, c: ",".join(w.spec.events), ALL),
         ("ENABLED", lambda w, c: w.spec.enabled, ALL),
         ("LAST DELIVERY", lambda w, c: c.summary(w).last, ALL),
@@ -313,9 +328,34 @@ LAYOUTS: dict[str, list[tuple[str, Cell, str]]] = {
         ("AGE", AGE, ALL),
         ("LAST ERROR", lambda d, c: d.last_error, WIDE),
     ],
+    "TokenInfo": [
+        ("NAME", lambda t, c: t.name, ALL),
+        ("ROLE", lambda t, c: t.role, ALL),
+        ("CREATED BY", lambda t, c: t.created_by, ALL),
+        ("AGE", AGE, ALL),
+        ("EXPIRES", lambda t, c: rfc3339(t.expires_at) or "never", ALL),
+    ],
+    "AuditEntry": [
+        ("TIME", lambda r, c: rfc3339(r.time), ALL),
+        ("ACTOR", lambda r, c: r.actor, ALL),
+        ("ACTION", lambda r, c: r.action, ALL),
+        ("RESOURCE", lambda r, c: "/".join(x for x in (r.project, r.resource) if x), ALL),
+        ("PHASE", lambda r, c: _transition(r), ALL),
+        ("SOURCE", lambda r, c: " ".join(x for x in (r.source, r.address) if x), ALL),
+        ("RESULT", lambda r, c: r.result, ALL),
+    ],
+    "StageDeliveryMetrics": [
+        ("STAGE", lambda m, c: m.stage, ALL),
+        ("DEPLOYS", lambda m, c: m.deployments, ALL),
+        ("PER DAY", lambda m, c: f"{m.deployments_per_day:g}", ALL),
+        ("LEAD TIME", lambda m, c: _seconds(m.lead_time_seconds), ALL),
+        ("CHANGE FAILURE", lambda m, c: _failures(m), ALL),
+        ("TIME TO RESTORE", lambda m, c: _seconds(m.time_to_restore_seconds), ALL),
+    ],
 }
 GENERIC: list[tuple[str, Cell, str]] = [("NAME", lambda r, c: name_of(r), ALL), ("AGE", AGE, ALL)]
 NEWEST_FIRST = {"Promotion", "AnalysisRun", "Freight", "WebhookDelivery"}
+AS_SERVED = {"TokenInfo", "AuditEntry", "StageDeliveryMetrics"}
 SHOWN_WHEN_ANY = {"Stage": "HOLD", "Freight": "SOAK"}
 """Wide columns that a normal table shows too when any row has a value: a stage holding freight
 back after a rollback, freight still soaking upstream (requiredSoakTime)."""
@@ -323,6 +363,8 @@ back after a rollback, freight still soaking upstream (requiredSoakTime)."""
 
 def sort_rows(kind: str, resources: list[Any]) -> list[Any]:
     """Promotions, runs, freight and deliveries newest first; events oldest first; else by name."""
+    if kind in AS_SERVED:
+        return list(resources)
     if kind in NEWEST_FIRST:
         return sorted(resources, key=lambda r: (created_of(r) or EPOCH, name_of(r)), reverse=True)
     if kind == "Event":

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from kargo.cli.columns import (
+    EPOCH,
     build_table,
     promotion_alias,
     promotion_steps,
@@ -19,8 +20,7 @@ from kargo.cli.columns import (
     show_value,
 )
 from kargo.cli.printing import to_yaml
-from kargo.cli.tables import GAP, Table, render_table
-from kargo.cli.timefmt import age, elapsed, rfc3339
+from kargo.cli.tables import GAP, Table, age, elapsed, render_table, rfc3339
 from kargo.client import document
 from kargo.model.analysis import AnalysisRun, AnalysisTemplate
 from kargo.model.event import EventRecord
@@ -33,16 +33,11 @@ CELL = 48
 """The widest a describe table cell other than the last may be."""
 
 
-def terminal_width() -> int:
-    """The width describe fits its lines to: COLUMNS, the terminal's, else 100."""
-    return max(shutil.get_terminal_size((100, 24)).columns, 40)
-
-
 class Sheet:
     """Lines of `Key:  value` pairs and indented blocks, fitted to a width."""
 
-    def __init__(self, width: int | None = None) -> None:
-        self.width = width or terminal_width()
+    def __init__(self) -> None:
+        self.width = max(shutil.get_terminal_size((100, 24)).columns, 40)  # COLUMNS, else 100
         self.lines: list[str] = []
 
     def _wrap(self, line: str, hang: int) -> None:
@@ -80,6 +75,14 @@ class Sheet:
         for line in text.splitlines():
             self._wrap(f"{INDENT * level}{line}", hang)
 
+    def section(self, key: str, table: Table) -> None:
+        """A heading and its table, or `Key: <none>` for a table without rows."""
+        if not table.rows:
+            self.field(key, "<none>")
+            return
+        self.heading(key)
+        self.table(table)
+
     def text(self) -> str:
         """Everything written so far."""
         return "\n".join(self.lines)
@@ -104,21 +107,15 @@ def _header(sheet: Sheet, resource: Any, now: datetime | None) -> None:
 
 
 def _events(sheet: Sheet, events: list[EventRecord], now: datetime | None) -> None:
-    if not events:
-        sheet.field("Events", "<none>")
-        return
-    sheet.heading("Events")
     table = build_table("Event", events, now=now)
     table.headers = [h for i, h in enumerate(table.headers) if i != 3]
     table.rows = [[c for i, c in enumerate(row) if i != 3] for row in table.rows]
-    sheet.table(table)
+    sheet.section("Events", table)
 
 
-def describe_generic(
-    resource: Any, events: list[EventRecord], now: datetime | None, width: int | None = None
-) -> str:
+def describe_generic(resource: Any, events: list[EventRecord], now: datetime | None) -> str:
     """Header, spec and status as YAML, then events."""
-    sheet = Sheet(width)
+    sheet = Sheet()
     _header(sheet, resource, now)
     served = document(resource)
     for section in ("spec", "status"):
@@ -151,10 +148,9 @@ def describe_promotion(
     events: list[EventRecord],
     run: AnalysisRun | None,
     now: datetime | None = None,
-    width: int | None = None,
 ) -> str:
     """A promotion in full: freight, actor, steps, the verification that followed, events."""
-    sheet = Sheet(width)
+    sheet = Sheet()
     _header(sheet, promotion, now)
     freight, alias = promotion.spec.freight, promotion_alias(promotion)
     sheet.field("Stage", promotion.spec.stage)
@@ -172,18 +168,14 @@ def describe_promotion(
     sheet.field("Message", promotion.status.message)
     sheet.field("Started", _when(promotion.status.started_at, now))
     sheet.field("Finished", _when(promotion.status.finished_at, now))
-    steps = promotion_steps(promotion)
-    if steps:
-        headers = ["#", "STEP", "USES", "STATUS", "DURATION", "ERROR"]
-        table = Table(headers, status_columns=frozenset({3}))
-        for step in steps:
-            error = step.message if step.phase not in {"Succeeded", "Running"} else ""
-            took = elapsed(step.started, step.finished, now)
-            table.add(step.index + 1, step.name, step.uses, step.phase, took, error)
-        sheet.heading("Steps")
-        sheet.table(table)
-    else:
-        sheet.field("Steps", "<none>")
+    table = Table(
+        ["#", "STEP", "USES", "STATUS", "DURATION", "ERROR"], status_columns=frozenset({3})
+    )
+    for step in promotion_steps(promotion):
+        error = step.message if step.phase not in {"Succeeded", "Running"} else ""
+        took = elapsed(step.started, step.finished, now)
+        table.add(step.index + 1, step.name, step.uses, step.phase, took, error)
+    sheet.section("Steps", table)
     if run is None:
         sheet.field("Verification", "<none>")
     else:
@@ -201,10 +193,9 @@ def describe_analysis_run(
     events: list[EventRecord],
     now: datetime | None = None,
     templates: list[AnalysisTemplate] | None = None,
-    width: int | None = None,
 ) -> str:
     """An AnalysisRun: phase and reason, then every metric with its measurements."""
-    sheet = Sheet(width)
+    sheet = Sheet()
     _header(sheet, run, now)
     sheet.field("Stage", run.spec.stage)
     sheet.field("Freight", run.spec.freight)
@@ -254,5 +245,4 @@ def find_verification(promotion: Promotion, runs: list[AnalysisRun]) -> Analysis
             began and run.metadata.creation_timestamp and run.metadata.creation_timestamp < began
         )
     ]
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return max(candidates, key=lambda r: r.metadata.creation_timestamp or epoch, default=None)
+    return max(candidates, key=lambda r: r.metadata.creation_timestamp or EPOCH, default=None)

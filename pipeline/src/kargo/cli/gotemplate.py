@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<no value>"})()
+_DECLARE = re.compile(r"\s*(\$\w*)(?:\s*,\s*(\$\w*))?\s*:?=(?!=)")
+_LITERALS = {"true": True, "false": False, "nil": None}
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<raw>`[^`]*`)|(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
-    |(?P<op>:=|=|\||\(|,)|(?P<close>\))(?P<after>(?:\.\w+)*)|(?P<var>\$\w*)(?P<vpath>(?:\.\w+)*)
+    |(?P<op>\||\()|(?P<close>\))(?P<after>(?:\.\w+)*)|(?P<var>\$\w*)(?P<vpath>(?:\.\w+)*)
     |(?P<field>(?:\.\w+)+|\.)|(?P<ident>[A-Za-z_]\w*))""",
     re.VERBOSE,
 )
@@ -48,22 +50,15 @@ class Block:
 
 
 def _pipe(text: str, line: int) -> Pipe:
-    tokens, pos = [], 0
+    declared = _DECLARE.match(text)
+    declare = [name for name in declared.groups() if name] if declared else []
+    tokens, pos = [], declared.end() if declared else 0
     while pos < len(text.rstrip()):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
             raise GoTemplateError(f"template: output:{line}: bad character in {text.strip()!r}")
         tokens.append(match)
         pos = match.end()
-    declare: list[str] = []
-    ops = [t.group("op") for t in tokens]
-    for assign in (":=", "="):
-        if assign in ops and all(
-            t.group("var") or t.group("op") == "," for t in tokens[: ops.index(assign)]
-        ):
-            declare = [t.group("var") for t in tokens[: ops.index(assign)] if t.group("var")]
-            tokens = tokens[ops.index(assign) + 1 :]
-            break
     commands, _ = _commands(tokens, 0, text, line)
     if not commands or not all(commands):
         raise GoTemplateError(f"template: output:{line}: missing value for command")
@@ -89,20 +84,16 @@ def _commands(tokens: list[re.Match[str]], i: int, text: str, line: int) -> tupl
             commands[-1].append(("lit", json.loads(t.group("str"))))
         elif t.group("raw") is not None:
             commands[-1].append(("lit", t.group("raw")[1:-1]))
-        elif t.group("num") is not None:
-            number = t.group("num")
-            commands[-1].append(
-                ("lit", float(number) if "." in number or "e" in number.lower() else int(number))
-            )
+        elif (number := t.group("num")) is not None:
+            exact = not any(c in number for c in ".eE")
+            commands[-1].append(("lit", int(number) if exact else float(number)))
         elif t.group("var") is not None:
             path = [p for p in t.group("vpath").split(".") if p]
             commands[-1].append(("var", (t.group("var"), path)))
         elif t.group("field") is not None:
             commands[-1].append(("field", [p for p in t.group("field").split(".") if p]))
-        elif t.group("ident") in ("true", "false", "nil"):
-            commands[-1].append(
-                ("lit", {"true": True, "false": False, "nil": None}[t.group("ident")])
-            )
+        elif t.group("ident") in _LITERALS:
+            commands[-1].append(("lit", _LITERALS[t.group("ident")]))
         elif t.group("ident") in FUNCTIONS:
             commands[-1].append(("func", t.group("ident")))
         elif t.group("ident") is not None:
@@ -312,7 +303,7 @@ def _operand(op: tuple[str, Any], dot: Any, scope: dict[str, Any], pipe: Pipe) -
     raise _failed(pipe, f"{value} is a function; call it first")
 
 
-def _run(pipe: Pipe, dot: Any, scope: dict[str, Any]) -> Any:
+def _run(pipe: Pipe, dot: Any, scope: dict[str, Any], assign: bool = True) -> Any:
     result: Any = MISSING
     for number, command in enumerate(pipe.commands):
         head, *rest = command
@@ -329,7 +320,7 @@ def _run(pipe: Pipe, dot: Any, scope: dict[str, Any]) -> Any:
             raise _failed(pipe, f"can't give argument to non-function {pipe.text}")
         else:
             result = _operand(head, dot, scope, pipe)
-    for name in pipe.declare:
+    for name in pipe.declare if assign else []:
         scope[name] = result
     return result
 
@@ -353,11 +344,7 @@ def _execute(nodes: list[Any], dot: Any, scope: dict[str, Any], out: list[str]) 
 
 
 def _range(node: Block, dot: Any, scope: dict[str, Any], out: list[str]) -> None:
-    declare, node.pipe.declare = node.pipe.declare, []
-    try:
-        items = _run(node.pipe, dot, scope)
-    finally:
-        node.pipe.declare = declare
+    declare, items = node.pipe.declare, _run(node.pipe, dot, scope, assign=False)
     pairs = sorted(items.items()) if isinstance(items, dict) else list(enumerate(items or []))
     if items not in (None, MISSING) and not isinstance(items, list | dict):
         raise _failed(node.pipe, f"range can't iterate over {go_string(items)}")

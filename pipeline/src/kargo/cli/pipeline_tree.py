@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from kargo.api.contract import StageView
-from kargo.cli.timefmt import age
+from kargo.cli.columns import newest_verification
+from kargo.cli.tables import age
 from kargo.client import KargoClient
 from kargo.model.analysis import AnalysisRun
 from kargo.model.promotion import Promotion
@@ -30,19 +29,12 @@ def _branch(last: bool) -> tuple[str, str]:
     return ("└──", "   ") if last else ("├──", "│  ")
 
 
-def pipeline_tree(
-    project: str,
-    stages: list[StageView],
-    promotions: list[Promotion],
-    runs: list[AnalysisRun],
-    now: datetime | None = None,
-) -> str:
-    """The tree's text: one branch per stage with its freight, last promotion and verification."""
-    moment = now or datetime.now(UTC)
-    by_name = {p.name: p for p in promotions}
-    run_names = {r.name: r for r in runs}
+def read_pipeline(client: KargoClient, project: str) -> str:
+    """The project's tree as the server says now: each stage's freight, promotion, verification."""
+    by_name = {p.name: p for p in client.resources(project, Promotion)}
+    run_names = {r.name: r for r in client.resources(project, AnalysisRun)}
     lines = [f"Pipeline: {project}"]
-    ordered = pipeline_order(stages)
+    ordered = pipeline_order(client.resources(project, StageView))
     for index, stage in enumerate(ordered):
         branch, indent = _branch(index == len(ordered) - 1)
         health = stage.status.health.status if stage.status.health else "Unknown"
@@ -54,8 +46,7 @@ def pipeline_tree(
             children.append("freight  <none>")
         else:
             children.append(f"freight  {current.alias or '-'} ({current.name[:7]})")
-            verification = current.verification_history[0] if current.verification_history else None
-            if verification is not None:
+            if verification := newest_verification(stage):
                 run = verification.analysis_run.name if verification.analysis_run else ""
                 found = run_names.get(run)
                 done = (
@@ -68,20 +59,10 @@ def pipeline_tree(
         last = stage.status.last_promotion
         promotion = by_name.get(last.name) if last else None
         if promotion is not None:
-            when = age(promotion.metadata.creation_timestamp, moment)
+            when = age(promotion.metadata.creation_timestamp)
             kind = "rollback" if promotion.is_rollback else "promotion"
             children.insert(1, f"{kind}  {promotion.name}  {promotion.status.phase}  {when}")
         for number, child in enumerate(children):
             mark, _ = _branch(number == len(children) - 1)
             lines.append(f"{indent}{mark}{child}")
     return "\n".join(lines)
-
-
-def read_pipeline(client: KargoClient, project: str) -> str:
-    """The tree of a project as the server says now."""
-    return pipeline_tree(
-        project,
-        client.resources(project, StageView),
-        client.resources(project, Promotion),
-        client.resources(project, AnalysisRun),
-    )

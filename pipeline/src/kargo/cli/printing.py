@@ -149,16 +149,12 @@ def format_resources(
 ) -> str:
     """The text `kargo get` prints (without a final newline) for resources (contract models)."""
     chosen = output if isinstance(output, Output) else Output(output)
-    documents = [document(r) for r in resources]
     if sort_by:
         key = sort_key(sort_by)
-        order = sorted(range(len(resources)), key=lambda i: key(documents[i]))
-    elif chosen.format in (OutputFormat.JSON, OutputFormat.YAML):
-        order = list(range(len(resources)))  # as the server sent them
-    else:
-        ranked = {id(r): i for i, r in enumerate(resources)}
-        order = [ranked[id(r)] for r in sort_rows(kind.kind, resources)]
-    ordered = [documents[i] for i in order]
+        resources = sorted(resources, key=lambda r: key(document(r)))
+    elif chosen.format not in (OutputFormat.JSON, OutputFormat.YAML):  # else as the server sent
+        resources = sort_rows(kind.kind, resources)
+    ordered = [document(r) for r in resources]
     text = structured(ordered[0] if single and ordered else as_list(ordered), chosen)
     if text is not None:
         return text
@@ -169,10 +165,10 @@ def format_resources(
             custom.add(*column_cells(columns, each))
         return render_table(custom, no_headers=no_headers)
     if chosen.format is OutputFormat.NAME:
-        return "\n".join(f"{kind.singular}/{name_of(resources[i])}" for i in order)
+        return "\n".join(f"{kind.singular}/{name_of(r)}" for r in resources)
     table = build_table(
         kind.kind,
-        [resources[i] for i in order],
+        resources,
         wide=chosen.format is OutputFormat.WIDE,
         now=now,
         presorted=True,

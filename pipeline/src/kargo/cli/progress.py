@@ -8,7 +8,6 @@ The outcome decides the exit code, so CI scripts can gate on `kargo promote … 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
@@ -19,8 +18,7 @@ from rich.text import Text
 from kargo.api.contract import StageView
 from kargo.cli.columns import promotion_steps, show_value
 from kargo.cli.describing import find_verification
-from kargo.cli.phases import style_for
-from kargo.cli.timefmt import elapsed
+from kargo.cli.tables import elapsed, style_for
 from kargo.client import KargoClient, KargoClientError
 from kargo.model.analysis import AnalysisRun
 from kargo.model.promotion import Promotion, PromotionPhase
@@ -29,6 +27,7 @@ from kargo.model.stage import VerificationInfo, VerificationPhase
 # How long to look for a verification run after the promotion succeeded before
 # reporting that verification never started.
 VERIFICATION_APPEAR_SECONDS = 60.0
+POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -99,40 +98,26 @@ class Progress:
 
 
 def wait_for_promotion(
-    client: KargoClient,
-    project: str,
-    name: str,
-    view: Progress,
-    timeout: float,
-    poll: float = 0.5,
-    sleep: Callable[[float], None] = time.sleep,
+    client: KargoClient, project: str, name: str, view: Progress, timeout: float
 ) -> Outcome:
     """Poll the promotion, then its verification, until both end or timeout passes."""
     deadline = time.monotonic() + timeout
     try:
-        while True:
-            promotion = client.resource(project, Promotion, name)
+        while not (promotion := client.resource(project, Promotion, name)).phase.is_terminal():
             view.show(promotion, None)
-            if promotion.phase.is_terminal():
-                break
             if time.monotonic() > deadline:
                 return Outcome(promotion.phase, None, f"gave up waiting after {timeout:.0f}s")
-            sleep(poll)
+            time.sleep(POLL_SECONDS)
+        view.show(promotion, None)
         if promotion.phase is not PromotionPhase.SUCCEEDED:
             return Outcome(promotion.phase, None, promotion.status.message)
-        return _wait_for_verification(client, project, promotion, view, deadline, poll, sleep)
+        return _wait_for_verification(client, project, promotion, view, deadline)
     finally:
         view.close()
 
 
 def _wait_for_verification(
-    client: KargoClient,
-    project: str,
-    promotion: Promotion,
-    view: Progress,
-    deadline: float,
-    poll: float,
-    sleep: Callable[[float], None],
+    client: KargoClient, project: str, promotion: Promotion, view: Progress, deadline: float
 ) -> Outcome:
     """Follow the stage's verification of the promoted freight until it ends."""
     appear_by = time.monotonic() + VERIFICATION_APPEAR_SECONDS
@@ -157,7 +142,7 @@ def _wait_for_verification(
             )
         if time.monotonic() > deadline:
             return Outcome(PromotionPhase.SUCCEEDED, phase, "gave up waiting for verification")
-        sleep(poll)
+        time.sleep(POLL_SECONDS)
 
 
 def verification_record(stage: StageView, promotion: Promotion) -> VerificationInfo | None:

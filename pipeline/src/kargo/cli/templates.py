@@ -37,6 +37,15 @@ def query(document: Any, expression: str) -> list[Any]:
         raise TemplateError(f"{{{expression}}}: {exc}") from exc
 
 
+def _checked(expression: str) -> str:
+    """The expression, or TemplateError naming it when it does not parse."""
+    try:
+        jsonpath.compile(_path(expression))
+    except jsonpath.JSONPathError as exc:
+        raise TemplateError(f"{{{expression}}}: {exc}") from exc
+    return expression
+
+
 def _text(value: Any) -> str:
     """A value as kubectl prints it: strings bare, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
@@ -63,7 +72,7 @@ def _parse(template: str) -> list[_Node]:
         position = match.end()
         if re.match(r"range[\s.\[$]", inner):
             body: list[_Node] = []
-            block = _Node(expression=inner[5:].strip(), body=body)
+            block = _Node(expression=_checked(inner[5:].strip()), body=body)
             stack[-1].append(block)
             ranges.append(block)
             stack.append(body)
@@ -75,7 +84,7 @@ def _parse(template: str) -> list[_Node]:
         elif inner.startswith('"'):
             stack[-1].append(_Node(literal=json.loads(inner)))
         else:
-            stack[-1].append(_Node(expression=inner))
+            stack[-1].append(_Node(expression=_checked(inner)))
     if ranges:
         raise TemplateError(f"{{range {ranges[-1].expression}}} without an {{end}}")
     if position < len(template):
@@ -100,17 +109,7 @@ def _render(nodes: list[_Node], document: Any) -> str:
 
 def check_template(template: str) -> None:
     """Raise TemplateError unless every expression of the template parses."""
-
-    def walk(nodes: list[_Node]) -> None:
-        for node in nodes:
-            if node.expression is not None:
-                try:
-                    jsonpath.compile(_path(node.expression))
-                except jsonpath.JSONPathError as exc:
-                    raise TemplateError(f"{{{node.expression}}}: {exc}") from exc
-            walk(node.body or [])
-
-    walk(_parse(template))
+    _parse(template)
 
 
 def render_template(template: str, document: Any) -> str:
