@@ -54,10 +54,10 @@ from tests.services import free_port, require_binary
 
 pytestmark = pytest.mark.haproxy
 
-# (deploys per stage, kills) in `make test`, two stages: 10 deploys and 2 kills on SQLite, 4 and
+# (deploys per stage, kills) in `make test`, two stages: 6 deploys and 2 kills on SQLite, 4 and
 # 1 on PostgreSQL; `make chaos` runs FAULT_DEPLOYS per stage (default 8) and FAULT_ROUNDS kills.
 BACKENDS = [
-    pytest.param("sqlite", 5, 2, id="sqlite"),
+    pytest.param("sqlite", 3, 2, id="sqlite"),
     pytest.param("postgresql", 2, 1, id="postgresql", marks=pytest.mark.postgres),
 ]
 
