@@ -64,3 +64,30 @@ def test_a_syntax_error_has_exprs_message_and_column(
     with pytest.raises(ExprSyntaxError) as caught:
         compile_expression(source)
     assert (caught.value.message, caught.value.line, caught.value.column) == (message, 1, column)
+
+
+# Literals past int64 or float64: expr passes Go's strconv error on (parser.go), which names
+# the literal without its underscores.
+OUT_OF_RANGE = [
+    ("9223372036854775807 + 0", None),
+    (
+        "9223372036854775808",
+        'invalid integer literal: strconv.ParseInt: parsing "9223372036854775808"',
+    ),
+    (
+        "9_223_372_036_854_775_808",
+        'invalid integer literal: strconv.ParseInt: parsing "9223372036854775808"',
+    ),
+    ("0x8000000000000000", 'invalid hex literal: strconv.ParseInt: parsing "0x8000000000000000"'),
+    ("1e400", 'invalid float literal: strconv.ParseFloat: parsing "1e400"'),
+]
+
+
+@pytest.mark.parametrize(("source", "message"), OUT_OF_RANGE)
+def test_a_literal_out_of_range_has_gos_strconv_message(source: str, message: str | None) -> None:
+    if message is None:
+        assert compile_expression(source).run({}) == 2**63 - 1
+        return
+    with pytest.raises(ExprSyntaxError) as caught:
+        compile_expression(source)
+    assert caught.value.message == f"{message}: value out of range"

@@ -43,7 +43,6 @@ WORD_OPERATORS = frozenset(
     {"not", "and", "or", "in", "matches", "contains", "startsWith", "endsWith", "let", "if", "else"}
 )
 _DIGITS = {"x": "0123456789abcdefABCDEF_", "o": "01234567_", "b": "01_"}
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)+", re.DOTALL)
 _TWO_CHAR = ("==", "!=", "<=", ">=", "&&", "||", "**", "??", "?.", "..", "::")
 _SIMPLE_ESCAPES = {
@@ -97,22 +96,20 @@ def tokenize(source: str) -> list[Token]:
                 raise _fail(source, i, "literal not terminated")
             tokens.append(Token(Kind.STRING, source[i + 1 : end].replace("\r\n", "\n"), i))
             i = end + 1
-        elif ch.isdigit() or (ch == "." and i + 1 < n and source[i + 1].isdigit()):
+        elif _ascii_digit(ch) or (ch == "." and i + 1 < n and _ascii_digit(source[i + 1])):
             end = _scan_number(source, i)
             tokens.append(Token(Kind.NUMBER, source[i:end], i))
             i = end
         elif ch == "#":
-            match = _IDENTIFIER.match(source, i + 1)
-            word = "#" + match.group() if match else "#"
-            tokens.append(Token(Kind.OPERATOR, word, i))
-            i += len(word)
-        elif ch.isalpha() or ch in "_$":
-            match = _IDENTIFIER.match(source, i)
-            assert match is not None
-            word = match.group()
+            end = _identifier_end(source, i + 1)
+            tokens.append(Token(Kind.OPERATOR, source[i:end], i))
+            i = end
+        elif _identifier_char(ch):
+            end = _identifier_end(source, i)
+            word = source[i:end]
             kind = Kind.OPERATOR if word in WORD_OPERATORS else Kind.IDENTIFIER
             tokens.append(Token(kind, word, i))
-            i = match.end()
+            i = end
         elif ch in "([{)]}":
             tokens.append(Token(Kind.BRACKET, ch, i))
             i += 1
@@ -191,3 +188,21 @@ def _scan_string(source: str, start: int) -> tuple[str, int]:
         else:
             raise _fail(source, i, "invalid char escape")
     raise _fail(source, start, "literal not terminated")
+
+
+def _ascii_digit(ch: str) -> bool:
+    """0-9 only: expr starts a number at an ASCII digit (other digits start a name)."""
+    return "0" <= ch <= "9"
+
+
+def _identifier_char(ch: str) -> bool:
+    """Go's unicode.IsLetter or IsDigit, `_` or `$`: what expr lets a name consist of."""
+    return ch.isalpha() or ch.isdecimal() or ch in "_$"
+
+
+def _identifier_end(source: str, start: int) -> int:
+    """The offset just past the name that starts at `start`."""
+    end = start
+    while end < len(source) and _identifier_char(source[end]):
+        end += 1
+    return end

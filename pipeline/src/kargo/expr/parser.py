@@ -9,6 +9,8 @@ and awkward to express as a context-free grammar.
 
 from __future__ import annotations
 
+import math
+
 from kargo.expr import nodes as n
 from kargo.expr.errors import ExprSyntaxError
 from kargo.expr.lexer import Kind, Token, position, tokenize
@@ -62,11 +64,41 @@ PREDICATES: dict[str, tuple[str, ...]] = {
     "reduce": ("e", "p", "e?"),
 }
 MAX_NODES = 10_000
+# Number literals by prefix: the name expr gives the kind and the Go function that parses it.
+_NUMBER_KINDS = {
+    "0x": ("hex", "ParseInt"),
+    "0b": ("binary", "ParseInt"),
+    "0o": ("octal", "ParseInt"),
+}
+# expr-lang (Go) has no nesting limit below MAX_NODES; Python's call stack needs one, so every
+# walk of the tree (type check, evaluation, name lists) stays well inside the recursion limit.
+MAX_DEPTH = 128
+TOO_DEEP = f"expression nests deeper than {MAX_DEPTH} levels"
 
 
 def parse(source: str) -> n.Node:
     """The tree of an expression, or ExprSyntaxError naming line and column."""
-    return _Parser(source).parse()
+    parser = _Parser(source)
+    try:
+        tree = parser.parse()
+    except RecursionError:
+        raise parser.error(TOO_DEEP) from None
+    deepest = _deeper_than(tree, MAX_DEPTH)
+    if deepest is not None:
+        line, column = position(source, deepest.offset)
+        raise ExprSyntaxError(TOO_DEEP, source, line, column)
+    return tree
+
+
+def _deeper_than(tree: n.Node, limit: int) -> n.Node | None:
+    """The first node found below `limit` levels of the tree (walked without recursion)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return node
+        stack.extend((child, depth + 1) for child in n.children(node))
+    return None
 
 
 class _Parser:
@@ -104,7 +136,7 @@ class _Parser:
     def node(self, node: n.Node) -> n.Node:
         self.count += 1
         if self.count > MAX_NODES:
-            raise self.error("expression exceeds maximum allowed nodes")
+            raise self.error("compilation failed: expression exceeds maximum allowed nodes")
         return node
 
     def parse(self) -> n.Node:
@@ -275,25 +307,27 @@ class _Parser:
         return self.postfix(node)
 
     def number(self, token: Token, after: Token) -> int | float:
+        """A number literal; out of int64/float64 range or malformed is refused, as Go's strconv."""
         text = token.value.replace("_", "")
         lower = text.lower()
-        kind = "integer"
+        kind, parser = _NUMBER_KINDS.get(lower[:2], ("integer", "ParseInt"))
+        if kind != "hex" and ("." in lower or "e" in lower):  # expr's order: hex, float, others
+            kind, parser = "float", "ParseFloat"
         try:
-            if lower.startswith("0x"):
-                value: int | float = int(text, 16)
-            elif "." in lower or "e" in lower:
-                kind = "float"
-                value = float(text)
-            else:
-                value = int(text, 0) if lower.startswith(("0o", "0b")) else int(text, 10)
+            value: int | float = (
+                float(text)
+                if kind == "float"
+                else int(text, 0 if lower[:2] in _NUMBER_KINDS else 10)
+            )
         except ValueError:
+            value, problem = 0, "invalid syntax"
+        else:
+            out_of_range = math.isinf(value) if isinstance(value, float) else value > 2**63 - 1
+            problem = "value out of range" if out_of_range else ""
+        if problem:
             raise self.error(
-                f'invalid {kind} literal: strconv.ParseFloat: parsing "{token.value}": '
-                "invalid syntax",
-                after,
-            ) from None
-        if isinstance(value, int) and value > 2**63 - 1:
-            raise self.error("integer literal is too large", after)
+                f'invalid {kind} literal: strconv.{parser}: parsing "{text}": {problem}', after
+            )
         return value
 
     def call(self, name: Token, args: list[n.Node]) -> n.Node:
