@@ -10,27 +10,23 @@ duplicated, webhook deliveries lost or sent twice under different ids.
 from __future__ import annotations
 
 import random
-import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 from kargo.store import Store
 
 from tests.faults.conftest import rounds
-from tests.faults.invariants import (
-    check_all,
-)
+from tests.faults.invariants import check_all
+from tests.faults.kills import assert_survived, kill_at_random
 from tests.faults.pipeline import (
     PROJECT,
     SECRET_ENV,
-    all_terminal,
     converge,
     queue_promotion,
     seed_store,
     webhook_secret,
 )
-from tests.faults.servers import kill, server
+from tests.faults.servers import server
 from tests.pipeline.databases import database_url
 from tests.pipeline.notify.receiver import receiving
 
@@ -65,25 +61,9 @@ def test_engine_killed_at_random_points_loses_no_promotion_event_or_delivery(
         landed = 0
         for _ in range(kills):
             with server(state, url, env) as engine:
-                time.sleep(rng.uniform(0.1, 1.5))
-                landed += not all_terminal(engine)
-                kill(engine.process)
+                landed += kill_at_random(engine, rng, 0.1, 1.5)
         with server(state, url, env) as engine:
             promoted = STAGES * PER_STAGE
             converge(engine, receiver, promoted)
         promotions, found = check_all(url, state, PROJECT, served, receiver)
-    phases = Counter(p["status"]["phase"] for p in promotions)
-    resumed = sum(
-        1
-        for body in promotions
-        for step in body["status"].get("stepExecutionMetadata", [])
-        if step.get("attempts", 0) > 1
-    )
-    print(
-        f"{len(promotions)} promotions, {kills} kills ({landed} while promotions ran), "
-        f"{resumed} steps resumed after a kill, phases {dict(phases)}, "
-        f"violations: {dict(found.counts)}"
-    )
-    assert len(promotions) == promoted
-    assert landed >= 1, "no kill landed while promotions ran"
-    assert found.total == 0, found.report(seed)
+    assert_survived(promotions, found, expected=promoted, kills=kills, landed=landed, seed=seed)

@@ -1,9 +1,11 @@
 """Canary releases on the local runtime: the new version beside the stable one, a share of traffic.
 
 The canary's instances join the stage's backend with `track=canary`; HAProxy server weights give
-them the wanted percentage of requests (`set server ... weight`). Promoting makes them the stable
-track and retires the old version; aborting retires the canary and gives stable all traffic back.
-Every change is written to the state file, like a blue/green deploy.
+them the wanted percentage of requests (`set server ... weight`). With no live stable instance
+beside it (a stage's first freight) the canary takes every request whatever its percentage:
+weight 0 on every server would leave HAProxy none to answer with (503). Promoting makes them the
+stable track and retires the old version; aborting retires the canary and gives stable all
+traffic back. Every change is written to the state file, like a blue/green deploy.
 """
 
 from __future__ import annotations
@@ -45,10 +47,12 @@ async def _quiet(_: str) -> None:
 
 def traffic_weights(stable: int, canary: int, percent: int) -> tuple[int, int]:
     """Per-server weights (stable, canary) that give the canary servers `percent` of requests."""
-    if canary == 0 or percent <= 0:
+    if canary == 0:
         return 1, 0
     if stable == 0 or percent >= 100:
         return 0, 1
+    if percent <= 0:
+        return 1, 0
     stable_weight, canary_weight = (100 - percent) * canary, percent * stable
     top = max(stable_weight, canary_weight)
     if top > MAX_WEIGHT:
@@ -66,11 +70,14 @@ def _apply_weights(paths: RuntimePaths, state: RuntimeState, stage: str, percent
     ]
     stable = [instance for instance in serving if instance.track is Track.STABLE]
     canary = [instance for instance in serving if instance.track is Track.CANARY]
-    stable_weight, canary_weight = traffic_weights(len(stable), len(canary), percent)
+    live = sum(1 for instance in stable if instance.healthy)  # dead ones were marked by adopting
+    stable_weight, canary_weight = traffic_weights(live, len(canary), percent)
     for group, weight in ((stable, stable_weight), (canary, canary_weight)):
         for instance in group:
             assert instance.slot is not None
             routing.set_weight(paths, stage, instance.slot, weight)
+            if instance.healthy:  # the state file says it serves: so HAProxy does, too
+                routing.ready(paths, stage, instance.slot)
             instance.weight = weight
     state.canary_weights[stage] = percent
 

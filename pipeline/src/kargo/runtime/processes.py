@@ -2,7 +2,9 @@
 
 Each instance runs in its own session (it survives the engine) and carries two marker variables in
 its environment, so that a process started just before an engine crash, and not yet written to the
-state file, can still be found in /proc and adopted or stopped.
+state file, can still be found in /proc and adopted or stopped. An instance's children inherit
+the markers (Planning Poker's migration child does, for a second at start): the instance is the
+one whose parent does not carry them, else a restart could adopt the child and lose the instance.
 """
 
 from __future__ import annotations
@@ -98,10 +100,20 @@ def _forget(process: subprocess.Popen[bytes]) -> None:
     threading.Thread(target=process.wait, daemon=True).start()
 
 
+def _parent(pid: int) -> int | None:
+    """The parent pid of a process, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def find_marked(state_dir: Path) -> list[MarkedProcess]:
-    """Every live process that the runtime of this state folder started."""
+    """Every live process that the runtime of this state folder started, not their children."""
     wanted = f"{MARKER_STATE}={Path(state_dir).resolve()}".encode()
     found: list[MarkedProcess] = []
+    parents: dict[int, int | None] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -118,7 +130,9 @@ def find_marked(state_dir: Path) -> list[MarkedProcess]:
         start = process_start_time(int(entry.name))
         if start is not None:
             found.append(MarkedProcess(int(entry.name), start, instance.decode()))
-    return found
+            parents[int(entry.name)] = _parent(int(entry.name))
+    marked = {(process.pid, process.instance_id) for process in found}
+    return [p for p in found if (parents[p.pid], p.instance_id) not in marked]
 
 
 def send_signal(pid: int, start_time: int | None, signum: signal.Signals) -> bool:

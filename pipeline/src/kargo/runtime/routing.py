@@ -159,6 +159,11 @@ def set_weight(paths: RuntimePaths, stage: str, slot: int, weight: int) -> None:
     api(paths, f"set server {backend_name(stage)}/{slot_name(slot)} weight {weight}")
 
 
+def ready(paths: RuntimePaths, stage: str, slot: int) -> None:
+    """Keep a slot in the rotation: undoes a drain a kill left unrecorded (no-op when ready)."""
+    api(paths, f"set server {backend_name(stage)}/{slot_name(slot)} state ready")
+
+
 def drain(paths: RuntimePaths, stage: str, slot: int) -> None:
     """Stop sending new requests to a slot; its open connections go on."""
     api(paths, f"set server {backend_name(stage)}/{slot_name(slot)} state drain")
