@@ -1,4 +1,4 @@
-"""Presence and what a hub keeps per room: leaves always stored, one object per kept view."""
+"""A hub per room: leaves always stored, one object per kept view, notices taken right."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from planning_poker.outbox import Message, Outbox
 from planning_poker.participants import Role
 from planning_poker.rooms import Room, new_id
 from planning_poker.store import RoomStore, make_engine
+from planning_poker.views import room_to_doc
 
 
 class FlakyStore(RoomStore):
@@ -133,3 +134,54 @@ def test_a_room_keeps_its_last_view_as_one_object_for_the_collector(tmp_path: Pa
         return found
 
     assert len(asyncio.run(scenario())) == 1
+
+
+class CountingStore(FlakyStore):
+    """A store that counts its loads."""
+
+    loads = 0
+
+    def load(self, room_id: str) -> Room | None:
+        self.loads += 1
+        return super().load(room_id)
+
+
+def test_notices_late_out_of_order_or_without_the_document_leave_the_right_copy(
+    tmp_path: Path,
+) -> None:
+    # Another instance's notices: an older one changes nothing, a newer one past a lost one
+    # replaces the copy whole without a read, one without its document makes the hub reload.
+    engine = make_engine(f"sqlite:///{tmp_path / 'rooms.db'}")
+    upgrade_to_head(engine)
+    store = CountingStore(engine)
+    room = Room(new_id(12), "Sprint", DeckKind.FIBONACCI, cards_for(DeckKind.FIBONACCI), 1.0)
+    room.add_participant("Fay", Role.FACILITATOR, "hash-fay", 1.0)
+    store.create(room)
+    seen: list[str] = []
+
+    async def record(message: Message) -> None:
+        seen.append(message.get("text") or "")
+
+    def stored_at(version: int, name: str) -> dict[str, object]:
+        copy = store.load(room.id)
+        assert copy is not None
+        copy.name, copy.version = name, version
+        return room_to_doc(copy)
+
+    async def scenario() -> list[tuple[str, int, int]]:
+        hub = Hub(store, Fanout(None), grace_seconds=60)
+        await hub.connect(room.id, "hash-fay", Outbox(record))  # version 2
+        steps = []
+        for version, name, with_document in ((1, "Old", True), (5, "Five", True), (6, "", False)):
+            document = stored_at(version, name) if with_document else None
+            loads, messages = store.loads, len(seen)
+            await hub.on_remote_change(room.id, version, document)
+            current = await hub.load(room.id)
+            assert current is not None
+            steps.append((current.name, store.loads - loads, len(seen) - messages))
+        return steps
+
+    old, five, reload = asyncio.run(scenario())
+    assert old[0] == "Sprint" and old[2] == 0  # older than the copy: ignored
+    assert five == ("Five", 0, 1)  # taken without reading the database, and broadcast
+    assert reload[1] == 1 and reload[0] == "Sprint"  # no document: read from the database
