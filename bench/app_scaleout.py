@@ -17,7 +17,8 @@ of every process of the cluster (each instance, HAProxy, Redis, the PostgreSQL b
 database, the client workers; from /proc) and of everything else on the machine, the ratio
 against one instance, and a correctness check: sockets refused at connect, votes that not all
 saw (lost), error messages, sockets dropped, participants whose last state is not the room's
-stored version, tracebacks in the instances' logs.
+stored version, tracebacks in the instances' logs, and participants still stored as online
+once every client closed (leaves not recorded).
 
 Rerun: `.venv/bin/python bench/app_scaleout.py` (1,000 participants on 1, 2, 3 instances, a
 few minutes); the full table: `--participants 1000,3000,5000`.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import multiprocessing
 import os
 import re
@@ -84,6 +86,7 @@ backend be
 """
 CONNECTIONS = re.compile(r"^planning_poker_websocket_connections (\S+)$", re.M)
 SETTLE_SECONDS = 10.0
+LEAVE_SECONDS = 15.0  # how long the leaves of every closed socket may take to be stored
 SECRET = "bench-scaleout-" + secrets.token_hex(16)  # the instances' SECRET_KEY
 
 
@@ -281,6 +284,33 @@ def connections_per_instance(bases: list[str]) -> list[int]:
     return counts
 
 
+def still_online(database: str) -> int:
+    """Participants the stored rooms still count as connected somewhere."""
+    engine = sa.create_engine(sa.make_url(POSTGRES_URL).set(database=database))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT document FROM rooms"))
+            documents = [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in rows]
+    finally:
+        engine.dispose()
+    return sum(
+        1
+        for document in documents
+        for person in document.get("participants", [])
+        if any(count > 0 for count in (person.get("connections") or {}).values())
+    )
+
+
+def leaves_unrecorded(database: str, run: Run) -> None:
+    """After every client closed: participants still stored as online (leaves not recorded)."""
+    started = time.perf_counter()
+    while True:
+        run.unrecorded = still_online(database)
+        if run.unrecorded == 0 or time.perf_counter() - started > LEAVE_SECONDS:
+            return
+        time.sleep(0.5)
+
+
 def stored_versions(database: str) -> dict[str, int]:
     """Each room's committed version."""
     engine = sa.create_engine(sa.make_url(POSTGRES_URL).set(database=database))
@@ -311,6 +341,7 @@ class Run:
     settle: float = 0.0
     tracebacks: int = 0
     refused: int = 0  # sockets the instances closed at connect
+    unrecorded: int = -1  # participants still stored as online once every client closed
 
 
 def check(pipes: list[Pipe], database: str, run: Run) -> None:
@@ -406,6 +437,12 @@ def measure(args: argparse.Namespace, found: Cluster, plans: list[RoomPlan], run
             pipe.send(None)
         for process in processes:
             process.join(15)
+        leaves_unrecorded(found.database, run)
+        print(
+            f"{run.label:<12} leaves not recorded {LEAVE_SECONDS:g}s after the clients closed: "
+            f"{run.unrecorded}",
+            flush=True,
+        )
     finally:
         admin.dispose()
         for process in processes:
@@ -504,8 +541,9 @@ def table(runs: list[Run]) -> None:
     """Instances x participants: latency, throughput, CPU, ratios against one instance."""
     print("\n| instances | participants | paced p95 | paced p99 | saturated votes/s "
           "| votes/s vs 1 | p95 vs 1 | CPU % of a core, saturated: apps / HAProxy / Redis "
-          "/ PostgreSQL / client / other | lost, errors, dropped, stale, tracebacks |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "/ PostgreSQL / client / other | lost, errors, dropped, stale, tracebacks, "
+          "leaves not recorded |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")  # fmt: skip
     for run in runs:
         one = next(
             (r for r in runs if r.participants == run.participants and r.label.startswith("1x")),
@@ -535,7 +573,7 @@ def table(runs: list[Run]) -> None:
             f"| {name} | {run.participants:,} | {paced.get('p95_ms', float('nan')):.1f} ms "
             f"| {paced.get('p99_ms', float('nan')):.1f} ms | {rate:,.0f} | {ratio_rate} "
             f"| {ratio_p95} | {cpu} | {lost:.0f}, {run.errors}, {run.dropped}, {run.stale}, "
-            f"{run.tracebacks} |",
+            f"{run.tracebacks}, {run.unrecorded} |",
             flush=True,
         )
 

@@ -56,7 +56,7 @@ STATE_PREFIXES = ('{"type":"state"', '{"type": "state"', '{"type":"delta"')
 ERROR_PREFIXES = ('{"type":"error"', '{"type": "error"')
 VERSION = re.compile(r'"version": ?(\d+)')
 GC_BUCKET = re.compile(
-    r'planning_poker_gc_pause_seconds_bucket\{generation="(\d)",le="([^"]+)"\} (\S+)'
+    r'planning_poker_gc_pause_(seconds|cpu_seconds)_bucket\{generation="(\d)",le="([^"]+)"\} (\S+)'
 )
 # The app's per-client limits are for the internet; every benchmark client is one address.
 UNLIMITED = {
@@ -339,24 +339,32 @@ def rss_mib(pid: int | None) -> float:
     return 0.0
 
 
-def gc_pauses(base: str) -> dict[tuple[str, str], float]:
-    """The server's cumulative collector-pause buckets (empty for a server without them)."""
+def gc_pauses(base: str) -> dict[tuple[str, str, str], float]:
+    """The server's cumulative collector-pause buckets, wall-clock and CPU (empty if none)."""
     with contextlib.suppress(httpx.HTTPError):
         text = httpx.get(f"{base}/metrics", timeout=10).text
-        return {(g, le): float(n) for g, le, n in GC_BUCKET.findall(text)}
+        return {(kind, g, le): float(n) for kind, g, le, n in GC_BUCKET.findall(text)}
     return {}
 
 
 def pause_histogram(
-    before: dict[tuple[str, str], float], after: dict[tuple[str, str], float]
+    before: dict[tuple[str, str, str], float],
+    after: dict[tuple[str, str, str], float],
+    kind: str = "seconds",
 ) -> str:
-    """Collections per generation and pause bucket during a phase, e.g. `gen0 <=1ms:40 <=2ms:3`."""
+    """Collections per generation and pause bucket during a phase, e.g. `gen0 <=1ms:40 <=2ms:3`.
+
+    `kind` is "seconds" for wall-clock pauses, "cpu_seconds" for the collector's CPU time.
+    """
     parts = []
     for generation in "012":
-        edges = sorted((float(le), le) for g, le in after if g == generation and le != "+Inf")
+        edges = sorted(
+            (float(le), le) for k, g, le in after if (k, g) == (kind, generation) and le != "+Inf"
+        )
         previous, cells = 0.0, []
         for _, le in [*edges, (0.0, "+Inf")]:
-            total = after.get((generation, le), 0.0) - before.get((generation, le), 0.0)
+            key = (kind, generation, le)
+            total = after.get(key, 0.0) - before.get(key, 0.0)
             if total - previous > 0:
                 label = "more" if le == "+Inf" else f"{float(le) * 1000:g}ms"
                 cells.append(f"<={label}:{total - previous:.0f}")
@@ -473,9 +481,11 @@ def drive(
             report(name, title, results[phase])
             after = gc_pauses(base)
             if after:
-                print(
-                    f"{name:<8} {title:<10} gc pauses: {pause_histogram(pauses, after)}", flush=True
-                )  # noqa: T201
+                wall = pause_histogram(pauses, after)
+                cpu = pause_histogram(pauses, after, "cpu_seconds")
+                print(  # noqa: T201
+                    f"{name:<8} {title:<10} gc pauses: {wall}; their CPU time: {cpu}", flush=True
+                )
         for pipe in pipes:
             pipe.send(None)
         for process in processes:

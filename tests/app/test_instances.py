@@ -13,6 +13,7 @@ from planning_poker.decks import DeckKind, cards_for
 from planning_poker.fanout import Fanout
 from planning_poker.hub import Hub
 from planning_poker.migrating import upgrade_to_head
+from planning_poker.outbox import Message, Outbox
 from planning_poker.participants import Role
 from planning_poker.rooms import Room, new_id
 from planning_poker.store import RoomStore, make_engine
@@ -119,7 +120,7 @@ def test_a_room_slow_to_reload_does_not_hold_up_the_notices_of_other_rooms() -> 
         release = asyncio.Event()
         arrived = asyncio.get_running_loop().create_future()
 
-        async def on_change(room_id: str, version: int) -> None:
+        async def on_change(room_id: str, version: int, document: object) -> None:
             if room_id == slow:
                 await release.wait()
             elif room_id == fast and not arrived.done():
@@ -153,7 +154,7 @@ def test_every_notice_of_many_changes_at_once_reaches_the_other_instance() -> No
         seen: set[str] = set()
         wanted = set(rooms)
 
-        async def on_change(room_id: str, version: int) -> None:
+        async def on_change(room_id: str, version: int, document: object) -> None:
             if room_id in wanted:
                 seen.add(room_id)
 
@@ -171,3 +172,75 @@ def test_every_notice_of_many_changes_at_once_reaches_the_other_instance() -> No
             await sender.stop("sender")
 
     assert asyncio.run(scenario()) == len(rooms)
+
+
+class CountingStore(RoomStore):
+    """A store that counts its loads."""
+
+    loads = 0
+
+    def load(self, room_id: str) -> Room | None:
+        self.loads += 1
+        return super().load(room_id)
+
+
+def _room_with(*names: str) -> Room:
+    room = Room(new_id(12), "Sprint", DeckKind.FIBONACCI, cards_for(DeckKind.FIBONACCI), 1.0)
+    for number, name in enumerate(names):
+        role = Role.FACILITATOR if number == 0 else Role.VOTER
+        room.add_participant(name, role, f"hash-{name}", 1.0)
+    return room
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_another_instance_takes_the_notices_document_without_reading_the_database() -> None:
+    # Each notice used to make every other instance holding sockets of the room reload the
+    # whole room from PostgreSQL (4.6 ms of CPU per vote against 1.1 ms alone).
+    redis_url = require_redis()
+    votes = 6
+
+    async def scenario(stores: list[CountingStore], room: Room) -> tuple[int, list[str]]:
+        writer, reader = (Hub(store, Fanout(redis_url), grace_seconds=60) for store in stores)
+        for hub in (writer, reader):
+            await hub.fanout.start(hub.instance_id, hub.on_remote_change)
+        await asyncio.sleep(0.5)  # subscribed
+        seen: list[str] = []
+
+        async def record(message: Message) -> None:
+            seen.append(message.get("text") or "")
+
+        fay = room.by_token_hash("hash-Fay")
+        assert fay is not None
+        try:
+            await reader.connect(room.id, "hash-Ann", Outbox(record))
+            loads_after_connect = stores[1].loads
+            for number in range(votes):
+
+                def vote(changed: Room, card: str = "13" if number % 2 else "8") -> None:
+                    changed.vote(fay.id, card)
+
+                await writer.mutate(room.id, vote)
+            final = 2 + votes  # created at 1, Ann's connect 2, then the votes
+            for _ in range(100):
+                if f'"version":{final}' in "".join(seen):
+                    break
+                await asyncio.sleep(0.05)
+            return stores[1].loads - loads_after_connect, seen
+        finally:
+            for hub in (writer, reader):
+                await hub.fanout.stop(hub.instance_id)
+
+    with postgres_database() as url:
+        engines = [make_engine(url) for _ in range(2)]
+        try:
+            upgrade_to_head(engines[0])
+            stores = [CountingStore(engine) for engine in engines]
+            room = _room_with("Fay", "Ann")
+            stores[0].create(room)
+            reloads, seen = asyncio.run(scenario(stores, room))
+            assert any(f'"version":{2 + votes}' in text for text in seen)
+            assert reloads == 0
+        finally:
+            for engine in engines:
+                engine.dispose()

@@ -19,6 +19,7 @@ from planning_poker.rooms import Room
 from planning_poker.store import RoomStore
 
 MAX_BATCH = 200
+Waiting = list[tuple[Room, int, str, asyncio.Future[None]]]  # room, expected version, document
 
 
 class GroupCommit:
@@ -27,15 +28,16 @@ class GroupCommit:
     def __init__(self, store: RoomStore, inline: bool = False) -> None:
         self.store = store
         self.inline = inline
-        self._waiting: list[tuple[Room, int, asyncio.Future[None]]] = []
+        self._waiting: Waiting = []
         self._writer: asyncio.Task[None] | None = None
         self._scheduled = False
 
-    async def save(self, room: Room, expected_version: int) -> None:
-        """Write the room (already at its new version) if stored at expected_version."""
+    async def save(self, room: Room, expected_version: int, document: str) -> None:
+        """Write the room (already at its new version, encoded as `document`) if stored at
+        expected_version."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._waiting.append((room, expected_version, future))
+        self._waiting.append((room, expected_version, document, future))
         if self.inline:
             if not self._scheduled:
                 self._scheduled = True
@@ -50,7 +52,7 @@ class GroupCommit:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             outcomes: Sequence[StoreError | None]
             try:
-                outcomes = self.store.save_many([(room, expected) for room, expected, _ in batch])
+                outcomes = self.store.save_many(*_saves(batch))
             except StoreError as exc:
                 outcomes = [StoreError(str(exc))] * len(batch)
             _settle(batch, outcomes)
@@ -58,18 +60,17 @@ class GroupCommit:
     async def _drain(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-            saves = [(room, expected) for room, expected, _ in batch]
             try:
                 outcomes: list[StaleRoomError | None] = await asyncio.to_thread(
-                    self.store.save_many, saves
+                    self.store.save_many, *_saves(batch)
                 )
             except StoreError as exc:
-                for _, _, future in batch:
+                for *_, future in batch:
                     if not future.done():
                         future.set_exception(StoreError(str(exc)))
                 continue
             except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
-                for _, _, future in batch + self._waiting:
+                for *_, future in batch + self._waiting:
                     if not future.done():
                         future.set_exception(StoreError(f"save interrupted: {exc!r}"))
                 self._waiting = []
@@ -77,11 +78,14 @@ class GroupCommit:
             _settle(batch, outcomes)
 
 
-def _settle(
-    batch: list[tuple[Room, int, asyncio.Future[None]]], outcomes: Sequence[StoreError | None]
-) -> None:
+def _saves(batch: Waiting) -> tuple[list[tuple[Room, int]], float | None, list[str]]:
+    """`save_many`'s arguments for a batch: the saves, no fixed time, their documents."""
+    return [(room, expected) for room, expected, _, _ in batch], None, [d for _, _, d, _ in batch]
+
+
+def _settle(batch: Waiting, outcomes: Sequence[StoreError | None]) -> None:
     """Wake each waiting change with its outcome (None: committed)."""
-    for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+    for (*_, future), outcome in zip(batch, outcomes, strict=True):
         if future.done():
             continue
         if outcome is None:

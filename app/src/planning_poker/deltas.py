@@ -24,25 +24,51 @@ def to_json(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
-    """The delta body from one public view to the next, or None when only a full state will do."""
-    old_people, new_people = before["participants"], after["participants"]
-    if before.keys() != after.keys() or len(old_people) != len(new_people):
+# A public view as the next delta compares it: version, participant count, then each shared
+# field's name and encoding, then each participant's id and encoding. One flat tuple of
+# atomic values is one object for the garbage collector where the view is dozens.
+Snapshot = tuple[Any, ...]
+
+
+def snapshot(public: dict[str, Any]) -> Snapshot:
+    """What a later `changes` needs of this public view, as one flat tuple."""
+    people = public["participants"]
+    parts: list[Any] = [public["version"], len(people)]
+    for key, value in public.items():
+        if key not in PERSONAL_KEYS and key != "version":
+            parts += (key, orjson.dumps(value).decode())  # exact size: orjson over-allocates
+    for person in people:
+        parts += (person["id"], orjson.dumps(person).decode())
+    return tuple(parts)
+
+
+def changes(before: Snapshot, after: dict[str, Any], now: Snapshot) -> dict[str, Any] | None:
+    """The delta body from one public view (`before`, snapshot) to the next (`after`, whose
+    snapshot is `now`), or None when only a full state will do."""
+    if len(before) != len(now) or before[1] != now[1]:
         return None
-    if any(old["id"] != new["id"] for old, new in zip(old_people, new_people, strict=True)):
-        return None
-    fields = {
-        key: value
-        for key, value in after.items()
-        if key not in PERSONAL_KEYS and key != "version" and before[key] != value
-    }
-    people = [new for old, new in zip(old_people, new_people, strict=True) if old != new]
+    people = now[1]
+    first_person = len(now) - 2 * people
+    fields: dict[str, Any] = {}
+    for index in range(2, first_person, 2):
+        key = now[index]
+        if before[index] != key:
+            return None
+        if before[index + 1] != now[index + 1]:
+            fields[key] = after[key]
+    changed = []
+    new_people = after["participants"]
+    for number, index in enumerate(range(first_person, len(now), 2)):
+        if before[index] != now[index]:
+            return None
+        if before[index + 1] != now[index + 1]:
+            changed.append(new_people[number])
     return {
         "type": "delta",
         "version": after["version"],
-        "base": before["version"],
+        "base": before[0],
         "set": fields,
-        "participants": people,
+        "participants": changed,
     }
 
 

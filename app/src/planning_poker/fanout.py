@@ -1,5 +1,7 @@
 """Room change notices between instances over Redis pub/sub, and which instances are alive.
 
+A notice names the room, its new version and the sender, and carries the committed document
+(up to `MAX_NOTICE_DOCUMENT` bytes) so that the other instances need not read the database.
 Without REDIS_URL the instance works alone: nothing is published and only it is alive.
 """
 
@@ -7,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -22,8 +25,10 @@ HEARTBEAT_SECONDS = 5.0
 INSTANCE_TTL_SECONDS = 20
 REDIS_CONNECTIONS = 50
 REDIS_WAIT_SECONDS = 10.0
+MAX_NOTICE_DOCUMENT = 256 * 1024  # a larger room is announced without it: receivers reload
 
-OnChange = Callable[[str, int], Awaitable[None]]
+# The room, its new version, its document (None: read it from the database).
+OnChange = Callable[[str, int, dict[str, Any] | None], Awaitable[None]]
 
 
 class Fanout:
@@ -65,11 +70,17 @@ class Fanout:
             return instance_ids  # forget nobody while Redis is out
         return known
 
-    async def publish(self, room_id: str, version: int, instance_id: str) -> None:
-        """Tell other instances that a room changed; a Redis outage is logged, not raised."""
+    async def publish(
+        self, room_id: str, version: int, instance_id: str, document: str | None = None
+    ) -> None:
+        """Tell other instances that a room changed, with its committed document (JSON text)
+        when given; a Redis outage is logged, not raised."""
         if self._client is None:
             return
-        notice = json.dumps({"room": room_id, "version": version, "instance": instance_id})
+        head = orjson.dumps({"room": room_id, "version": version, "instance": instance_id})
+        notice = head
+        if document is not None and len(document) <= MAX_NOTICE_DOCUMENT:
+            notice = b"".join((head[:-1], b',"document":', document.encode(), b"}"))
         try:
             await self._client.publish(CHANNEL, notice)
         except self._errors as exc:
@@ -140,14 +151,17 @@ class Fanout:
 
     async def _dispatch(self, data: bytes | str, instance_id: str, on_change: OnChange) -> None:
         try:
-            notice = json.loads(data)
+            notice = orjson.loads(data)
             room_id, version, sender = notice["room"], int(notice["version"]), notice["instance"]
-        except (ValueError, KeyError, TypeError):
+            document = notice.get("document")
+            if document is not None and not isinstance(document, dict):
+                raise TypeError("a notice's document is an object")
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignoring a malformed room change notice")
             return
         if sender != instance_id:
             self._alive.add(str(sender))
             try:
-                await on_change(str(room_id), version)
+                await on_change(str(room_id), version, document)
             except Exception:  # one bad room must not end the subscription
                 log.exception("handling a change of room %s failed", room_id)

@@ -1,9 +1,11 @@
 """Live rooms on this instance: serialised changes, broadcasts, and Redis fan-out.
 
-Every change runs under the room's lock: load (from the cache when this instance is the only
-one, else from the database), apply, save with a version check (group-committed with the
-saves of other rooms), then tell every local connection and, through Redis, every other
-instance.
+Every change runs under the room's lock: take the cached room (loaded from the database when
+there is none, or when the version-checked save found it stale), apply, save with a version
+check (group-committed with the saves of other rooms), then tell every local connection and,
+through Redis, every other instance. A notice carries the committed document: an instance
+holding sockets of the room takes it as its copy (when newer than the one it has) without
+reading the database; a notice without one (too large) makes it reload.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from planning_poker.commits import GroupCommit
-from planning_poker.deltas import changes, delta_messages
+from planning_poker.deltas import Snapshot, changes, delta_messages, snapshot
 from planning_poker.errors import ErrorCode, RoomError, StaleRoomError, StoreError
 from planning_poker.fanout import Fanout
 from planning_poker.frames import Text
@@ -27,8 +29,8 @@ from planning_poker.metrics import ACTIVE_ROOMS, MESSAGES_OUT, WEBSOCKET_CONNECT
 from planning_poker.outbox import Outbox
 from planning_poker.pruning import prune_departed
 from planning_poker.rooms import MAX_PARTICIPANTS, Room, new_id
-from planning_poker.store import RoomStore
-from planning_poker.views import public_view, state_messages
+from planning_poker.store import RoomStore, encode_document
+from planning_poker.views import public_view, room_from_doc, state_messages
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,6 +43,7 @@ REMOVED_MESSAGE = '{"type": "removed"}'
 MAX_SOCKETS_PER_PARTICIPANT = 8
 CLOSE_RECONNECT = 1012
 PRUNE_EVERY_SECONDS = 60.0
+LEAVE_RETRY_SECONDS = 0.5
 
 
 @dataclass(eq=False, slots=True)
@@ -83,8 +86,10 @@ class Hub:
         # Rooms with local connections keep theirs: no new lock and weak entry per change.
         self._pinned: dict[str, asyncio.Lock] = {}
         self._connections: dict[str, set[Connection]] = {}
-        self._views: dict[str, dict[str, Any]] = {}  # the public view last broadcast
+        self._views: dict[str, Snapshot] = {}  # the public view last broadcast
         self._pruned_at: dict[str, float] = {}  # rooms with local connections only
+        self._leaving: dict[str, list[str]] = {}  # closed sockets' participants, not yet stored
+        self._closed = False
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -97,9 +102,15 @@ class Hub:
         return lock
 
     async def _fresh(self, room_id: str) -> Room | None:
-        """The room as stored, with presence of dead instances forgotten."""
+        """The cached room, else the room as stored; presence of dead instances forgotten.
+
+        A cached copy may be behind another instance's change whose notice has not arrived:
+        the version-checked save then refuses it, and the next attempt reloads.
+        """
         cached = self._cache.get(room_id)
-        if cached is not None and not self.fanout.enabled:
+        if cached is not None:
+            if self.fanout.enabled:
+                await self._forget_gone(cached)
             return cached
         room = await self._load_pruned(room_id)
         if room is None:
@@ -112,14 +123,22 @@ class Hub:
     async def _load_pruned(self, room_id: str) -> Room | None:
         """The stored room, with connections of instances that are gone forgotten."""
         room = await asyncio.to_thread(self.store.load, room_id)
-        if room is None:
-            return None
+        if room is not None:
+            await self._forget_gone(room)
+        return room
+
+    async def _forget_gone(self, room: Room) -> None:
+        """Forget the connections of instances that are gone (crashed or restarted)."""
         seen = {i for p in room.participants.values() for i in p.connections} - {self.instance_id}
-        alive = await self.fanout.alive_among(seen) | {self.instance_id}
+        if not seen:
+            return
+        alive = await self.fanout.alive_among(seen)
+        if alive == seen:
+            return
+        alive.add(self.instance_id)
         now = time.time()
         for participant in room.participants.values():
             participant.forget_instances(alive, now)
-        return room
 
     async def view(self, room_id: str) -> dict[str, object] | None:
         """The public view of a room, or None when it does not exist."""
@@ -136,7 +155,7 @@ class Hub:
         """Store a new room."""
         await asyncio.to_thread(self.store.create, room)
 
-    async def _apply(self, room_id: str, action: Callable[[Room], T]) -> tuple[Room, T]:
+    async def _apply(self, room_id: str, action: Callable[[Room], T]) -> tuple[Room, T, str]:
         deadline = time.monotonic() + CONFLICT_SECONDS
         for attempt in itertools.count():
             if attempt:  # lost a race: let the other instances' queued changes through first
@@ -156,16 +175,17 @@ class Hub:
                 raise
             expected = room.version
             room.version += 1
+            document = encode_document(room)
             try:
                 # Saved before anybody is told: a state a client has seen is in the database.
-                await self.commits.save(room, expected)
+                await self.commits.save(room, expected, document)
             except StaleRoomError:
                 self._cache.pop(room_id, None)
                 continue
             except StoreError:
                 self._cache.pop(room_id, None)
                 raise
-            return room, result
+            return room, result, document
         raise StoreError(f"room {room_id} kept changing under us; try again")
 
     def _prune(self, room: Room) -> None:
@@ -181,9 +201,9 @@ class Hub:
         """Apply an action to a room, save it and tell everyone."""
         lock = self._lock(room_id)
         async with lock:
-            room, result = await self._apply(room_id, action)
+            room, result, document = await self._apply(room_id, action)
             self._broadcast(room)
-        await self.fanout.publish(room_id, room.version, self.instance_id)
+        await self.fanout.publish(room_id, room.version, self.instance_id, document)
         return result
 
     async def connect(
@@ -212,7 +232,7 @@ class Hub:
         lock = self._lock(room_id)
         async with lock:
             try:
-                room, connection = await self._apply(room_id, come_online)
+                room, connection, document = await self._apply(room_id, come_online)
             except (RoomError, StoreError):
                 self._forget(opened)
                 raise
@@ -220,7 +240,7 @@ class Hub:
             WEBSOCKET_CONNECTIONS.inc()
             ACTIVE_ROOMS.set(len(self._connections))
             self._broadcast(room, joined=connection)
-        await self.fanout.publish(room_id, room.version, self.instance_id)
+        await self.fanout.publish(room_id, room.version, self.instance_id, document)
         return connection
 
     def _forget(self, connections: list[Connection]) -> None:
@@ -232,31 +252,73 @@ class Hub:
                 self._pinned.pop(connection.room_id, None)
 
     async def disconnect(self, connection: Connection) -> None:
-        """Forget a closed connection; the participant shows as away when it was the last."""
+        """Forget a closed connection; the participant shows as away when it was the last.
+
+        The leave is recorded however long the room keeps changing under us or the database
+        stays out (until the hub closes): a leave given up would show the participant online
+        for good.
+        """
         room_id = connection.room_id
         local = self._connections.get(room_id, set())
         if connection not in local:
             return
         local.discard(connection)
         WEBSOCKET_CONNECTIONS.dec()
-
-        def go_away(room: Room) -> None:
-            participant = room.participants.get(connection.participant_id)
-            if participant is not None:
-                participant.disconnect(self.instance_id, time.time())
-
+        self._leaving.setdefault(room_id, []).append(connection.participant_id)
         try:
-            await self.mutate(room_id, go_away)
-        except (RoomError, StoreError) as exc:
-            log.info("room %s: could not record a disconnect: %s", room_id, exc)
+            await self._record_leaves(room_id)
         finally:
-            if not local:
+            if not local and self._connections.get(room_id) is local:
                 self._connections.pop(room_id, None)
                 self._cache.pop(room_id, None)
                 self._views.pop(room_id, None)
                 self._pruned_at.pop(room_id, None)
                 self._pinned.pop(room_id, None)
             ACTIVE_ROOMS.set(len(self._connections))
+
+    async def _record_leaves(self, room_id: str) -> None:
+        """Store every leave of a room waiting to be stored, in one change; retried until done.
+
+        Leaves that queue behind the room's lock are carried by the first change that gets it:
+        the sockets of a room closing at once make one change per instance, not one each.
+        """
+        while True:
+            failed: StoreError | None = None
+            async with self._lock(room_id):
+                leaving = self._leaving.pop(room_id, None)
+                if not leaving:
+                    return  # carried by an earlier leave's change
+                try:
+                    room, _, document = await self._apply(room_id, self._goes_away(leaving))
+                except RoomError:  # the room is gone, and its presence with it
+                    return
+                except StoreError as exc:
+                    self._leaving.setdefault(room_id, []).extend(leaving)
+                    failed = exc
+                else:
+                    self._broadcast(room)
+            if failed is None:
+                await self.fanout.publish(room_id, room.version, self.instance_id, document)
+                return
+            if self._closed:
+                log.warning("room %s: leaves not recorded at shutdown: %s", room_id, failed)
+                return
+            log.warning(
+                "room %s: recording leaves again in %gs: %s", room_id, LEAVE_RETRY_SECONDS, failed
+            )
+            await asyncio.sleep(LEAVE_RETRY_SECONDS)
+
+    def _goes_away(self, leaving: list[str]) -> Callable[[Room], None]:
+        """The change that counts one connection less for each participant id given."""
+
+        def go_away(room: Room) -> None:
+            now = time.time()
+            for participant_id in leaving:
+                participant = room.participants.get(participant_id)
+                if participant is not None:
+                    participant.disconnect(self.instance_id, now)
+
+        return go_away
 
     # -- telling ----------------------------------------------------------------------------
 
@@ -267,8 +329,8 @@ class Hub:
             return
         public = public_view(room)
         before = self._views.get(room.id)
-        self._views[room.id] = public
-        body = changes(before, public) if before is not None else None
+        now = self._views[room.id] = snapshot(public)
+        body = changes(before, public, now) if before is not None else None
         full: Callable[[str], str] | None = None
         small = delta_messages(room, body) if body is not None else None
         sent = 0
@@ -289,15 +351,23 @@ class Hub:
         """Send one connection the full state it asked for (it missed a delta's base)."""
         async with self._lock(connection.room_id):
             room = self._cache.get(connection.room_id)
-            public = self._views.get(connection.room_id)
-            if room is None or public is None:
+            if room is None or connection.room_id not in self._views:
                 connection.close(CLOSE_RECONNECT)  # the page reconnects and gets the state
                 return
-            connection.deliver(state_messages(room, public)(connection.participant_id))
+            connection.deliver(state_messages(room, public_view(room))(connection.participant_id))
             MESSAGES_OUT.inc()
 
-    async def on_remote_change(self, room_id: str, version: int) -> None:
-        """Another instance changed a room: reload it and tell local connections."""
+    async def on_remote_change(
+        self, room_id: str, version: int, document: dict[str, Any] | None = None
+    ) -> None:
+        """Another instance committed a room at `version`: take its document (else reload the
+        room) unless this instance's copy is as new, and tell local connections.
+
+        Notices may arrive late, out of order or not at all: an older one is ignored, a newer
+        one replaces the copy whole (a document is the full state, so a skipped version needs
+        nothing else), and a change made on a copy left behind is refused by the save's
+        version check and reloaded.
+        """
         if room_id not in self._connections:
             return
         lock = self._lock(room_id)
@@ -305,13 +375,24 @@ class Hub:
             cached = self._cache.get(room_id)
             if cached is not None and cached.version >= version:
                 return
-            self._cache.pop(room_id, None)
-            try:
-                room = await self._fresh(room_id)
-            except StoreError as exc:
-                log.warning("room %s: cannot reload after a remote change: %s", room_id, exc)
-                return
-            if room is not None:
+            room: Room | None
+            if document is not None:
+                try:
+                    room = room_from_doc(document, version)
+                except (KeyError, TypeError, ValueError):
+                    log.warning("room %s: a notice's document is malformed; reloading", room_id)
+                    document = None
+                else:
+                    await self._forget_gone(room)
+            if document is None:
+                self._cache.pop(room_id, None)
+                try:
+                    room = await self._fresh(room_id)
+                except StoreError as exc:
+                    log.warning("room %s: cannot reload after a remote change: %s", room_id, exc)
+                    return
+            if room is not None and room_id in self._connections:
+                self._cache[room_id] = room
                 self._broadcast(room)
 
     async def tick(self, now: float) -> None:
@@ -344,6 +425,7 @@ class Hub:
 
     def close_all(self) -> None:
         """Ask every local connection to close (the server is going away)."""
+        self._closed = True
         for connections in self._connections.values():
             for connection in connections:
                 connection.close(CLOSE_RECONNECT)

@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     )
 
     gc_thresholds: tuple[int, int, int] = Field(
-        (10_000, 50, 1_000),
+        (10_000, 2, 1_000_000),
         validation_alias=_env("gc_thresholds", "PLANNING_POKER_GC_THRESHOLDS"),
     )
 

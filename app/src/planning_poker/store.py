@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,6 +63,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def encode_document(room: Room) -> str:
+    """The room's stored document as JSON text."""
+    return orjson.dumps(room_to_doc(room)).decode()
 
 
 class RoomStore:
@@ -136,11 +141,15 @@ class RoomStore:
                 raise StaleRoomError(f"room {room.id} changed since version {expected_version}")
 
     def save_many(
-        self, saves: list[tuple[Room, int]], now: float | None = None
+        self,
+        saves: Sequence[tuple[Room, int]],
+        now: float | None = None,
+        documents: Sequence[str] | None = None,
     ) -> list[StaleRoomError | None]:
         """Write several rooms in one transaction (a group commit); per save, None or stale.
 
-        A stale room does not stop the others; a database error fails them all (StoreError).
+        `documents` are the rooms' `encode_document`s when the caller has them already. A
+        stale room does not stop the others; a database error fails them all (StoreError).
         The rows are written in room id order: instances committing batches of the same rooms
         at once take the row locks in one order, so they wait for each other, never deadlock.
         """
@@ -148,14 +157,14 @@ class RoomStore:
         order = sorted(range(len(saves)), key=lambda index: saves[index][0].id)
         rows = [
             (
-                room.name,
-                orjson.dumps(room_to_doc(room)).decode(),
-                room.version,
+                saves[index][0].name,
+                documents[index] if documents is not None else encode_document(saves[index][0]),
+                saves[index][0].version,
                 now,
-                room.id,
-                expected_version,
+                saves[index][0].id,
+                saves[index][1],
             )
-            for room, expected_version in (saves[index] for index in order)
+            for index in order
         ]
         if self.local:
             counts = self._write_sqlite(rows)

@@ -85,13 +85,15 @@ def create_app(
         await running.fanout.start(running.hub.instance_id, running.hub.on_remote_change)
         background = asyncio.create_task(_background(running))
         collector.settle(settings.gc_thresholds)
+        collecting = asyncio.create_task(collector.collect_by_time())
         try:
             yield
         finally:
             running.hub.close_all()
-            background.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await background
+            for task in (background, collecting):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await running.fanout.stop(running.hub.instance_id)
             running.store.close()
             running.engine.dispose()
