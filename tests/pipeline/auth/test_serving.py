@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -156,19 +157,28 @@ def test_each_server_saves_its_first_admin_token_in_its_own_config_entry(tmp_pat
     assert (tmp_path / "one" / "server.log").read_text().count("first start") == 1
 
 
-def test_the_state_folder_and_what_the_server_writes_there_are_owner_only(tmp_path: Path) -> None:
-    state = tmp_path / "state"
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A server (base URL, state folder) started on a folder that was world-readable."""
+    state = tmp_path_factory.mktemp("served") / "state"
     state.mkdir(mode=0o755)
     (state / "webhooks-received.jsonl").write_text("{}\n")
     (state / "webhooks-received.jsonl").chmod(0o644)
     with api_server(state) as (base, _):
-        headers = {"Authorization": f"Bearer {admin_token(state)}"}
-        assert httpx.get(f"{base}/api/v1/whoami", headers=headers).status_code == 200
-        modes = {
-            path.relative_to(state).as_posix(): stat.S_IMODE(path.stat().st_mode)
-            for path in [state, *state.rglob("*")]
-            if not path.is_symlink() and path.name != "server.log"  # the test's own file
-        }
+        yield base, state
+
+
+def test_the_state_folder_and_what_the_server_writes_there_are_owner_only(
+    served: tuple[str, Path],
+) -> None:
+    base, state = served
+    headers = {"Authorization": f"Bearer {admin_token(state)}"}
+    assert httpx.get(f"{base}/api/v1/whoami", headers=headers).status_code == 200
+    modes = {
+        path.relative_to(state).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in [state, *state.rglob("*")]
+        if not path.is_symlink() and path.name != "server.log"  # the test's own file
+    }
     assert modes["."] == 0o700
     loose = {name: oct(mode) for name, mode in modes.items() if mode & 0o077}
     assert loose == {}, loose
@@ -205,15 +215,15 @@ def test_login_create_list_and_delete_tokens_with_the_cli(
         assert kargo("audit", "verify").out.startswith("audit chain intact: 3 records")
 
 
-def test_an_expired_token_no_longer_authenticates(tmp_path: Path) -> None:
-    with api_server(tmp_path / "state") as (base, _):
-        admin = {"Authorization": f"Bearer {admin_token(tmp_path / 'state')}"}
-        made = httpx.post(
-            f"{base}{API}/tokens",
-            headers=admin,
-            json={"name": "brief", "role": "viewer", "expires": "1s"},
-        ).json()
-        headers = {"Authorization": f"Bearer {made['token']}"}
-        time.sleep(1.2)
-        answer = httpx.get(f"{base}{API}/projects", headers=headers)
+def test_an_expired_token_no_longer_authenticates(served: tuple[str, Path]) -> None:
+    base, state = served
+    admin = {"Authorization": f"Bearer {admin_token(state)}"}
+    made = httpx.post(
+        f"{base}{API}/tokens",
+        headers=admin,
+        json={"name": "brief", "role": "viewer", "expires": "1s"},
+    ).json()
+    headers = {"Authorization": f"Bearer {made['token']}"}
+    time.sleep(1.2)
+    answer = httpx.get(f"{base}{API}/projects", headers=headers)
     assert answer.status_code == 401 and "expired" in answer.json()["error"]["message"]
