@@ -116,30 +116,17 @@ def test_with_a_certificate_the_server_speaks_https(tmp_path: Path) -> None:
             process.wait(timeout=15)
 
 
-def test_a_server_leaves_the_cli_config_alone_unless_asked_and_the_cli_deletes_entries(
+def test_servers_save_their_first_admin_token_only_when_asked_each_in_its_own_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Then the CLI deletes the entries (one server each, started once or twice, shares it all)."""
     config = tmp_path / "cli" / "config.yaml"
-    with api_server(tmp_path / "throwaway", env={"KARGO_CONFIG": str(config)}):
+    shared = {"KARGO_CONFIG": str(config)}
+    with api_server(tmp_path / "throwaway", env=shared):
         pass
     assert not config.exists()  # a throwaway server leaves no credentials behind
     assert admin_token(tmp_path / "throwaway")
-    with api_server(tmp_path / "kept", env={"KARGO_CONFIG": str(config)}, extra=["--save-token"]):
-        pass
-    [entry] = yaml.safe_load(config.read_text())["servers"]
-    monkeypatch.setenv("KARGO_CONFIG", str(config))
-    missing = kargo("config", "delete-server", "http://127.0.0.1:1")
-    assert missing.code == 1 and "has no entry for http://127.0.0.1:1" in missing.err
-    deleted = kargo("config", "delete-server", entry["server"])
-    assert deleted.code == 0 and f"deleted {entry['server']}" in deleted.out, deleted
-    left = yaml.safe_load(config.read_text())
-    assert left["servers"] == [] and "currentServer" not in left
-    assert admin_token(tmp_path / "kept") not in config.read_text()
 
-
-def test_each_server_saves_its_first_admin_token_in_its_own_config_entry(tmp_path: Path) -> None:
-    shared = {"KARGO_CONFIG": str(tmp_path / "cli" / "config.yaml")}
-    config = tmp_path / "cli" / "config.yaml"
     save = ["--save-token"]
     with api_server(tmp_path / "one", env=shared, extra=save) as (first, _):
         with api_server(tmp_path / "two", env=shared, extra=save) as (second, _):
@@ -155,6 +142,19 @@ def test_each_server_saves_its_first_admin_token_in_its_own_config_entry(tmp_pat
     with api_server(tmp_path / "one", env=shared, extra=save):  # no second admin token
         pass
     assert (tmp_path / "one" / "server.log").read_text().count("first start") == 1
+
+    monkeypatch.setenv("KARGO_CONFIG", str(config))
+    missing = kargo("config", "delete-server", "http://127.0.0.1:1")
+    assert missing.code == 1 and "has no entry for http://127.0.0.1:1" in missing.err
+    current = yaml.safe_load(config.read_text())["currentServer"]
+    assert current in (first, second)
+    other = second if current == first else first
+    for url, kept in ((other, current), (current, None)):
+        deleted = kargo("config", "delete-server", url)
+        assert deleted.code == 0 and f"deleted {url}" in deleted.out, deleted
+        assert entries[url]["token"] not in config.read_text()
+        assert yaml.safe_load(config.read_text()).get("currentServer") == kept
+    assert yaml.safe_load(config.read_text())["servers"] == []
 
 
 @pytest.fixture(scope="module")
