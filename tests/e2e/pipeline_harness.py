@@ -195,7 +195,7 @@ def _replace(path: Path, pairs: list[tuple[str, str]]) -> None:
 
 
 def configure(repo: Path, state: Path, ports: Ports) -> None:
-    """Point the clone's kargo/ at free ports and absolute folders; shorten the load test."""
+    """Point the clone's kargo/ at free ports and absolute folders; shorten the load test, pause."""
     checks, prometheus = f"127.0.0.1:{ports.checks}", f"127.0.0.1:{ports.prometheus}"
     _replace(
         repo / "kargo" / "stage.yaml",
@@ -207,6 +207,7 @@ def configure(repo: Path, state: Path, ports: Ports) -> None:
             ("127.0.0.1:8090", checks),
             ("127.0.0.1:9090", prometheus),
             (".kargo/stages/", f"{state}/stages/"),
+            ("duration: 2s", "duration: 1s"),  # production's canary pause
         ],
     )
     _replace(repo / "kargo" / "webhooks.yaml", [("127.0.0.1:8095", f"127.0.0.1:{ports.receiver}")])
