@@ -8,7 +8,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import pytest
@@ -42,6 +41,17 @@ def untrusting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The same limits, no trusted proxy (the default)."""
     env = {"PLANNING_POKER_ROOMS_PER_CLIENT_PER_HOUR": "2"}
     with app_server(tmp_path_factory.mktemp("untrusting"), env=env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server allowing one other origin that forgets who left a second ago (two tests' facets)."""
+    env = {
+        "PLANNING_POKER_ALLOWED_ORIGINS": "https://poker.example.com",
+        "PLANNING_POKER_DEPARTED_AFTER_SECONDS": "1",
+    }
+    with app_server(tmp_path_factory.mktemp("configured"), env=env) as running:
         yield running
 
 
@@ -133,30 +143,26 @@ def test_the_csp_lets_pages_connect_only_to_the_app_itself(server: Server) -> No
     assert sources == ["connect-src", "'self'", f"ws://{host}", f"wss://{host}"]
 
 
-def test_configured_origins_decide_the_websocket_and_the_csp(tmp_path: Path) -> None:
-    env = {"PLANNING_POKER_ALLOWED_ORIGINS": "https://poker.example.com"}
-    with app_server(tmp_path, env=env) as running:
-        policy = httpx.get(running.base + "/").headers["content-security-policy"]
-        assert "connect-src 'self' wss://poker.example.com;" in policy
-        room = create_room(running)
-        url = f"{running.ws_base}/ws/rooms/{room['id']}?token={room['token']}"
-        origin = "https://poker.example.com"
-        with connect(url, origin=origin, open_timeout=10) as socket:  # type: ignore[arg-type]
-            assert json.loads(socket.recv(timeout=5))["type"] == "state"
-        with pytest.raises(InvalidStatus):
-            connect(url, origin=f"http://127.0.0.1:{running.port}", open_timeout=10)  # type: ignore[arg-type]
+def test_configured_origins_decide_the_websocket_and_the_csp(configured: Server) -> None:
+    policy = httpx.get(configured.base + "/").headers["content-security-policy"]
+    assert "connect-src 'self' wss://poker.example.com;" in policy
+    room = create_room(configured)
+    url = f"{configured.ws_base}/ws/rooms/{room['id']}?token={room['token']}"
+    origin = "https://poker.example.com"
+    with connect(url, origin=origin, open_timeout=10) as socket:  # type: ignore[arg-type]
+        assert json.loads(socket.recv(timeout=5))["type"] == "state"
+    with pytest.raises(InvalidStatus):
+        connect(url, origin=f"http://127.0.0.1:{configured.port}", open_timeout=10)  # type: ignore[arg-type]
 
 
-def test_participants_who_left_long_ago_are_pruned(tmp_path: Path) -> None:
-    env = {"PLANNING_POKER_DEPARTED_AFTER_SECONDS": "1"}
-    with app_server(tmp_path, env=env) as running:
-        room = create_room(running)
-        join(running, room["id"], "Ghost")  # joins over HTTP and never connects
-        time.sleep(1.5)
-        join(running, room["id"], "Ann")
-        state = httpx.get(f"{running.base}/api/rooms/{room['id']}").json()
-        assert not member(state, "Ghost"), "a long-departed participant kept their place"
-        assert member(state, "Fay") and member(state, "Ann")
+def test_participants_who_left_long_ago_are_pruned(configured: Server) -> None:
+    room = create_room(configured)
+    join(configured, room["id"], "Ghost")  # joins over HTTP and never connects
+    time.sleep(1.5)
+    join(configured, room["id"], "Ann")
+    state = httpx.get(f"{configured.base}/api/rooms/{room['id']}").json()
+    assert not member(state, "Ghost"), "a long-departed participant kept their place"
+    assert member(state, "Fay") and member(state, "Ann")
 
 
 def test_the_lock_table_keeps_nothing_for_unknown_rooms() -> None:

@@ -104,7 +104,7 @@ class Pipeline:
             for freight in self.get("freight"):
                 if freight["commits"][0]["id"] == commit:
                     return dict(freight)
-            time.sleep(1)
+            time.sleep(0.5)
         raise AssertionError(f"no freight for commit {commit} after {timeout:.0f}s")
 
     def promote(self, stage: str, freight: str, timeout: float = 180.0) -> dict[str, Any]:
@@ -118,7 +118,7 @@ class Pipeline:
             promotion = self.get("promotions", name)
             if promotion.get("status", {}).get("phase") in TERMINAL_PROMOTION:
                 return dict(promotion)
-            time.sleep(0.5)
+            time.sleep(0.25)
         raise AssertionError(f"promotion {name} did not end in {timeout:.0f}s")
 
     def verification(self, stage: str, freight: str, timeout: float = 240.0) -> dict[str, Any]:
@@ -130,7 +130,7 @@ class Pipeline:
                 checks = history[0].get("verificationHistory") or []
                 if checks and checks[0].get("phase") in TERMINAL_VERIFICATION:
                     return dict(checks[0])
-            time.sleep(1)
+            time.sleep(0.25)
         raise AssertionError(f"verification of {freight} in {stage} did not end in {timeout:.0f}s")
 
     def current_freight(self, stage: str) -> str | None:
@@ -147,7 +147,7 @@ class Pipeline:
             running = stage_body["status"].get("currentPromotion")
             if history and history[0]["name"] == freight and not running:
                 return
-            time.sleep(1)
+            time.sleep(0.25)
         raise AssertionError(f"{stage} does not run {freight} after {timeout:.0f}s")
 
     def events(self, reason: str) -> list[dict[str, Any]]:
@@ -195,7 +195,7 @@ def _replace(path: Path, pairs: list[tuple[str, str]]) -> None:
 
 
 def configure(repo: Path, state: Path, ports: Ports) -> None:
-    """Point the clone's kargo/ at free ports and absolute folders; shorten the load test."""
+    """Point the clone's kargo/ at free ports and absolute folders; shorten the load test, pause."""
     checks, prometheus = f"127.0.0.1:{ports.checks}", f"127.0.0.1:{ports.prometheus}"
     _replace(
         repo / "kargo" / "stage.yaml",
@@ -207,6 +207,7 @@ def configure(repo: Path, state: Path, ports: Ports) -> None:
             ("127.0.0.1:8090", checks),
             ("127.0.0.1:9090", prometheus),
             (".kargo/stages/", f"{state}/stages/"),
+            ("duration: 2s", "duration: 1s"),  # production's canary pause
         ],
     )
     _replace(repo / "kargo" / "webhooks.yaml", [("127.0.0.1:8095", f"127.0.0.1:{ports.receiver}")])
@@ -214,9 +215,9 @@ def configure(repo: Path, state: Path, ports: Ports) -> None:
         repo / "kargo" / "analysis-templates" / "load-test.yaml",
         [
             ('- name: users\n      value: "10"', '- name: users\n      value: "4"'),
-            ('value: "30"', 'value: "10"'),
+            ('value: "30"', 'value: "7"'),
             ("initialDelay: 20s", "initialDelay: 7s"),
-            ("interval: 10s", "interval: 4s"),
+            ("interval: 10s", "interval: 3s"),
         ],
     )
     git(repo, "commit", "-q", "-am", "e2e: free ports, absolute folders, a short load test")

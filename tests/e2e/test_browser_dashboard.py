@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.chromium import chromium
+from tests.pipeline.documents import documents, git_warehouse, project, stage
 from tests.pipeline.harness import (
     admin_headers,
     api_server,
@@ -41,20 +42,7 @@ HOSTILE = "<img src=x onerror=window.pwned=1> fix"
 
 def pipeline(folder: Path, repo: Path, check_url: str) -> Path:
     """Development (a two-second step, then verified) and production, which follows it."""
-    folder.mkdir()
-    (folder / "pipeline.yaml").write_text(
-        f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
+    smoke = f"""\
 apiVersion: argoproj.io/v1alpha1
 kind: AnalysisTemplate
 metadata: {{name: smoke}}
@@ -64,34 +52,17 @@ spec:
     provider:
       web: {{url: "{check_url}", jsonPath: "{{$.ok}}"}}
     successCondition: result == true
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: shell
-        config: {{command: "sleep 2"}}
-  verification:
-    analysisTemplates: [{{name: smoke}}]
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: prod}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{stages: [dev]}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
 """
+    slow_step = '- uses: shell\n  config: {command: "sleep 2"}'
+    folder.mkdir()
+    (folder / "pipeline.yaml").write_text(
+        documents(
+            project(),
+            git_warehouse(repo, interval=None),
+            smoke,
+            stage("dev", slow_step, verification="analysisTemplates: [{name: smoke}]"),
+            stage("prod", sources="{stages: [dev]}"),
+        )
     )
     return folder
 

@@ -14,19 +14,12 @@ from playwright.sync_api import (
     expect,
 )
 
-from tests.app.conftest import Server, app_server
+from tests.app.conftest import Server
 from tests.e2e.chromium import chromium
 
 pytestmark = pytest.mark.chromium
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 OpenPage = Callable[[], Page]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The app for this module's browser tests."""
-    with app_server(tmp_path_factory.mktemp("browser")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

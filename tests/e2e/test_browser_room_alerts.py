@@ -17,11 +17,10 @@ from tests.e2e.test_browser_room import (
     create_room,
     join,
     person,
-    server,
 )
 
 pytestmark = pytest.mark.chromium
-__all__ = ["browser", "person", "server"]  # fixtures shared with the room's first tests
+__all__ = ["browser", "person"]  # fixtures shared with the room's first tests
 
 # A spy, not a stub: the page's Notification is the browser's own, subclassed only to record
 # what the page constructs (headless Chromium shows nothing on screen to look at).

@@ -13,10 +13,10 @@ from playwright.sync_api import FilePayload, Page, WebSocketRoute, expect
 
 from tests.app.conftest import Server
 from tests.e2e.accessibility import tab_order, violations
-from tests.e2e.test_browser_room import OpenPage, browser, card, create_room, join, person, server
+from tests.e2e.test_browser_room import OpenPage, browser, card, create_room, join, person
 
 pytestmark = pytest.mark.chromium
-__all__ = ["browser", "person", "server"]  # fixtures shared with the room's first tests
+__all__ = ["browser", "person"]  # fixtures shared with the room's first tests
 
 
 def focused(page: Page) -> str:

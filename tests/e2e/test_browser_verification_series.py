@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, expect
 from tests.e2e.accessibility import violations
 from tests.e2e.chromium import chromium
 from tests.pipeline.analysis.conftest import PrometheusServer, prometheus
+from tests.pipeline.documents import documents, git_warehouse, project, stage
 from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
 
 pytestmark = pytest.mark.chromium
@@ -25,19 +26,7 @@ API = "/api/v1/projects/shop"
 
 def pipeline(repo: Path, prometheus_url: str) -> str:
     """One stage verified by a p95 query like kargo/analysis-templates/load-test.yaml's."""
-    return f"""\
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Project
-metadata: {{name: shop}}
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Warehouse
-metadata: {{name: app}}
-spec:
-  interval: 1h
-  subscriptions:
-  - git: {{repoURL: {repo}, branch: main}}
----
+    load_test = f"""\
 apiVersion: kargo.akuity.io/v1alpha1
 kind: AnalysisTemplate
 metadata: {{name: load-test}}
@@ -57,22 +46,11 @@ spec:
     interval: 1s
     count: 4
     successCondition: result < 500
----
-apiVersion: kargo.akuity.io/v1alpha1
-kind: Stage
-metadata: {{name: dev}}
-spec:
-  requestedFreight:
-  - origin: {{kind: Warehouse, name: app}}
-    sources: {{direct: true}}
-  promotionTemplate:
-    spec:
-      steps:
-      - uses: noop
-  verification:
-    analysisTemplates:
-    - name: load-test
 """
+    verification = "analysisTemplates:\n- name: load-test"
+    return documents(
+        project(), git_warehouse(repo), load_test, stage("dev", verification=verification)
+    )
 
 
 @dataclass

@@ -67,7 +67,7 @@ def wait_for(what: str, check: Any, timeout: float = 180.0) -> Any:
         value = check()
         if value:
             return value
-        time.sleep(0.5)
+        time.sleep(0.25)
     raise AssertionError(f"timed out waiting for {what}")
 
 

@@ -6,7 +6,6 @@ import asyncio
 import http.server
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from kargo.engine.controller import Engine
 from kargo.model.stage import Stage
 from kargo.store import Store, get_model
 
+from tests.pipeline.forking import ForkedServer
 from tests.services import free_port, wait_for_http
 
 
@@ -159,10 +159,10 @@ def api_server(
     database_url: str | None = None,
     extra: list[str] | None = None,
     env: dict[str, str] | None = None,
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run `python -m kargo.api` on a free loopback port; yield its base URL and process."""
+) -> Iterator[tuple[str, ForkedServer]]:
+    """Run `python -m kargo.api` (forked: forking.py) on a free port; yield its URL and process."""
     port = free_port()
-    argv = [sys.executable, "-m", "kargo.api", "--state-dir", str(state_dir), "--port", str(port)]
+    argv = ["--state-dir", str(state_dir), "--port", str(port)]
     argv += extra or []
     if config_dir is not None:
         argv += ["--config", str(config_dir)]
@@ -171,12 +171,11 @@ def api_server(
     state_dir.mkdir(parents=True, exist_ok=True)
     # The server saves its first admin token in the CLI config: keep that one private to the test.
     environment = {**os.environ, "KARGO_CONFIG": str(state_dir / "cli-config.yaml"), **(env or {})}
-    with open(state_dir / "server.log", "ab") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=log, env=environment)
+    process = ForkedServer(argv, environment, state_dir / "server.log")
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_for_http(f"{base}/healthz", timeout=90)  # a loaded machine imports slowly
+            wait_for_http(f"{base}/healthz", timeout=90)  # the first start imports kargo
         except TimeoutError as exc:
             process.kill()
             process.wait()

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -115,30 +116,17 @@ def test_with_a_certificate_the_server_speaks_https(tmp_path: Path) -> None:
             process.wait(timeout=15)
 
 
-def test_a_server_leaves_the_cli_config_alone_unless_asked_and_the_cli_deletes_entries(
+def test_servers_save_their_first_admin_token_only_when_asked_each_in_its_own_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Then the CLI deletes the entries (one server each, started once or twice, shares it all)."""
     config = tmp_path / "cli" / "config.yaml"
-    with api_server(tmp_path / "throwaway", env={"KARGO_CONFIG": str(config)}):
+    shared = {"KARGO_CONFIG": str(config)}
+    with api_server(tmp_path / "throwaway", env=shared):
         pass
     assert not config.exists()  # a throwaway server leaves no credentials behind
     assert admin_token(tmp_path / "throwaway")
-    with api_server(tmp_path / "kept", env={"KARGO_CONFIG": str(config)}, extra=["--save-token"]):
-        pass
-    [entry] = yaml.safe_load(config.read_text())["servers"]
-    monkeypatch.setenv("KARGO_CONFIG", str(config))
-    missing = kargo("config", "delete-server", "http://127.0.0.1:1")
-    assert missing.code == 1 and "has no entry for http://127.0.0.1:1" in missing.err
-    deleted = kargo("config", "delete-server", entry["server"])
-    assert deleted.code == 0 and f"deleted {entry['server']}" in deleted.out, deleted
-    left = yaml.safe_load(config.read_text())
-    assert left["servers"] == [] and "currentServer" not in left
-    assert admin_token(tmp_path / "kept") not in config.read_text()
 
-
-def test_each_server_saves_its_first_admin_token_in_its_own_config_entry(tmp_path: Path) -> None:
-    shared = {"KARGO_CONFIG": str(tmp_path / "cli" / "config.yaml")}
-    config = tmp_path / "cli" / "config.yaml"
     save = ["--save-token"]
     with api_server(tmp_path / "one", env=shared, extra=save) as (first, _):
         with api_server(tmp_path / "two", env=shared, extra=save) as (second, _):
@@ -155,20 +143,42 @@ def test_each_server_saves_its_first_admin_token_in_its_own_config_entry(tmp_pat
         pass
     assert (tmp_path / "one" / "server.log").read_text().count("first start") == 1
 
+    monkeypatch.setenv("KARGO_CONFIG", str(config))
+    missing = kargo("config", "delete-server", "http://127.0.0.1:1")
+    assert missing.code == 1 and "has no entry for http://127.0.0.1:1" in missing.err
+    current = yaml.safe_load(config.read_text())["currentServer"]
+    assert current in (first, second)
+    other = second if current == first else first
+    for url, kept in ((other, current), (current, None)):
+        deleted = kargo("config", "delete-server", url)
+        assert deleted.code == 0 and f"deleted {url}" in deleted.out, deleted
+        assert entries[url]["token"] not in config.read_text()
+        assert yaml.safe_load(config.read_text()).get("currentServer") == kept
+    assert yaml.safe_load(config.read_text())["servers"] == []
 
-def test_the_state_folder_and_what_the_server_writes_there_are_owner_only(tmp_path: Path) -> None:
-    state = tmp_path / "state"
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A server (base URL, state folder) started on a folder that was world-readable."""
+    state = tmp_path_factory.mktemp("served") / "state"
     state.mkdir(mode=0o755)
     (state / "webhooks-received.jsonl").write_text("{}\n")
     (state / "webhooks-received.jsonl").chmod(0o644)
     with api_server(state) as (base, _):
-        headers = {"Authorization": f"Bearer {admin_token(state)}"}
-        assert httpx.get(f"{base}/api/v1/whoami", headers=headers).status_code == 200
-        modes = {
-            path.relative_to(state).as_posix(): stat.S_IMODE(path.stat().st_mode)
-            for path in [state, *state.rglob("*")]
-            if not path.is_symlink() and path.name != "server.log"  # the test's own file
-        }
+        yield base, state
+
+
+def test_the_state_folder_and_what_the_server_writes_there_are_owner_only(
+    served: tuple[str, Path],
+) -> None:
+    base, state = served
+    headers = {"Authorization": f"Bearer {admin_token(state)}"}
+    assert httpx.get(f"{base}/api/v1/whoami", headers=headers).status_code == 200
+    modes = {
+        path.relative_to(state).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in [state, *state.rglob("*")]
+        if not path.is_symlink() and path.name != "server.log"  # the test's own file
+    }
     assert modes["."] == 0o700
     loose = {name: oct(mode) for name, mode in modes.items() if mode & 0o077}
     assert loose == {}, loose
@@ -205,15 +215,15 @@ def test_login_create_list_and_delete_tokens_with_the_cli(
         assert kargo("audit", "verify").out.startswith("audit chain intact: 3 records")
 
 
-def test_an_expired_token_no_longer_authenticates(tmp_path: Path) -> None:
-    with api_server(tmp_path / "state") as (base, _):
-        admin = {"Authorization": f"Bearer {admin_token(tmp_path / 'state')}"}
-        made = httpx.post(
-            f"{base}{API}/tokens",
-            headers=admin,
-            json={"name": "brief", "role": "viewer", "expires": "1s"},
-        ).json()
-        headers = {"Authorization": f"Bearer {made['token']}"}
-        time.sleep(1.2)
-        answer = httpx.get(f"{base}{API}/projects", headers=headers)
+def test_an_expired_token_no_longer_authenticates(served: tuple[str, Path]) -> None:
+    base, state = served
+    admin = {"Authorization": f"Bearer {admin_token(state)}"}
+    made = httpx.post(
+        f"{base}{API}/tokens",
+        headers=admin,
+        json={"name": "brief", "role": "viewer", "expires": "1s"},
+    ).json()
+    headers = {"Authorization": f"Bearer {made['token']}"}
+    time.sleep(1.2)
+    answer = httpx.get(f"{base}{API}/projects", headers=headers)
     assert answer.status_code == 401 and "expired" in answer.json()["error"]["message"]

@@ -6,12 +6,14 @@ import asyncio
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from kargo.runtime.deploying import DeploySpec, deploy_blue_green
 from kargo.runtime.state import InstanceRecord
+from kargo.runtime.steps.deploy import DeployConfig
 from kargo.steps.base import FreightCommit, StepContext
 
 from tests.services import REPO_ROOT
@@ -65,6 +67,35 @@ def step_context(
         work_dir=work_dir,
         state_dir=state_dir,
     )
+
+
+def canary_config(port: int, commit: str, steps: Sequence[object]) -> DeployConfig:
+    """The deploy step's config for the real app at `commit`, walking canary `steps`."""
+    return DeployConfig.model_validate(
+        {
+            "port": port,
+            "command": ["planning-poker"],
+            "env": {
+                "PORT": "${PORT}",
+                "DATABASE_URL": "sqlite:///${STAGE_DIR}/app.db",
+                "PLANNING_POKER_COMMIT": "${COMMIT}",
+            },
+            "envDir": str(VENV),
+            "commit": commit,
+            "strategy": {"canary": {"steps": steps}},
+        }
+    )
+
+
+def logged(ctx: StepContext) -> list[str]:
+    """The lines the step logs through `ctx`, gathered as it runs."""
+    lines: list[str] = []
+
+    async def log(line: str) -> None:
+        lines.append(line)
+
+    ctx.log = log
+    return lines
 
 
 @dataclass

@@ -17,7 +17,7 @@ from kargo.steps.base import StepPhase
 from kargo.steps.resources import set_resource_reader
 from kargo.store import Store
 
-from tests.pipeline.runtime.support import VENV, deploy, poker_spec, step_context
+from tests.pipeline.runtime.support import canary_config, deploy, logged, poker_spec, step_context
 from tests.pipeline.runtime.test_canarying import commits_seen
 
 TEMPLATE = """\
@@ -53,20 +53,11 @@ def templates(tmp_path: Path) -> Iterator[Store]:
         store.close()
 
 
-def canary_config(port: int, commit: str) -> DeployConfig:
+def analysed(port: int, commit: str) -> DeployConfig:
+    """Half the traffic to the canary, the version check, then all of it."""
     analysis = {"templates": [{"templateName": "version-check"}]}
-    return DeployConfig.model_validate(
-        {
-            "port": port,
-            "command": ["planning-poker"],
-            "env": {"PORT": "${PORT}", "DATABASE_URL": "sqlite:///${STAGE_DIR}/app.db",
-                    "PLANNING_POKER_COMMIT": "${COMMIT}"},
-            "envDir": str(VENV),
-            "commit": commit,
-            "strategy": {"canary": {"steps": [{"setWeight": 50}, {"analysis": analysis},
-                                              {"setWeight": 100}]}},
-        }
-    )  # fmt: skip
+    steps = [{"setWeight": 50}, {"analysis": analysis}, {"setWeight": 100}]
+    return canary_config(port, commit, steps)
 
 
 @pytest.mark.haproxy
@@ -75,13 +66,8 @@ def test_a_failing_canary_analysis_returns_weight_to_zero_stops_the_canary_and_f
 ) -> None:
     deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
     ctx = step_context(state_dir, tmp_path / "work", "dev", "freight-c", "unused")
-    lines: list[str] = []
-
-    async def log(line: str) -> None:
-        lines.append(line)
-
-    ctx.log = log
-    result = asyncio.run(DeployStep().run(ctx, canary_config(stage_port, "freight-c")))
+    lines = logged(ctx)
+    result = asyncio.run(DeployStep().run(ctx, analysed(stage_port, "freight-c")))
 
     assert result.phase is StepPhase.FAILED
     assert "metric version-check/serves-wanted-commit failed" in result.message
@@ -101,7 +87,7 @@ def test_a_passing_canary_analysis_checks_the_canary_alone_and_the_canary_is_pro
     ctx = step_context(state_dir, tmp_path / "work", "dev", "freight-b", "unused")
 
     # At weight 50 half the router's answers are freight-a: only the canary's own address passes.
-    result = asyncio.run(DeployStep().run(ctx, canary_config(stage_port, "freight-b")))
+    result = asyncio.run(DeployStep().run(ctx, analysed(stage_port, "freight-b")))
 
     assert result.phase is StepPhase.SUCCEEDED, result.message
     assert [(i.freight, i.track) for i in describe_stage(state_dir, "dev")] == [
@@ -116,23 +102,9 @@ def test_cancelling_a_canary_promotion_as_abort_does_stops_the_canary_and_keeps_
 ) -> None:
     deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
     ctx = step_context(state_dir, tmp_path / "work", "dev", "freight-b", "unused")
-    config = DeployConfig.model_validate(
-        {
-            "port": stage_port,
-            "command": ["planning-poker"],
-            "env": {"PORT": "${PORT}", "DATABASE_URL": "sqlite:///${STAGE_DIR}/app.db",
-                    "PLANNING_POKER_COMMIT": "${COMMIT}"},
-            "envDir": str(VENV),
-            "commit": "freight-b",
-            "strategy": {"canary": {"steps": [{"setWeight": 10}, {"pause": {"duration": "1h"}}]}},
-        }
-    )  # fmt: skip
-    lines: list[str] = []
-
-    async def log(line: str) -> None:
-        lines.append(line)
-
-    ctx.log = log
+    steps = [{"setWeight": 10}, {"pause": {"duration": "1h"}}]
+    config = canary_config(stage_port, "freight-b", steps)
+    lines = logged(ctx)
 
     async def abort_during_pause() -> None:
         task = asyncio.create_task(DeployStep().run(ctx, config))

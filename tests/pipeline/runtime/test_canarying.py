@@ -23,7 +23,13 @@ from kargo.runtime.state import RuntimePaths
 from kargo.runtime.steps.deploy import DeployConfig, DeployStep
 from kargo.steps.base import StepContext, StepPhase
 
-from tests.pipeline.runtime.support import VENV, deploy, poker_spec, step_context
+from tests.pipeline.runtime.support import (
+    canary_config,
+    deploy,
+    logged,
+    poker_spec,
+    step_context,
+)
 
 
 @pytest.mark.parametrize(
@@ -102,22 +108,10 @@ def test_the_deploy_step_walks_canary_steps_and_promotes_the_canary(
     state_dir: Path, tmp_path: Path, haproxy: str, stage_port: int
 ) -> None:
     deploy(state_dir, poker_spec("dev", "freight-a", stage_port))
-    config = {
-        "port": stage_port,
-        "command": ["planning-poker"],
-        "env": {"PORT": "${PORT}", "DATABASE_URL": "sqlite:///${STAGE_DIR}/app.db"},
-        "envDir": str(VENV),
-        "commit": "freight-b",
-        "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {"duration": "1s"}}]}},
-    }
+    steps = [{"setWeight": 50}, {"pause": {"duration": "1s"}}]
     ctx = canary_context(state_dir, tmp_path)
-    lines: list[str] = []
-
-    async def log(line: str) -> None:
-        lines.append(line)
-
-    ctx.log = log
-    result = asyncio.run(DeployStep().run(ctx, DeployConfig.model_validate(config)))
+    lines = logged(ctx)
+    result = asyncio.run(DeployStep().run(ctx, canary_config(stage_port, "freight-b", steps)))
 
     assert result.phase is StepPhase.SUCCEEDED, result.message
     assert {(i.freight, i.track) for i in describe_stage(state_dir, "dev")} == {
@@ -152,18 +146,8 @@ def test_a_canary_deploy_run_again_after_its_promotion_finishes_without_a_new_ca
     spec = poker_spec("dev", "freight-b", stage_port)
     asyncio.run(start_canary(state_dir, spec, percent=50))
     (promoted,) = asyncio.run(promote_canary(state_dir, "dev", 0.2, 5))
-    ctx = step_context(state_dir, tmp_path / "work", "dev", "freight-b", "unused")
-    config = DeployConfig.model_validate(
-        {
-            "port": stage_port,
-            "command": ["planning-poker"],
-            "env": {"PORT": "${PORT}", "DATABASE_URL": "sqlite:///${STAGE_DIR}/app.db",
-                    "PLANNING_POKER_COMMIT": "${COMMIT}"},
-            "envDir": str(VENV),
-            "commit": "freight-b",
-            "strategy": {"canary": {"steps": [{"setWeight": 50}, {"setWeight": 100}]}},
-        }
-    )  # fmt: skip
+    ctx = canary_context(state_dir, tmp_path)
+    config = canary_config(stage_port, "freight-b", [{"setWeight": 50}, {"setWeight": 100}])
 
     result = asyncio.run(DeployStep().run(ctx, config))  # the resumed step runs it all again
 
