@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from pathlib import Path
 
+import pytest
 from planning_poker.decks import DeckKind, cards_for
 from planning_poker.errors import StoreError
 from planning_poker.fanout import Fanout
@@ -16,6 +18,8 @@ from planning_poker.participants import Role
 from planning_poker.rooms import Room, new_id
 from planning_poker.store import RoomStore, make_engine
 from planning_poker.views import room_to_doc
+
+from tests.app.conftest import postgres_database
 
 
 class FlakyStore(RoomStore):
@@ -185,3 +189,46 @@ def test_notices_late_out_of_order_or_without_the_document_leave_the_right_copy(
     assert old[0] == "Sprint" and old[2] == 0  # older than the copy: ignored
     assert five == ("Five", 0, 1)  # taken without reading the database, and broadcast
     assert reload[1] == 1 and reload[0] == "Sprint"  # no document: read from the database
+
+
+class SlowFailingStore(FlakyStore):
+    """A store whose group commits take 0.3 s, then fail while `failures` lasts."""
+
+    def save_many(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.3)
+        return super().save_many(*args, **kwargs)
+
+
+@pytest.mark.postgres
+def test_a_read_during_a_save_that_fails_never_sees_the_lost_change() -> None:
+    # A change applies to the cached copy before it is saved: a page or GET /api/rooms/{id}
+    # read while the save ran (in a thread, as on PostgreSQL) showed the change, which the
+    # failed save then lost.
+    with postgres_database() as url:
+        engine = make_engine(url)
+        upgrade_to_head(engine)
+        store = SlowFailingStore(engine)
+        room = Room(new_id(12), "Sprint", DeckKind.FIBONACCI, cards_for(DeckKind.FIBONACCI), 1.0)
+        room.add_participant("P0", Role.FACILITATOR, "hash-0", 1.0)
+        store.create(room)
+
+        def rename(changed: Room) -> None:
+            changed.name = "Lost"
+
+        async def scenario() -> tuple[str, int]:
+            hub = Hub(store, Fanout(None), grace_seconds=60)
+            await hub.connect(room.id, "hash-0", Outbox(_ignore))  # the room is cached now
+            store.failures = 1
+            change = asyncio.create_task(hub.mutate(room.id, rename))
+            await asyncio.sleep(0.1)  # the change is saving
+            seen = await hub.load(room.id)
+            assert seen is not None
+            with pytest.raises(StoreError):
+                await change
+            return seen.name, seen.version
+
+        name, version = asyncio.run(scenario())
+        stored = store.load(room.id)
+        engine.dispose()
+    assert stored is not None and stored.name == "Sprint"
+    assert (name, version) == ("Sprint", stored.version)

@@ -146,7 +146,15 @@ class Hub:
         return public_view(room) if room is not None else None
 
     async def load(self, room_id: str) -> Room | None:
-        """A room to read (not to change)."""
+        """A room to read (not to change), never with a change that is not committed yet.
+
+        A change applies to the cached copy before its save; a read during the save waits for
+        it to end (saved, or dropped with the copy), so that nobody sees what may be lost.
+        """
+        lock = self._pinned.get(room_id) or self._locks.get(room_id)
+        if lock is not None and lock.locked():
+            async with lock:
+                pass
         return self._cache.get(room_id) or await self._load_pruned(room_id)
 
     # -- changing ---------------------------------------------------------------------------
