@@ -152,8 +152,9 @@ def test_the_verification_view_draws_the_p95_over_the_run_from_prometheus(
         limit = chart.locator("line.threshold")
         expect(limit).to_have_attribute("data-limit", "500")
         assert float(limit.get_attribute("y1") or 0) < min(heights)  # 487.5 ms under 500
+        # 487.5 as Prometheus computes it may be a hair under or over: rounded, 487 or 488
         expect(chart).to_have_attribute(
-            "aria-label", re.compile(r"latest 488, passes when result < 500$")
+            "aria-label", re.compile(r"latest 48[78], passes when result < 500$")
         )
         assert not [u for u in asked if u.startswith(prometheus.url)]  # only the engine asks it
         assert violations(page) == []
