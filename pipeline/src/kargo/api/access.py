@@ -22,15 +22,9 @@ from kargo.api.contract import (
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.security import deny, principal_of, readable
 from kargo.api.state import ServerState, actor_of, server_state
-from kargo.auth import (
-    Principal,
-    TokenError,
-    create_token,
-    delete_token,
-    list_tokens,
-    parse_duration,
-    verify_chain,
-)
+from kargo.auth.chain import verify_chain
+from kargo.auth.policy import Principal
+from kargo.auth.tokens import TokenError, create_token, delete_token, list_tokens, parse_duration
 from kargo.model.base import StrictModel, utcnow
 from kargo.store.documents import AuditRecord
 

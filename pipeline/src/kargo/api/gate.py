@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kargo.api.errors import ErrorCode, error_response, unavailable_response
 from kargo.api.security import bearer_problem, unknown_token_message
-from kargo.auth import authenticate
+from kargo.auth.tokens import authenticate
 from kargo.store import StoreError
 
 MAX_BODY_BYTES = 5_000_000

@@ -19,9 +19,9 @@ from fastapi import Request
 
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.state import ServerState
-from kargo.auth import Permission, Principal, authenticate
-from kargo.auth.policy import EVERY
+from kargo.auth.policy import EVERY, Permission, Principal
 from kargo.auth.refusals import RefusalWindows
+from kargo.auth.tokens import authenticate
 from kargo.store import source_address
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,7 @@ from kargo.api.contract import (
 from kargo.api.errors import ApiError, ErrorCode
 from kargo.api.security import authorize, client_address
 from kargo.api.state import ServerState, actor_of, server_state
-from kargo.auth import Permission
-from kargo.auth.policy import EVERY
+from kargo.auth.policy import EVERY, Permission
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
 from kargo.engine.approvals import approve_freight
