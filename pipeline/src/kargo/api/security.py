@@ -17,7 +17,8 @@ from typing import Any
 
 from fastapi import Request
 
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.codes import ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.state import ServerState
 from kargo.auth.policy import EVERY, Permission, Principal
 from kargo.auth.refusals import RefusalWindows
