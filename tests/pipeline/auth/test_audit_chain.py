@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from kargo.auth import verify_chain
+from kargo.auth.chain import verify_chain
 from kargo.store import Store, schema
 
 from tests.pipeline.cli.conftest import kargo

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from kargo.auth import verify_chain
+from kargo.auth.chain import verify_chain
 from kargo.auth.secretfiles import audit_key_path, load_audit_key
 from kargo.store import GENESIS, Store, record_hash, schema
 from kargo.store.auditchain import use_audit_key

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kargo.auth import Permission, PolicyError, Principal, default_policy, load_policy
-from kargo.auth.policy import parse_policy
+from kargo.auth.policy import (
+    Permission,
+    PolicyError,
+    Principal,
+    default_policy,
+    load_policy,
+    parse_policy,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = load_policy(REPO_ROOT / "kargo" / "rbac.yaml")

@@ -7,9 +7,10 @@ from pathlib import Path
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
 from kargo.engine.approvals import approve_freight
-from kargo.engine.explaining import Reason, explain_freight
+from kargo.engine.explaining import explain_freight
 from kargo.engine.promoting import PromotionRequest, request_promotion
 from kargo.model.freight import Freight
+from kargo.model.outcomes import Reason
 from kargo.model.promotion import Promotion
 from kargo.store import Store, list_models
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kargo.notify import DeliveryStatus, list_deliveries
+from kargo.model.deliveries import DeliveryStatus
+from kargo.notify import list_deliveries
 from kargo.store import Store
 
 from tests.pipeline.notify.receiver import Receiver

@@ -10,14 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import sqlalchemy as sa
-from kargo.notify import (
-    DeliveryStatus,
-    EventType,
-    RetrySchedule,
-    WebhookDispatcher,
-    list_deliveries,
-    redeliver,
-)
+from kargo.model.deliveries import DeliveryStatus
+from kargo.notify import EventType, RetrySchedule, WebhookDispatcher, list_deliveries, redeliver
 from kargo.notify.schemas import schema_for
 from kargo.store import Store
 from standardwebhooks.webhooks import Webhook

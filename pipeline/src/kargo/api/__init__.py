@@ -1,6 +1,5 @@
-"""api layer: the engine's REST API (docs/api.md) and `serve()`, which runs it with the engine."""
+"""api layer: the engine's REST API (docs/api.md); `kargo.api.server.serve` runs it with the engine.
 
-from kargo.api.app import create_app
-from kargo.api.server import ServerError, serve
-
-__all__ = ["ServerError", "create_app", "serve"]
+Nothing is imported here, so that `kargo.api.contract` (which the client and CLI read) does not
+load FastAPI's routes, the store and the engine: import `kargo.api.app` or `kargo.api.server`.
+"""

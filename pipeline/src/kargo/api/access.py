@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from kargo.api.codes import ErrorCode
 from kargo.api.contract import (
     TEXT_ROUTE_ERRORS,
     AuditList,
@@ -19,18 +20,12 @@ from kargo.api.contract import (
     TokenList,
     WhoAmI,
 )
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.security import deny, principal_of, readable
 from kargo.api.state import ServerState, actor_of, server_state
-from kargo.auth import (
-    Principal,
-    TokenError,
-    create_token,
-    delete_token,
-    list_tokens,
-    parse_duration,
-    verify_chain,
-)
+from kargo.auth.chain import verify_chain
+from kargo.auth.policy import Principal
+from kargo.auth.tokens import TokenError, create_token, delete_token, list_tokens, parse_duration
 from kargo.model.base import StrictModel, utcnow
 from kargo.store.documents import AuditRecord
 

@@ -9,9 +9,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kargo.auth import SYSTEM_ACTOR, bootstrap_admin_token
 from kargo.auth.credentials import ConfigFileError, remember_server_token
 from kargo.auth.secretfiles import AuditKeyError, audit_key_path, load_audit_key
+from kargo.auth.tokens import SYSTEM_ACTOR, bootstrap_admin_token
 from kargo.store import Store
 from kargo.store.auditchain import is_keyed, use_audit_key
 

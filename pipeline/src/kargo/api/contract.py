@@ -13,20 +13,19 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field, TypeAdapter
 
-from kargo.api.errors import ErrorCode
-from kargo.engine.applying import ApplyAction
-from kargo.engine.explaining import Reason
+from kargo.api.codes import ErrorCode
 from kargo.model.analysis import AnalysisRun, AnalysisTemplate
 from kargo.model.base import API_VERSION, StrictModel
+from kargo.model.deliveries import DeliveryRecord
 from kargo.model.event import EventRecord
 from kargo.model.freight import Freight, FreightStatus
 from kargo.model.instance import Instance
+from kargo.model.outcomes import ApplyAction, Reason
 from kargo.model.project import Project, ProjectConfig
 from kargo.model.promotion import Promotion
 from kargo.model.stage import Stage, StageStatus
 from kargo.model.warehouse import Warehouse
 from kargo.model.webhooks import WebhookConfig
-from kargo.notify.deliveries import DeliveryRecord
 
 
 class ErrorDetail(StrictModel):

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from kargo.api.codes import ErrorCode
 from kargo.config import ConfigError
 from kargo.engine.errors import Conflict, Invalid, NotFound
 from kargo.store import StoreConflict, StoreError, StoreNotFound
-
-
-class ErrorCode(enum.StrEnum):
-    """The error codes of docs/api.md."""
-
-    NOT_FOUND = "NotFound"
-    CONFLICT = "Conflict"
-    INVALID = "Invalid"
-    BAD_REQUEST = "BadRequest"
-    FORBIDDEN = "Forbidden"
-    UNAUTHORIZED = "Unauthorized"
-    UNAVAILABLE = "Unavailable"
-    TOO_LARGE = "TooLarge"
-    TOO_MANY = "TooManyRequests"
-
 
 _STATUS = {
     ErrorCode.NOT_FOUND: 404,

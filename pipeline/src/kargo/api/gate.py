@@ -13,9 +13,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kargo.api.errors import ErrorCode, error_response, unavailable_response
+from kargo.api.codes import ErrorCode
+from kargo.api.errors import error_response, unavailable_response
 from kargo.api.security import bearer_problem, unknown_token_message
-from kargo.auth import authenticate
+from kargo.auth.tokens import authenticate
 from kargo.store import StoreError
 
 MAX_BODY_BYTES = 5_000_000

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from kargo.api.codes import ErrorCode
 from kargo.api.contract import DeliveryMetrics, Explanation, Permissions
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.security import principal_of
 from kargo.api.state import ServerState, server_state
-from kargo.auth import Permission
+from kargo.auth.policy import Permission
 from kargo.auth.tokens import TokenError, parse_duration
 from kargo.engine.delivery import project_metrics
 from kargo.engine.explaining import explain_freight

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from kargo import __version__, runtime
+from kargo.api.codes import ErrorCode
 from kargo.api.contract import (
     TEXT_ROUTE_ERRORS,
     AnyResource,
@@ -23,7 +24,7 @@ from kargo.api.contract import (
     ProjectList,
     VersionInfo,
 )
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.redaction import redact_resource
 from kargo.api.security import principal_of, readable
 from kargo.api.selectors import (

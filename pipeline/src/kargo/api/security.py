@@ -17,11 +17,12 @@ from typing import Any
 
 from fastapi import Request
 
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.codes import ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.state import ServerState
-from kargo.auth import Permission, Principal, authenticate
-from kargo.auth.policy import EVERY
+from kargo.auth.policy import EVERY, Permission, Principal
 from kargo.auth.refusals import RefusalWindows
+from kargo.auth.tokens import authenticate
 from kargo.store import source_address
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.codes import ErrorCode
+from kargo.api.errors import ApiError
 from kargo.model.labels import Requirement, labels_match, parse_label_selector
 from kargo.store import EventFilter
 

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from kargo.analysis.errors import AnalysisArgumentError, MeasurementError
+from kargo.api.codes import ErrorCode
 from kargo.api.contract import MetricSeriesAnswer, MetricSeriesLine, SeriesPoint
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.state import ServerState, server_state
 from kargo.engine.series import metric_series
 

@@ -29,7 +29,7 @@ from kargo.api.binding import (
 from kargo.api.errors import config_error_message
 from kargo.api.hosting import running
 from kargo.api.state import ServerState
-from kargo.auth import Policy, PolicyError, default_policy, load_policy
+from kargo.auth.policy import Policy, PolicyError, default_policy, load_policy
 from kargo.config import ConfigError, load_texts
 from kargo.config.loading import config_files
 from kargo.engine.applying import apply_resources

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Request
 
-from kargo.auth import Policy, Principal, default_policy
+from kargo.auth.policy import Policy, Principal, default_policy
 from kargo.engine.controller import Engine
 from kargo.engine.leadership import Leadership
 from kargo.store import Store

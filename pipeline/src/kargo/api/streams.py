@@ -12,7 +12,8 @@ import weakref
 from collections import Counter
 from collections.abc import AsyncIterator
 
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.codes import ErrorCode
+from kargo.api.errors import ApiError
 
 LIMIT_ENV = "KARGO_MAX_STREAMS_PER_TOKEN"
 DEFAULT_LIMIT = 8

@@ -12,7 +12,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.codes import ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.vocabulary import vocabulary_module
 
 router = APIRouter(include_in_schema=False)

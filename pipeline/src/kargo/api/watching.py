@@ -17,7 +17,7 @@ from kargo.api.redaction import redact_resource
 from kargo.api.security import authorize, principal_of, readable
 from kargo.api.state import ServerState, server_state
 from kargo.api.streams import STREAMS
-from kargo.auth import Permission
+from kargo.auth.policy import Permission
 from kargo.store import Change, ChangeType
 
 router = APIRouter(prefix="/api/v1")

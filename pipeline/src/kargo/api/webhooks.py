@@ -6,15 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from kargo.api.codes import ErrorCode
 from kargo.api.contract import DeliveryList
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.reading import resource_list
 from kargo.api.security import client_address
 from kargo.api.state import ServerState, actor_of, server_state
 from kargo.auth.secretfiles import secrets_dir
+from kargo.model.deliveries import DeliveryRecord, WebhookTestResult
 from kargo.model.webhooks import WebhookConfig
-from kargo.notify.deliveries import DeliveryNotFound, DeliveryRecord, list_deliveries, redeliver
-from kargo.notify.probing import WebhookTestResult, test_webhook
+from kargo.notify.deliveries import DeliveryNotFound, list_deliveries, redeliver
+from kargo.notify.probing import test_webhook
 from kargo.store import list_models
 
 router = APIRouter(prefix="/api/v1")

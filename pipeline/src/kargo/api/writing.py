@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from kargo.api.codes import ErrorCode
 from kargo.api.contract import (
     ApplyResults,
     FreightView,
@@ -16,11 +17,10 @@ from kargo.api.contract import (
     StageView,
     Unchanged,
 )
-from kargo.api.errors import ApiError, ErrorCode
+from kargo.api.errors import ApiError
 from kargo.api.security import authorize, client_address
 from kargo.api.state import ServerState, actor_of, server_state
-from kargo.auth import Permission
-from kargo.auth.policy import EVERY
+from kargo.auth.policy import EVERY, Permission
 from kargo.config import load_text
 from kargo.engine.applying import apply_resources
 from kargo.engine.approvals import approve_freight

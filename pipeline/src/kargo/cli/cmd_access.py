@@ -147,7 +147,7 @@ def _verify_offline(
     state_dir: Path, database_url: str | None, key_file: Path | None
 ) -> ChainReport:
     # Reaching below the client on purpose: the check must work when the server is down.
-    from kargo.auth import verify_chain
+    from kargo.auth.chain import verify_chain
     from kargo.auth.secretfiles import AuditKeyError, audit_key_path, load_audit_key
     from kargo.store import Store, StoreError
 

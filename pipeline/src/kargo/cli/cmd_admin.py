@@ -186,8 +186,8 @@ def server_command(tls_cert: Path | None, tls_key: Path | None, **options: Any) 
       kargo server --config kargo/ --tls-cert cert.pem --tls-key key.pem --host 0.0.0.0
     """
     # The one place the CLI reaches below the client: the server runs in this process.
-    from kargo.api import ServerError, serve  # type: ignore[attr-defined,unused-ignore]
     from kargo.api.binding import Tls
+    from kargo.api.server import ServerError, serve
 
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("give both --tls-cert and --tls-key")

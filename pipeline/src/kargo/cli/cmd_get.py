@@ -44,10 +44,10 @@ from kargo.cli.session import Session, best_effort, cli, project_option, session
 from kargo.cli.tables import render_row, render_table
 from kargo.client import ApiError, KargoClientError, document
 from kargo.model.analysis import AnalysisRun, AnalysisTemplate
+from kargo.model.deliveries import DeliveryRecord
 from kargo.model.event import EventRecord
 from kargo.model.labels import labels_match, parse_label_selector
 from kargo.model.promotion import Promotion
-from kargo.notify.deliveries import DeliveryRecord
 
 GENERIC_FIELDS = ("metadata.name", "spec.stage", "status.phase")
 PIPELINE_KINDS = ("pipeline", "pipelines")

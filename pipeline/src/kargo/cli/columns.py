@@ -11,13 +11,12 @@ from typing import Any
 from kargo.api.contract import AuditEntry, FreightView, StageDeliveryMetrics, StageView, TokenInfo
 from kargo.cli.tables import Table, age, rfc3339, short_duration
 from kargo.model.analysis import AnalysisRun
+from kargo.model.deliveries import DeliveryRecord, DeliveryStatus
 from kargo.model.event import EventRecord
 from kargo.model.promotion import Promotion, PromotionPhase, StepExecutionPhase
 from kargo.model.stage import HOLD_ANNOTATION, VerificationInfo, VerificationPhase
 from kargo.model.warehouse import Warehouse
 from kargo.model.webhooks import WebhookConfig, redact_url
-from kargo.notify.deliveries import DeliveryRecord
-from kargo.notify.tables import DeliveryStatus
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RECENT = timedelta(hours=24)

@@ -29,7 +29,7 @@ from kargo.cli.templates import (
     sort_key,
 )
 from kargo.client import KargoClientError, Resource, document
-from kargo.notify.deliveries import DeliveryRecord
+from kargo.model.deliveries import DeliveryRecord
 
 
 class OutputFormat(enum.StrEnum):

@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import jsonpath
-
 _EXPRESSION = re.compile(r"\{((?:[^{}\"]|\"(?:[^\"\\]|\\.)*\")*)\}")
 
 
@@ -31,6 +29,8 @@ def _path(expression: str) -> str:
 
 def query(document: Any, expression: str) -> list[Any]:
     """Every value the expression selects in document."""
+    import jsonpath  # here, not at the top: it is a tenth of every command's start-up
+
     try:
         return list(jsonpath.findall(_path(expression), document))
     except jsonpath.JSONPathError as exc:
@@ -39,6 +39,8 @@ def query(document: Any, expression: str) -> list[Any]:
 
 def _checked(expression: str) -> str:
     """The expression, or TemplateError naming it when it does not parse."""
+    import jsonpath
+
     try:
         jsonpath.compile(_path(expression))
     except jsonpath.JSONPathError as exc:

@@ -1,13 +1,13 @@
 """Errors the API client raises: one per outcome a user can act on, never a raw httpx error.
 
-The codes are the server's own `kargo.api.errors.ErrorCode`.
+The codes are the server's own `kargo.api.codes.ErrorCode`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kargo.api.errors import ErrorCode as ErrorCode
+from kargo.api.codes import ErrorCode as ErrorCode
 
 
 class KargoClientError(Exception):

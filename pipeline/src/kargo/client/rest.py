@@ -45,12 +45,11 @@ from kargo.client.errors import (
 )
 from kargo.client.sse import parse_sse
 from kargo.client.tracing import RequestTracer
+from kargo.model.deliveries import DeliveryRecord, WebhookTestResult
 from kargo.model.project import Project
 from kargo.model.promotion import Promotion
 from kargo.model.registry import PLURALS
 from kargo.model.warehouse import Warehouse
-from kargo.notify.deliveries import DeliveryRecord
-from kargo.notify.probing import WebhookTestResult
 
 Resource = dict[str, Any]
 """A resource's JSON document."""

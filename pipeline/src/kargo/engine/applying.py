@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from pydantic import BaseModel
 from kargo.config import ConfigError, ConfigIssue, LoadedResource, check_references
 from kargo.engine.writing import record_audit, transact
 from kargo.model.base import ObjectMeta
+from kargo.model.outcomes import ApplyAction
 from kargo.model.project import Project
 from kargo.model.registry import model_for
 from kargo.model.secret import SecretDocument
@@ -19,14 +19,6 @@ from kargo.steps.secretstore import SecretError, StoredSecret, parse_secret, sav
 from kargo.store import Store, Transaction, to_document
 
 _COMPARED = ("apiVersion", "spec", "alias", "origin", "commits")
-
-
-class ApplyAction(enum.StrEnum):
-    """What applying did to one resource (kubectl's words)."""
-
-    CREATED = "created"
-    CONFIGURED = "configured"
-    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)
@@ -182,4 +174,4 @@ def _apply_one(tx: Transaction, item: LoadedResource, actor: str, source: str) -
     return ApplyResult(kind, name, project, action)
 
 
-__all__ = ["ApplyAction", "ApplyResult", "ConfigError", "apply_resources"]
+__all__ = ["ApplyResult", "ConfigError", "apply_resources"]

@@ -7,7 +7,6 @@ promotions; it changes nothing.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,25 +18,10 @@ from kargo.engine.soaking import soak_remaining
 from kargo.model.base import utcnow
 from kargo.model.durations import format_duration
 from kargo.model.freight import Freight
+from kargo.model.outcomes import Reason
 from kargo.model.promotion import Promotion, PromotionPhase
 from kargo.model.stage import HOLD_ANNOTATION, FreightRequest, Stage
 from kargo.store import Store, list_models
-
-
-class Reason(enum.StrEnum):
-    """One thing that keeps freight out of a stage (or says it is there)."""
-
-    IN_STAGE = "InStage"
-    WRONG_WAREHOUSE = "WrongWarehouse"
-    NOT_VERIFIED_UPSTREAM = "NotVerifiedUpstream"
-    SOAKING = "Soaking"
-    NEEDS_APPROVAL = "NeedsApproval"
-    HELD = "Held"
-    NO_POLICY = "NoMatchingPolicy"
-    AUTO_PROMOTION_OFF = "AutoPromotionOff"
-    NEWER_FREIGHT = "NewerFreightFirst"
-    PROMOTION_RUNNING = "PromotionRunning"
-    PROMOTION_FAILED = "PromotionFailed"
 
 
 @dataclass(frozen=True)

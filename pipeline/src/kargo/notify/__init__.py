@@ -9,7 +9,6 @@ from __future__ import annotations
 from kargo.notify.deliveries import (
     DeliveryLogError,
     DeliveryNotFound,
-    DeliveryRecord,
     WebhookSummary,
     enable_webhook,
     get_delivery,
@@ -26,9 +25,9 @@ from kargo.notify.metrics import (
     WEBHOOK_EVENTS_BEHIND,
     WEBHOOK_QUEUE_DEPTH,
 )
-from kargo.notify.probing import WebhookTestResult, send_test_webhook, test_webhook
+from kargo.notify.probing import send_test_webhook, test_webhook
 from kargo.notify.retry import RetrySchedule
-from kargo.notify.tables import NOTIFY_METADATA, DeliveryStatus
+from kargo.notify.tables import NOTIFY_METADATA
 
 __all__ = [
     "NOTIFY_METADATA",
@@ -39,13 +38,10 @@ __all__ = [
     "WEBHOOK_QUEUE_DEPTH",
     "DeliveryLogError",
     "DeliveryNotFound",
-    "DeliveryRecord",
-    "DeliveryStatus",
     "EventType",
     "RetrySchedule",
     "WebhookDispatcher",
     "WebhookSummary",
-    "WebhookTestResult",
     "enable_webhook",
     "get_delivery",
     "list_deliveries",

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kargo.model.deliveries import DeliveryStatus
 from kargo.model.webhooks import WebhookConfig
 from kargo.notify.deliveries import Sessions, as_utc, disable_endpoint, run
 from kargo.notify.metrics import (
@@ -18,7 +19,7 @@ from kargo.notify.metrics import (
 )
 from kargo.notify.retry import RetrySchedule
 from kargo.notify.sending import AttemptOutcome, AttemptResult
-from kargo.notify.tables import DeliveryStatus, webhook_deliveries
+from kargo.notify.tables import webhook_deliveries
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kargo.model.base import StrictModel
+from kargo.model.deliveries import DeliveryRecord, DeliveryStatus
 from kargo.model.webhooks import WebhookConfig, redact_url
-from kargo.notify.tables import DeliveryStatus, webhook_deliveries, webhook_endpoints
+from kargo.notify.tables import webhook_deliveries, webhook_endpoints
 
 Sessions = sessionmaker[Session]
 Database = sa.Engine | Sessions
@@ -31,26 +32,6 @@ class DeliveryLogError(Exception):
 
 class DeliveryNotFound(DeliveryLogError):
     """No delivery has that id."""
-
-
-class DeliveryRecord(StrictModel):
-    """One delivery as the API and CLI show it (never a secret; the body only on request)."""
-
-    id: int
-    message_id: str
-    project: str
-    webhook: str
-    event_type: str
-    event_uid: str
-    status: DeliveryStatus
-    attempts: int
-    last_status_code: int | None = None
-    last_error: str | None = None
-    latency_ms: float | None = None
-    next_attempt_at: datetime | None = None
-    created_at: datetime
-    delivered_at: datetime | None = None
-    body: str | None = None
 
 
 class WebhookSummary(StrictModel):

@@ -19,6 +19,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kargo.model.deliveries import DeliveryStatus, WebhookTestResult
 from kargo.model.webhooks import WebhookConfig
 from kargo.notify.attempts import record_attempt
 from kargo.notify.deliveries import (
@@ -31,10 +32,10 @@ from kargo.notify.deliveries import (
 )
 from kargo.notify.metrics import WEBHOOK_EVENTS_BEHIND, WEBHOOK_QUEUE_DEPTH
 from kargo.notify.outbox import ConfigSource, OutboxReader
-from kargo.notify.probing import WebhookTestResult, test_webhook
+from kargo.notify.probing import test_webhook
 from kargo.notify.retry import RetrySchedule
 from kargo.notify.sending import attempt_delivery, new_client
-from kargo.notify.tables import DeliveryStatus, webhook_deliveries
+from kargo.notify.tables import webhook_deliveries
 
 log = logging.getLogger(__name__)
 Endpoint = tuple[str, str]

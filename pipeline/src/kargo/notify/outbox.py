@@ -21,18 +21,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kargo.model.deliveries import DeliveryStatus
 from kargo.model.webhooks import WebhookConfig
-from kargo.notify.deliveries import (
-    Sessions,
-    as_utc,
-    disabled_endpoints,
-    is_disabled,
-    run,
-)
+from kargo.notify.deliveries import Sessions, as_utc, disabled_endpoints, is_disabled, run
 from kargo.notify.enrichment import enrich
 from kargo.notify.events import Notification, OutboxEvent, notifications_for
 from kargo.notify.payloads import render_body
-from kargo.notify.tables import DeliveryStatus, events, webhook_cursor, webhook_deliveries
+from kargo.notify.tables import events, webhook_cursor, webhook_deliveries
 
 CURSOR_NAME = "webhooks"
 ConfigSource = Callable[[], Sequence[WebhookConfig]]

@@ -8,25 +8,13 @@ from pathlib import Path
 
 import httpx
 
-from kargo.model.base import StrictModel
+from kargo.model.deliveries import DeliveryStatus, WebhookTestResult
 from kargo.model.webhooks import WebhookConfig
 from kargo.notify.deliveries import Database, as_utc, run
 from kargo.notify.events import test_notification
 from kargo.notify.outbox import delivery_row
 from kargo.notify.sending import attempt_delivery, new_client
-from kargo.notify.tables import DeliveryStatus, webhook_deliveries
-
-
-class WebhookTestResult(StrictModel):
-    """What the API returns for a test send: `{status, latencyMs, body, ok}` (+ error, id)."""
-
-    ok: bool
-    status: int | None
-    latency_ms: float
-    body: str
-    error: str | None = None
-    message_id: str
-    delivery_id: int | None = None
+from kargo.notify.tables import webhook_deliveries
 
 
 async def send_test_webhook(

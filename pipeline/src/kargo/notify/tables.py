@@ -7,23 +7,9 @@ Migration `0002_webhooks` creates the tables below; `NOTIFY_METADATA.create_all`
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import sqlalchemy as sa
 
 NOTIFY_METADATA = sa.MetaData()
-
-
-class DeliveryStatus(StrEnum):
-    """Where a delivery stands."""
-
-    PENDING = "Pending"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-
-    def is_terminal(self) -> bool:
-        """Whether no further attempt will be made without a redelivery."""
-        return self is not DeliveryStatus.PENDING
 
 
 events = sa.table(
