@@ -171,7 +171,8 @@ async def export_audit(
 async def verify_audit(state: State) -> JSONResponse:
     """Recompute the hash chain: 200 when intact, 409 naming the first broken record."""
     report = await run_in_threadpool(verify_chain, state.store)
-    return JSONResponse(report.to_dict(), status_code=200 if report.ok else 409)
+    answer = report.model_dump(mode="json", by_alias=True)
+    return JSONResponse(answer, status_code=200 if report.ok else 409)
 
 
 @root.get("/openapi.json", include_in_schema=False)

@@ -20,7 +20,7 @@ from kargo.model.deliveries import DeliveryRecord
 from kargo.model.event import EventRecord
 from kargo.model.freight import Freight, FreightStatus
 from kargo.model.instance import Instance
-from kargo.model.outcomes import ApplyAction, Reason
+from kargo.model.outcomes import ApplyAction, ChainReport, Reason
 from kargo.model.project import Project, ProjectConfig
 from kargo.model.promotion import Promotion
 from kargo.model.stage import Stage, StageStatus
@@ -329,17 +329,6 @@ class AuditList(StrictModel):
     """Audit records, oldest first."""
 
     items: list[AuditEntry]
-
-
-class ChainReport(StrictModel):
-    """The hash chain check (the answer is 409 when the chain is broken)."""
-
-    ok: bool
-    records: int
-    message: str
-    broken_at: int | None
-    checked_with_key: bool = False
-    keyed_records: int = 0
 
 
 # -- Verification series (the dashboard's chart of a metric over its run's window) ----------

@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from kargo.model.outcomes import ChainReport
 from kargo.store import GENESIS, Store, record_hash
 from kargo.store.auditchain import CONFIGURED, configured_audit_key, is_keyed
 from kargo.store.documents import AuditRecord
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    """The outcome of a verification."""
-
-    ok: bool
-    records: int
-    message: str
-    broken_at: int | None = None
-    checked_with_key: bool = False
-    keyed_records: int = 0
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON form."""
-        return {
-            "ok": self.ok,
-            "records": self.records,
-            "message": self.message,
-            "brokenAt": self.broken_at,
-            "checkedWithKey": self.checked_with_key,
-            "keyedRecords": self.keyed_records,
-        }
 
 
 def _fields(record: AuditRecord) -> dict[str, object]:
@@ -60,7 +36,7 @@ def verify_chain(store: Store, key: bytes | None | object = CONFIGURED) -> Chain
     keyed = 0
 
     def broken(record: AuditRecord, message: str) -> ChainReport:
-        return ChainReport(False, len(records), message, record.id, secret is not None, keyed)
+        return _report(False, len(records), message, record.id, secret is not None, keyed)
 
     for record in records:
         if record.prev_hash != previous:
@@ -98,18 +74,27 @@ def verify_chain(store: Store, key: bytes | None | object = CONFIGURED) -> Chain
     head = store.audit_head()
     count, last = (head[1], head[0]) if head is not None else (0, GENESIS)
     if count != len(records) or last != previous:
-        return ChainReport(
-            False,
-            len(records),
+        message = (
             f"the trail holds {len(records)} records but {count} were written: the newest "
-            "records were removed",
-            checked_with_key=secret is not None,
-            keyed_records=keyed,
+            "records were removed"
         )
+        return _report(False, len(records), message, None, secret is not None, keyed)
+    verdict = _verdict(len(records), keyed, secret is not None)
+    return _report(True, len(records), verdict, None, secret is not None, keyed)
+
+
+def _report(
+    ok: bool, records: int, message: str, broken_at: int | None, with_key: bool, keyed: int
+) -> ChainReport:
+    """The report's fields, in the order the checks above know them."""
     return ChainReport(
-        True, len(records), _verdict(len(records), keyed, secret is not None), None,
-        secret is not None, keyed,
-    )  # fmt: skip
+        ok=ok,
+        records=records,
+        message=message,
+        broken_at=broken_at,
+        checked_with_key=with_key,
+        keyed_records=keyed,
+    )
 
 
 def _verdict(records: int, keyed: int, with_key: bool) -> str:

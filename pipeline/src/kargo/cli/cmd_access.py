@@ -159,7 +159,7 @@ def _verify_offline(
     except (StoreError, AuditKeyError) as exc:
         raise KargoClientError(str(exc)) from exc
     try:
-        return ChainReport.model_validate(verify_chain(store, key).to_dict())
+        return verify_chain(store, key)
     finally:
         store.close()
 

@@ -1,4 +1,5 @@
-"""The words of the engine's answers: what applying did, why freight is not in a stage.
+"""The words of the engine's answers: what applying did, why freight is not in a stage, what
+the audit chain check found.
 
 The engine (`kargo.engine.applying`, `kargo.engine.explaining`) decides them; the API contract and
 the CLI read them from here without loading the engine.
@@ -7,6 +8,8 @@ the CLI read them from here without loading the engine.
 from __future__ import annotations
 
 import enum
+
+from kargo.model.base import StrictModel
 
 
 class ApplyAction(enum.StrEnum):
@@ -31,3 +34,14 @@ class Reason(enum.StrEnum):
     NEWER_FREIGHT = "NewerFreightFirst"
     PROMOTION_RUNNING = "PromotionRunning"
     PROMOTION_FAILED = "PromotionFailed"
+
+
+class ChainReport(StrictModel):
+    """The audit trail's hash chain check (the API answers 409 when the chain is broken)."""
+
+    ok: bool
+    records: int
+    message: str
+    broken_at: int | None = None
+    checked_with_key: bool = False
+    keyed_records: int = 0
