@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +16,12 @@ from tests.e2e.accessibility import violations
 from tests.e2e.chromium import chromium
 from tests.pipeline.analysis.conftest import PrometheusServer, prometheus
 from tests.pipeline.documents import documents, git_warehouse, project, stage
-from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
+from tests.pipeline.harness import (
+    admin_headers,
+    api_server,
+    make_repo,
+    promote_and_wait_for_verification,
+)
 
 pytestmark = pytest.mark.chromium
 __all__ = ["prometheus"]  # the real Prometheus of the analysis tests (a 0.3 s request histogram)
@@ -73,22 +77,7 @@ def verified(
     with api_server(folder / "state", folder / "kargo") as (base, _):
         headers = admin_headers(folder / "state")
         api = f"{base}{API}"
-        freight = wait_until(
-            lambda: httpx.get(f"{api}/freight", headers=headers).json()["items"], what="freight"
-        )[0]
-        answer = httpx.post(
-            f"{api}/promotions",
-            json={"stage": "dev", "freight": freight["metadata"]["name"]},
-            headers=headers,
-        )
-        assert answer.status_code == 201, answer.text
-
-        def finished() -> Any:
-            history = httpx.get(f"{api}/stages/dev", headers=headers).json()["status"]
-            runs = ((history.get("freightHistory") or [{}])[0]).get("verificationHistory") or []
-            return runs and runs[0].get("phase") in ("Successful", "Failed", "Error") and runs[0]
-
-        run = wait_until(finished, timeout=60, what="the load test's end")
+        run = promote_and_wait_for_verification(api, headers, "dev")
         assert run["phase"] == "Successful", run
         yield Verified(base, headers, run["analysisRun"]["name"])
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from kargo.engine.controller import Engine
 from kargo.model.stage import Stage
 from kargo.store import Store, get_model
@@ -192,3 +193,23 @@ def api_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def promote_and_wait_for_verification(api: str, headers: dict[str, str], stage: str) -> Any:
+    """Promote the newest freight into `stage` over the API; its verification run, ended."""
+    freight = wait_until(
+        lambda: httpx.get(f"{api}/freight", headers=headers).json()["items"], what="freight"
+    )[0]
+    answer = httpx.post(
+        f"{api}/promotions",
+        json={"stage": stage, "freight": freight["metadata"]["name"]},
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.text
+
+    def ended() -> Any:
+        status = httpx.get(f"{api}/stages/{stage}", headers=headers).json()["status"]
+        runs = ((status.get("freightHistory") or [{}])[0]).get("verificationHistory") or []
+        return runs and runs[0].get("phase") in ("Successful", "Failed", "Error") and runs[0]
+
+    return wait_until(ended, timeout=60, what=f"the end of {stage}'s verification")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.pipeline.documents import documents, git_warehouse, project, stage
-from tests.pipeline.harness import admin_headers, api_server, make_repo, wait_until
+from tests.pipeline.harness import (
+    admin_headers,
+    api_server,
+    make_repo,
+    promote_and_wait_for_verification,
+)
 from tests.services import free_port
 
 API = "/api/v1/projects/shop"
@@ -49,23 +53,7 @@ def test_the_series_of_a_metric_whose_prometheus_is_down_answers_503_unavailable
     )
     with api_server(tmp_path / "state", tmp_path / "kargo") as (base, _):
         headers = admin_headers(tmp_path / "state")
-        freight = wait_until(
-            lambda: httpx.get(f"{base}{API}/freight", headers=headers).json()["items"],
-            what="freight",
-        )[0]
-        answer = httpx.post(
-            f"{base}{API}/promotions",
-            json={"stage": "dev", "freight": freight["metadata"]["name"]},
-            headers=headers,
-        )
-        assert answer.status_code == 201, answer.text
-
-        def ended() -> Any:
-            status = httpx.get(f"{base}{API}/stages/dev", headers=headers).json()["status"]
-            runs = ((status.get("freightHistory") or [{}])[0]).get("verificationHistory") or []
-            return runs and runs[0].get("phase") in ("Successful", "Failed", "Error") and runs[0]
-
-        run = wait_until(ended, timeout=60, what="the verification's end")
+        run = promote_and_wait_for_verification(f"{base}{API}", headers, "dev")
         assert run["phase"] == "Error", run  # Prometheus was down while it measured too
         series = httpx.get(
             f"{base}{API}/analysisruns/{run['analysisRun']['name']}/series",
