@@ -28,7 +28,9 @@ from app_ws import UNLIMITED, drive, make_app_rooms, release_source, rss_mib, se
 from support import free_port
 
 GC_SAMPLE = re.compile(
-    r'python_gc_(objects_collected|collections)_total\{generation="(\d)"\} (\S+)'
+    r"(?:python_gc_|planning_poker_gc_pause_)"
+    r"(objects_collected_total|collections_total|seconds_sum|seconds_count|cpu_seconds_sum)"
+    r'\{generation="(\d)"\} (\S+)'
 )
 
 
@@ -36,7 +38,10 @@ def gc_counts(base: str) -> dict[str, float]:
     """The server's cumulative collections and objects collected, by generation."""
     with contextlib.suppress(httpx.HTTPError):
         text = httpx.get(f"{base}/metrics", timeout=10).text
-        return {f"{kind}{gen}": float(n) for kind, gen, n in GC_SAMPLE.findall(text)}
+        return {
+            f"{kind.removesuffix('_total')}{gen}": float(n)
+            for kind, gen, n in GC_SAMPLE.findall(text)
+        }
     return {}
 
 
@@ -70,7 +75,10 @@ def churn(
                     + "; objects collected "
                     + " ".join(
                         f"gen{g}={counts.get(f'objects_collected{g}', 0):.0f}" for g in "012"
-                    ),
+                    )
+                    + f"; full collections timed {counts.get('seconds_count2', 0):.0f}, "
+                    f"{1000 * counts.get('seconds_sum2', 0):.1f} ms wall-clock, "
+                    f"{1000 * counts.get('cpu_seconds_sum2', 0):.1f} ms CPU in all",
                     flush=True,
                 )
     return memory
