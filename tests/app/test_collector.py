@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
+import weakref
 
 from planning_poker import collector
 from prometheus_client import REGISTRY
@@ -56,6 +58,48 @@ def test_the_young_and_middle_generations_are_collected_by_time_whatever_the_cou
         asyncio.run(run_for(10 * collector.YOUNG_SECONDS + 0.1))
         assert _collections("0") - young >= 3
         assert _collections("1") - middle >= 3
+    finally:
+        gc.callbacks.remove(collector._on_collection)  # noqa: SLF001 - undo for other tests
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+class _Marker:
+    """An object a weak reference can watch."""
+
+
+def test_cyclic_garbage_that_reached_the_oldest_generation_is_freed_while_running() -> None:
+    # With no full collection by count, cycles promoted to the oldest generation before they
+    # became garbage (a closed connection's objects) stayed until the process ended.
+    before = gc.get_threshold()
+    try:
+        collector.settle((1_000_000_000, 2, 1_000_000))  # never by count in this test
+        first: weakref.ref[_Marker] | None = None
+        full = _collections("2")
+
+        async def churn() -> bool:
+            nonlocal first
+            task = asyncio.create_task(collector.collect_by_time())
+            for _ in range(12):
+                marker = _Marker()
+                held: list[object] = [marker]
+                for _ in range(sys.getallocatedblocks() // 6):
+                    cycle: list[object] = []
+                    cycle.append(cycle)
+                    held.append(cycle)
+                held.append(held)
+                await asyncio.sleep(0.5)  # promoted by the timed young and middle collections
+                assert any(o is held for o in gc.get_objects(2))
+                first = first or weakref.ref(marker)
+                del held, cycle, marker  # now cyclic garbage in the oldest generation
+                await asyncio.sleep(1.1 * collector.FULL_CHECK_EVERY * collector.YOUNG_SECONDS)
+                if first() is None:
+                    break
+            task.cancel()
+            return first is not None and first() is None
+
+        assert asyncio.run(churn())
+        assert _collections("2") > full
     finally:
         gc.callbacks.remove(collector._on_collection)  # noqa: SLF001 - undo for other tests
         gc.unfreeze()
