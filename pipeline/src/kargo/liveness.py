@@ -9,16 +9,27 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def process_start_time(pid: int) -> int | None:
-    """The kernel's start time of a live process (guards against pid reuse), or None."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (state first), or None when the process is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":  # a zombie has exited already
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """The kernel's start time of a live process (guards against pid reuse), or None."""
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] == "Z":  # a zombie has exited already
         return None
     return int(fields[19])
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent pid of a process, or None when it is gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[1])
 
 
 def is_alive(pid: int | None, start_time: int | None) -> bool:

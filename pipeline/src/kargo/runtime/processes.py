@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kargo.liveness import is_alive, process_start_time
+from kargo.liveness import is_alive, parent_pid, process_start_time
 
 MARKER_STATE = "KARGO_RUNTIME_STATE_DIR"
 MARKER_INSTANCE = "KARGO_RUNTIME_INSTANCE"
@@ -100,15 +100,6 @@ def _forget(process: subprocess.Popen[bytes]) -> None:
     threading.Thread(target=process.wait, daemon=True).start()
 
 
-def _parent(pid: int) -> int | None:
-    """The parent pid of a process, or None when it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
 def find_marked(state_dir: Path) -> list[MarkedProcess]:
     """Every live process that the runtime of this state folder started, not their children."""
     wanted = f"{MARKER_STATE}={Path(state_dir).resolve()}".encode()
@@ -130,7 +121,7 @@ def find_marked(state_dir: Path) -> list[MarkedProcess]:
         start = process_start_time(int(entry.name))
         if start is not None:
             found.append(MarkedProcess(int(entry.name), start, instance.decode()))
-            parents[int(entry.name)] = _parent(int(entry.name))
+            parents[int(entry.name)] = parent_pid(int(entry.name))
     marked = {(process.pid, process.instance_id) for process in found}
     return [p for p in found if (parents[p.pid], p.instance_id) not in marked]
 
