@@ -5,8 +5,11 @@ is in the database. Saves that arrive while a transaction is being written wait 
 one, which then carries all of them: one commit for many rooms.
 
 On SQLite (a local file, no network) the transaction is written on the event loop itself,
-once the loop has run every callback that was ready: no thread hop, no wait for the GIL. A
-database across a network (PostgreSQL) is written from a thread so the loop keeps serving.
+once the loop has run every callback that was ready: no thread hop, no wait for the GIL. When
+no other callback is ready, no other save can join the batch before the loop polls again, so
+the save is written at once, without the two turns of the loop a deferred write and the wake-up
+after it cost (about a tenth of a paced vote's time on the server). A database across a
+network (PostgreSQL) is written from a thread so the loop keeps serving.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class GroupCommit:
         """Write the room (already at its new version, encoded as `document`) if stored at
         expected_version."""
         loop = asyncio.get_running_loop()
+        if self.inline and not self._waiting and _nothing_else_ready(loop):
+            _raise_outcome(self._write([(room, expected_version)], [document])[0])
+            return
         future: asyncio.Future[None] = loop.create_future()
         self._waiting.append((room, expected_version, document, future))
         if self.inline:
@@ -46,23 +52,28 @@ class GroupCommit:
             self._writer = asyncio.create_task(self._drain())
         await future
 
+    def _write(
+        self, saves: list[tuple[Room, int]], documents: list[str]
+    ) -> Sequence[StoreError | None]:
+        """Write saves in one transaction on this thread; per save, None or its error."""
+        try:
+            return self.store.save_many(saves, None, documents)
+        except StoreError as exc:
+            return [StoreError(str(exc))] * len(saves)
+
     def _write_inline(self) -> None:
         self._scheduled = False
         while self._waiting:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-            outcomes: Sequence[StoreError | None]
-            try:
-                outcomes = self.store.save_many(*_saves(batch))
-            except StoreError as exc:
-                outcomes = [StoreError(str(exc))] * len(batch)
-            _settle(batch, outcomes)
+            _settle(batch, self._write(*_saves(batch)))
 
     async def _drain(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
+                saves, documents = _saves(batch)
                 outcomes: list[StaleRoomError | None] = await asyncio.to_thread(
-                    self.store.save_many, *_saves(batch)
+                    self.store.save_many, saves, None, documents
                 )
             except StoreError as exc:
                 for *_, future in batch:
@@ -78,9 +89,22 @@ class GroupCommit:
             _settle(batch, outcomes)
 
 
-def _saves(batch: Waiting) -> tuple[list[tuple[Room, int]], float | None, list[str]]:
-    """`save_many`'s arguments for a batch: the saves, no fixed time, their documents."""
-    return [(room, expected) for room, expected, _, _ in batch], None, [d for _, _, d, _ in batch]
+def _nothing_else_ready(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether no other callback is due before the loop next polls (asyncio's own loop keeps
+    them in `_ready`; a loop without it is taken as busy)."""
+    ready = getattr(loop, "_ready", None)
+    return ready is not None and not ready
+
+
+def _saves(batch: Waiting) -> tuple[list[tuple[Room, int]], list[str]]:
+    """The saves of a batch and their documents."""
+    return [(room, expected) for room, expected, _, _ in batch], [d for _, _, d, _ in batch]
+
+
+def _raise_outcome(outcome: StoreError | None) -> None:
+    """Raise a save's error, if it had one."""
+    if outcome is not None:
+        raise outcome
 
 
 def _settle(batch: Waiting, outcomes: Sequence[StoreError | None]) -> None:
