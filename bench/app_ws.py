@@ -428,74 +428,153 @@ def profile_summary(path: str, top: int = 12) -> str:
     )
 
 
+class Clients:
+    """The client worker processes connected to one server, each with a share of its rooms."""
+
+    def __init__(self, name: str, pid: int | None, base: str) -> None:
+        self.name = name
+        self.pid = pid
+        self.base = base
+        self.pipes: list[Pipe] = []
+        self.processes: list[Any] = []
+        self.memory = 0.0
+
+    @classmethod
+    @contextlib.contextmanager
+    def connected(
+        cls, name: str, args: argparse.Namespace, base: str, plans: list[RoomPlan], pid: int | None
+    ) -> Iterator[Clients]:
+        """Spread the rooms over worker processes, open every socket, measure the server."""
+        started = time.perf_counter()
+        clients = cls(name, pid, base)
+        context = multiprocessing.get_context("spawn")
+        workers = max(1, min(args.workers, len(plans)))
+        ws_base = "ws" + base.removeprefix("http")
+        try:
+            for index in range(workers):
+                mine, theirs = context.Pipe()
+                process = context.Process(
+                    target=worker_entry, args=(theirs, ws_base, plans[index::workers]), daemon=True
+                )
+                process.start()
+                clients.pipes.append(mine)
+                clients.processes.append(process)
+            for pipe in clients.pipes:
+                if not pipe.poll(120) or pipe.recv() != "ready":
+                    raise SystemExit(f"{name}: a client worker did not connect in 120 s")
+            total = sum(len(p.tokens) for p in plans)
+            print(  # noqa: T201
+                f"{name:<8} setup: {len(plans)} rooms, {total} WebSockets in {workers} client "
+                f"processes, open in {time.perf_counter() - started:.1f}s",
+                flush=True,
+            )
+            time.sleep(1.0)  # let the join broadcasts settle
+            clients.memory = rss_mib(pid)
+            print(  # noqa: T201
+                f"{name:<8} server memory with {total} connected: {clients.memory:.0f} MiB",
+                flush=True,
+            )
+            yield clients
+            for pipe in clients.pipes:
+                pipe.send(None)
+            for process in clients.processes:
+                process.join(15)
+        finally:
+            for process in clients.processes:
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+
+    def run(self, seconds: float, rate: float | None) -> tuple[list[PhaseResult], float, float]:
+        """Vote for `seconds` (paced at `rate` per room, or flat out): the workers' results, the
+        wall-clock time and the server's CPU time."""
+        before = cpu_seconds(self.pid)
+        begun = time.perf_counter()
+        for pipe in self.pipes:
+            pipe.send((begun + 0.2 + seconds, rate))
+        parts = [pipe.recv() for pipe in self.pipes]
+        return parts, time.perf_counter() - begun, cpu_seconds(self.pid) - before
+
+
+def phases(args: argparse.Namespace) -> list[tuple[str, float, float | None]]:
+    """The phases to run: name, seconds, rate (None: saturated)."""
+    chosen: list[tuple[str, float, float | None]] = [("paced", args.duration, args.rate)]
+    if args.saturate > 0:
+        chosen.append(("saturated", args.saturate, None))
+    return chosen
+
+
+def report_phase(
+    clients: Clients,
+    args: argparse.Namespace,
+    rate: float | None,
+    figures: dict[str, float],
+    pauses: dict[tuple[str, str, str], float],
+) -> None:
+    """Print a phase's figures and the collector pauses since `pauses` was read."""
+    title = f"paced {rate:g}/s" if rate else "saturated"
+    report(clients.name, title, figures)
+    after = gc_pauses(clients.base)
+    if after:
+        wall = pause_histogram(pauses, after)
+        cpu = pause_histogram(pauses, after, "cpu_seconds")
+        print(  # noqa: T201
+            f"{clients.name:<8} {title:<10} gc pauses: {wall}; their CPU time: {cpu}", flush=True
+        )
+
+
 def drive(
     name: str, args: argparse.Namespace, base: str, plans: list[RoomPlan], pid: int | None
 ) -> dict[str, dict[str, float]]:
-    """Spread the rooms over worker processes, run both phases, report and return figures."""
-    started = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
-    workers = max(1, min(args.workers, len(plans)))
-    pipes: list[Pipe] = []
-    processes = []
-    ws_base = "ws" + base.removeprefix("http")
-    for index in range(workers):
-        mine, theirs = context.Pipe()
-        process = context.Process(
-            target=worker_entry, args=(theirs, ws_base, plans[index::workers]), daemon=True
-        )
-        process.start()
-        pipes.append(mine)
-        processes.append(process)
-    try:
-        for pipe in pipes:
-            if not pipe.poll(120) or pipe.recv() != "ready":
-                raise SystemExit(f"{name}: a client worker did not connect in 120 s")
-        total = sum(len(p.tokens) for p in plans)
-        print(  # noqa: T201
-            f"{name:<8} setup: {len(plans)} rooms, {total} WebSockets in {workers} client "
-            f"processes, open in {time.perf_counter() - started:.1f}s",
-            flush=True,
-        )
-        time.sleep(1.0)  # let the join broadcasts settle
-        memory = rss_mib(pid)
-        print(f"{name:<8} server memory with {total} connected: {memory:.0f} MiB", flush=True)  # noqa: T201
-        results: dict[str, dict[str, float]] = {"memory": {"rss_mib": memory}}
-        phases = [("paced", args.duration, args.rate)]
-        if args.saturate > 0:
-            phases.append(("saturated", args.saturate, None))
-        for phase, seconds, rate in phases:
+    """Connect clients to one server, run each phase in turn, report and return figures."""
+    with Clients.connected(name, args, base, plans, pid) as clients:
+        results: dict[str, dict[str, float]] = {"memory": {"rss_mib": clients.memory}}
+        for phase, seconds, rate in phases(args):
             spy = profiler(args.profile, name, phase, pid)
-            before, pauses = cpu_seconds(pid), gc_pauses(base)
-            begun = time.perf_counter()
-            for pipe in pipes:
-                pipe.send((begun + 0.2 + seconds, rate))
-            parts = [pipe.recv() for pipe in pipes]
-            elapsed = time.perf_counter() - begun
-            results[phase] = summarise(parts, elapsed, cpu_seconds(pid) - before)
+            pauses = gc_pauses(base)
+            parts, elapsed, cpu = clients.run(seconds, rate)
+            results[phase] = summarise(parts, elapsed, cpu)
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
                 summary = profile_summary(f"{args.profile}-{name}-{phase}.txt")
                 print(f"{name:<8} {phase} profile:\n{summary}", flush=True)  # noqa: T201
-            title = f"paced {rate:g}/s" if rate else phase
-            report(name, title, results[phase])
-            after = gc_pauses(base)
-            if after:
-                wall = pause_histogram(pauses, after)
-                cpu = pause_histogram(pauses, after, "cpu_seconds")
-                print(  # noqa: T201
-                    f"{name:<8} {title:<10} gc pauses: {wall}; their CPU time: {cpu}", flush=True
-                )
-        for pipe in pipes:
-            pipe.send(None)
-        for process in processes:
-            process.join(15)
+            report_phase(clients, args, rate, results[phase], pauses)
         return results
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-                process.join()
+
+
+def drive_interleaved(
+    servers: list[Server], args: argparse.Namespace
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Connect clients to every server at once and run each phase in `args.slices` slices, the
+    servers taking turns slice by slice (who goes first rotates), so that the machine's drift
+    over a run falls on all of them alike; figures per server."""
+    with contextlib.ExitStack() as stack:
+        everyone = [
+            stack.enter_context(Clients.connected(s.name, args, s.base, s.plans, s.pid))
+            for s in servers
+        ]
+        results = {c.name: {"memory": {"rss_mib": c.memory}} for c in everyone}
+        for phase, seconds, rate in phases(args):
+            pauses = {c.name: gc_pauses(c.base) for c in everyone}
+            gathered: dict[str, tuple[list[PhaseResult], float, float]] = {
+                c.name: ([], 0.0, 0.0) for c in everyone
+            }
+            for turn in range(args.slices):
+                for clients in everyone[turn % len(everyone) :] + everyone[: turn % len(everyone)]:
+                    parts, elapsed, cpu = clients.run(seconds / args.slices, rate)
+                    before = gathered[clients.name]
+                    gathered[clients.name] = (
+                        before[0] + parts,
+                        before[1] + elapsed,
+                        before[2] + cpu,
+                    )
+            for clients in everyone:
+                results[clients.name][phase] = summarise(*gathered[clients.name])
+                report_phase(
+                    clients, args, rate, results[clients.name][phase], pauses[clients.name]
+                )
+        return results
 
 
 # -- the servers ----------------------------------------------------------------------------
@@ -587,10 +666,19 @@ def release_source(ref: str) -> Iterator[Path]:
         yield Path(folder) / "app" / "src"
 
 
-def run_app(
-    name: str, args: argparse.Namespace, source: Path | None
-) -> dict[str, dict[str, float]]:
-    """Start the app (this tree's, or the given source's), create its rooms, drive the load."""
+@dataclass
+class Server:
+    """A started server and its rooms: what the clients need."""
+
+    name: str
+    base: str
+    plans: list[RoomPlan]
+    pid: int | None
+
+
+@contextlib.contextmanager
+def app_server(name: str, args: argparse.Namespace, source: Path | None) -> Iterator[Server]:
+    """The app (this tree's, or the given source's) running, with its rooms created."""
     with tempfile.TemporaryDirectory() as data_dir:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -607,13 +695,12 @@ def run_app(
                 f"{time.perf_counter() - started:.1f}s",
                 flush=True,
             )
-            figures = drive(name, args, base, plans, pid)
-            figures["memory"]["state_bytes"] = app_state_bytes(base, plans)
-            return figures
+            yield Server(name, base, plans, pid)
 
 
-def run_baseline(args: argparse.Namespace, payload: int) -> dict[str, dict[str, float]]:
-    """The bare websockets server with the same clients."""
+@contextlib.contextmanager
+def baseline_server(args: argparse.Namespace, payload: int) -> Iterator[Server]:
+    """The bare websockets server running."""
     port = free_port()
     argv = [
         sys.executable,
@@ -625,7 +712,40 @@ def run_baseline(args: argparse.Namespace, payload: int) -> dict[str, dict[str, 
     ]
     with server_process(argv, f"http://127.0.0.1:{port}/healthz") as pid:
         plans = baseline_rooms(args.rooms, args.participants)
-        return drive("baseline", args, f"http://127.0.0.1:{port}", plans, pid)
+        yield Server("baseline", f"http://127.0.0.1:{port}", plans, pid)
+
+
+def run_app(
+    name: str, args: argparse.Namespace, source: Path | None
+) -> dict[str, dict[str, float]]:
+    """Start the app, drive the load, and return its figures."""
+    with app_server(name, args, source) as server:
+        figures = drive(name, args, server.base, server.plans, server.pid)
+        figures["memory"]["state_bytes"] = app_state_bytes(server.base, server.plans)
+        return figures
+
+
+def run_baseline(args: argparse.Namespace, payload: int) -> dict[str, dict[str, float]]:
+    """The bare websockets server with the same clients."""
+    with baseline_server(args, payload) as server:
+        return drive("baseline", args, server.base, server.plans, server.pid)
+
+
+def run_interleaved(args: argparse.Namespace, previous: Path | None) -> None:
+    """Every server running at once, the phases interleaved slice by slice; print the ratios."""
+    with contextlib.ExitStack() as running:
+        earlier = (
+            running.enter_context(app_server("previous", args, previous)) if previous else None
+        )
+        app = running.enter_context(app_server("app", args, None))
+        servers = [server for server in (earlier, app) if server is not None]
+        if not args.no_baseline:
+            payload = app_state_bytes(app.base, app.plans)
+            servers.append(running.enter_context(baseline_server(args, payload)))
+        figures = drive_interleaved(servers, args)
+    for other in ("previous", "baseline"):
+        if other in figures:
+            ratios(other, figures["app"], figures[other])
 
 
 def ratios(
@@ -666,6 +786,13 @@ def main() -> None:
     parser.add_argument("--gc-thresholds", help="PLANNING_POKER_GC_THRESHOLDS for this tree's app")
     parser.add_argument("--profile", metavar="PREFIX", help="py-spy each phase to PREFIX-*.txt")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline run")
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=1,
+        help="run the servers at once, taking turns in this many slices of each phase "
+        "(default 1: one server after the other)",
+    )
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--payload-bytes", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -682,6 +809,10 @@ def main() -> None:
         previous = stack.enter_context(release_source(args.previous)) if args.previous else None
         for round_number in range(1, args.repeat + 1):
             print(f"== round {round_number} of {args.repeat}", flush=True)  # noqa: T201
+            if args.slices > 1:
+                run_interleaved(args, previous)
+                print(f"load average now: {os.getloadavg()}", flush=True)  # noqa: T201
+                continue
             earlier = run_app("previous", args, previous) if previous else None
             app = run_app("app", args, None)
             if earlier:

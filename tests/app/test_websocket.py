@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import httpx
@@ -215,3 +216,26 @@ def test_a_long_gone_facilitator_hands_the_role_to_the_longest_present(
     state = bob.state(lambda r: member(r, "Ann").get("role") == "facilitator", timeout=8)
     assert member(state, "Fay")["role"] == "voter"
     assert member(state, "Bob")["role"] == "voter"
+
+
+def test_messages_sent_at_once_and_a_close_right_after_are_all_handled_in_order(
+    server: Server, peers: OpenPeer
+) -> None:
+    # Sent before the server has even resumed the participant, and closed at once: the server
+    # hands each message over as it is parsed (queued ones first), and the leave waits for them.
+    room = create_room(server)
+    fay = peers(server, room["id"], room["token"])
+    for title in ("First", "Second", "Third"):
+        fay.send({"type": "add_story", "title": title})
+    fay.send({"type": "vote", "card": "5"})
+    fay.close()
+    deadline = time.monotonic() + 5
+    while True:
+        public = httpx.get(f"{server.base}/api/rooms/{room['id']}").json()
+        done = not member(public, "Fay")["online"]
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [story["title"] for story in public["stories"]] == ["First", "Second", "Third"]
+    assert member(public, "Fay")["hasVoted"] is True
+    assert not member(public, "Fay")["online"]

@@ -13,39 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any
 
+from planning_poker.eager import Resume
 from planning_poker.frames import FrameWriter, Text, text_frame
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 SEND_QUEUE_LIMIT = 256
 CLOSE_TOO_SLOW = 1013
-
-
-class _Resume:
-    """Await a coroutine that has already run up to its first suspension."""
-
-    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
-        self.coroutine = coroutine
-        self.waiting = waiting
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        waiting = self.waiting
-        while True:
-            try:
-                value = yield waiting
-            except BaseException as exc:  # cancelled: pass it into the send
-                try:
-                    waiting = self.coroutine.throw(exc)
-                except StopIteration:
-                    return
-                continue
-            try:
-                waiting = self.coroutine.send(value)
-            except StopIteration:
-                return
 
 
 class Outbox:
@@ -107,7 +84,7 @@ class Outbox:
 
     async def _finish(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
         try:
-            await _Resume(coroutine, waiting)
+            await Resume(coroutine, waiting)
             backlog = self._backlog
             while backlog:
                 item = backlog.popleft()

@@ -18,6 +18,7 @@ from planning_poker.clients import client_address
 from planning_poker.errors import ErrorCode, RoomError, StoreError
 from planning_poker.frames import FRAMES_EXTENSION
 from planning_poker.hub import Connection
+from planning_poker.inbound import MESSAGES_EXTENSION, MessageSource, Reader
 from planning_poker.metrics import MESSAGES_IN, MESSAGES_OUT, Receive, Scope, Send
 from planning_poker.origins import origin_allowed
 from planning_poker.outbox import Outbox
@@ -79,20 +80,29 @@ async def room_socket(
     token = query.get("token", [""])[0]
     client = client_address(scope, settings.proxies)
     await send({"type": "websocket.accept"})
-    outbox = Outbox(send, (scope.get("extensions") or {}).get(FRAMES_EXTENSION))
+    extensions = scope.get("extensions") or {}
+    outbox = Outbox(send, extensions.get(FRAMES_EXTENSION))
     if not running.limits.open_socket(client):
         busy = RoomError(ErrorCode.RATE_LIMITED, "too many connections from your address")
         _refuse(outbox, busy, CLOSE_TOO_MANY)
         await outbox.drain(REFUSAL_SECONDS)
         return
     try:
-        await _serve(receive, outbox, running, room_id, token, query.get("deltas") == ["1"])
+        deltas = query.get("deltas") == ["1"]
+        source = extensions.get(MESSAGES_EXTENSION)
+        await _serve(receive, source, outbox, running, room_id, token, deltas)
     finally:
         running.limits.close_socket(client)
 
 
-async def _serve(
-    receive: Receive, outbox: Outbox, running: Services, room_id: str, token: str, deltas: bool
+async def _serve(  # noqa: PLR0913 - one connection's parts, passed on once
+    receive: Receive,
+    source: MessageSource | None,
+    outbox: Outbox,
+    running: Services,
+    room_id: str,
+    token: str,
+    deltas: bool,
 ) -> None:
     try:
         connection = await running.hub.connect(
@@ -109,21 +119,20 @@ async def _serve(
         await outbox.drain(REFUSAL_SECONDS)
         return
     try:
-        await _read(receive, connection, running)
+        await _read(receive, source, connection, running)
     finally:
         await outbox.drain()
         await running.hub.disconnect(connection)
 
 
-async def _read(receive: Receive, connection: Connection, running: Services) -> None:
+async def _read(
+    receive: Receive, source: MessageSource | None, connection: Connection, running: Services
+) -> None:
+    """Handle the connection's messages until it closes: handed over by the server as they are
+    parsed when it offers that, else read from the ASGI queue."""
     limiter = RateLimiter()
-    while True:
-        message = await receive()
-        if message["type"] != "websocket.receive":
-            return
-        raw = message.get("text")
-        if raw is None:
-            raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+
+    async def handle(raw: str) -> None:
         try:
             await _handle(raw, connection, running, limiter)
         except RoomError as exc:
@@ -133,6 +142,26 @@ async def _read(receive: Receive, connection: Connection, running: Services) -> 
             log.warning("room %s: %s", connection.room_id, exc)
             refused = RoomError(ErrorCode.UNAVAILABLE, "the database is unavailable; try again")
             connection.deliver(json.dumps(refused.to_json()))
+
+    def failed(exc: Exception) -> None:
+        log.error("room %s: a message failed", connection.room_id, exc_info=exc)
+        connection.close(CLOSE_UNAVAILABLE)
+
+    reader = Reader(handle, source, failed) if source is not None else None
+    if reader is not None and source is not None:
+        source.take_messages(reader.take)
+    try:
+        while True:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                return
+            raw = message.get("text")
+            if raw is None:
+                raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            await handle(raw)
+    finally:
+        if reader is not None:
+            await reader.finish()
 
 
 async def _handle(

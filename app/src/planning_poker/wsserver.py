@@ -6,23 +6,25 @@ encoding and framing the text again. The protocol offers that path to the app as
 scope extension `frames.FRAMES_EXTENSION`; it refuses (and the app uses `send`) whenever the
 direct write would not be what `send` does: writing paused, a close under way, compression.
 
-A connection's reading is paused only when messages pile up (`READ_BACKLOG` unread), not after
-every message: no pair of selector calls per message. Each connection also holds less: a list
-and one waiter instead of an `asyncio.Queue` (four deques), a flag instead of an
-`asyncio.Event`, and the handshake's request and response are let go once it is done.
+It also offers the message path (`inbound.MESSAGES_EXTENSION`): once the app takes it, each
+message is handed to the app's reader as soon as it is parsed, not queued for a task to wake
+on a later turn of the loop. Reading is paused only when messages pile up (`inbound.BACKLOG`
+unread), not after every message: no pair of selector calls per message. Each connection also
+holds less: a list and one waiter instead of an `asyncio.Queue` (four deques), a flag instead
+of an `asyncio.Event`, and the handshake's request and response are let go once it is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
 from planning_poker.frames import FRAMES_EXTENSION
-
-READ_BACKLOG = 8
+from planning_poker.inbound import BACKLOG, MESSAGES_EXTENSION
 
 
 class Inbox:
@@ -50,6 +52,12 @@ class Inbox:
             finally:
                 self._waiter = None
         return self._items.pop(0)
+
+    def take_received(self) -> list[Any]:
+        """Remove the received messages waiting, in order, and leave the other events."""
+        received = [item for item in self._items if item["type"] == "websocket.receive"]
+        self._items = [item for item in self._items if item["type"] != "websocket.receive"]
+        return received
 
     def empty(self) -> bool:
         """Whether no event is waiting."""
@@ -106,15 +114,38 @@ class RoomProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = Inbox()  # type: ignore[assignment]
+        self.inbox = self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Writable()  # type: ignore[assignment]
+        self._take: Callable[[str], bool] | None = None
 
     def handle_connect(self, event: Any) -> None:
-        """Accept as uvicorn does and offer the direct frame path to the app."""
+        """Accept as uvicorn does and offer the direct frame and message paths to the app."""
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:
             scope["extensions"][FRAMES_EXTENSION] = self
+            scope["extensions"][MESSAGES_EXTENSION] = self
+
+    def take_messages(self, take: Callable[[str], bool]) -> None:
+        """Hand every message from now on to `take` as it is parsed, those queued first."""
+        self._take = take
+        go_on = True
+        for event in self.inbox.take_received():
+            go_on = take(_text_of(event))
+        self._follow(go_on)
+
+    def resume_reading(self) -> None:
+        """Read the socket again."""
+        self._follow(True)
+
+    def _follow(self, go_on: bool) -> None:
+        """Pause or resume reading as the app's reader asks."""
+        if go_on and self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        elif not go_on and not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
 
     async def send(self, message: Any) -> None:
         """uvicorn's ASGI send; once the handshake is answered its objects are let go."""
@@ -139,11 +170,37 @@ class RoomProtocol(WebSocketsSansIOProtocol):
         return True
 
     def send_receive_event_to_app(self) -> None:
-        """Queue a message for the app; pause reading only once several wait unread."""
+        """Hand a message to the app's reader; else queue it, and pause reading only once
+        several wait unread."""
+        take = self._take
+        if take is not None and not self.close_sent:
+            data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+            self.frames = []
+            if self.curr_msg_data_type == "text":
+                try:
+                    text = data.decode()
+                except UnicodeDecodeError:  # as uvicorn answers it
+                    self.logger.exception("Invalid UTF-8 sequence received from client.")
+                    self.conn.send_close(1007)
+                    self.handle_parser_exception()
+                    return
+            else:
+                text = data.decode("utf-8", errors="replace")
+            if not take(text):
+                self._follow(False)
+            return
         before = self.read_paused
         self.read_paused = True  # uvicorn pauses after every message unless already paused
         super().send_receive_event_to_app()
         self.read_paused = before
-        if not before and self.queue.qsize() >= READ_BACKLOG:
+        if not before and self.queue.qsize() >= BACKLOG:
             self.read_paused = True
             self.transport.pause_reading()
+
+
+def _text_of(event: Any) -> str:
+    """A received ASGI message's text (bytes read as UTF-8, as the app reads them)."""
+    text = event.get("text")
+    if text is None:
+        return bytes(event.get("bytes") or b"").decode("utf-8", errors="replace")
+    return str(text)
