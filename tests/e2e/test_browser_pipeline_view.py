@@ -142,8 +142,11 @@ def test_why_not_the_timeline_the_live_log_and_newest_promotions_first(board: Bo
         detail.get_by_role("button", name=f"Approve {alias} for prod")
     ).to_be_visible()  # soaking
     detail.get_by_role("button", name=f"Promote {alias} to staging").click()
-    # The node shows the running promotion's step (staging's one step takes three seconds).
-    expect(page.locator("g[data-stage=staging]")).to_contain_text(f"promoting {alias} step 1/1")
+    # The node shows the running promotion's step (staging's one step takes five seconds; on a
+    # loaded machine the engine may take seconds to start it, hence the longer wait).
+    expect(page.locator("g[data-stage=staging]")).to_contain_text(
+        f"promoting {alias} step 1/1", timeout=15_000
+    )
     rows = page.locator("#promotions tbody tr")
     expect(rows.first).to_contain_text("staging")  # the newest first
     expect(rows.nth(1)).to_contain_text("dev")

@@ -71,7 +71,7 @@ def fan_out_pipeline(repo: Path) -> str:
         ),
         stage(
             "staging",
-            '- {uses: shell, config: {command: "echo starting; sleep 3; echo finished"}}',
+            '- {uses: shell, config: {command: "echo starting; sleep 5; echo finished"}}',
             sources="{stages: [dev]}",
             annotations='{kargo.akuity.io/auto-promotion-hold: "paused by hand"}',
         ),
