@@ -50,14 +50,16 @@ class Reader:
         self._handle = handle
         self._source = source
         self._failed = failed
-        self._backlog: deque[str] = deque()
+        self._backlog: deque[str] | None = None  # made when a handling first has to wait
         self._task: asyncio.Task[None] | None = None
 
     def take(self, text: str) -> bool:
         """Handle a message now, or after the one in progress; False: stop reading for now."""
         if self._task is not None:
-            self._backlog.append(text)
-            return len(self._backlog) < BACKLOG
+            backlog = self._backlog
+            assert backlog is not None
+            backlog.append(text)
+            return len(backlog) < BACKLOG
         coroutine = self._handle(text)
         try:
             waiting = coroutine.send(None)
@@ -66,16 +68,20 @@ class Reader:
         except Exception as exc:  # a bug in handling: the connection is failed, not the server
             self._failed(exc)
             return True
+        if self._backlog is None:
+            self._backlog = deque()
         self._task = asyncio.get_running_loop().create_task(self._finish(coroutine, waiting))
         return True
 
     async def _finish(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+        backlog = self._backlog
+        assert backlog is not None
         try:
             await Resume(coroutine, waiting)
-            while self._backlog:
-                await self._handle(self._backlog.popleft())
+            while backlog:
+                await self._handle(backlog.popleft())
         except Exception as exc:
-            self._backlog.clear()
+            backlog.clear()
             self._failed(exc)
         finally:
             self._task = None
