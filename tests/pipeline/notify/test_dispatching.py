@@ -11,12 +11,14 @@ import jsonschema
 import pytest
 import sqlalchemy as sa
 from kargo.model.deliveries import DeliveryStatus
+from kargo.model.webhooks import WebhookConfig
 from kargo.notify import EventType, RetrySchedule, WebhookDispatcher, list_deliveries, redeliver
 from kargo.notify.schemas import schema_for
 from kargo.store import Store
+from kargo.store.errors import StoreError
 from standardwebhooks.webhooks import Webhook
 
-from tests.pipeline.notify.harness import run_with_dispatcher
+from tests.pipeline.notify.harness import SHORT, run_with_dispatcher
 from tests.pipeline.notify.receiver import Receiver
 from tests.pipeline.notify.samples import (
     PIPELINE_NOTIFICATIONS,
@@ -259,3 +261,34 @@ def test_a_slack_webhook_gets_a_readable_coloured_message(
     message = json.loads(request.body)
     assert message["text"].startswith("Promotion of wise-otter")
     assert message["attachments"][0]["color"] == "#2eb67d"
+
+
+def test_a_config_source_that_fails_for_a_while_only_delays_the_deliveries(
+    store: Store, receiver: Receiver, secret_file: tuple[str, Path]
+) -> None:
+    # The engine's configs come from the store: while PostgreSQL restarts, reading them fails
+    # with a StoreError. That once ended the dispatcher's loop, and with it every later delivery.
+    config = webhook("local", receiver.url, secret_file[1])
+    failures = {"left": 3}
+
+    def configs() -> list[WebhookConfig]:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise StoreError("database error at postgresql://...: connection refused")
+        return [config]
+
+    async def main() -> None:
+        dispatcher = WebhookDispatcher(
+            store.engine, configs, retry_schedule=SHORT, poll_interval=0.02
+        )
+        await dispatcher.start()
+        try:
+            one_event(store)
+            await until(lambda: len(receiver.all()) == 1)
+            await dispatcher.idle()
+        finally:
+            await dispatcher.stop()
+
+    asyncio.run(main())
+    assert failures["left"] == 0
+    assert [r.payload["type"] for r in receiver.all()] == ["promotion.succeeded"]

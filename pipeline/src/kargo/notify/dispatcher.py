@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,14 @@ class WebhookDispatcher:
     ) -> None:
         self._sessions = as_sessions(db)
         self._reads = as_read_sessions(db)
-        self._configs = configs
+        self._config_source = configs
         self._schedule = retry_schedule
         self._max = max_concurrency
         self._per_endpoint = max(1, min(per_endpoint_concurrency, max_concurrency))
         self._poll = poll_interval
         self._base_dir = base_dir
         self._outbox = OutboxReader(
-            self._sessions, configs, gap_timeout=gap_timeout, reads=self._reads
+            self._sessions, self._configs, gap_timeout=gap_timeout, reads=self._reads
         )
         self._inflight: dict[int, Endpoint] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -76,6 +77,13 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
         self._turn = 0
         self._last_gauge = 0.0
+
+    def _configs(self) -> Sequence[WebhookConfig]:
+        """The webhook configs; a source that fails (the store unreachable) is retried later."""
+        try:
+            return self._config_source()
+        except Exception as exc:  # any failure of the injected source: the loop must go on
+            raise DeliveryLogError(f"cannot read the webhook configs: {exc}") from exc
 
     def schedule_for(self, config: WebhookConfig) -> RetrySchedule:
         """The retry schedule in force for a webhook (the override, else its own policy)."""
@@ -125,6 +133,9 @@ class WebhookDispatcher:
             except DeliveryLogError as exc:
                 log.warning("webhook dispatcher: %s; retrying", exc)
                 await asyncio.sleep(min(5.0, self._poll * 10))
+            except Exception:  # a bug must not stop every notification for good
+                log.exception("webhook dispatcher: unexpected failure; retrying")
+                await asyncio.sleep(min(5.0, self._poll * 10))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
@@ -132,7 +143,7 @@ class WebhookDispatcher:
         """Ingest new events and start every due delivery there is room for; how many started."""
         while await asyncio.to_thread(self._outbox.ingest):
             pass
-        configs = {(c.project, c.name): c for c in self._configs()}
+        configs = {(c.project, c.name): c for c in await asyncio.to_thread(self._configs)}
         due = await asyncio.to_thread(self._claim_due, configs, dict(self._inflight))
         for row in due:
             self._inflight[row.id] = (row.project, row.webhook)
@@ -289,7 +300,7 @@ class WebhookDispatcher:
 
     async def test_webhook(self, name: str, project: str | None = None) -> WebhookTestResult:
         """Send a signed `webhook.test` to the named webhook now and log it."""
-        configs = list(self._configs())
+        configs = list(self._config_source())
         return await test_webhook(
             name, configs, db=self._sessions, project=project, base_dir=self._base_dir
         )
