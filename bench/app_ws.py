@@ -506,7 +506,6 @@ def phases(args: argparse.Namespace) -> list[tuple[str, float, float | None]]:
 
 def report_phase(
     clients: Clients,
-    args: argparse.Namespace,
     rate: float | None,
     figures: dict[str, float],
     pauses: dict[tuple[str, str, str], float],
@@ -539,7 +538,7 @@ def drive(
                 spy.wait(30)
                 summary = profile_summary(f"{args.profile}-{name}-{phase}.txt")
                 print(f"{name:<8} {phase} profile:\n{summary}", flush=True)  # noqa: T201
-            report_phase(clients, args, rate, results[phase], pauses)
+            report_phase(clients, rate, results[phase], pauses)
         return results
 
 
@@ -571,9 +570,7 @@ def drive_interleaved(
                     )
             for clients in everyone:
                 results[clients.name][phase] = summarise(*gathered[clients.name])
-                report_phase(
-                    clients, args, rate, results[clients.name][phase], pauses[clients.name]
-                )
+                report_phase(clients, rate, results[clients.name][phase], pauses[clients.name])
         return results
 
 

@@ -26,6 +26,14 @@ BACKLOG = 8
 Handler = Callable[[str], Coroutine[Any, Any, None]]
 
 
+def text_of(message: Any) -> str:
+    """A received ASGI message's text (bytes read as UTF-8, undecodable bytes replaced)."""
+    text = message.get("text")
+    if text is None:
+        return bytes(message.get("bytes") or b"").decode("utf-8", errors="replace")
+    return str(text)
+
+
 class MessageSource(Protocol):
     """The server's message path: received messages handed over as they are parsed."""
 

@@ -18,7 +18,7 @@ from planning_poker.clients import client_address
 from planning_poker.errors import ErrorCode, RoomError, StoreError
 from planning_poker.frames import FRAMES_EXTENSION
 from planning_poker.hub import Connection
-from planning_poker.inbound import MESSAGES_EXTENSION, MessageSource, Reader
+from planning_poker.inbound import MESSAGES_EXTENSION, MessageSource, Reader, text_of
 from planning_poker.metrics import MESSAGES_IN, MESSAGES_OUT, Receive, Scope, Send
 from planning_poker.origins import origin_allowed
 from planning_poker.outbox import Outbox
@@ -147,18 +147,16 @@ async def _read(
         log.error("room %s: a message failed", connection.room_id, exc_info=exc)
         connection.close(CLOSE_UNAVAILABLE)
 
-    reader = Reader(handle, source, failed) if source is not None else None
-    if reader is not None and source is not None:
+    reader = None
+    if source is not None:
+        reader = Reader(handle, source, failed)
         source.take_messages(reader.take)
     try:
         while True:
             message = await receive()
             if message["type"] != "websocket.receive":
                 return
-            raw = message.get("text")
-            if raw is None:
-                raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
-            await handle(raw)
+            await handle(text_of(message))
     finally:
         if reader is not None:
             await reader.finish()

@@ -24,7 +24,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.protocol import State
 
 from planning_poker.frames import FRAMES_EXTENSION
-from planning_poker.inbound import BACKLOG, MESSAGES_EXTENSION
+from planning_poker.inbound import BACKLOG, MESSAGES_EXTENSION, text_of
 
 
 class Inbox:
@@ -114,7 +114,7 @@ class RoomProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.inbox = self.queue = Inbox()  # type: ignore[assignment]
+        self.queue = Inbox()  # type: ignore[assignment]
         self.writable = Writable()  # type: ignore[assignment]
         self._take: Callable[[str], bool] | None = None
 
@@ -129,9 +129,11 @@ class RoomProtocol(WebSocketsSansIOProtocol):
     def take_messages(self, take: Callable[[str], bool]) -> None:
         """Hand every message from now on to `take` as it is parsed, those queued first."""
         self._take = take
+        inbox = self.queue
+        assert isinstance(inbox, Inbox)
         go_on = True
-        for event in self.inbox.take_received():
-            go_on = take(_text_of(event))
+        for event in inbox.take_received():
+            go_on = take(text_of(event))
         self._follow(go_on)
 
     def resume_reading(self) -> None:
@@ -196,11 +198,3 @@ class RoomProtocol(WebSocketsSansIOProtocol):
         if not before and self.queue.qsize() >= BACKLOG:
             self.read_paused = True
             self.transport.pause_reading()
-
-
-def _text_of(event: Any) -> str:
-    """A received ASGI message's text (bytes read as UTF-8, as the app reads them)."""
-    text = event.get("text")
-    if text is None:
-        return bytes(event.get("bytes") or b"").decode("utf-8", errors="replace")
-    return str(text)
