@@ -8,6 +8,7 @@ const NODE_H = 104;
 const GAP_X = 70;
 const GAP_Y = 22;
 const subject = (message) => String(message || "").split("\n")[0];
+const LINE_LENGTH = 32; // characters of a stage node's line that fit its box
 const clip = (text, length) => (text.length > length ? `${text.slice(0, length - 1)}…` : text);
 
 // Nodes and edges of the project: {id, kind, name, stage?}, {from, to}.
@@ -88,12 +89,16 @@ function stageLines(stage, freightByName, progress) {
     head ? `${head.alias || short(head.name)} · ${clip(subject(commit && commit.message), 22)}` : "no freight yet",
     `health ${health}${stage.spec.verification ? ` · verify ${verification ? verification.phase : "Pending"}` : ""}`,
   ];
+  const shown = lines.map((line) => clip(line, LINE_LENGTH));
   const running = status.currentPromotion;
   if (running) {
     const where = progress && progress.steps ? ` step ${progress.step}/${progress.steps}` : "…";
-    lines.push(`promoting ${running.freightAlias || short(running.freight)}${where}`);
+    const alias = running.freightAlias || short(running.freight);
+    lines.push(`promoting ${alias}${where}`);
+    // On the node's clipped line the alias gives way, so that the step stays visible.
+    shown.push(`promoting ${clip(alias, LINE_LENGTH - "promoting ".length - where.length)}${where}`);
   }
-  return { lines, health, verification: verification && verification.phase, running: Boolean(running) };
+  return { lines, shown, health, verification: verification && verification.phase, running: Boolean(running) };
 }
 
 function badgeOf(stage, freight) {
@@ -135,7 +140,7 @@ export function pipelineGraph({ warehouses, stages, freight, promotions = [], co
         svg("text", { x: 14, y: 82, class: "line" }, `${freight.filter((f) => (f.origin || {}).name === node.name).length} freight`));
     }
     const progress = progressOf(node.stage, promotions);
-    const { lines, health, running } = stageLines(node.stage, freightByName, progress);
+    const { lines, shown, health, running } = stageLines(node.stage, freightByName, progress);
     const done = progress && progress.steps ? (progress.step - 1) / progress.steps : 0;
     const badge = badgeOf(node.stage, freight);
     const label = `Stage ${node.name}: ${lines.join(", ")}${badge ? `, ${badge}` : ""}`;
@@ -147,7 +152,7 @@ export function pipelineGraph({ warehouses, stages, freight, promotions = [], co
     svg("rect", { width: NODE_W, height: NODE_H, rx: 12 }),
     svg("rect", { class: "swatch", width: 8, height: NODE_H, rx: 4, fill: colours(node.name) }),
     svg("text", { x: 18, y: 24, class: "title" }, clip(node.name, 22)),
-    lines.map((line, index) => svg("text", { x: 18, y: 46 + index * 18, class: "line" }, clip(line, 32))),
+    shown.map((line, index) => svg("text", { x: 18, y: 46 + index * 18, class: "line" }, line)),
     badge ? svg("text", { x: NODE_W - 10, y: 24, class: "badge-text", "text-anchor": "end" }, badge === "needs verified freight or approval" ? "gated" : badge) : null,
     running ? svg("rect", { class: "track", x: 18, y: NODE_H - 10, width: NODE_W - 36, height: 4, rx: 2 }) : null,
     running ? svg("rect", { class: "progress", x: 18, y: NODE_H - 10, width: Math.max(8, (NODE_W - 36) * done), height: 4, rx: 2,
