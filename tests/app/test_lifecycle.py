@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,3 +86,26 @@ def test_readyz_reports_a_database_without_the_schema(tmp_path: Path) -> None:
     answer = readyz_in_process(f"sqlite:///{tmp_path}/empty.db")
     assert answer.status_code == 503
     assert answer.json() == {"status": "not-ready", "reason": "database migrations are not current"}
+
+
+def test_a_running_app_copies_its_commits_into_the_database_file_within_seconds(
+    tmp_path: Path,
+) -> None:
+    # The WAL is checkpointed by the app's background task, not by the commits: the main file,
+    # read without its WAL, holds the new room within a few seconds of its creation.
+    (tmp_path / "data").mkdir()
+    with app_server(tmp_path / "data") as server:
+        room = create_room(server)
+        deadline = time.monotonic() + 10
+        found = 0
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.5)
+            copied = tmp_path / f"copy-{time.monotonic_ns()}.db"
+            shutil.copyfile(tmp_path / "data" / "planning-poker.db", copied)
+            copy = sqlite3.connect(copied)
+            try:
+                query = "SELECT count(*) FROM rooms WHERE id = ?"
+                found = copy.execute(query, (room["id"],)).fetchone()[0]
+            finally:
+                copy.close()
+        assert found == 1

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from planning_poker.decks import DeckKind, cards_for
 from planning_poker.errors import StaleRoomError, StoreError
 from planning_poker.migrating import migrations_current, upgrade_to_head
 from planning_poker.participants import Role
 from planning_poker.rooms import Room
-from planning_poker.store import RoomStore, make_engine
+from planning_poker.store import RoomStore, make_engine, rooms_table
 
 from tests.app.conftest import postgres_database
 
@@ -149,3 +150,52 @@ def test_a_group_commit_answers_each_save_in_the_order_given(store: RoomStore) -
     assert outcomes[1:] == [None, None]
     versions = [loaded.version for room in rooms if (loaded := store.load(room.id)) is not None]
     assert versions == [1, 2, 2]
+
+
+def activity_of(store: RoomStore, room: Room) -> float:
+    """The room's stored last_activity_at."""
+    column = rooms_table.c.last_activity_at
+    with store.engine.connect() as connection:
+        found = connection.execute(sa.select(column).where(rooms_table.c.id == room.id))
+        return float(found.scalar_one())
+
+
+def test_the_activity_time_is_rewritten_once_a_minute_not_at_every_save(
+    store: RoomStore,
+) -> None:
+    room = new_room()
+    store.create(room, now=1000.0)
+    for version, now in ((2, 1030.0), (3, 1059.0)):
+        room.version = version
+        assert store.save_many([(room, version - 1)], now=now) == [None]
+        assert activity_of(store, room) == 1000.0  # the indexed column is left alone
+    room.version = 4
+    assert store.save_many([(room, 3)], now=1060.0) == [None]
+    assert activity_of(store, room) == 1060.0
+    loaded = store.load(room.id)
+    assert loaded is not None and loaded.version == 4
+    restarted = RoomStore(store.engine)  # a new instance knows nothing: its first save writes it
+    room.version = 5
+    assert restarted.save_many([(room, 4)], now=1070.0) == [None]
+    assert activity_of(store, room) == 1070.0
+    assert isinstance(restarted.save_many([(room, 4)], now=1080.0)[0], StaleRoomError)
+
+
+def test_saves_leave_the_wal_to_the_background_checkpoint(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/store.db")
+    try:
+        upgrade_to_head(engine)
+        store = RoomStore(engine)
+        room = new_room()
+        store.create(room)
+        for version in range(2, 1_300):  # a page or more each: past SQLite's own 1,000 pages
+            room.version = version
+            assert store.save_many([(room, version - 1)]) == [None]
+        done = store.checkpoint()
+        assert not done.busy and done.frames > 1_300 and done.backfilled == done.frames
+        assert store.checkpoint().backfilled == done.frames  # nothing new: nothing to copy
+        loaded = store.load(room.id)
+        assert loaded is not None and loaded.version == 1_299
+        store.close()
+    finally:
+        engine.dispose()

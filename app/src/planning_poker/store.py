@@ -9,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -43,6 +43,27 @@ _SAVE_SQL = (
 )
 
 
+# A save that leaves last_activity_at as it is: the column is indexed, so writing it costs a
+# second page per commit, and only the expiry of rooms idle for days reads it. A store rewrites
+# it once what it last wrote for the room is ACTIVITY_STEP_SECONDS old.
+_SAVE_KEEPING_ACTIVITY_SQL = (
+    "UPDATE rooms SET name = {p}, document = {p}, version = {p} WHERE id = {p} AND version = {p}"
+)
+ACTIVITY_STEP_SECONDS = 60.0
+# The app checkpoints SQLite's WAL from its background task (`RoomStore.checkpoint`), off the
+# vote path; a commit checkpoints by itself only once the WAL has grown to this many pages
+# (40 MiB: the background fell behind, or no app runs it). SQLite's default is 1,000 pages.
+SAFETY_CHECKPOINT_PAGES = 10_000
+
+
+class Checkpoint(NamedTuple):
+    """What a WAL checkpoint found and did, as SQLite reports it."""
+
+    busy: bool  # it could not finish: a reader or writer held on to the WAL
+    frames: int  # pages in the WAL
+    backfilled: int  # of those, the pages now in the database file
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL and a busy timeout for SQLite."""
     try:
@@ -62,6 +83,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_CHECKPOINT_PAGES}")
     cursor.close()
 
 
@@ -79,6 +101,9 @@ class RoomStore:
         self._writer: PoolProxiedConnection | None = None
         marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._save_sql = _SAVE_SQL.format(p=marker)
+        self._save_keeping_activity_sql = _SAVE_KEEPING_ACTIVITY_SQL.format(p=marker)
+        self._activity_written: dict[str, float] = {}  # room id: last_activity_at written
+        self._activity_limit = 1024  # entries before the stale ones are forgotten
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -106,6 +131,7 @@ class RoomStore:
                         last_activity_at=now,
                     )
                 )
+            self._activity_written[room.id] = now
         except StoreError as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 raise StaleRoomError(f"room {room.id} exists already") from exc
@@ -139,6 +165,7 @@ class RoomStore:
             )
             if result.rowcount != 1:
                 raise StaleRoomError(f"room {room.id} changed since version {expected_version}")
+        self._activity_written[room.id] = now
 
     def save_many(
         self,
@@ -166,25 +193,54 @@ class RoomStore:
             )
             for index in order
         ]
+        self._forget_stale_activity(now)
+        statements = [self._statement_for(row) for row in rows]
         if self.local:
-            counts = self._write_sqlite(rows)
+            counts = self._write_sqlite(statements)
         else:
             with self._begin() as connection:
-                counts = [connection.exec_driver_sql(self._save_sql, row).rowcount for row in rows]
+                counts = [connection.exec_driver_sql(sql, row).rowcount for sql, row in statements]
         outcomes: list[StaleRoomError | None] = [None] * len(saves)
         for index, row, count in zip(order, rows, counts, strict=True):
             if count != 1:
                 outcomes[index] = StaleRoomError(f"room {row[4]} changed since version {row[5]}")
         return outcomes
 
-    def _write_sqlite(self, rows: list[tuple[Any, ...]]) -> list[int]:
+    def _statement_for(self, row: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        """The UPDATE for a save's row: with last_activity_at only when it is due."""
+        name, document, version, now, room_id, expected = row
+        written = self._activity_written.get(room_id)
+        if written is not None and now - written < ACTIVITY_STEP_SECONDS:
+            return self._save_keeping_activity_sql, (name, document, version, room_id, expected)
+        self._activity_written[room_id] = now
+        return self._save_sql, row
+
+    def _forget_stale_activity(self, now: float) -> None:
+        """Drop the entries a save would rewrite anyway: the map holds only recent rooms."""
+        if len(self._activity_written) > self._activity_limit:
+            self._activity_written = {
+                room_id: written
+                for room_id, written in self._activity_written.items()
+                if now - written < ACTIVITY_STEP_SECONDS
+            }
+            self._activity_limit = max(1024, 2 * len(self._activity_written))
+
+    def checkpoint(self) -> Checkpoint:
+        """Copy the WAL's committed pages into the SQLite file without blocking anyone."""
+        with self._begin() as connection:
+            busy, frames, backfilled = connection.exec_driver_sql(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).one()
+        return Checkpoint(bool(busy), int(frames), int(backfilled))
+
+    def _write_sqlite(self, rows: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """The UPDATEs on one long-lived sqlite3 connection: no pool, no statement pipeline."""
         try:
             if self._writer is None:
                 self._writer = self.engine.raw_connection()
             driver: Any = self._writer.driver_connection
             try:
-                counts = [driver.execute(self._save_sql, row).rowcount for row in rows]
+                counts = [driver.execute(sql, row).rowcount for sql, row in rows]
                 driver.commit()
             except BaseException:
                 driver.rollback()

@@ -36,11 +36,16 @@ EXPIRY_SWEEP_SECONDS = 3600.0
 
 
 async def _background(running: Services) -> None:
-    """Timers, facilitator hand-over, and the expiry of idle rooms."""
+    """Timers, facilitator hand-over, SQLite checkpoints, and the expiry of idle rooms."""
     next_sweep = 0.0
     while True:
         now = time.time()
         await running.hub.tick(now)
+        if running.store.local:
+            try:  # in a thread: the commits on the loop never wait for the copy or its fsync
+                await asyncio.to_thread(running.store.checkpoint)
+            except StoreError as exc:
+                log.warning("cannot checkpoint the database: %s", exc)
         if now >= next_sweep:
             next_sweep = now + EXPIRY_SWEEP_SECONDS
             idle = running.settings.room_expiry_days * 86400
