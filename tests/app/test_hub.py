@@ -1,4 +1,5 @@
-"""A hub per room: leaves always stored, one object per kept view, notices taken right."""
+"""A hub per room: leaves always stored, one object per kept view, notices taken right,
+shared deltas sent before personal ones."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from planning_poker.hub import Hub
 from planning_poker.migrating import upgrade_to_head
 from planning_poker.outbox import Message, Outbox
 from planning_poker.participants import Role
+from planning_poker.protocol import MessageType, action_for
 from planning_poker.rooms import Room, new_id
 from planning_poker.store import RoomStore, make_engine
 from planning_poker.views import room_to_doc
@@ -232,3 +234,40 @@ def test_a_read_during_a_save_that_fails_never_sees_the_lost_change() -> None:
         engine.dispose()
     assert stored is not None and stored.name == "Sprint"
     assert (name, version) == ("Sprint", stored.version)
+
+
+def test_a_vote_reaches_the_others_before_the_voter_gets_its_own_card_back(
+    tmp_path: Path,
+) -> None:
+    # The voter's delta carries its own card and is encoded for it alone; built first, it held
+    # back every receiver after it in the room's (arbitrary) connection order.
+    store, room = _store(tmp_path)
+    sent: list[tuple[str, str]] = []
+
+    def recorder(name: str) -> Outbox:
+        async def send(message: Message) -> None:
+            sent.append((name, message.get("text", "")))
+
+        return Outbox(send)
+
+    async def scenario() -> list[list[str]]:
+        hub = Hub(store, Fanout(None), grace_seconds=60)
+        connections = [
+            await hub.connect(room.id, f"hash-{n}", recorder(f"P{n}"), deltas=True)
+            for n in range(5)
+        ]
+        orders = []
+        for connection in connections:
+            sent.clear()
+            await hub.mutate(
+                room.id,
+                action_for(MessageType.VOTE, {"card": "3"}, connection.participant_id),
+            )
+            orders.append([name for name, _ in sent])
+            own = [text for name, text in sent if name == orders[-1][-1]]
+            assert '"vote":"3"' in own[0]  # the last one is the voter's, with its card
+        return orders
+
+    orders = asyncio.run(scenario())
+    assert [order[-1] for order in orders] == [f"P{n}" for n in range(5)]
+    assert all(sorted(order) == [f"P{n}" for n in range(5)] for order in orders)

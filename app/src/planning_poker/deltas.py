@@ -8,7 +8,6 @@ own card, as in the full state.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -72,19 +71,30 @@ def changes(before: Snapshot, after: dict[str, Any], now: Snapshot) -> dict[str,
     }
 
 
-def delta_messages(room: Room, body: dict[str, Any]) -> Callable[[str], Text | str]:
-    """A renderer of each receiver's delta: one shared frame, re-encoded only for an own card."""
-    shared = Text(to_json(body))
-    changed = {entry["id"]: index for index, entry in enumerate(body["participants"])}
-    revealed = room.revealed
+class DeltaMessages:
+    """Each receiver's delta: one shared frame, re-encoded only for a receiver's own card."""
 
-    def render(participant_id: str) -> Text | str:
-        index = changed.get(participant_id)
-        own = room.participants.get(participant_id)
-        if index is None or own is None or own.vote is None or revealed:
-            return shared
-        people = list(body["participants"])
+    __slots__ = ("shared", "_body", "_changed", "_room")
+
+    def __init__(self, room: Room, body: dict[str, Any]) -> None:
+        self.shared = Text(to_json(body))
+        self._body = body
+        self._changed = {entry["id"]: index for index, entry in enumerate(body["participants"])}
+        self._room = room
+
+    def personal(self, participant_id: str) -> bool:
+        """Whether the receiver's delta differs from the shared one (it carries an own card)."""
+        if participant_id not in self._changed or self._room.revealed:
+            return False
+        own = self._room.participants.get(participant_id)
+        return own is not None and own.vote is not None
+
+    def render(self, participant_id: str) -> Text | str:
+        """The receiver's delta: the shared frame, or its own text."""
+        if not self.personal(participant_id):
+            return self.shared
+        index = self._changed[participant_id]
+        own = self._room.participants[participant_id]
+        people = list(self._body["participants"])
         people[index] = {**people[index], "vote": own.vote}
-        return to_json({**body, "participants": people})
-
-    return render
+        return to_json({**self._body, "participants": people})

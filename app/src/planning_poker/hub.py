@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from planning_poker.commits import GroupCommit
-from planning_poker.deltas import Snapshot, changes, delta_messages, snapshot
+from planning_poker.deltas import DeltaMessages, Snapshot, changes, snapshot
 from planning_poker.errors import ErrorCode, RoomError, StaleRoomError, StoreError
 from planning_poker.fanout import Fanout
 from planning_poker.frames import Text
@@ -331,7 +331,11 @@ class Hub:
     # -- telling ----------------------------------------------------------------------------
 
     def _broadcast(self, room: Room, joined: Connection | None = None) -> None:
-        """Tell local connections: a delta to those that take one, else the full state."""
+        """Tell local connections: a delta to those that take one, else the full state.
+
+        The shared delta goes out first; messages built for one receiver (an own card, a full
+        state) follow, so that those who only learn of the change are not kept waiting.
+        """
         connections = self._connections.get(room.id)
         if not connections:
             return
@@ -339,20 +343,31 @@ class Hub:
         before = self._views.get(room.id)
         now = self._views[room.id] = snapshot(public)
         body = changes(before, public, now) if before is not None else None
-        full: Callable[[str], str] | None = None
-        small = delta_messages(room, body) if body is not None else None
+        small = DeltaMessages(room, body) if body is not None else None
+        own: list[Connection] = []
         sent = 0
         for connection in list(connections):
             if connection.participant_id not in room.participants:
                 connection.deliver(REMOVED_MESSAGE)
                 connection.close(CLOSE_REMOVED)
                 continue
+            sent += 1
+            if (
+                small is not None
+                and connection.deltas
+                and connection is not joined
+                and not small.personal(connection.participant_id)
+            ):
+                connection.deliver(small.shared)
+            else:
+                own.append(connection)
+        full: Callable[[str], str] | None = None
+        for connection in own:
             if small is not None and connection.deltas and connection is not joined:
-                connection.deliver(small(connection.participant_id))
+                connection.deliver(small.render(connection.participant_id))
             else:
                 full = full or state_messages(room, public)
                 connection.deliver(full(connection.participant_id))
-            sent += 1
         MESSAGES_OUT.inc(sent)
 
     async def resend_state(self, connection: Connection) -> None:
