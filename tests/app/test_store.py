@@ -199,3 +199,42 @@ def test_saves_leave_the_wal_to_the_background_checkpoint(tmp_path: Path) -> Non
         store.close()
     finally:
         engine.dispose()
+
+
+def test_a_single_save_is_one_sqlite_statement_and_a_batch_stays_one_transaction(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/store.db")
+    try:
+        upgrade_to_head(engine)
+        store = RoomStore(engine)
+        first, second = new_room(), new_room()
+        store.create(first)
+        store.create(second)
+        first.version = 2
+        assert store.save_many([(first, 1)]) == [None]  # opens the writer's connection
+        assert store._writer is not None  # noqa: SLF001 - the connection the saves go through
+        statements: list[str] = []
+        store._writer.driver_connection.set_trace_callback(statements.append)  # type: ignore[union-attr]  # noqa: SLF001
+        first.version = 3
+        assert store.save_many([(first, 2)]) == [None]
+        assert [s.split()[0] for s in statements] == ["UPDATE"]  # no BEGIN, no COMMIT
+        with engine.begin() as connection:  # the second room's write fails inside the batch
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON rooms WHEN NEW.id = "
+                f"'{second.id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        first.version, second.version = 4, 2
+        with pytest.raises(StoreError):
+            store.save_many([(first, 3), (second, 1)])
+        loaded = store.load(first.id)
+        assert loaded is not None and loaded.version == 3  # the whole batch was rolled back
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TRIGGER refuse")
+        first.version = 4
+        assert store.save_many([(first, 3), (second, 1)]) == [None, None]
+        writer = store._writer.driver_connection  # noqa: SLF001
+        store.close()
+        assert writer.isolation_level == ""  # back in the pool as SQLAlchemy hands it out
+    finally:
+        engine.dispose()

@@ -234,16 +234,27 @@ class RoomStore:
         return Checkpoint(bool(busy), int(frames), int(backfilled))
 
     def _write_sqlite(self, rows: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
-        """The UPDATEs on one long-lived sqlite3 connection: no pool, no statement pipeline."""
+        """The UPDATEs on one long-lived sqlite3 connection: no pool, no statement pipeline.
+
+        The connection is in autocommit mode: one UPDATE (a paced vote's save) is a transaction
+        of its own, one step of SQLite instead of three (BEGIN, UPDATE, COMMIT); several are
+        wrapped in BEGIN and COMMIT.
+        """
         try:
             if self._writer is None:
                 self._writer = self.engine.raw_connection()
+                self._writer.driver_connection.isolation_level = None  # type: ignore[union-attr]
             driver: Any = self._writer.driver_connection
+            if len(rows) == 1:
+                sql, row = rows[0]
+                return [driver.execute(sql, row).rowcount]
+            driver.execute("BEGIN")
             try:
                 counts = [driver.execute(sql, row).rowcount for sql, row in rows]
-                driver.commit()
+                driver.execute("COMMIT")
             except BaseException:
-                driver.rollback()
+                if driver.in_transaction:
+                    driver.execute("ROLLBACK")
                 raise
             return counts
         except (sqlite3.Error, SQLAlchemyError) as exc:
@@ -253,8 +264,9 @@ class RoomStore:
             raise StoreError(f"database error: {type(exc).__name__}") from exc
 
     def close(self) -> None:
-        """Give back the connection the SQLite writer holds."""
+        """Give back the connection the SQLite writer holds, in the pool's transaction mode."""
         if self._writer is not None:
+            self._writer.driver_connection.isolation_level = ""  # type: ignore[union-attr]
             self._writer.close()
             self._writer = None
 
