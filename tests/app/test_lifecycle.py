@@ -109,3 +109,11 @@ def test_a_running_app_copies_its_commits_into_the_database_file_within_seconds(
             finally:
                 copy.close()
         assert found == 1
+
+
+def test_the_server_runs_on_uvloop(tmp_path: Path) -> None:
+    # libuv's loop: a paced vote reaches the room sooner than on asyncio's (docs/app.md).
+    with app_server(tmp_path) as server:
+        assert server.process is not None
+        mapped = Path(f"/proc/{server.process.pid}/maps").read_text()
+    assert "/uvloop/loop." in mapped

@@ -6,9 +6,9 @@ one, which then carries all of them: one commit for many rooms.
 
 On SQLite (a local file, no network) the transaction is written on the event loop itself,
 once the loop has run every callback that was ready: no thread hop, no wait for the GIL. When
-no other callback is ready, no other save can join the batch before the loop polls again, so
-the save is written at once, without the two turns of the loop a deferred write and the wake-up
-after it cost (about a tenth of a paced vote's time on the server). A database across a
+no other callback is ready (or the loop cannot tell: uvloop), the save is written at once,
+without the two turns of the loop a deferred write and the wake-up after it cost (about a
+tenth of a paced vote's time on the server). A database across a
 network (PostgreSQL) is written from a thread so the loop keeps serving.
 """
 
@@ -90,10 +90,11 @@ class GroupCommit:
 
 
 def _nothing_else_ready(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether no other callback is due before the loop next polls (asyncio's own loop keeps
-    them in `_ready`; a loop without it is taken as busy)."""
+    """Whether no other callback is due before the loop next polls. asyncio's own loop keeps
+    them in `_ready`; uvloop, the server's loop, does not show its queue: there each save is
+    written at once, one transaction per room."""
     ready = getattr(loop, "_ready", None)
-    return ready is not None and not ready
+    return ready is None or not ready
 
 
 def _saves(batch: Waiting) -> tuple[list[tuple[Room, int]], list[str]]:
