@@ -9,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import orjson
 import sqlalchemy as sa
@@ -99,6 +99,8 @@ class RoomStore:
         self.engine = engine
         self.local = engine.dialect.name == "sqlite"  # a file on this machine: no network waits
         self._writer: PoolProxiedConnection | None = None
+        self._driver: sqlite3.Connection | None = None  # the writer's, looked up once
+        self._pool_isolation: Any = None  # its transaction mode in the pool, given back on close
         marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._save_sql = _SAVE_SQL.format(p=marker)
         self._save_keeping_activity_sql = _SAVE_KEEPING_ACTIVITY_SQL.format(p=marker)
@@ -241,10 +243,12 @@ class RoomStore:
         wrapped in BEGIN and COMMIT.
         """
         try:
-            if self._writer is None:
+            driver = self._driver
+            if driver is None:
                 self._writer = self.engine.raw_connection()
-                self._writer.driver_connection.isolation_level = None  # type: ignore[union-attr]
-            driver: Any = self._writer.driver_connection
+                driver = self._driver = cast(sqlite3.Connection, self._writer.driver_connection)
+                self._pool_isolation = driver.isolation_level
+                driver.isolation_level = None
             if len(rows) == 1:
                 sql, row = rows[0]
                 return [driver.execute(sql, row).rowcount]
@@ -260,15 +264,15 @@ class RoomStore:
         except (sqlite3.Error, SQLAlchemyError) as exc:
             if self._writer is not None:
                 self._writer.invalidate()
-                self._writer = None
+                self._writer = self._driver = None
             raise StoreError(f"database error: {type(exc).__name__}") from exc
 
     def close(self) -> None:
         """Give back the connection the SQLite writer holds, in the pool's transaction mode."""
-        if self._writer is not None:
-            self._writer.driver_connection.isolation_level = ""  # type: ignore[union-attr]
+        if self._writer is not None and self._driver is not None:
+            self._driver.isolation_level = self._pool_isolation
             self._writer.close()
-            self._writer = None
+            self._writer = self._driver = None
 
     def delete_expired(self, idle_seconds: float, now: float | None = None) -> int:
         """Delete rooms idle for longer than idle_seconds; how many went."""
