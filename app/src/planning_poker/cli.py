@@ -69,7 +69,7 @@ def serve(argv: list[str]) -> None:
         port=settings.port,
         log_level="warning",
         access_log=False,  # one log call per request is wasted work at level warning
-        loop="uvloop",  # libuv: paced p95 0.87-0.93x, p99 0.72-0.87x asyncio's (docs/app.md)
+        loop="uvloop",  # libuv: paced p95 0.83-0.93x, p99 0.72-0.87x asyncio's (docs/app.md)
         ws=RoomProtocol,  # uvicorn's websockets-sansio, plus frames built once per broadcast
         proxy_headers=False,  # the app reads X-Forwarded-For itself, from trusted proxies only
         ws_max_size=1024 * 1024,

@@ -89,10 +89,8 @@ class DeltaMessages:
         own = self._room.participants.get(participant_id)
         return own is not None and own.vote is not None
 
-    def render(self, participant_id: str) -> Text | str:
-        """The receiver's delta: the shared frame, or its own text."""
-        if not self.personal(participant_id):
-            return self.shared
+    def own(self, participant_id: str) -> str:
+        """The delta of a receiver `personal` names: the shared one with its own card."""
         index = self._changed[participant_id]
         own = self._room.participants[participant_id]
         people = list(self._body["participants"])

@@ -344,7 +344,8 @@ class Hub:
         now = self._views[room.id] = snapshot(public)
         body = changes(before, public, now) if before is not None else None
         small = DeltaMessages(room, body) if body is not None else None
-        own: list[Connection] = []
+        own_deltas: list[Connection] = []
+        full_states: list[Connection] = []
         sent = 0
         for connection in list(connections):
             if connection.participant_id not in room.participants:
@@ -352,21 +353,18 @@ class Hub:
                 connection.close(CLOSE_REMOVED)
                 continue
             sent += 1
-            if (
-                small is not None
-                and connection.deltas
-                and connection is not joined
-                and not small.personal(connection.participant_id)
-            ):
+            if small is None or not connection.deltas or connection is joined:
+                full_states.append(connection)
+            elif small.personal(connection.participant_id):
+                own_deltas.append(connection)
+            else:
                 connection.deliver(small.shared)
-            else:
-                own.append(connection)
-        full: Callable[[str], str] | None = None
-        for connection in own:
-            if small is not None and connection.deltas and connection is not joined:
-                connection.deliver(small.render(connection.participant_id))
-            else:
-                full = full or state_messages(room, public)
+        if small is not None:
+            for connection in own_deltas:
+                connection.deliver(small.own(connection.participant_id))
+        if full_states:
+            full = state_messages(room, public)
+            for connection in full_states:
                 connection.deliver(full(connection.participant_id))
         MESSAGES_OUT.inc(sent)
 
