@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 import sqlite3
@@ -13,10 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 from planning_poker.cli import main
+from planning_poker.scheduling import slice_of
 from planning_poker.settings import load_settings
 from planning_poker.web import create_app
 
 from tests.app.conftest import Peer, Server, app_server, create_room, join, member
+from tests.app.test_scheduling import custom_slices
 
 OpenPeer = Callable[[Server, str, str], Peer]
 
@@ -117,3 +120,20 @@ def test_the_server_runs_on_uvloop(tmp_path: Path) -> None:
         assert server.process is not None
         mapped = Path(f"/proc/{server.process.pid}/maps").read_text()
     assert "/uvloop/loop." in mapped
+
+
+@pytest.mark.skipif(not custom_slices(), reason="Linux before 6.12 has no per-thread slice")
+def test_the_server_loop_asks_for_a_short_scheduler_slice_unless_told_not_to(
+    tmp_path: Path,
+) -> None:
+    # Readers woken by the broadcast's writes wait for the server's turn (docs/app.md).
+    for name in ("short", "default"):
+        (tmp_path / name).mkdir()
+    with app_server(tmp_path / "short") as server:
+        assert server.process is not None
+        assert slice_of(server.process.pid) == pytest.approx(0.001)
+    kernels = {"PLANNING_POKER_SCHEDULER_SLICE_SECONDS": "0"}
+    with app_server(tmp_path / "default", env=kernels) as server:
+        assert server.process is not None
+        assert slice_of(server.process.pid) == pytest.approx(slice_of(os.getpid()))
+        assert slice_of(os.getpid()) != pytest.approx(0.001)

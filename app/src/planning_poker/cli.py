@@ -63,6 +63,7 @@ def serve(argv: list[str]) -> None:
     except StoreError as exc:
         sys.stderr.write(f"planning-poker: {exc}\n")
         raise SystemExit(1) from exc
+    _shorten_slice(settings.scheduler_slice_seconds)
     uvicorn.run(
         app,
         host=settings.host,
@@ -76,6 +77,18 @@ def serve(argv: list[str]) -> None:
         ws_per_message_deflate=False,  # state snapshots are small; compressing costs more CPU
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+
+
+def _shorten_slice(seconds: float) -> None:
+    """Give the event loop's thread (this one) a short scheduler slice (`scheduling`)."""
+    from planning_poker.scheduling import SliceUnavailable, request_slice
+
+    if not seconds:
+        return
+    try:
+        request_slice(seconds)
+    except SliceUnavailable as exc:
+        logging.getLogger(__name__).info("keeping the kernel's scheduler slice: %s", exc)
 
 
 def main(argv: list[str] | None = None) -> None:

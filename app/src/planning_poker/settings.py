@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from planning_poker.clients import Network, parse_networks
+from planning_poker.scheduling import MAX_SLICE_SECONDS, MIN_SLICE_SECONDS
 
 DEVELOPMENT_SECRET = "development-only-not-a-secret"
 PLACEHOLDER_SECRETS = frozenset(
@@ -94,6 +95,13 @@ class Settings(BaseSettings):
         validation_alias=_env("gc_thresholds", "PLANNING_POKER_GC_THRESHOLDS"),
     )
 
+    scheduler_slice_seconds: float = Field(
+        0.001,
+        ge=0,
+        le=MAX_SLICE_SECONDS,
+        validation_alias=_env("scheduler_slice_seconds", "PLANNING_POKER_SCHEDULER_SLICE_SECONDS"),
+    )
+
     @model_validator(mode="after")
     def _check_secret(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
@@ -105,6 +113,11 @@ class Settings(BaseSettings):
                     "SECRET_KEY is a placeholder or shorter than 16 characters; "
                     "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
                 )
+        if 0 < self.scheduler_slice_seconds < MIN_SLICE_SECONDS:
+            raise ValueError(
+                f"PLANNING_POKER_SCHEDULER_SLICE_SECONDS: 0 (the kernel's default) or "
+                f"{MIN_SLICE_SECONDS} to {MAX_SLICE_SECONDS}"
+            )
         if self.database_url is not None and not self.database_url.startswith(
             ("sqlite", "postgresql")
         ):
