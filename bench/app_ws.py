@@ -706,6 +706,8 @@ def baseline_server(args: argparse.Namespace, payload: int) -> Iterator[Server]:
         str(port),
         "--payload-bytes",
         str(payload),
+        "--baseline-slice",
+        str(args.baseline_slice),
     ]
     with server_process(argv, f"http://127.0.0.1:{port}/healthz") as pid:
         plans = baseline_rooms(args.rooms, args.participants)
@@ -790,10 +792,22 @@ def main() -> None:
         help="run the servers at once, taking turns in this many slices of each phase "
         "(default 1: one server after the other)",
     )
+    parser.add_argument(
+        "--baseline-slice",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="give the baseline's thread this scheduler slice, as the app asks for its own "
+        "(PLANNING_POKER_SCHEDULER_SLICE_SECONDS; default 0: the kernel's)",
+    )
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parser.add_argument("--payload-bytes", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
+        if args.baseline_slice:
+            from planning_poker.scheduling import request_slice
+
+            request_slice(args.baseline_slice)
         asyncio.run(serve_baseline(args.serve_baseline, args.payload_bytes))
         return
     print(f"load average before: {os.getloadavg()}", flush=True)  # noqa: T201
