@@ -21,10 +21,17 @@ from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import Protocol as FrameProtocol
 from websockets.protocol import State
+from websockets.streams import StreamReader
 
+from planning_poker import client_frames
 from planning_poker.frames import FRAMES_EXTENSION
 from planning_poker.inbound import BACKLOG, MESSAGES_EXTENSION, text_of
+
+# websockets' parser waits between frames in these two generators, one inside the other.
+_READING_FRAMES = FrameProtocol.parse.__code__
+_WAITING_FOR_DATA = StreamReader.at_eof.__code__
 
 
 class Inbox:
@@ -135,6 +142,40 @@ class RoomProtocol(WebSocketsSansIOProtocol):
         for event in inbox.take_received():
             go_on = take(text_of(event))
         self._follow(go_on)
+
+    def data_received(self, data: bytes) -> None:
+        """Hand whole text frames straight to the app's reader while websockets' parser waits
+        between frames (`client_frames`); anything else goes through websockets."""
+        take = self._take
+        if take is not None and not self.close_sent and self._between_frames():
+            messages = client_frames.texts(data)
+            if messages is not None:
+                self.curr_msg_data_type = "text"
+                for text in messages:
+                    if not take(text):
+                        self._follow(False)
+                return
+        super().data_received(data)
+
+    def _between_frames(self) -> bool:
+        """Whether websockets' parser has read every byte it was given and waits for a frame."""
+        conn = self.conn
+        if (
+            conn.state is not State.OPEN
+            or conn.current_size is not None
+            or conn.reader.buffer
+            or conn.extensions
+            or self.frames
+        ):
+            return False
+        # After the handshake the server's parser runs the frame parser, which waits for data
+        # between frames; getattr: any other generator (or version) reads as "not between".
+        frames = getattr(conn.parser, "gi_yieldfrom", None)
+        waiting = getattr(frames, "gi_yieldfrom", None)
+        return (
+            getattr(frames, "gi_code", None) is _READING_FRAMES
+            and getattr(waiting, "gi_code", None) is _WAITING_FOR_DATA
+        )
 
     def resume_reading(self) -> None:
         """Read the socket again."""
