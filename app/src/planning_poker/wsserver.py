@@ -150,7 +150,6 @@ class RoomProtocol(WebSocketsSansIOProtocol):
         if take is not None and not self.close_sent and self._between_frames():
             messages = client_frames.texts(data)
             if messages is not None:
-                self.curr_msg_data_type = "text"
                 for text in messages:
                     if not take(text):
                         self._follow(False)
