@@ -8,6 +8,7 @@ websockets' parser.
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 import time
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from planning_poker import client_frames
+from planning_poker import client_frames, collector
 from planning_poker.settings import load_settings
 from planning_poker.web import create_app
 from planning_poker.wsserver import RoomProtocol
@@ -86,7 +87,9 @@ def test_anything_else_is_left_to_websockets(data: bytes) -> None:
 
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The app under uvicorn with the room protocol, in a thread of this process."""
+    """The app under uvicorn with the room protocol, in a thread of this process; the
+    collector set-up its start-up makes (`collector.settle`) is undone for the other tests."""
+    thresholds = gc.get_threshold()
     port = free_port()
     settings = load_settings(data_dir=tmp_path_factory.mktemp("frames"))
     config = uvicorn.Config(
@@ -106,6 +109,11 @@ def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield Server(f"http://127.0.0.1:{port}", port)
     server.should_exit = True
     thread.join(15)
+    assert not thread.is_alive(), "the in-process server did not stop"
+    if collector._on_collection in gc.callbacks:  # noqa: SLF001 - undo for other tests
+        gc.callbacks.remove(collector._on_collection)  # noqa: SLF001
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 class RawClient:
