@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from planning_poker.deltas import changes, snapshot
 from websockets.sync.client import ClientConnection, connect
 
 from tests.app.conftest import Server, create_room, join, member
@@ -83,3 +84,42 @@ def test_a_late_joiner_gets_the_full_state_and_sync_resends_it(server: Server) -
             bob_ws.send(json.dumps({"type": "sync"}))
             again = read(bob_ws, "state")["room"]
             assert again["version"] == late["version"]
+
+
+def view(version: int, participants: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    """A public view with only the fields given (as `views.public_view` shapes one)."""
+    return {"id": "r1", "version": version, "you": None, "participants": participants, **fields}
+
+
+def test_a_field_that_becomes_the_json_of_its_old_text_has_changed() -> None:
+    before = view(1, [], title='["8"]', deck=["1", "2"])
+    after = view(2, [], title=["8"], deck=["1", "2"])
+    body = changes(snapshot(before), after, snapshot(after))
+    assert body is not None
+    assert body["set"] == {"title": ["8"]}
+    assert body["base"] == 1 and body["version"] == 2
+
+
+def test_only_the_entries_that_changed_go_out_and_a_new_order_needs_a_full_state() -> None:
+    ann = {"id": "a", "name": "Ann", "hasVoted": False}
+    bob = {"id": "b", "name": "Bob", "hasVoted": False}
+    before = view(1, [ann, bob], deck=["1", "2"])
+    after = view(2, [ann, {**bob, "hasVoted": True}], deck=["1", "2"])
+    body = changes(snapshot(before), after, snapshot(after))
+    assert body is not None and body["set"] == {}
+    assert body["participants"] == [{**bob, "hasVoted": True}]
+    swapped = view(3, [bob, ann], deck=["1", "2"])
+    assert changes(snapshot(before), swapped, snapshot(swapped)) is None
+    alone = view(4, [ann], deck=["1", "2"])
+    assert changes(snapshot(before), alone, snapshot(alone)) is None
+
+
+def test_a_room_with_nobody_in_it_still_gets_deltas() -> None:
+    before, after = view(1, [], name="Sprint"), view(2, [], name="Sprint 2")
+    assert changes(snapshot(before), after, snapshot(after)) == {
+        "type": "delta",
+        "version": 2,
+        "base": 1,
+        "set": {"name": "Sprint 2"},
+        "participants": [],
+    }

@@ -5,17 +5,20 @@ them, and has random members vote, take cards back, reveal, start rounds and sto
 facilitator role over, switch to spectator, remove people, run the timer and change settings,
 refused actions included. After every step: no card value is visible to anyone but its owner
 before the reveal (in the public view, each personal view and each rendered `state` message),
-the room has exactly one facilitator, and spectators hold no card and never count.
+the room has exactly one facilitator, spectators hold no card and never count, and the delta
+from the view after the step before (when a delta will do) turns that view into this one.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from planning_poker.decks import DeckKind, cards_for
+from planning_poker.deltas import Snapshot, changes, snapshot
 from planning_poker.errors import RoomError
 from planning_poker.participants import Role
 from planning_poker.rooms import Room
@@ -35,6 +38,7 @@ class RoomMachine(RuleBasedStateMachine):
         self.room = Room("r1", "Sprint", DeckKind.FIBONACCI, list(CARDS), created_at=0.0)
         self.now = 1.0
         self.tokens = 0
+        self.last: tuple[dict[str, Any], Snapshot] | None = None  # the view after the last step
 
     def _join(self, role: Role) -> None:
         self.tokens += 1
@@ -149,6 +153,24 @@ class RoomMachine(RuleBasedStateMachine):
                     assert entry["vote"] == viewer.vote
             # state_messages reads the wall clock for the timer; the test's clock is its own.
             assert {**rendered, "timer": None} == {**view, "timer": None}
+
+    @invariant()
+    def a_delta_turns_the_last_view_into_this_one(self) -> None:
+        public = public_view(self.room, self.now)
+        now = snapshot(public)
+        if self.last is not None:
+            before, then = self.last
+            body = changes(then, public, now)
+            if body is not None:  # None: participants came, went or moved; a full state goes
+                assert [p["id"] for p in before["participants"]] == [
+                    p["id"] for p in public["participants"]
+                ]
+                changed = {entry["id"]: entry for entry in body["participants"]}
+                people = [changed.get(entry["id"], entry) for entry in before["participants"]]
+                applied = {**before, **body["set"], "participants": people}
+                # JSON text, not ==: true and 1, or "[]" and [], must not pass for each other.
+                assert json.dumps(applied) == json.dumps(public), body
+        self.last = (public, now)
 
     @invariant()
     def spectators_never_count(self) -> None:

@@ -95,7 +95,7 @@ def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
     return {
         "id": room.id,
         "name": room.name,
-        "deckKind": room.deck_kind,  # a str enum, encoded as its value
+        "deckKind": room.deck_kind._value_,  # plain text (snapshots hold no enum objects)
         "deck": list(room.cards),
         "revealed": room.revealed,
         "round": room.round,
@@ -106,7 +106,7 @@ def public_view(room: Room, now: float | None = None) -> dict[str, Any]:
             {
                 "id": p.id,
                 "name": p.name,
-                "role": p.role,  # a str enum: encodes as its value, without 3.11's slow .value
+                "role": p.role._value_,  # plain text, without 3.11's slow .value property
                 "online": p.online,
                 "hasVoted": p.vote is not None,
                 "vote": p.vote if revealed else None,
