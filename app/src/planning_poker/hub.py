@@ -355,10 +355,10 @@ class Hub:
             sent += 1
             if small is None or not connection.deltas or connection is joined:
                 full_states.append(connection)
-            elif small.personal(connection.participant_id):
+            elif connection.participant_id in small.personal:
                 own_deltas.append(connection)
             else:
-                connection.deliver(small.shared)
+                connection.outbox.deliver(small.shared)  # no Connection.deliver: one call less
         if small is not None:
             for connection in own_deltas:
                 connection.deliver(small.own(connection.participant_id))

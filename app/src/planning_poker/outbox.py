@@ -39,6 +39,15 @@ class Outbox:
 
     def deliver(self, message: str | Text) -> None:
         """Send a text message now, or queue it behind a send that is waiting."""
+        frames = self._frames
+        if frames is not None and self._task is None and not self.closed:
+            frame = text_frame(message) if isinstance(message, str) else message.frame
+            if frames.write_frame(frame):
+                return
+        self._deliver_later(message)
+
+    def _deliver_later(self, message: str | Text) -> None:
+        """Queue a message behind a waiting send, or send it through the ASGI `send`."""
         if self.closed:
             return
         text = message if isinstance(message, str) else message.text
@@ -51,10 +60,6 @@ class Outbox:
                 return
             backlog.append(text)
             return
-        if self._frames is not None:
-            frame = text_frame(text) if isinstance(message, str) else message.frame
-            if self._frames.write_frame(frame):
-                return
         self._push({"type": "websocket.send", "text": text})
 
     def close(self, code: int) -> None:

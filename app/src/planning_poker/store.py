@@ -183,7 +183,9 @@ class RoomStore:
         at once take the row locks in one order, so they wait for each other, never deadlock.
         """
         now = time.time() if now is None else now
-        order = sorted(range(len(saves)), key=lambda index: saves[index][0].id)
+        order: Sequence[int] = range(len(saves))
+        if len(saves) > 1:
+            order = sorted(order, key=lambda index: saves[index][0].id)
         rows = [
             (
                 saves[index][0].name,

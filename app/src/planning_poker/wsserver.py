@@ -32,6 +32,7 @@ from planning_poker.inbound import BACKLOG, MESSAGES_EXTENSION, text_of
 # websockets' parser waits between frames in these two generators, one inside the other.
 _READING_FRAMES = FrameProtocol.parse.__code__
 _WAITING_FOR_DATA = StreamReader.at_eof.__code__
+_OPEN = State.OPEN
 
 
 class Inbox:
@@ -78,19 +79,19 @@ class Inbox:
 class Writable:
     """Whether the transport takes writes (what uvicorn uses of an Event), waiters made lazily."""
 
-    __slots__ = ("_set", "_waiters")
+    __slots__ = ("on", "_waiters")
 
     def __init__(self) -> None:
-        self._set = True
+        self.on = True  # read directly on the frame path: no method call per write
         self._waiters: list[asyncio.Future[None]] | None = None
 
     def is_set(self) -> bool:
         """Whether writing may go on."""
-        return self._set
+        return self.on
 
     def set(self) -> None:
         """Writing may go on: wake every waiting send."""
-        self._set = True
+        self.on = True
         waiters, self._waiters = self._waiters, None
         for waiter in waiters or ():
             if not waiter.done():
@@ -98,11 +99,11 @@ class Writable:
 
     def clear(self) -> None:
         """Writing is paused."""
-        self._set = False
+        self.on = False
 
     async def wait(self) -> bool:
         """Return once writing may go on."""
-        if self._set:
+        if self.on:
             return True
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self._waiters is None:
@@ -122,7 +123,7 @@ class RoomProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
-        self.writable = Writable()  # type: ignore[assignment]
+        self._writable = self.writable = Writable()  # type: ignore[assignment]
         self._take: Callable[[str], bool] | None = None
 
     def handle_connect(self, event: Any) -> None:
@@ -198,17 +199,18 @@ class RoomProtocol(WebSocketsSansIOProtocol):
 
     def write_frame(self, frame: bytes) -> bool:
         """Write a frame now if `send` would write it without waiting; else False."""
+        transport = self.transport
         if (
             self.close_sent
             or self.disconnected
             or not self.handshake_complete
-            or not self.writable.is_set()
-            or self.conn.state is not State.OPEN
+            or not self._writable.on
+            or self.conn.state is not _OPEN
             or self.conn.extensions
-            or self.transport.is_closing()
+            or transport.is_closing()
         ):
             return False
-        self.transport.write(frame)
+        transport.write(frame)
         return True
 
     def send_receive_event_to_app(self) -> None:
