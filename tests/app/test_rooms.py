@@ -277,3 +277,18 @@ def test_a_nudge_names_the_present_voters_without_a_card_and_waits_ten_seconds()
         room.nudge_waiting(fay.id, NOW + 11)
     room.new_round(fay.id)
     assert room.nudge is None
+
+
+def test_a_stored_connection_count_of_zero_is_not_presence() -> None:
+    # `online` reads "any count at all": counts of zero from a stored document are dropped.
+    stored = {
+        "id": "p1",
+        "name": "Ann",
+        "role": "voter",
+        "tokenHash": "h",
+        "joinedAt": 0.0,
+        "connections": {"gone": 0, "here": 2},
+    }
+    ann = Participant.from_doc(stored)
+    assert ann.connections == {"here": 2} and ann.online
+    assert not Participant.from_doc({**stored, "connections": {"gone": 0}}).online

@@ -45,16 +45,13 @@ class Participant:
     token_hash: str
     joined_at: float
     vote: str | None = None
-    connections: dict[str, int] = field(default_factory=dict)
+    connections: dict[str, int] = field(default_factory=dict)  # instance: open sockets, > 0
     away_since: float | None = None
 
     @property
     def online(self) -> bool:
         """Whether at least one WebSocket of this participant is open on some instance."""
-        for count in self.connections.values():  # a loop: no generator per call (hot path)
-            if count > 0:
-                return True
-        return False
+        return bool(self.connections)  # it holds positive counts only
 
     def connect(self, instance: str) -> None:
         """Count one more open connection on an instance."""
@@ -101,6 +98,6 @@ class Participant:
             token_hash=doc["tokenHash"],
             joined_at=doc["joinedAt"],
             vote=doc.get("vote"),
-            connections=dict(doc.get("connections") or {}),
+            connections={k: n for k, n in (doc.get("connections") or {}).items() if n > 0},
             away_since=doc.get("awaySince"),
         )
