@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from planning_poker.decks import DeckKind, cards_for
-from planning_poker.fanout import Fanout
+from planning_poker.fanout import CHANNEL, Fanout
 from planning_poker.hub import Hub
 from planning_poker.migrating import upgrade_to_head
 from planning_poker.outbox import Message, Outbox
@@ -158,8 +160,7 @@ def test_every_notice_of_many_changes_at_once_reaches_the_other_instance() -> No
             if room_id in wanted:
                 seen.add(room_id)
 
-        await listener.start("listener", on_change)
-        await asyncio.sleep(0.5)  # subscribed
+        await listener.start("listener", on_change)  # returns once Redis confirmed it
         try:
             await asyncio.gather(*(sender.publish(room, 2, "sender") for room in rooms))
             for _ in range(100):
@@ -172,6 +173,36 @@ def test_every_notice_of_many_changes_at_once_reaches_the_other_instance() -> No
             await sender.stop("sender")
 
     assert asyncio.run(scenario()) == len(rooms)
+
+
+def test_a_notice_published_as_soon_as_an_instance_started_reaches_it() -> None:
+    # start() used to return before the subscription existed: a notice published right after
+    # it was lost (the test above slept 0.5 s first, and flaked under load). The notice goes
+    # out from a blocking client, so the listener's tasks cannot run before Redis has it.
+    redis_url = require_redis()
+    room = f"at-once-{new_id(6)}"
+    notice = json.dumps({"room": room, "version": 2, "instance": "sender"})
+
+    async def scenario() -> list[str]:
+        listener = Fanout(redis_url)
+        seen: list[str] = []
+
+        async def on_change(room_id: str, version: int, document: object) -> None:
+            seen.append(room_id)
+
+        with redis.Redis.from_url(redis_url) as sender:
+            await listener.start("listener", on_change)
+            try:
+                sender.publish(CHANNEL, notice)
+                for _ in range(100):
+                    if room in seen:
+                        break
+                    await asyncio.sleep(0.02)
+                return seen
+            finally:
+                await listener.stop("listener")
+
+    assert room in asyncio.run(scenario())
 
 
 class CountingStore(RoomStore):

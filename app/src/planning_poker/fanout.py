@@ -26,6 +26,7 @@ INSTANCE_TTL_SECONDS = 20
 REDIS_CONNECTIONS = 50
 REDIS_WAIT_SECONDS = 10.0
 MAX_NOTICE_DOCUMENT = 256 * 1024  # a larger room is announced without it: receivers reload
+SUBSCRIBE_WAIT_SECONDS = 5.0  # start-up waits this long for Redis to confirm the subscription
 
 # The room, its new version, its document (None: read it from the database).
 OnChange = Callable[[str, int, dict[str, Any] | None], Awaitable[None]]
@@ -53,6 +54,7 @@ class Fanout:
         self._alive: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._handling: set[asyncio.Task[None]] = set()
+        self._subscribed = asyncio.Event()  # Redis confirmed the subscription
 
     async def alive_among(self, instance_ids: set[str]) -> set[str]:
         """Which of these instances are alive: seen lately, or with a heartbeat key now."""
@@ -87,7 +89,9 @@ class Fanout:
             log.warning("cannot publish a room change to Redis: %s", exc)
 
     async def start(self, instance_id: str, on_change: OnChange) -> None:
-        """Begin the heartbeat and the subscription (no-op without Redis)."""
+        """Begin the heartbeat and the subscription (no-op without Redis); return once Redis
+        confirmed the subscription, so every notice published after that is heard, or after
+        `SUBSCRIBE_WAIT_SECONDS` (Redis out: the subscription keeps retrying)."""
         if self._client is None:
             return
         await self._heartbeat_once(instance_id)
@@ -95,6 +99,10 @@ class Fanout:
             asyncio.create_task(self._heartbeat(instance_id)),
             asyncio.create_task(self._listen(instance_id, on_change)),
         ]
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBE_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("Redis has not confirmed the subscription to room changes yet")
 
     async def stop(self, instance_id: str) -> None:
         """Stop the background work and say goodbye."""
@@ -135,6 +143,8 @@ class Fanout:
                     await pubsub.subscribe(CHANNEL)
                     delay = 0.5
                     async for message in pubsub.listen():
+                        if message.get("type") == "subscribe":
+                            self._subscribed.set()
                         if message.get("type") != "message":
                             continue
                         # Each notice is handled in its own task: a room waiting for its lock
