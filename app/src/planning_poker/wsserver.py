@@ -123,6 +123,8 @@ class RoomProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
+        # One object under two names: uvicorn's `writable` is typed as an asyncio.Event,
+        # `_writable` as what it is, so that write_frame may read its flag directly.
         self._writable = self.writable = Writable()  # type: ignore[assignment]
         self._take: Callable[[str], bool] | None = None
 
@@ -161,7 +163,7 @@ class RoomProtocol(WebSocketsSansIOProtocol):
         """Whether websockets' parser has read every byte it was given and waits for a frame."""
         conn = self.conn
         if (
-            conn.state is not State.OPEN
+            conn.state is not _OPEN
             or conn.current_size is not None
             or conn.reader.buffer
             or conn.extensions
