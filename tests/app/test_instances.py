@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 from planning_poker.decks import DeckKind, cards_for
-from planning_poker.fanout import CHANNEL, Fanout
+from planning_poker.fanout import CHANNEL, CLIENT_NAME, Fanout
 from planning_poker.hub import Hub
 from planning_poker.migrating import upgrade_to_head
 from planning_poker.outbox import Message, Outbox
@@ -171,6 +171,65 @@ def test_every_notice_of_many_changes_at_once_reaches_the_other_instance() -> No
         finally:
             await listener.stop("listener")
             await sender.stop("sender")
+
+    assert asyncio.run(scenario()) == len(rooms)
+
+
+def _named_connections(redis_url: str) -> int:
+    """How many connections to Redis carry the app's client name."""
+    with redis.Redis.from_url(redis_url) as admin:
+        return sum(1 for client in admin.client_list() if client.get("name") == CLIENT_NAME)
+
+
+@pytest.mark.redis
+def test_notices_published_at_once_go_out_together_on_one_connection() -> None:
+    # Each notice used to be its own command on a connection of its own: 300 rooms changing at
+    # once opened the pool's 50 connections and paid a round trip each. They now wait for the
+    # one publisher, which sends those that queued while it was busy in one pipeline.
+    redis_url = require_redis()
+    rooms = [f"together-{new_id(6)}-{n}" for n in range(300)]
+
+    async def scenario() -> int:
+        sender = Fanout(redis_url)
+        try:
+            await asyncio.gather(*(sender.publish(room, 2, "sender") for room in rooms))
+            return await asyncio.to_thread(_named_connections, redis_url)
+        finally:
+            await sender.stop("sender")
+
+    before = _named_connections(redis_url)
+    assert asyncio.run(scenario()) - before == 1
+
+
+@pytest.mark.redis
+def test_notices_waiting_when_an_instance_stops_are_sent_first() -> None:
+    # Notices wait for the one publisher task; stopping sends what waits before it cancels the
+    # task and closes the client (without that, all 100 here were given up).
+    redis_url = require_redis()
+    rooms = [f"stopping-{new_id(6)}-{n}" for n in range(100)]
+
+    async def scenario() -> int:
+        listener, sender = Fanout(redis_url), Fanout(redis_url)
+        seen: set[str] = set()
+        wanted = set(rooms)
+
+        async def on_change(room_id: str, version: int, document: object) -> None:
+            if room_id in wanted:
+                seen.add(room_id)
+
+        await listener.start("listener", on_change)
+        try:
+            publishing = [asyncio.create_task(sender.publish(r, 2, "sender")) for r in rooms]
+            await asyncio.sleep(0)  # every publish has begun and waits for Redis
+            await sender.stop("sender")
+            await asyncio.wait_for(asyncio.gather(*publishing), 10)  # none is left waiting
+            for _ in range(100):
+                if seen == wanted:
+                    break
+                await asyncio.sleep(0.05)
+            return len(seen)
+        finally:
+            await listener.stop("listener")
 
     assert asyncio.run(scenario()) == len(rooms)
 

@@ -2,6 +2,8 @@
 
 A notice names the room, its new version and the sender, and carries the committed document
 (up to `MAX_NOTICE_DOCUMENT` bytes) so that the other instances need not read the database.
+Notices are sent by one publisher task: those that wait while it sends go out together in one
+pipeline (one write, one round trip), and stopping sends what is waiting first.
 Without REDIS_URL the instance works alone: nothing is published and only it is alive.
 """
 
@@ -27,6 +29,7 @@ REDIS_CONNECTIONS = 50
 REDIS_WAIT_SECONDS = 10.0
 MAX_NOTICE_DOCUMENT = 256 * 1024  # a larger room is announced without it: receivers reload
 SUBSCRIBE_WAIT_SECONDS = 5.0  # start-up waits this long for Redis to confirm the subscription
+CLIENT_NAME = "planning-poker"  # how the app's connections show in Redis' CLIENT LIST
 
 # The room, its new version, its document (None: read it from the database).
 OnChange = Callable[[str, int, dict[str, Any] | None], Awaitable[None]]
@@ -47,7 +50,10 @@ class Fanout:
             # A blocking pool: a publish waits for a free connection; redis-py's default pool
             # fails at once beyond 100 in use ("Too many connections"), losing the notice.
             pool = redis.asyncio.BlockingConnectionPool.from_url(
-                redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_SECONDS
+                redis_url,
+                max_connections=REDIS_CONNECTIONS,
+                timeout=REDIS_WAIT_SECONDS,
+                client_name=CLIENT_NAME,
             )
             self._client = redis.asyncio.Redis.from_pool(pool)  # closed with the client
             self._errors = (RedisError, OSError)
@@ -55,6 +61,9 @@ class Fanout:
         self._tasks: list[asyncio.Task[None]] = []
         self._handling: set[asyncio.Task[None]] = set()
         self._subscribed = asyncio.Event()  # Redis confirmed the subscription
+        self._outgoing: list[bytes] = []  # notices waiting for the publisher
+        self._outgoing_sent: asyncio.Future[None] | None = None  # resolved once they are sent
+        self._publisher: asyncio.Task[None] | None = None
 
     async def alive_among(self, instance_ids: set[str]) -> set[str]:
         """Which of these instances are alive: seen lately, or with a heartbeat key now."""
@@ -83,10 +92,38 @@ class Fanout:
         notice = head
         if document is not None and len(document) <= MAX_NOTICE_DOCUMENT:
             notice = b"".join((head[:-1], b',"document":', document.encode(), b"}"))
-        try:
-            await self._client.publish(CHANNEL, notice)
-        except self._errors as exc:
-            log.warning("cannot publish a room change to Redis: %s", exc)
+        self._outgoing.append(notice)
+        if self._outgoing_sent is None:
+            self._outgoing_sent = asyncio.get_running_loop().create_future()
+        sent = self._outgoing_sent
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.create_task(self._publish_outgoing())
+        # Shielded: a caller cancelled while it waits leaves its notice to be sent all the same.
+        await asyncio.shield(sent)
+
+    async def _publish_outgoing(self) -> None:
+        """Send the waiting notices, those that queue meanwhile in the next pipeline, until none
+        waits; a Redis outage is logged and the notices given up (receivers catch up on the next
+        change: a notice carries the whole state)."""
+        assert self._client is not None
+        while self._outgoing:
+            notices, self._outgoing = self._outgoing, []
+            sent, self._outgoing_sent = self._outgoing_sent, None
+            try:
+                if len(notices) == 1:
+                    await self._client.publish(CHANNEL, notices[0])
+                else:
+                    async with self._client.pipeline(transaction=False) as pipeline:
+                        for notice in notices:
+                            pipeline.publish(CHANNEL, notice)
+                        await pipeline.execute()
+            except self._errors as exc:
+                log.warning("cannot publish %d room change(s) to Redis: %s", len(notices), exc)
+            except Exception:  # the publisher must go on: later notices' callers wait for it
+                log.exception("publishing %d room change(s) to Redis failed", len(notices))
+            finally:
+                if sent is not None and not sent.done():
+                    sent.set_result(None)
 
     async def start(self, instance_id: str, on_change: OnChange) -> None:
         """Begin the heartbeat and the subscription (no-op without Redis); return once Redis
@@ -106,16 +143,32 @@ class Fanout:
 
     async def stop(self, instance_id: str) -> None:
         """Stop the background work and say goodbye."""
+        publisher = self._publisher
+        if publisher is not None and not publisher.done():  # what is waiting goes out first
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(publisher), REDIS_WAIT_SECONDS)
         running = [*self._tasks, *self._handling]
+        if publisher is not None:
+            running.append(publisher)
         for task in running:
             task.cancel()
         for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._give_up_outgoing()
         if self._client is not None:
             with contextlib.suppress(*self._errors):
                 await self._client.delete(INSTANCE_KEY + instance_id)
             await self._client.aclose()
+
+    def _give_up_outgoing(self) -> None:
+        """Release the callers of notices that stopping left unsent (Redis kept them waiting)."""
+        if self._outgoing:
+            log.warning("stopping: %d room change(s) not published to Redis", len(self._outgoing))
+            self._outgoing = []
+        sent, self._outgoing_sent = self._outgoing_sent, None
+        if sent is not None and not sent.done():
+            sent.set_result(None)
 
     async def _heartbeat_once(self, instance_id: str) -> None:
         assert self._client is not None
