@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -144,6 +145,33 @@ def test_a_room_slow_to_reload_does_not_hold_up_the_notices_of_other_rooms() -> 
     assert asyncio.run(scenario()) < 2
 
 
+@contextlib.asynccontextmanager
+async def _listening(redis_url: str, rooms: list[str]) -> AsyncIterator[set[str]]:
+    """A started instance's fan-out; yields the ids among `rooms` it has heard of so far."""
+    listener = Fanout(redis_url)
+    seen: set[str] = set()
+    wanted = set(rooms)
+
+    async def on_change(room_id: str, version: int, document: object) -> None:
+        if room_id in wanted:
+            seen.add(room_id)
+
+    await listener.start("listener", on_change)  # returns once Redis confirmed it
+    try:
+        yield seen
+    finally:
+        await listener.stop("listener")
+
+
+async def _heard_of(seen: set[str], rooms: list[str]) -> int:
+    """How many of `rooms` were heard of, once all were or after 5 s."""
+    for _ in range(100):
+        if len(seen) == len(rooms):
+            break
+        await asyncio.sleep(0.05)
+    return len(seen)
+
+
 @pytest.mark.redis
 def test_every_notice_of_many_changes_at_once_reaches_the_other_instance() -> None:
     # Hundreds of rooms changing at once publish concurrently; redis-py's default pool refused
@@ -152,25 +180,13 @@ def test_every_notice_of_many_changes_at_once_reaches_the_other_instance() -> No
     rooms = [f"many-{new_id(6)}-{n}" for n in range(300)]
 
     async def scenario() -> int:
-        listener, sender = Fanout(redis_url), Fanout(redis_url)
-        seen: set[str] = set()
-        wanted = set(rooms)
-
-        async def on_change(room_id: str, version: int, document: object) -> None:
-            if room_id in wanted:
-                seen.add(room_id)
-
-        await listener.start("listener", on_change)  # returns once Redis confirmed it
-        try:
-            await asyncio.gather(*(sender.publish(room, 2, "sender") for room in rooms))
-            for _ in range(100):
-                if seen == wanted:
-                    break
-                await asyncio.sleep(0.05)
-            return len(seen)
-        finally:
-            await listener.stop("listener")
-            await sender.stop("sender")
+        sender = Fanout(redis_url)
+        async with _listening(redis_url, rooms) as seen:
+            try:
+                await asyncio.gather(*(sender.publish(room, 2, "sender") for room in rooms))
+                return await _heard_of(seen, rooms)
+            finally:
+                await sender.stop("sender")
 
     assert asyncio.run(scenario()) == len(rooms)
 
@@ -209,27 +225,13 @@ def test_notices_waiting_when_an_instance_stops_are_sent_first() -> None:
     rooms = [f"stopping-{new_id(6)}-{n}" for n in range(100)]
 
     async def scenario() -> int:
-        listener, sender = Fanout(redis_url), Fanout(redis_url)
-        seen: set[str] = set()
-        wanted = set(rooms)
-
-        async def on_change(room_id: str, version: int, document: object) -> None:
-            if room_id in wanted:
-                seen.add(room_id)
-
-        await listener.start("listener", on_change)
-        try:
+        sender = Fanout(redis_url)
+        async with _listening(redis_url, rooms) as seen:
             publishing = [asyncio.create_task(sender.publish(r, 2, "sender")) for r in rooms]
             await asyncio.sleep(0)  # every publish has begun and waits for Redis
             await sender.stop("sender")
             await asyncio.wait_for(asyncio.gather(*publishing), 10)  # none is left waiting
-            for _ in range(100):
-                if seen == wanted:
-                    break
-                await asyncio.sleep(0.05)
-            return len(seen)
-        finally:
-            await listener.stop("listener")
+            return await _heard_of(seen, rooms)
 
     assert asyncio.run(scenario()) == len(rooms)
 
