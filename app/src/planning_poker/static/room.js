@@ -15,7 +15,7 @@ let retryDelay = 500;
 let retryTimer = null;
 let timerTick = null;
 let renderedDeck = "";
-let pendingStory = null; // the title of a story sent and not yet seen in the room
+let pendingStory = null; // a story sent and not yet seen in the room: its title, link, known ids
 let leaving = false;
 let announcedRound = null;
 let seenNudge = null;
@@ -277,8 +277,10 @@ function renderStories(facilitator) {
   const ids = room.stories.map((s) => s.id);
   if (pendingStory !== null && room.stories.some((s) => s.title === pendingStory.title
     && !pendingStory.known.has(s.id))) {
+    // Emptied only if it still holds the story sent: the next one may be typed in meanwhile.
+    if ($("story-title-input").value.trim() === pendingStory.title
+      && $("story-link-input").value.trim() === pendingStory.link) $("add-story").reset();
     pendingStory = null;
-    $("add-story").reset();
   }
   const items = room.stories.map((story, index) => {
     const current = story.id === room.currentStory?.id;
@@ -363,8 +365,9 @@ $("add-story").addEventListener("submit", (event) => {
   const title = $("story-title-input").value.trim();
   if (!title) { showError("A story needs a title."); return; }
   // The form is emptied once the story is in the room, so a refusal keeps what was typed.
-  if (send({ type: "add_story", title, link: $("story-link-input").value.trim() || null })) {
-    pendingStory = { title, known: new Set(room ? room.stories.map((s) => s.id) : []) };
+  const link = $("story-link-input").value.trim();
+  if (send({ type: "add_story", title, link: link || null })) {
+    pendingStory = { title, link, known: new Set(room ? room.stories.map((s) => s.id) : []) };
   }
 });
 $("csv-file").addEventListener("change", async (event) => {
