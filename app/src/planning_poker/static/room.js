@@ -278,8 +278,8 @@ function renderStories(facilitator) {
   if (pendingStory !== null && room.stories.some((s) => s.title === pendingStory.title
     && !pendingStory.known.has(s.id))) {
     // Emptied only if it still holds the story sent: the next one may be typed in meanwhile.
-    if ($("story-title-input").value.trim() === pendingStory.title
-      && $("story-link-input").value.trim() === pendingStory.link) $("add-story").reset();
+    const typed = typedStory();
+    if (typed.title === pendingStory.title && typed.link === pendingStory.link) $("add-story").reset();
     pendingStory = null;
   }
   const items = room.stories.map((story, index) => {
@@ -360,12 +360,16 @@ $("estimate-form").addEventListener("submit", (event) => {
   event.preventDefault();
   send({ type: "set_estimate", estimate: $("estimate").value });
 });
+// The story typed in the add-story form, trimmed: its title and link ("" when none).
+function typedStory() {
+  return { title: $("story-title-input").value.trim(), link: $("story-link-input").value.trim() };
+}
+
 $("add-story").addEventListener("submit", (event) => {
   event.preventDefault();
-  const title = $("story-title-input").value.trim();
+  const { title, link } = typedStory();
   if (!title) { showError("A story needs a title."); return; }
   // The form is emptied once the story is in the room, so a refusal keeps what was typed.
-  const link = $("story-link-input").value.trim();
   if (send({ type: "add_story", title, link: link || null })) {
     pendingStory = { title, link, known: new Set(room ? room.stories.map((s) => s.id) : []) };
   }
